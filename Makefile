@@ -1,0 +1,29 @@
+# tinyengine-compiler: `make test`, `make demo`, `make examples`, `make clean`.
+# Works from a source checkout with or without `pip install -e .`: the CLI runs as a module.
+
+PYTHON ?= python3
+TTE ?= $(PYTHON) -m tinyengine_compiler.cli
+MODELS := examples/models
+# One stamp for the whole build: build_models writes every model in one run.
+MODELS_STAMP := $(MODELS)/.built
+DEMO_MODEL := $(MODELS)/mcunet-5fps-int8.onnx
+DEMO_IMAGE := $(MODELS)/example-image.npy
+
+.PHONY: test demo examples clean
+
+test:
+	$(PYTHON) -m pytest -q tests
+
+examples: $(MODELS_STAMP)
+
+$(MODELS_STAMP): examples/build_models.py examples/architectures.py tinyengine_compiler/quantize.py
+	$(PYTHON) -m examples.build_models --out $(MODELS)
+	touch $@
+
+demo: $(MODELS_STAMP)
+	$(TTE) inspect $(DEMO_MODEL)
+	$(TTE) run $(DEMO_MODEL) --input $(DEMO_IMAGE)
+
+clean:
+	rm -rf $(MODELS) build dist *.egg-info tinyengine_compiler/_data .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

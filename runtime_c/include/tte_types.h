@@ -1,0 +1,128 @@
+/*
+ * tte_types.h: shared types of the tinyengine-compiler runtime kernels.
+ *
+ * Conventions (every kernel):
+ *   - Activations are int8, NHWC, batch first; CONV2D weights are OHWI, DEPTHWISE_CONV2D
+ *     weights are 1HWC (depth multiplier 1), FULLY_CONNECTED weights are [out, in].
+ *   - Quantization follows TFLite / CMSIS-NN: real = scale * (q - zero_point).  Offsets are
+ *     passed already negated for inputs (input_offset = -input_zero_point, range [-127, 128])
+ *     and as is for outputs (output_offset = output_zero_point, range [-128, 127]).
+ *   - A requantization multiplier is a Q31 integer in [2^30, 2^31) (or 0) with a shift in
+ *     [-31, 30]; shift > 0 is a left shift.  See tte_requant.h.
+ *   - act_min / act_max are the fused output clamp in the output's int8 domain,
+ *     -128 <= act_min <= act_max <= 127.
+ */
+#ifndef TTE_TYPES_H
+#define TTE_TYPES_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Return value of every kernel. */
+typedef enum {
+    TTE_OK = 0,           /**< success: the output was written */
+    TTE_ERR_ARG = -1,     /**< inconsistent dims or parameters: the output is untouched */
+    TTE_ERR_SCRATCH = -2  /**< the scratch context is smaller than ..._scratch_bytes() */
+} tte_status;
+
+/** A 4-D shape.  For activations: {batch, height, width, channels}. */
+typedef struct {
+    int32_t n;
+    int32_t h;
+    int32_t w;
+    int32_t c;
+} tte_dims;
+
+/** Scratch memory handed to a kernel; buf may be NULL when size is 0. */
+typedef struct {
+    void *buf;
+    int32_t size;
+} tte_ctx;
+
+/** CONV2D and DEPTHWISE_CONV2D parameters (dilation 1, groups 1 / depth multiplier 1). */
+typedef struct {
+    int32_t stride_h;
+    int32_t stride_w;
+    int32_t pad_top;
+    int32_t pad_left;
+    int32_t pad_bottom;
+    int32_t pad_right;
+    int32_t input_offset;  /**< -input zero point, [-127, 128] */
+    int32_t output_offset; /**< output zero point, [-128, 127] */
+    int32_t act_min;       /**< [-128, 127] */
+    int32_t act_max;       /**< [act_min, 127] */
+} tte_conv_params;
+
+/** FULLY_CONNECTED parameters. */
+typedef struct {
+    int32_t input_offset;  /**< -input zero point, [-127, 128] */
+    int32_t output_offset; /**< output zero point, [-128, 127] */
+    int32_t act_min;
+    int32_t act_max;
+} tte_fc_params;
+
+/** One (multiplier, shift) pair per output channel. */
+typedef struct {
+    const int32_t *multiplier; /**< Q31, [2^30, 2^31) or 0 */
+    const int32_t *shift;      /**< [-31, 30], > 0 shifts left */
+} tte_per_channel_quant;
+
+/** ADD parameters: TFLite / CMSIS-NN int8 addition.
+ *  out = clamp(requant(requant((a + input1_offset) << left_shift, input1_multiplier,
+ *              input1_shift) + requant((b + input2_offset) << left_shift, input2_multiplier,
+ *              input2_shift), output_multiplier, output_shift) + output_offset). */
+typedef struct {
+    int32_t input1_offset;     /**< -zero point of input 1, [-127, 128] */
+    int32_t input1_multiplier;
+    int32_t input1_shift;      /**< <= 0 in practice (multiplier < 1) */
+    int32_t input2_offset;     /**< -zero point of input 2, [-127, 128] */
+    int32_t input2_multiplier;
+    int32_t input2_shift;
+    int32_t left_shift;        /**< [0, 22]; TFLite uses 20 */
+    int32_t output_multiplier;
+    int32_t output_shift;
+    int32_t output_offset;     /**< output zero point, [-128, 127] */
+    int32_t act_min;
+    int32_t act_max;
+} tte_add_params;
+
+/** AVG_POOL2D parameters (kernel size comes in as dims). */
+typedef struct {
+    int32_t stride_h;
+    int32_t stride_w;
+    int32_t pad_top;
+    int32_t pad_left;
+    int32_t pad_bottom;
+    int32_t pad_right;
+    int32_t act_min;
+    int32_t act_max;
+} tte_pool_params;
+
+/** AVG_POOL2D with different input and output quantization: one (multiplier, shift) per
+ *  possible number of valid taps, entry count - 1 holding quantize_multiplier(s_in / (s_out *
+ *  count)), count = 1 .. KH * KW (windows at the border see fewer taps). */
+typedef struct {
+    int32_t input_offset;      /**< -input zero point, [-127, 128] */
+    int32_t output_offset;     /**< output zero point, [-128, 127] */
+    const int32_t *multiplier; /**< [KH * KW], Q31 */
+    const int32_t *shift;      /**< [KH * KW] */
+} tte_avg_requant;
+
+/** GLOBAL_AVG_POOL parameters for the requantizing variant (see tte_kernels.h). */
+typedef struct {
+    int32_t input_offset;  /**< -input zero point, [-127, 128] */
+    int32_t output_offset; /**< output zero point, [-128, 127] */
+    int32_t multiplier;    /**< Q31 of s_in / (s_out * H * W) */
+    int32_t shift;
+    int32_t act_min;
+    int32_t act_max;
+} tte_gap_params;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TTE_TYPES_H */

@@ -1,0 +1,85 @@
+/*
+ * Title:       tte_avg_pool2d_requant_s8.c
+ * Description: int8 2-D average pooling with different input and output quantization;
+ *              padded taps are not counted (count_include_pad = 0).
+ *
+ * Layout:      input NHWC [N, H, W, C]; kernel size as dims {1, KH, KW, 1};
+ *              output NHWC [N, OH, OW, C].
+ * Quantization (per output pixel and channel, count = number of valid taps):
+ *   acc = sum_{ky,kx valid} (in[iy, ix, c] + input_offset)
+ *   out = clamp(tte_requantize(acc, multiplier[count - 1], shift[count - 1]) + output_offset,
+ *               act_min, act_max)
+ *   with multiplier[count - 1], shift[count - 1] = quantize_multiplier(s_in / (s_out * count)).
+ *
+ * The window is clipped once per output pixel; pads must be smaller than the kernel, so
+ * every window holds at least one valid tap.  No scratch memory.
+ */
+#include "tte_kernels.h"
+#include "tte_requant.h"
+
+int32_t tte_avg_pool2d_requant_s8_scratch_bytes(const tte_dims *input_dims,
+                                                const tte_dims *filter_dims,
+                                                const tte_dims *output_dims)
+{
+    (void)input_dims;
+    (void)filter_dims;
+    (void)output_dims;
+    return 0;
+}
+
+static int32_t max_i32(int32_t a, int32_t b) { return a > b ? a : b; }
+static int32_t min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
+
+tte_status tte_avg_pool2d_requant_s8(const tte_ctx *ctx, const tte_pool_params *p,
+                                     const tte_avg_requant *rq, const tte_dims *input_dims,
+                                     const int8_t *input, const tte_dims *filter_dims,
+                                     const tte_dims *output_dims, int8_t *output)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, ch = input_dims->c;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w;
+    int32_t b, oy, ox;
+    (void)ctx;
+
+    if (output_dims->c != ch || output_dims->n != input_dims->n || p->stride_h < 1 ||
+        p->stride_w < 1 || k_h < 1 || k_w < 1 || k_h * k_w >= (1 << 23) || p->pad_top < 0 ||
+        p->pad_left < 0 || p->pad_bottom < 0 || p->pad_right < 0 || p->pad_top >= k_h ||
+        p->pad_bottom >= k_h || p->pad_left >= k_w || p->pad_right >= k_w ||
+        in_h + p->pad_top + p->pad_bottom < k_h || in_w + p->pad_left + p->pad_right < k_w ||
+        out_h != (in_h + p->pad_top + p->pad_bottom - k_h) / p->stride_h + 1 ||
+        out_w != (in_w + p->pad_left + p->pad_right - k_w) / p->stride_w + 1) {
+        return TTE_ERR_ARG;
+    }
+
+    for (b = 0; b < input_dims->n; b++) {
+        const int8_t *in_b = input + b * in_h * in_w * ch;
+        for (oy = 0; oy < out_h; oy++) {
+            const int32_t iy0 = oy * p->stride_h - p->pad_top;
+            const int32_t y_lo = max_i32(0, iy0);
+            const int32_t y_hi = min_i32(in_h, iy0 + k_h);
+            for (ox = 0; ox < out_w; ox++) {
+                const int32_t ix0 = ox * p->stride_w - p->pad_left;
+                const int32_t x_lo = max_i32(0, ix0);
+                const int32_t x_hi = min_i32(in_w, ix0 + k_w);
+                const int32_t count = (y_hi - y_lo) * (x_hi - x_lo);
+                const int32_t mult = rq->multiplier[count - 1], shift = rq->shift[count - 1];
+                const int32_t start = count * rq->input_offset;
+                int8_t *out = output + ((b * out_h + oy) * out_w + ox) * ch;
+                int32_t c;
+                for (c = 0; c < ch; c++) {
+                    int32_t s = start, y, x;
+                    for (y = y_lo; y < y_hi; y++) {
+                        const int8_t *px = in_b + (y * in_w + x_lo) * ch + c;
+                        for (x = x_lo; x < x_hi; x++) {
+                            s += *px;
+                            px += ch;
+                        }
+                    }
+                    out[c] = tte_clamp_s8(tte_requantize(s, mult, shift) + rq->output_offset,
+                                          p->act_min, p->act_max);
+                }
+            }
+        }
+    }
+    return TTE_OK;
+}

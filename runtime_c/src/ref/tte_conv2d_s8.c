@@ -1,0 +1,131 @@
+/*
+ * Title:       tte_conv2d_s8.c
+ * Description: Generic int8 2-D convolution: any kernel size, any stride, explicit pads.
+ *
+ * Layout:      input NHWC [N, H, W, C_in]; weights OHWI [C_out, KH, KW, C_in];
+ *              bias int32 [C_out]; output NHWC [N, OH, OW, C_out].
+ * Quantization (per output channel c):
+ *   acc    = bias[c] + sum_{ky,kx,ci valid} (in[iy, ix, ci] + input_offset) * w[c, ky, kx, ci]
+ *   out    = clamp(tte_requantize(acc, mult[c], shift[c]) + output_offset, act_min, act_max)
+ *   Taps that fall into the padding contribute nothing (zero padding in the real domain).
+ *
+ * Padding is handled by clipping the kernel window once per output pixel, so the inner
+ * loops carry no bounds tests; for one kernel row the valid taps are contiguous in both the
+ * NHWC input and the OHWI weights.  Four output channels share each loaded input value.
+ * No scratch memory.
+ */
+#include "tte_kernels.h"
+#include "tte_requant.h"
+
+int32_t tte_conv2d_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
+                                    const tte_dims *output_dims)
+{
+    (void)input_dims;
+    (void)filter_dims;
+    (void)output_dims;
+    return 0;
+}
+
+static int32_t max_i32(int32_t a, int32_t b) { return a > b ? a : b; }
+
+static int8_t finish(int32_t acc, const tte_conv_params *p, int32_t mult, int32_t shift)
+{
+    return tte_clamp_s8(tte_requantize(acc, mult, shift) + p->output_offset, p->act_min,
+                        p->act_max);
+}
+static int32_t min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
+
+tte_status tte_conv2d_s8(const tte_ctx *ctx, const tte_conv_params *p,
+                         const tte_per_channel_quant *q, const tte_dims *input_dims,
+                         const int8_t *input, const tte_dims *filter_dims, const int8_t *filter,
+                         const int32_t *bias, const tte_dims *output_dims, int8_t *output)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
+    const int32_t in_off = p->input_offset;
+    const int32_t k_row = k_w * in_c; /* weights per kernel row */
+    const int32_t k_size = k_h * k_row;
+    int32_t b, oy, ox;
+    (void)ctx;
+
+    if (filter_dims->c != in_c || filter_dims->n != out_c || output_dims->n != input_dims->n ||
+        p->stride_h < 1 || p->stride_w < 1 || k_h < 1 || k_w < 1 || p->pad_top < 0 ||
+        p->pad_left < 0 || p->pad_bottom < 0 || p->pad_right < 0 ||
+        in_h + p->pad_top + p->pad_bottom < k_h || in_w + p->pad_left + p->pad_right < k_w ||
+        out_h != (in_h + p->pad_top + p->pad_bottom - k_h) / p->stride_h + 1 ||
+        out_w != (in_w + p->pad_left + p->pad_right - k_w) / p->stride_w + 1) {
+        return TTE_ERR_ARG;
+    }
+
+    for (b = 0; b < input_dims->n; b++) {
+        const int8_t *in_b = input + b * in_h * in_w * in_c;
+        for (oy = 0; oy < out_h; oy++) {
+            const int32_t iy0 = oy * p->stride_h - p->pad_top;
+            const int32_t ky_lo = max_i32(0, -iy0);
+            const int32_t ky_hi = min_i32(k_h, in_h - iy0);
+            for (ox = 0; ox < out_w; ox++) {
+                const int32_t ix0 = ox * p->stride_w - p->pad_left;
+                const int32_t kx_lo = max_i32(0, -ix0);
+                const int32_t kx_hi = min_i32(k_w, in_w - ix0);
+                /* Valid taps of one kernel row: a contiguous run of `run` int8 values, in
+                 * `rows` kernel rows.  A window wholly inside the padding has none. */
+                const int32_t empty = ky_hi <= ky_lo || kx_hi <= kx_lo;
+                const int32_t rows = empty ? 0 : ky_hi - ky_lo;
+                const int32_t run = empty ? 0 : (kx_hi - kx_lo) * in_c;
+                const int8_t *in_0 =
+                    empty ? in_b : in_b + ((iy0 + ky_lo) * in_w + ix0 + kx_lo) * in_c;
+                const int32_t w_0 = empty ? 0 : ky_lo * k_row + kx_lo * in_c;
+                int8_t *out = output + ((b * out_h + oy) * out_w + ox) * out_c;
+                int32_t oc = 0;
+
+                for (; oc + 4 <= out_c; oc += 4) {
+                    const int8_t *w0 = filter + oc * k_size + w_0;
+                    const int8_t *w1 = w0 + k_size;
+                    const int8_t *w2 = w1 + k_size;
+                    const int8_t *w3 = w2 + k_size;
+                    const int8_t *in_row = in_0;
+                    int32_t acc0 = 0, acc1 = 0, acc2 = 0, acc3 = 0, r, i;
+                    if (bias != NULL) {
+                        acc0 = bias[oc];
+                        acc1 = bias[oc + 1];
+                        acc2 = bias[oc + 2];
+                        acc3 = bias[oc + 3];
+                    }
+                    for (r = 0; r < rows; r++) {
+                        for (i = 0; i < run; i++) {
+                            const int32_t x = in_row[i] + in_off;
+                            acc0 += x * w0[i];
+                            acc1 += x * w1[i];
+                            acc2 += x * w2[i];
+                            acc3 += x * w3[i];
+                        }
+                        in_row += in_w * in_c;
+                        w0 += k_row;
+                        w1 += k_row;
+                        w2 += k_row;
+                        w3 += k_row;
+                    }
+                    out[oc] = finish(acc0, p, q->multiplier[oc], q->shift[oc]);
+                    out[oc + 1] = finish(acc1, p, q->multiplier[oc + 1], q->shift[oc + 1]);
+                    out[oc + 2] = finish(acc2, p, q->multiplier[oc + 2], q->shift[oc + 2]);
+                    out[oc + 3] = finish(acc3, p, q->multiplier[oc + 3], q->shift[oc + 3]);
+                }
+                for (; oc < out_c; oc++) {
+                    const int8_t *w = filter + oc * k_size + w_0;
+                    const int8_t *in_row = in_0;
+                    int32_t acc = bias != NULL ? bias[oc] : 0, r, i;
+                    for (r = 0; r < rows; r++) {
+                        for (i = 0; i < run; i++) {
+                            acc += (in_row[i] + in_off) * w[i];
+                        }
+                        in_row += in_w * in_c;
+                        w += k_row;
+                    }
+                    out[oc] = finish(acc, p, q->multiplier[oc], q->shift[oc]);
+                }
+            }
+        }
+    }
+    return TTE_OK;
+}

@@ -1,0 +1,73 @@
+/*
+ * Title:       tte_global_avg_pool_s8.c
+ * Description: int8 global average pooling when input and output share their quantization
+ *              (scale and zero point): a rounded integer division, as CMSIS-NN's average pool.
+ *
+ * Layout:      input NHWC [N, H, W, C]; output NHWC [N, 1, 1, C].
+ * Quantization (per channel c, count = H * W):
+ *   sum = sum_{y,x} in[y, x, c]                       (raw int8 values, no offset)
+ *   out = clamp(round_half_away_from_zero(sum / count), act_min, act_max)
+ *   For different input and output quantization use tte_global_avg_pool_requant_s8.
+ *
+ * Channels are summed in blocks of four so each input pixel is read as contiguous bytes.
+ * H * W must be below 2^23 (the sum stays within int32).  No scratch memory.
+ */
+#include "tte_kernels.h"
+#include "tte_requant.h"
+
+int32_t tte_global_avg_pool_s8_scratch_bytes(const tte_dims *input_dims,
+                                             const tte_dims *filter_dims,
+                                             const tte_dims *output_dims)
+{
+    (void)input_dims;
+    (void)filter_dims;
+    (void)output_dims;
+    return 0;
+}
+
+static int32_t rounded_div(int32_t sum, int32_t count)
+{
+    return sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
+}
+
+tte_status tte_global_avg_pool_s8(const tte_ctx *ctx, const tte_gap_params *p,
+                                  const tte_dims *input_dims, const int8_t *input,
+                                  const tte_dims *output_dims, int8_t *output)
+{
+    const int32_t count = input_dims->h * input_dims->w, ch = input_dims->c;
+    int32_t b;
+    (void)ctx;
+
+    if (count < 1 || count >= (1 << 23) || output_dims->n != input_dims->n ||
+        output_dims->h != 1 || output_dims->w != 1 || output_dims->c != ch) {
+        return TTE_ERR_ARG;
+    }
+    for (b = 0; b < input_dims->n; b++) {
+        const int8_t *in_b = input + b * count * ch;
+        int8_t *out = output + b * ch;
+        int32_t c = 0;
+        for (; c + 4 <= ch; c += 4) {
+            const int8_t *x = in_b + c;
+            int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, i;
+            for (i = 0; i < count; i++) {
+                s0 += x[0];
+                s1 += x[1];
+                s2 += x[2];
+                s3 += x[3];
+                x += ch;
+            }
+            out[c] = tte_clamp_s8(rounded_div(s0, count), p->act_min, p->act_max);
+            out[c + 1] = tte_clamp_s8(rounded_div(s1, count), p->act_min, p->act_max);
+            out[c + 2] = tte_clamp_s8(rounded_div(s2, count), p->act_min, p->act_max);
+            out[c + 3] = tte_clamp_s8(rounded_div(s3, count), p->act_min, p->act_max);
+        }
+        for (; c < ch; c++) {
+            int32_t s = 0, i;
+            for (i = 0; i < count; i++) {
+                s += in_b[i * ch + c];
+            }
+            out[c] = tte_clamp_s8(rounded_div(s, count), p->act_min, p->act_max);
+        }
+    }
+    return TTE_OK;
+}

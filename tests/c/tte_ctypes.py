@@ -1,0 +1,156 @@
+"""ctypes mirrors of runtime_c/include/tte_types.h and thin callers for each kernel.
+
+Each caller takes numpy arrays and plain ints, copies the inputs into C-contiguous arrays of
+the exact dtype, calls the kernel and returns (status, output).
+"""
+
+from __future__ import annotations
+
+import ctypes as C
+
+import numpy as np
+
+i32 = C.c_int32
+P8 = C.POINTER(C.c_int8)
+P32 = C.POINTER(C.c_int32)
+
+TTE_OK = 0
+TTE_ERR_ARG = -1
+
+
+class Dims(C.Structure):
+    _fields_ = [("n", i32), ("h", i32), ("w", i32), ("c", i32)]
+
+
+class Ctx(C.Structure):
+    _fields_ = [("buf", C.c_void_p), ("size", i32)]
+
+
+class ConvParams(C.Structure):
+    _fields_ = [(k, i32) for k in ("stride_h", "stride_w", "pad_top", "pad_left", "pad_bottom",
+                                   "pad_right", "input_offset", "output_offset", "act_min", "act_max")]
+
+
+class FcParams(C.Structure):
+    _fields_ = [(k, i32) for k in ("input_offset", "output_offset", "act_min", "act_max")]
+
+
+class PerChannelQuant(C.Structure):
+    _fields_ = [("multiplier", P32), ("shift", P32)]
+
+
+class AddParams(C.Structure):
+    _fields_ = [(k, i32) for k in (
+        "input1_offset", "input1_multiplier", "input1_shift", "input2_offset", "input2_multiplier",
+        "input2_shift", "left_shift", "output_multiplier", "output_shift", "output_offset",
+        "act_min", "act_max")]
+
+
+class PoolParams(C.Structure):
+    _fields_ = [(k, i32) for k in ("stride_h", "stride_w", "pad_top", "pad_left", "pad_bottom",
+                                   "pad_right", "act_min", "act_max")]
+
+
+class AvgRequant(C.Structure):
+    _fields_ = [("input_offset", i32), ("output_offset", i32), ("multiplier", P32), ("shift", P32)]
+
+
+class GapParams(C.Structure):
+    _fields_ = [(k, i32) for k in ("input_offset", "output_offset", "multiplier", "shift",
+                                   "act_min", "act_max")]
+
+
+def dims(shape) -> Dims:
+    s = tuple(int(v) for v in shape)
+    s = (1,) * (4 - len(s)) + s if len(s) < 4 else s
+    return Dims(*s)
+
+
+def _p8(a: np.ndarray):
+    return a.ctypes.data_as(P8)
+
+
+def _p32(a: np.ndarray | None):
+    return None if a is None else a.ctypes.data_as(P32)
+
+
+class Runtime:
+    """The kernels of one compiled libtte*.so."""
+
+    def __init__(self, path):
+        self.lib = lib = C.CDLL(str(path))
+        PD = C.POINTER(Dims)
+        weighted = [C.POINTER(Ctx), C.c_void_p, C.POINTER(PerChannelQuant), PD, P8, PD, P8, P32, PD, P8]
+        for name in ("tte_conv2d_s8", "tte_conv2d_1x1_s8", "tte_depthwise_conv2d_s8",
+                     "tte_fully_connected_s8"):
+            getattr(lib, name).argtypes = weighted
+            getattr(lib, name).restype = C.c_int
+        lib.tte_add_s8.argtypes = [C.POINTER(Ctx), C.POINTER(AddParams), PD, P8, P8, P8]
+        for name in ("tte_global_avg_pool_s8", "tte_global_avg_pool_requant_s8"):
+            getattr(lib, name).argtypes = [C.POINTER(Ctx), C.POINTER(GapParams), PD, P8, PD, P8]
+        lib.tte_avg_pool2d_s8.argtypes = [C.POINTER(Ctx), C.POINTER(PoolParams), PD, P8, PD, PD, P8]
+        lib.tte_avg_pool2d_requant_s8.argtypes = [C.POINTER(Ctx), C.POINTER(PoolParams), C.POINTER(AvgRequant),
+                                                  PD, P8, PD, PD, P8]
+        lib.tte_test_requantize.argtypes = [i32, i32, i32]
+        lib.tte_test_requantize.restype = i32
+        self.scratch_fns = {}
+        for name in ("conv2d", "conv2d_1x1", "depthwise_conv2d", "fully_connected", "add",
+                     "global_avg_pool", "global_avg_pool_requant", "avg_pool2d", "avg_pool2d_requant"):
+            fn = getattr(lib, f"tte_{name}_s8_scratch_bytes")
+            fn.argtypes = [PD, PD, PD]
+            fn.restype = i32
+            self.scratch_fns[f"tte_{name}_s8"] = fn
+
+    def requantize(self, val: int, mult: int, shift: int) -> int:
+        return self.lib.tte_test_requantize(val, mult, shift)
+
+    def scratch_bytes(self, symbol: str, in_shape, filter_shape, out_shape) -> int:
+        fd = None if filter_shape is None else C.byref(dims(filter_shape))
+        return self.scratch_fns[symbol](C.byref(dims(in_shape)), fd, C.byref(dims(out_shape)))
+
+    def weighted(self, symbol, params, x, w, bias, mult, shift, out_shape):
+        """Call a conv / depthwise / fully-connected kernel; NHWC x, weights as in the header."""
+        x = np.ascontiguousarray(x, np.int8)
+        w = np.ascontiguousarray(w, np.int8)
+        b = None if bias is None else np.ascontiguousarray(bias, np.int32)
+        m = np.ascontiguousarray(mult, np.int32)
+        s = np.ascontiguousarray(shift, np.int32)
+        out = np.zeros(out_shape, np.int8)
+        q = PerChannelQuant(_p32(m), _p32(s))
+        wshape = w.shape if w.ndim == 4 else (w.shape[0], 1, 1, w.shape[1])
+        st = getattr(self.lib, symbol)(None, C.byref(params), C.byref(q), C.byref(dims(x.shape)), _p8(x),
+                                       C.byref(dims(wshape)), _p8(w), _p32(b),
+                                       C.byref(dims(out_shape)), _p8(out))
+        return st, out
+
+    def add(self, params: AddParams, a, b, *, inplace: str | None = None):
+        """inplace: None, "a" (output is a's buffer) or "b"."""
+        a = np.array(a, np.int8, copy=True, order="C")
+        b = np.array(b, np.int8, copy=True, order="C")
+        out = {"a": a, "b": b}.get(inplace) if inplace else np.zeros_like(a)
+        st = self.lib.tte_add_s8(None, C.byref(params), C.byref(dims(a.shape)), _p8(a), _p8(b), _p8(out))
+        return st, out.copy()
+
+    def global_avg_pool(self, params: GapParams, x, *, requant: bool):
+        x = np.ascontiguousarray(x, np.int8)
+        oshape = (x.shape[0], 1, 1, x.shape[3])
+        out = np.zeros(oshape, np.int8)
+        fn = self.lib.tte_global_avg_pool_requant_s8 if requant else self.lib.tte_global_avg_pool_s8
+        st = fn(None, C.byref(params), C.byref(dims(x.shape)), _p8(x), C.byref(dims(oshape)), _p8(out))
+        return st, out
+
+    def avg_pool2d(self, params: PoolParams, x, kernel, out_shape, requant=None):
+        """requant: None (equal qparams) or (input_offset, output_offset, mults, shifts) per count."""
+        x = np.ascontiguousarray(x, np.int8)
+        out = np.zeros(out_shape, np.int8)
+        common = (C.byref(dims(x.shape)), _p8(x), C.byref(Dims(1, kernel[0], kernel[1], 1)),
+                  C.byref(dims(out_shape)), _p8(out))
+        if requant is None:
+            st = self.lib.tte_avg_pool2d_s8(None, C.byref(params), *common)
+        else:
+            in_off, out_off, mults, shifts = requant
+            m = np.ascontiguousarray(mults, np.int32)
+            s = np.ascontiguousarray(shifts, np.int32)
+            rq = AvgRequant(in_off, out_off, _p32(m), _p32(s))
+            st = self.lib.tte_avg_pool2d_requant_s8(None, C.byref(params), C.byref(rq), *common)
+        return st, out

@@ -1,0 +1,190 @@
+"""ONNX -> IR on small hand-built models: layouts, pads, clamps and biases against hand-computed
+values, and BatchNormalization folding against onnxruntime running the unfolded model."""
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from tinyengine_compiler.errors import UnsupportedError
+from tinyengine_compiler.frontend.onnx_import import import_onnx
+from tinyengine_compiler.ir import DType, OpKind
+
+
+def _save(tmp_path, nodes, inputs, outputs, inits, name="m.onnx"):
+    graph = helper.make_graph(nodes, "t", inputs, outputs, initializer=[numpy_helper.from_array(np.asarray(v), k)
+                                                                        for k, v in inits.items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    path = str(tmp_path / name)
+    onnx.save(model, path)
+    return path
+
+
+def _vi(name, shape, dtype=TensorProto.FLOAT):
+    return helper.make_tensor_value_info(name, dtype, shape)
+
+
+def _qdq_conv(tmp_path, *, act="clip", y_scale=0.05, y_zero=-10, group=1, bias=None, bias_scale_factor=1.0):
+    """image -Q(0.02, 0)-> DQ -> Conv(int8 per-channel weights) -> [Relu|Clip(0, 6)] -> Q(y_scale, y_zero)."""
+    rng = np.random.default_rng(7)
+    cin, cout = 4, 4
+    wq = rng.integers(-127, 128, (cout, cin // group, 3, 3)).astype(np.int8)
+    ws = np.array([0.01, 0.02, 0.03, 0.04], np.float32)
+    inits = {"xs": np.float32(0.02), "xz": np.int8(0), "wq": wq, "ws": ws, "wz": np.zeros(cout, np.int8),
+             "ys": np.float32(y_scale), "yz": np.int8(y_zero), "lo": np.float32(0), "hi": np.float32(6)}
+    nodes = [helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"], name="x.q"),
+             helper.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["xf"], name="x.dq"),
+             helper.make_node("DequantizeLinear", ["wq", "ws", "wz"], ["wf"], name="w.dq", axis=0)]
+    conv_in = ["xf", "wf"]
+    if bias is not None:
+        inits.update(bq=bias, bs=(np.float32(0.02) * ws * np.float32(bias_scale_factor)).astype(np.float32),
+                     bz=np.zeros(cout, np.int32))
+        if bias.dtype == np.int32:
+            nodes.append(helper.make_node("DequantizeLinear", ["bq", "bs", "bz"], ["bf"], name="b.dq", axis=0))
+            conv_in.append("bf")
+        else:
+            conv_in.append("bq")
+    nodes.append(helper.make_node("Conv", conv_in, ["c"], name="conv", kernel_shape=[3, 3], pads=[1, 1, 1, 1],
+                                  group=group))
+    if act == "clip":
+        nodes.append(helper.make_node("Clip", ["c", "lo", "hi"], ["a"], name="relu6"))
+    elif act == "relu":
+        nodes.append(helper.make_node("Relu", ["c"], ["a"], name="relu"))
+    else:
+        nodes.append(helper.make_node("Identity", ["c"], ["a"], name="id"))
+    nodes.append(helper.make_node("QuantizeLinear", ["a", "ys", "yz"], ["y"], name="y.q"))
+    path = _save(tmp_path, nodes, [_vi("x", [1, cin, 6, 6])], [_vi("y", [1, cout, 6, 6], TensorProto.INT8)], inits)
+    return path, wq, ws
+
+
+@pytest.mark.parametrize("act, y_scale, y_zero, expected", [
+    ("clip", 0.05, -10, (-10, 110)),      # zp + round(0/0.05) = -10; -10 + round(6/0.05) = 110
+    ("clip", 0.01, -128, (-128, 127)),    # 6/0.01 = 600 saturates at 127
+    ("relu", 0.1, 5, (5, 127)),
+    ("none", 0.1, 5, (-128, 127)),
+])
+def test_qdq_activation_folds_into_int8_clamp(tmp_path, act, y_scale, y_zero, expected):
+    path, _, _ = _qdq_conv(tmp_path, act=act, y_scale=y_scale, y_zero=y_zero)
+    g = import_onnx(path)
+    (node,) = g.nodes
+    assert (node.attrs["act_min"], node.attrs["act_max"]) == expected
+    out = g.tensors[g.outputs[0]]
+    assert out.dtype == DType.INT8 and out.shape == (1, 6, 6, 4)
+    assert out.qparams.scale[0] == pytest.approx(y_scale) and out.qparams.zero_point == (y_zero,)
+
+
+def test_qdq_conv_weights_become_ohwi_with_per_channel_scales(tmp_path):
+    path, wq, ws = _qdq_conv(tmp_path)
+    g = import_onnx(path)
+    x = g.tensors[g.inputs[0]]
+    assert x.shape == (1, 6, 6, 4) and x.dtype == DType.INT8 and x.qparams.scale[0] == pytest.approx(0.02)
+    w = g.tensors[g.nodes[0].inputs[1]]
+    assert g.nodes[0].op == OpKind.CONV2D and w.shape == (4, 3, 3, 4) and w.dtype == DType.INT8
+    for o, i, h, k in np.ndindex(wq.shape):
+        assert w.data[o, h, k, i] == wq[o, i, h, k]
+    assert w.qparams.axis == 0 and np.allclose(w.qparams.scale, ws) and not any(w.qparams.zero_point)
+    b = g.tensors[g.nodes[0].inputs[2]]
+    assert b.dtype == DType.INT32 and list(b.data) == [0, 0, 0, 0]   # no bias in the model
+    assert np.allclose(b.qparams.scale, 0.02 * ws, rtol=1e-6)
+
+
+def test_qdq_depthwise_weights_become_1hwc_axis_3(tmp_path):
+    path, wq, ws = _qdq_conv(tmp_path, group=4)
+    g = import_onnx(path)
+    node = g.nodes[0]
+    w = g.tensors[node.inputs[1]]
+    assert node.op == OpKind.DEPTHWISE_CONV2D and w.shape == (1, 3, 3, 4)
+    for c, _, h, k in np.ndindex(wq.shape):
+        assert w.data[0, h, k, c] == wq[c, 0, h, k]
+    assert w.qparams.axis == 3 and np.allclose(w.qparams.scale, ws)
+
+
+def test_qdq_bias_kept_requantized_or_quantized(tmp_path):
+    ints = np.array([100, -7, 0, 3000], np.int32)
+    g = import_onnx(_qdq_conv(tmp_path, bias=ints)[0])
+    assert list(g.tensors[g.nodes[0].inputs[2]].data) == [100, -7, 0, 3000]
+    # stored at twice the scale the kernel uses: each integer doubles
+    g = import_onnx(_qdq_conv(tmp_path, bias=ints, bias_scale_factor=2.0)[0])
+    assert list(g.tensors[g.nodes[0].inputs[2]].data) == [200, -14, 0, 6000]
+    # a float bias is quantized at s_in * s_w = 0.02 * [0.01, 0.02, 0.03, 0.04]
+    real = np.array([0.001, -0.002, 0.0, 0.0502], np.float32)
+    g = import_onnx(_qdq_conv(tmp_path, bias=real)[0])
+    assert list(g.tensors[g.nodes[0].inputs[2]].data) == [5, -5, 0, 63]   # 0.0502 / 0.0008 = 62.75
+
+
+def _float_conv(tmp_path, hw=8, k=3, stride=2, **attrs):
+    w = np.random.default_rng(0).normal(size=(2, 3, k, k)).astype(np.float32)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["y"], name="conv", kernel_shape=[k, k], strides=[stride, stride],
+                              **attrs)]
+    return _save(tmp_path, nodes, [_vi("x", [1, 3, hw, hw])], [_vi("y", [None] * 4)], {"w": w})
+
+
+@pytest.mark.parametrize("attrs, pads, out_hw", [
+    # 8x8, k3, s2: out 4, total padding (4-1)*2 + 3 - 8 = 1, the odd pixel at the end for SAME_UPPER
+    ({"auto_pad": "SAME_UPPER"}, (0, 0, 1, 1), (4, 4)),
+    ({"auto_pad": "SAME_LOWER"}, (1, 1, 0, 0), (4, 4)),
+    ({"auto_pad": "VALID"}, (0, 0, 0, 0), (3, 3)),
+    # [top, left, bottom, right]: rows (8+1+0-3)//2+1 = 4, columns (8+2+1-3)//2+1 = 5
+    ({"auto_pad": "NOTSET", "pads": [1, 2, 0, 1]}, (1, 2, 0, 1), (4, 5)),
+    ({}, (0, 0, 0, 0), (3, 3)),
+])
+def test_conv_pads(tmp_path, attrs, pads, out_hw):
+    g = import_onnx(_float_conv(tmp_path, **attrs))
+    (node,) = g.nodes
+    assert node.attrs["pads"] == pads and node.attrs["stride"] == (2, 2)
+    assert g.tensors[g.outputs[0]].shape[1:3] == out_hw
+
+
+@pytest.mark.parametrize("op, attrs, stored", [("Gemm", {"transB": 1}, "out_in"), ("Gemm", {}, "in_out"),
+                                               ("MatMul", {}, "in_out")])
+def test_fully_connected_weight_is_out_in(tmp_path, op, attrs, stored):
+    w_out_in = np.arange(12, dtype=np.float32).reshape(3, 4)
+    w = w_out_in if stored == "out_in" else w_out_in.T.copy()
+    nodes = [helper.make_node("GlobalAveragePool", ["x"], ["p"], name="gap"),
+             helper.make_node("Flatten", ["p"], ["f"], name="flatten"),
+             helper.make_node(op, ["f", "w"], ["y"], name="fc", **attrs)]
+    g = import_onnx(_save(tmp_path, nodes, [_vi("x", [1, 4, 5, 5])], [_vi("y", [1, 3])], {"w": w}))
+    assert [n.op for n in g.nodes] == [OpKind.GLOBAL_AVG_POOL, OpKind.FULLY_CONNECTED]
+    fc = g.nodes[1]
+    assert fc.inputs[0] == g.nodes[0].outputs[0]   # the Flatten is a no-op on 1x1 spatial
+    assert np.array_equal(g.tensors[fc.inputs[1]].data, w_out_in)
+    assert list(g.tensors[fc.inputs[2]].data) == [0, 0, 0]
+
+
+def test_batch_norm_folds_into_conv_like_onnxruntime_computes_it(tmp_path):
+    """On a 1x1 image a 1x1 conv is W @ x + b; onnxruntime runs the unfolded Conv + BN."""
+    rng = np.random.default_rng(3)
+    inits = {"w": rng.normal(size=(5, 3, 1, 1)).astype(np.float32), "b": rng.normal(size=5).astype(np.float32),
+             "gamma": rng.uniform(0.5, 2, 5).astype(np.float32), "beta": rng.normal(size=5).astype(np.float32),
+             "mean": rng.normal(size=5).astype(np.float32), "var": rng.uniform(0.2, 3, 5).astype(np.float32)}
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", kernel_shape=[1, 1]),
+             helper.make_node("BatchNormalization", ["c", "gamma", "beta", "mean", "var"], ["y"], name="bn",
+                              epsilon=1e-3)]
+    path = _save(tmp_path, nodes, [_vi("x", [1, 3, 1, 1])], [_vi("y", [1, 5, 1, 1])], inits)
+    g = import_onnx(path)
+    (node,) = g.nodes
+    assert node.op == OpKind.CONV2D and g.tensors[node.outputs[0]].dtype == DType.FLOAT32
+    x = rng.normal(size=(1, 3, 1, 1)).astype(np.float32)
+    expected = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0].reshape(5)
+    w, b = g.tensors[node.inputs[1]].data, g.tensors[node.inputs[2]].data
+    assert np.allclose(w.reshape(5, 3) @ x.reshape(3) + b, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_relu_that_cannot_fuse_is_refused_with_the_node_name(tmp_path):
+    nodes = [helper.make_node("GlobalAveragePool", ["x"], ["p"], name="gap"),
+             helper.make_node("Relu", ["p"], ["y"], name="lonely_relu")]
+    path = _save(tmp_path, nodes, [_vi("x", [1, 4, 5, 5])], [_vi("y", [1, 4, 1, 1])], {})
+    with pytest.raises(UnsupportedError, match="node 'lonely_relu'"):
+        import_onnx(path)
+
+
+def test_conv_output_read_twice_is_not_fused_into_one_readers_relu(tmp_path):
+    w = np.ones((3, 3, 1, 1), np.float32)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv", kernel_shape=[1, 1]),
+             helper.make_node("Relu", ["c"], ["r"], name="relu"),
+             helper.make_node("Add", ["c", "r"], ["y"], name="add")]
+    path = _save(tmp_path, nodes, [_vi("x", [1, 3, 4, 4])], [_vi("y", [1, 3, 4, 4])], {"w": w})
+    with pytest.raises(UnsupportedError, match="node 'relu'"):
+        import_onnx(path)   # the IR has no standalone ReLU; fusing would change what Add reads

@@ -1,0 +1,55 @@
+"""Whole-model gradient check: MCUNet-5FPS (paper scheme, 128x128), the gradient of the loss
+with respect to every trained parameter, float64 mode, against central finite differences of
+the straight-through real forward with numpy's own log-sum-exp (independent of our exp/log)."""
+
+import numpy as np
+
+from tinyengine_compiler.frontend.inputs import quantize_image
+from tinyengine_compiler.frontend.paper_pkl import load_paper_model
+from tinyengine_compiler.ir import OpKind
+from tinyengine_compiler.reference.real_forward import real_values, run_real
+from tinyengine_compiler.training.config import PRESETS
+from tinyengine_compiler.training.pipeline import training_graph
+from tinyengine_compiler.training.trainer import run_backward
+
+from ..sample_images import china
+
+EPS = 1e-6
+LABEL = 698   # palace
+
+
+def cross_entropy(logits):
+    z = logits.reshape(-1)
+    return float(np.log(np.sum(np.exp(z - z.max()))) + z.max() - z[LABEL])
+
+
+def test_mcunet_paper_scheme_gradients(paper_models_dir):
+    g = load_paper_model(f"{paper_models_dir}/mcunet-5fps.pkl")
+    _, train = training_graph(g, PRESETS["paper-mcunet-5fps"])
+    values = run_real(train, real_values(train, quantize_image(g, china())))
+    grads = run_backward(train, {**values, "label": np.array([LABEL])}, np.float64)
+    rng = np.random.default_rng(0)
+    got, fd, n_params = [], [], 0
+    for upd in (n for n in train.nodes if n.op == OpKind.SGD_UPDATE):
+        n_params += 1
+        param, grad = upd.inputs[0], grads[upd.inputs[1]]
+        channels = upd.attrs["channels"]
+        start = next(i for i, n in enumerate(train.nodes) if param in n.inputs)
+        # two random coordinates and the largest one of each trained parameter
+        picks = list(rng.choice(grad.size, 2, replace=False)) + [int(np.argmax(np.abs(grad)))]
+        for flat in picks:
+            c = np.unravel_index(flat, grad.shape)
+            pc = c if channels is None else (*c[:-1], channels[c[-1]])   # the column in the full weight
+            losses = []
+            for sign in (1, -1):
+                v = dict(values)
+                v[param] = values[param].copy()
+                v[param][pc] += sign * EPS
+                losses.append(cross_entropy(run_real(train, v, start)[g.outputs[0]]))
+            fd.append((losses[0] - losses[1]) / (2 * EPS))
+            got.append(grad[c])
+    got, fd = np.array(got), np.array(fd)
+    assert n_params == 30 and len(fd) >= 50
+    assert np.count_nonzero(np.abs(fd) > 1e-6) >= 30, "too few informative coordinates"
+    assert np.linalg.norm(got - fd) / np.linalg.norm(fd) <= 1e-4
+    np.testing.assert_allclose(got, fd, rtol=1e-3, atol=1e-6 * np.abs(fd).max())

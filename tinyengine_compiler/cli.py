@@ -1,0 +1,176 @@
+"""`tte`: the command line.  Parses arguments, calls the package, prints one-line errors.
+
+Exit codes: 0 success, 1 a compile or model failure (a `TteError`), 2 a usage or config
+error.  No command prints a traceback for bad input; set TTE_DEBUG=1 to see one for a bug.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+
+import click
+import numpy as np
+
+from .errors import TteError
+
+
+def _one_line_errors(fn):
+    """Turn every TteError (and, unless TTE_DEBUG is set, any other exception) into one line."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except TteError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(e.exit_code)
+        except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt):
+            raise
+        except Exception as e:  # a bug: still one line unless asked for the traceback
+            if os.environ.get("TTE_DEBUG"):
+                raise
+            click.echo(f"error: internal error ({type(e).__name__}: {' '.join(str(e).split())}); "
+                       "rerun with TTE_DEBUG=1 for a traceback", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tinyengine-compiler", prog_name="tte")
+def main():
+    """tinyengine-compiler: compile an int8 ONNX model into C that trains it on a Cortex-M7."""
+
+
+@main.command("import-paper-model")
+@click.argument("pkl", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Where to write the QDQ int8 ONNX model.")
+@_one_line_errors
+def import_paper_model_cmd(pkl, output):
+    """Convert one of the paper's released int8 .pkl models into a QDQ ONNX model."""
+    from .frontend.onnx_export import export_qdq
+    from .frontend.paper_pkl import load_paper_model
+
+    g = load_paper_model(pkl)
+    export_qdq(g, output)
+    click.echo(f"wrote {output} ({len(g.nodes)} ops, input {list(g.tensors[g.inputs[0]].shape)} NHWC)")
+
+
+@main.command("quantize")
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--calib", required=True, type=click.Path(),
+              help="Calibration images: a folder of .npy/.png/.jpg files or one .npy array (N,H,W,3 uint8).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Where to write the QDQ int8 ONNX model.")
+@_one_line_errors
+def quantize_cmd(model, calib, output):
+    """Quantize a float ONNX model to int8 (QDQ, per-channel weights) with calibration data."""
+    from .quantize import quantize_onnx
+
+    quantize_onnx(model, calib, output)
+    click.echo(f"wrote {output}")
+
+
+@main.command("inspect")
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the table as one JSON line.")
+@_one_line_errors
+def inspect_cmd(model, as_json):
+    """Per-layer table: op, output shape, params, MACs and Flash bytes, with totals."""
+    from .frontend import load_model
+    from .report.inspect import format_inspect, inspect_rows
+
+    g = load_model(model)
+    if as_json:
+        rows, totals = inspect_rows(g)
+        click.echo(json.dumps({"layers": rows, "totals": totals}))
+    else:
+        click.echo(format_inspect(g))
+
+
+@main.command("run")
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False),
+              help="X.npy: a uint8 HxWx3 image (quantized with the model's input params) "
+                   "or an int8 NHWC tensor used as is.")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {"top5": [[class, logit], ...], "logits": [...]} on one line.')
+@_one_line_errors
+def run_cmd(model, input_path, as_json):
+    """Run the int8 reference forward pass and print the top-5 classes."""
+    from .frontend import load_model
+    from .frontend.inputs import load_input
+    from .reference.interp import run_graph
+
+    g = load_model(model, require_int8=True)
+    x = load_input(g, input_path)
+    logits = run_graph(g, x).reshape(-1).astype(np.int64)
+    order = np.argsort(-logits, kind="stable")[:5]
+    top5 = [[int(c), int(logits[c])] for c in order]
+    if as_json:
+        click.echo(json.dumps({"top5": top5, "logits": [int(v) for v in logits]}))
+    else:
+        for rank, (c, v) in enumerate(top5, 1):
+            click.echo(f"{rank}. class {c:4d}  logit {v:4d}")
+
+
+def _training_options(fn):
+    """Options shared by `tte graph` and `tte train-sim`."""
+    for decorator in reversed([
+        click.option("--update", "update", required=True,
+                     help="Sparse-update scheme: a preset (full, last-layer, bias-only, paper-<model>, "
+                          "sparse_49kb) or a JSON file (docs/sparse_update.md)."),
+        click.option("--num-classes", type=int, default=None,
+                     help="Replace the classifier by a new N-class one that trains in full."),
+        click.option("--no-qas", is_flag=True, help="Turn quantization-aware scaling off (to compare)."),
+        click.option("--label-smoothing", type=float, default=0.0, show_default=True),
+        click.option("--seed", type=int, default=0, show_default=True, help="Seed of the new classifier."),
+    ]):
+        fn = decorator(fn)
+    return fn
+
+
+def _load_training_graphs(model, update, num_classes, no_qas, label_smoothing, seed):
+    from .frontend import load_model
+    from .training.config import load_scheme
+    from .training.pipeline import for_classes, training_graph
+
+    scheme = load_scheme(update)
+    g, scheme = for_classes(load_model(model, require_int8=True), scheme, num_classes, seed)
+    full, train = training_graph(g, scheme, use_qas=not no_qas, label_smoothing=label_smoothing)
+    return g, full, train
+
+
+@main.command("graph")
+@click.argument("model", type=click.Path(dir_okay=False))
+@_training_options
+@click.option("--json", "as_json", is_flag=True, help="Print the op counts as one JSON line.")
+@_one_line_errors
+def graph_cmd(model, update, num_classes, no_qas, label_smoothing, seed, as_json):
+    """Build the training graph: op counts before and after pruning, and the backward ops kept."""
+    from .ir.ops import BACKWARD_OPS
+    from .passes.sparse_update import trained_params
+
+    g, full, train = _load_training_graphs(model, update, num_classes, no_qas, label_smoothing, seed)
+    before = [n for n in full.nodes if n.op in BACKWARD_OPS]
+    after = [n for n in train.nodes if n.op in BACKWARD_OPS]
+    params = trained_params(train)
+    if as_json:
+        click.echo(json.dumps({"forward_ops": len(g.nodes), "backward_ops_before_pruning": len(before),
+                               "backward_ops_after_pruning": len(after), "trained_params": len(params)}))
+        return
+    click.echo(f"forward ops: {len(g.nodes)}")
+    click.echo(f"backward ops: {len(before)} before pruning, {len(after)} after")
+    click.echo(f"trained parameters: {len(params)} tensors, {sum(p.elements for p in params)} values, "
+               f"{sum(p.bytes for p in params)} bytes")
+    for n in after:
+        shape = list(train.tensors[n.outputs[0]].shape)
+        click.echo(f"  {n.name:40s} {n.op.value:30s} -> {n.outputs[0]} {shape}")
+
+
+if __name__ == "__main__":
+    main()

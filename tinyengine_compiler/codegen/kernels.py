@@ -1,0 +1,61 @@
+"""OpKind -> the runtime_c kernels that implement it, and the scratch bytes each one needs.
+
+Mirrors runtime_c/include/tte_kernels.h: `Kernel.scratch_bytes(in_shape, filter_shape,
+out_shape)` is the formula of the C function `<symbol>_scratch_bytes(input_dims,
+filter_dims, output_dims)` (NHWC shapes; filter_shape is None for ops without weights), and
+tests/c/test_scratch.py checks the two agree on a grid of shapes.  The portable reference
+kernels (runtime_c/src/ref) need no scratch, so every formula is 0 today; a backend that
+needs some (an im2col buffer) changes the C and this table together.
+
+`TTE_KERNELS[op]` lists the kernels for an op, generic first; `Kernel.when` says when codegen
+may use a specialised one.  Choosing among them is codegen's decision, not this table's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..ir import OpKind
+
+Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Kernel:
+    symbol: str
+    scratch_bytes: Callable[[Shape, Shape | None, Shape], int]
+    when: str
+
+
+def _no_scratch(in_shape: Shape, filter_shape: Shape | None, out_shape: Shape) -> int:
+    return 0
+
+
+TTE_KERNELS: dict[OpKind, tuple[Kernel, ...]] = {
+    OpKind.CONV2D: (
+        Kernel("tte_conv2d_s8", _no_scratch, "any kernel, stride and padding"),
+        Kernel("tte_conv2d_1x1_s8", _no_scratch, "1x1 kernel and all pads 0 (any stride)"),
+    ),
+    OpKind.DEPTHWISE_CONV2D: (
+        Kernel("tte_depthwise_conv2d_s8", _no_scratch, "depth multiplier 1, any kernel"),
+    ),
+    OpKind.FULLY_CONNECTED: (
+        Kernel("tte_fully_connected_s8", _no_scratch, "always"),
+    ),
+    OpKind.ADD: (
+        Kernel("tte_add_s8", _no_scratch, "always; the output may alias either input"),
+    ),
+    OpKind.GLOBAL_AVG_POOL: (
+        Kernel("tte_global_avg_pool_requant_s8", _no_scratch, "input and output qparams differ"),
+        Kernel("tte_global_avg_pool_s8", _no_scratch, "input and output qparams are equal"),
+    ),
+    OpKind.AVG_POOL2D: (
+        Kernel("tte_avg_pool2d_requant_s8", _no_scratch,
+               "input and output qparams differ, every pad smaller than the kernel"),
+        Kernel("tte_avg_pool2d_s8", _no_scratch,
+               "input and output qparams equal, every pad smaller than the kernel"),
+    ),
+}
+
+KERNELS_BY_SYMBOL: dict[str, Kernel] = {k.symbol: k for ks in TTE_KERNELS.values() for k in ks}

@@ -1,0 +1,20 @@
+"""Rule for FULLY_CONNECTED: y = clamp(w @ flatten(x) + bias) -> dz = clamp_grad(dy),
+dx = reshape(w^T dz), dw = dz x^T, dbias = dz."""
+
+from __future__ import annotations
+
+from ..ir import Node, OpKind
+from . import Builder, register_grad
+from .elementwise import clamp_grad
+
+
+@register_grad(OpKind.FULLY_CONNECTED)
+def fully_connected_grad(b: Builder, node: Node, gy: str) -> list:
+    """y = clamp(fully_connected(x, w, bias)) -> [dx, dw, dbias]."""
+    gz = clamp_grad(b, node, gy)
+    dx = b.emit(f"{node.name}.grad_input", OpKind.FULLY_CONNECTED_GRAD_INPUT, [gz, node.inputs[1]],
+                {"input_shape": tuple(b.g.tensors[node.inputs[0]].shape)}, out=b.grad_name(node, 0))
+    dw = b.emit(f"{node.name}.grad_weight", OpKind.FULLY_CONNECTED_GRAD_WEIGHT, [node.inputs[0], gz],
+                {"channels": None}, out=b.grad_name(node, 1))
+    db = b.emit(f"{node.name}.grad_bias", OpKind.BIAS_GRAD, [gz], out=b.grad_name(node, 2))
+    return [dx, dw, db]

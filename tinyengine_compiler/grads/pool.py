@@ -1,0 +1,15 @@
+"""Rule for GLOBAL_AVG_POOL: y = mean over H, W of x (its requantization is the identity in the
+real domain and it has no clamp beyond int8 saturation, which the average of int8 values never
+reaches) -> dx = dy / (H * W) at every pixel."""
+
+from __future__ import annotations
+
+from ..ir import Node, OpKind
+from . import Builder, register_grad
+
+
+@register_grad(OpKind.GLOBAL_AVG_POOL)
+def global_avg_pool_grad(b: Builder, node: Node, gy: str) -> list:
+    """y = global_avg_pool(x) -> [dx]."""
+    return [b.emit(f"{node.name}.grad_input", OpKind.GLOBAL_AVG_POOL_GRAD, [gy],
+                   {"input_shape": tuple(b.g.tensors[node.inputs[0]].shape)}, out=b.grad_name(node, 0))]

@@ -1,0 +1,75 @@
+"""The closed set of IR operations and the attributes each one takes.
+
+Layouts: activations NHWC; CONV2D weights OHWI; DEPTHWISE_CONV2D weights 1HWC (depth
+multiplier 1); FULLY_CONNECTED weights [out, in].  Every int8 op carries its fused output clamp
+(`act_min`, `act_max`, in the output's int8 domain): ReLU and ReLU6 are expressed that way, as
+TFLite and CMSIS-NN do.  The output tensor's QParams hold the output quantization.
+
+| op               | inputs                 | attributes                                  |
+|------------------|------------------------|---------------------------------------------|
+| CONV2D           | x, w, bias             | stride (h, w), pads (top, left, bottom, right), act_min, act_max |
+| DEPTHWISE_CONV2D | x, w, bias             | same as CONV2D                               |
+| FULLY_CONNECTED  | x, w, bias             | act_min, act_max (x is flattened in NHWC order) |
+| ADD              | a, b                   | act_min, act_max (both inputs requantized)   |
+| GLOBAL_AVG_POOL  | x                      | none (output is [1, 1, 1, C])               |
+| AVG_POOL2D       | x                      | kernel (h, w), stride (h, w), pads; padding is not counted |
+
+Backward ops (appended by passes/autodiff.py; float32 tensors, int8 saved activations and
+weights are dequantized where read; semantics and summation order in docs/numerics.md):
+
+| op                            | inputs              | attributes / output                       |
+|-------------------------------|---------------------|-------------------------------------------|
+| SOFTMAX_CROSS_ENTROPY         | logits, label       | label_smoothing -> [logits grad, loss (1,)] |
+| CLAMP_GRAD                    | gy, y (saved)       | act_min, act_max: gy where act_min < y < act_max |
+| CONV2D_GRAD_INPUT             | gz, w               | stride, pads, input_shape -> dx           |
+| CONV2D_GRAD_WEIGHT            | x (saved), gz       | stride, pads, kernel, channels -> dw [O, KH, KW, n] |
+| DEPTHWISE_CONV2D_GRAD_INPUT   | gz, w               | stride, pads, input_shape -> dx           |
+| DEPTHWISE_CONV2D_GRAD_WEIGHT  | x (saved), gz       | stride, pads, kernel, channels -> dw [1, KH, KW, n] |
+| FULLY_CONNECTED_GRAD_INPUT    | gz, w               | input_shape -> dx                         |
+| FULLY_CONNECTED_GRAD_WEIGHT   | x (saved), gz       | channels -> dw [out, n]                   |
+| BIAS_GRAD                     | gz                  | -> [C], the sum over all but the last axis |
+| GLOBAL_AVG_POOL_GRAD          | gy                  | input_shape -> gy / (H * W) broadcast     |
+| GRAD_ACCUMULATE               | a, b                | -> a + b                                  |
+| SGD_UPDATE                    | param, grad, grad_scale | layer, param, channels, storage, qas -> updated param |
+
+`channels` is None (every input channel) or the sorted tuple of trained input channels (the
+last weight axis); `grad_scale` is float32 per output channel (dL/dW_bar = grad_scale * dL/dW).
+
+Float32 graphs (an unquantized ONNX model) use the same ops with `act_min`/`act_max` as float
+bounds (or None for no clamp).
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class OpKind(str, enum.Enum):
+    CONV2D = "CONV2D"
+    DEPTHWISE_CONV2D = "DEPTHWISE_CONV2D"
+    FULLY_CONNECTED = "FULLY_CONNECTED"
+    ADD = "ADD"
+    GLOBAL_AVG_POOL = "GLOBAL_AVG_POOL"
+    AVG_POOL2D = "AVG_POOL2D"
+    # backward (training) ops
+    SOFTMAX_CROSS_ENTROPY = "SOFTMAX_CROSS_ENTROPY"
+    CLAMP_GRAD = "CLAMP_GRAD"
+    CONV2D_GRAD_INPUT = "CONV2D_GRAD_INPUT"
+    CONV2D_GRAD_WEIGHT = "CONV2D_GRAD_WEIGHT"
+    DEPTHWISE_CONV2D_GRAD_INPUT = "DEPTHWISE_CONV2D_GRAD_INPUT"
+    DEPTHWISE_CONV2D_GRAD_WEIGHT = "DEPTHWISE_CONV2D_GRAD_WEIGHT"
+    FULLY_CONNECTED_GRAD_INPUT = "FULLY_CONNECTED_GRAD_INPUT"
+    FULLY_CONNECTED_GRAD_WEIGHT = "FULLY_CONNECTED_GRAD_WEIGHT"
+    BIAS_GRAD = "BIAS_GRAD"
+    GLOBAL_AVG_POOL_GRAD = "GLOBAL_AVG_POOL_GRAD"
+    GRAD_ACCUMULATE = "GRAD_ACCUMULATE"
+    SGD_UPDATE = "SGD_UPDATE"
+
+
+CONV_OPS = frozenset({OpKind.CONV2D, OpKind.DEPTHWISE_CONV2D})
+WEIGHTED_OPS = frozenset({OpKind.CONV2D, OpKind.DEPTHWISE_CONV2D, OpKind.FULLY_CONNECTED})
+BACKWARD_OPS = frozenset({
+    OpKind.SOFTMAX_CROSS_ENTROPY, OpKind.CLAMP_GRAD, OpKind.CONV2D_GRAD_INPUT, OpKind.CONV2D_GRAD_WEIGHT,
+    OpKind.DEPTHWISE_CONV2D_GRAD_INPUT, OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT,
+    OpKind.FULLY_CONNECTED_GRAD_INPUT, OpKind.FULLY_CONNECTED_GRAD_WEIGHT, OpKind.BIAS_GRAD,
+    OpKind.GLOBAL_AVG_POOL_GRAD, OpKind.GRAD_ACCUMULATE, OpKind.SGD_UPDATE})

@@ -1,0 +1,1 @@
+"""Passes: pure Graph -> Graph functions, one a file (see each file's docstring)."""

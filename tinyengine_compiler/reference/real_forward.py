@@ -1,0 +1,72 @@
+"""The straight-through real forward: the oracle the gradient checker differentiates numerically.
+
+Takes a forward IR graph and real (floating) values for its input and constants; computes each
+forward node in the real domain: weights dequantized, requantization the identity (no
+rounding), the fused clamp at the real values scale * (act_min - zp) .. scale * (act_max - zp).
+This is the function whose exact gradient the backward graph computes; its float64 version is
+differentiated by central finite differences in the tests, and its float32 version is "the fp32
+graph" the QAS test compares with.  Plain numpy (einsum), independent of the backward kernels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ..errors import UnsupportedError
+from ..ir import Graph, Node, OpKind
+from ..ir.ops import BACKWARD_OPS
+from .backward._common import real
+
+
+def real_values(g: Graph, x: np.ndarray, dtype=np.float64) -> dict[str, np.ndarray]:
+    """The real values of the graph input (int8 x, dequantized) and of every constant."""
+    values = {name: real(g, name, t.data, dtype) for name, t in g.tensors.items() if t.is_constant}
+    values[g.inputs[0]] = real(g, g.inputs[0], x, dtype)
+    return values
+
+
+def run_real(g: Graph, values: dict[str, np.ndarray], start: int = 0) -> dict[str, np.ndarray]:
+    """Run the forward nodes from index `start` on (earlier outputs must be in `values`);
+    returns `values` extended with every node output (real, in the values' dtype)."""
+    values = dict(values)
+    for node in g.nodes[start:]:
+        if node.op in BACKWARD_OPS:
+            break
+        if node.op not in _OPS:
+            raise UnsupportedError(f"node '{node.name}': the real forward has no {node.op.value}")
+        values[node.outputs[0]] = _clamp(g, node, _OPS[node.op](node, *(values[i] for i in node.inputs)))
+    return values
+
+
+def _clamp(g: Graph, node: Node, y: np.ndarray) -> np.ndarray:
+    if node.op == OpKind.GLOBAL_AVG_POOL:
+        return y
+    lo, hi = node.attrs.get("act_min", -128), node.attrs.get("act_max", 127)
+    bounds = real(g, node.outputs[0], np.array([lo, hi]), y.dtype)
+    return np.clip(y, bounds[0], bounds[1])
+
+
+def _windows(x, kernel, stride, pads):
+    top, left, bottom, right = pads
+    xp = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+    return sliding_window_view(xp, tuple(kernel), axis=(1, 2))[:, ::stride[0], ::stride[1]]
+
+
+def _conv2d(node, x, w, b):
+    win = _windows(x, w.shape[1:3], node.attrs["stride"], node.attrs["pads"])   # n oh ow c kh kw
+    return np.einsum("nhwcij,oijc->nhwo", win, w) + b
+
+
+def _depthwise(node, x, w, b):
+    win = _windows(x, w.shape[1:3], node.attrs["stride"], node.attrs["pads"])
+    return np.einsum("nhwcij,ijc->nhwc", win, w[0]) + b
+
+
+_OPS = {
+    OpKind.CONV2D: _conv2d,
+    OpKind.DEPTHWISE_CONV2D: _depthwise,
+    OpKind.FULLY_CONNECTED: lambda node, x, w, b: x.reshape(x.shape[0], -1) @ w.T + b,
+    OpKind.ADD: lambda node, a, b: a + b,
+    OpKind.GLOBAL_AVG_POOL: lambda node, x: x.mean(axis=(1, 2), keepdims=True),
+}

@@ -1,0 +1,1 @@
+"""Human- and machine-readable reports on a Graph: `inspect` (per-layer costs) and `memory`."""

@@ -1,0 +1,186 @@
+"""The memory report: `memory.json`, `memory.md` and `memory.svg` from a buffer list and its Plan.
+
+Who lives where is the caller's decision.  `buffers` are the buffers placed in the arena (the
+ones the planner saw); anything the caller keeps in its own static arrays outside the arena is
+passed as a byte count: `trainable_bytes` (e.g. trainable weights in RAM) and `scratch_bytes`
+(e.g. one kernel scratch buffer).  Then
+
+    peak_sram_bytes = arena_bytes + trainable_bytes + scratch_bytes
+
+and a caller that puts trainables or scratch into the arena passes 0 for them; the arena's
+make-up at its busiest step is in the `at_peak_<category>_bytes` keys either way.
+
+Per-layer rows come from the IR side as dicts with the keys in `LAYER_KEYS`:
+`layer` (name), `op` (op kind), `out_shape` (list of ints), `params`, `macs`, `sram_bytes`
+(SRAM live while the layer runs) and `flash_bytes` (its constant data); the report does not
+recompute them.  `weights_bytes` is the sum of the layers' `flash_bytes`; `flash_bytes` is the
+caller's flash total (weights plus whatever else it counts, such as code).
+
+JSON keys ending in `_bytes` are integers, and are what `report/compare.py` gates on.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+import jinja2
+
+from ..planners.base import (CATEGORIES, Buffer, Plan, alias_roots, live_bytes, lower_bound,
+                             peak_step)
+
+LAYER_KEYS = ("layer", "op", "out_shape", "params", "macs", "sram_bytes", "flash_bytes")
+
+# Where the package's templates live: <repo>/templates, next to the package folder.
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+
+CATEGORY_COLORS = {
+    "activation": "#8ecae6",
+    "saved_activation": "#219ebc",
+    "gradient": "#ffb703",
+    "trainable": "#fb8500",
+    "scratch": "#adb5bd",
+    "input": "#90be6d",
+    "label": "#b5838d",
+}
+
+
+def memory_summary(buffers: Sequence[Buffer], plan: Plan, *, layers: Sequence[dict],
+                   flash_bytes: int, trainable_bytes: int = 0, scratch_bytes: int = 0) -> dict:
+    """The contents of memory.json: a dict with sorted keys (see the module docstring)."""
+    rows = [_layer_row(row) for row in layers]
+    step = peak_step(buffers)
+    roots = alias_roots(buffers)
+    hull: dict[str, tuple[int, int]] = {}
+    for b in buffers:
+        lo, hi = hull.get(roots[b.name], (b.first, b.last))
+        hull[roots[b.name]] = (min(lo, b.first), max(hi, b.last))
+    at_peak = dict.fromkeys(CATEGORIES, 0)
+    for b in buffers:  # alias groups count once, as their root, like lower_bound()
+        if b.alias_of is None and hull[b.name][0] <= step <= hull[b.name][1]:
+            at_peak[b.category] += b.size_bytes
+    summary = {
+        "arena_bytes": plan.arena_bytes,
+        "buffers": len(buffers),
+        "flash_bytes": int(flash_bytes),
+        "layers": rows,
+        "lower_bound_bytes": lower_bound(buffers),
+        "peak_sram_bytes": plan.arena_bytes + int(trainable_bytes) + int(scratch_bytes),
+        "peak_step": step,
+        "planner": plan.planner,
+        "scratch_bytes": int(scratch_bytes),
+        "trainable_bytes": int(trainable_bytes),
+        "weights_bytes": sum(r["flash_bytes"] for r in rows),
+    }
+    summary.update({f"at_peak_{c}_bytes": n for c, n in at_peak.items()})
+    return dict(sorted(summary.items()))
+
+
+def render_markdown(summary: dict) -> str:
+    """memory.md: an ST-style summary block, then the per-layer table."""
+    def line(label: str, n: int) -> str:
+        return f"{label:<18s}: {n:>10,d} B ({n / 1024:9.2f} KiB)"
+
+    lb = summary["lower_bound_bytes"]
+    ratio = f"{summary['arena_bytes'] / lb:.3f}" if lb else "n/a"
+    out = [
+        "# Memory report",
+        "",
+        f"Arena planner `{summary['planner']}`, {summary['buffers']} buffers, busiest step "
+        f"{summary['peak_step']}; arena / lower bound = {ratio}.",
+        "",
+        "```",
+        line("weights (ro)", summary["weights_bytes"]),
+        line("activations (rw)", summary["arena_bytes"]),
+        line("trainable (rw)", summary["trainable_bytes"]),
+        line("scratch (rw)", summary["scratch_bytes"]),
+        line("ram (total)", summary["peak_sram_bytes"]),
+        line("flash (total)", summary["flash_bytes"]),
+        line("arena lower bound", lb),
+        "```",
+        "",
+        "`activations (rw)` is the whole arena; `trainable (rw)` and `scratch (rw)` count only "
+        "memory kept outside it.",
+        "",
+        "| layer | op | out shape | params | MACs | SRAM live at peak | flash bytes |",
+        "|---|---|---|---:|---:|---:|---:|",
+    ]
+    for r in summary["layers"]:
+        shape = "x".join(str(d) for d in r["out_shape"])
+        out.append(f"| {r['layer']} | {r['op']} | {shape} | {r['params']:,d} | {r['macs']:,d} "
+                   f"| {r['sram_bytes']:,d} | {r['flash_bytes']:,d} |")
+    return "\n".join(out) + "\n"
+
+
+def render_svg(buffers: Sequence[Buffer], plan: Plan) -> str:
+    """memory.svg: x = op step, y = address (0 at the bottom), a rect per buffer by category."""
+    width, height = 900, 420
+    left, right, top, bottom = 64, 720, 40, 370
+    steps = [s for b in buffers for s in (b.first, b.last)]
+    s0, s1 = (min(steps), max(steps)) if steps else (0, 0)
+    sx = (right - left) / (s1 - s0 + 1)
+    sy = (bottom - top) / max(plan.arena_bytes, 1)
+    rects = [{
+        "x": _px(left + (b.first - s0) * sx), "w": _px((b.last - b.first + 1) * sx),
+        "y": _px(bottom - (plan.offsets[b.name] + b.size_bytes) * sy),
+        "h": _px(b.size_bytes * sy), "color": CATEGORY_COLORS[b.category],
+        "alias": b.alias_of is not None,
+        "title": f"{b.name} ({b.category}): {b.size_bytes} B at {plan.offsets[b.name]}, "
+                 f"steps {b.first}..{b.last}" + (f", alias of {b.alias_of}" if b.alias_of else ""),
+    } for b in buffers]
+    tick_every = max(1, -(-(s1 - s0 + 1) // 20))
+    x_ticks = [{"x": _px(left + (s - s0 + 0.5) * sx), "y": bottom + 14, "label": s}
+               for s in range(s0, s1 + 1, tick_every)]
+    y_ticks = [{"x": left - 4, "y": _px(bottom - k / 4 * (bottom - top)),
+                "label": f"{k / 4 * plan.arena_bytes / 1024:.1f}"} for k in range(5)]
+    step = peak_step(buffers)
+    peak = None if step is None else {
+        "x": _px(left + (step - s0 + 0.5) * sx), "label_y": top - 4,
+        "label": f"peak: step {step}, {live_bytes(buffers)[step]} B live",
+        "lb_y": _px(bottom - lower_bound(buffers) * sy),
+    }
+    used = [c for c in CATEGORIES if any(b.category == c for b in buffers)]
+    legend = [{"x": right + 20, "y": top + 18 * i, "text_x": right + 34, "text_y": top + 18 * i + 9,
+               "color": CATEGORY_COLORS[c], "label": c} for i, c in enumerate(used)]
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True,
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                             trim_blocks=True, lstrip_blocks=True)
+    return env.get_template("memory.svg.j2").render(
+        width=width, height=height, rects=rects, x_ticks=x_ticks, y_ticks=y_ticks, peak=peak,
+        legend=legend, title=f"arena {plan.arena_bytes} B ({plan.planner})",
+        plot={"left": left, "right": right, "top": top, "bottom": bottom,
+              "mid_x": (left + right) // 2, "mid_y": (top + bottom) // 2,
+              "x_title_y": bottom + 30})
+
+
+def write_memory_report(folder: str | Path, buffers: Sequence[Buffer], plan: Plan, *,
+                        layers: Sequence[dict], flash_bytes: int, trainable_bytes: int = 0,
+                        scratch_bytes: int = 0) -> dict:
+    """Write memory.json, memory.md and memory.svg into `folder` (created if needed).
+
+    `buffers` and `plan` describe the arena; `trainable_bytes` and `scratch_bytes` are bytes
+    the caller keeps outside it; `layers` are per-layer rows (keys `LAYER_KEYS`).  Returns the
+    dict written to memory.json.  Output is deterministic: the same input, the same bytes.
+    """
+    summary = memory_summary(buffers, plan, layers=layers, flash_bytes=flash_bytes,
+                             trainable_bytes=trainable_bytes, scratch_bytes=scratch_bytes)
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "memory.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (out / "memory.md").write_text(render_markdown(summary))
+    (out / "memory.svg").write_text(render_svg(buffers, plan))
+    return summary
+
+
+def _layer_row(row: dict) -> dict:
+    missing = [k for k in LAYER_KEYS if k not in row]
+    if missing:
+        raise ValueError(f"layer row {row.get('layer', row)!r} lacks {', '.join(missing)}")
+    return {"layer": str(row["layer"]), "op": str(row["op"]),
+            "out_shape": [int(d) for d in row["out_shape"]],
+            **{k: int(row[k]) for k in ("params", "macs", "sram_bytes", "flash_bytes")}}
+
+
+def _px(value: float) -> float:
+    return round(value, 2)

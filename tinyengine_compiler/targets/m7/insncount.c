@@ -1,0 +1,135 @@
+/*
+ * insncount.c - QEMU TCG plugin: retired guest instructions, reported at BENCH_MARK(n)
+ *
+ * Counts every guest instruction.  When the guest executes the Thumb-2 hint `dbg #n`
+ * (bytes AF F3 Fn 80; a NOP on Cortex-M silicon) it prints "mark <n> <count>", where count
+ * is the number of instructions retired before that dbg.  At exit it prints "total <count>".
+ *
+ *   build:  gcc -shared -fPIC -O2 -o libinsncount.so insncount.c     (build_plugin() does this)
+ *   use:    qemu-system-arm ... -plugin ./libinsncount.so,out=FILE[,mode=tb|insn]
+ *
+ * mode=tb (default) adds a whole translation block's length when the block starts, which is
+ * fast and exact as long as blocks run to their end; mode=insn adds one per instruction, which
+ * is slower and exact even when an exception leaves a block early.  Markers are exact in both.
+ *
+ * QEMU 7.2 (Debian 12) ships no qemu-plugin.h, so this file declares the few v1 API calls it
+ * uses itself; they match the symbols qemu-system-arm 7.2 exports.
+ */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- the subset of the QEMU plugin API (version 1) used here ---- */
+typedef uint64_t qemu_plugin_id_t;
+typedef struct {
+    const char *target_name;
+    struct { int min; int cur; } version;
+    bool system_emulation;
+    union { struct { int smp_vcpus; int max_vcpus; } system; };
+} qemu_info_t;
+struct qemu_plugin_tb;
+struct qemu_plugin_insn;
+enum qemu_plugin_cb_flags { QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_CB_R_REGS, QEMU_PLUGIN_CB_RW_REGS };
+enum qemu_plugin_op { QEMU_PLUGIN_INLINE_ADD_U64 };
+typedef void (*qemu_plugin_vcpu_tb_trans_cb_t)(qemu_plugin_id_t id, struct qemu_plugin_tb *tb);
+typedef void (*qemu_plugin_vcpu_udata_cb_t)(unsigned int vcpu_index, void *userdata);
+typedef void (*qemu_plugin_udata_cb_t)(qemu_plugin_id_t id, void *userdata);
+void qemu_plugin_register_vcpu_tb_trans_cb(qemu_plugin_id_t id, qemu_plugin_vcpu_tb_trans_cb_t cb);
+void qemu_plugin_register_vcpu_tb_exec_inline(struct qemu_plugin_tb *tb, enum qemu_plugin_op op,
+                                              void *ptr, uint64_t imm);
+void qemu_plugin_register_vcpu_insn_exec_inline(struct qemu_plugin_insn *insn, enum qemu_plugin_op op,
+                                                void *ptr, uint64_t imm);
+void qemu_plugin_register_vcpu_insn_exec_cb(struct qemu_plugin_insn *insn, qemu_plugin_vcpu_udata_cb_t cb,
+                                            enum qemu_plugin_cb_flags flags, void *userdata);
+size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb *tb);
+struct qemu_plugin_insn *qemu_plugin_tb_get_insn(const struct qemu_plugin_tb *tb, size_t idx);
+const void *qemu_plugin_insn_data(const struct qemu_plugin_insn *insn);
+size_t qemu_plugin_insn_size(const struct qemu_plugin_insn *insn);
+void qemu_plugin_register_atexit_cb(qemu_plugin_id_t id, qemu_plugin_udata_cb_t cb, void *userdata);
+void qemu_plugin_outs(const char *string);
+
+__attribute__((visibility("default"))) int qemu_plugin_version = 1;
+/* ------------------------------------------------------------------ */
+
+/* mps2 boards have one vCPU, so a plain counter needs no atomics. */
+static uint64_t g_retired;
+static bool g_per_insn;
+static FILE *g_out;
+
+static void emit(const char *line)
+{
+    if (g_out != NULL) {
+        fputs(line, g_out);
+        fflush(g_out);   /* the marks survive a guest that is killed by a timeout */
+    } else {
+        qemu_plugin_outs(line);
+    }
+}
+
+/* The marker's userdata packs (n << 16) | (instructions of its block not yet retired). */
+static void on_marker(unsigned int vcpu, void *userdata)
+{
+    (void)vcpu;
+    const uintptr_t u = (uintptr_t)userdata;
+    char line[64];
+    snprintf(line, sizeof line, "mark %u %" PRIu64 "\n", (unsigned)(u >> 16), g_retired - (u & 0xFFFFu));
+    emit(line);
+}
+
+/* T32 `dbg #n`: first halfword 0xF3AF, second 0x80F0 | n, stored little-endian. */
+static bool is_dbg(const uint8_t *b) { return b[0] == 0xAF && b[1] == 0xF3 && (b[2] & 0xF0) == 0xF0 && b[3] == 0x80; }
+
+static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
+{
+    (void)id;
+    const size_t n = qemu_plugin_tb_n_insns(tb);
+    if (!g_per_insn) qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &g_retired, n);
+    for (size_t i = 0; i < n; i++) {
+        struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
+        if (g_per_insn) qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64, &g_retired, 1);
+        /* ">= 4": at a page end QEMU 7.2 may report a 32-bit insn with the next halfword appended. */
+        if (qemu_plugin_insn_size(insn) < 4 || !is_dbg(qemu_plugin_insn_data(insn))) continue;
+        /* tb mode counted the whole block on entry, so insns i..n-1 have not retired yet;
+           insn mode runs this callback before the insn's own inline add. */
+        const uintptr_t not_retired = g_per_insn ? 0u : (uintptr_t)(n - i);
+        const uint8_t *b = qemu_plugin_insn_data(insn);
+        const uintptr_t userdata = ((uintptr_t)(b[2] & 0x0Fu) << 16) | not_retired;
+        qemu_plugin_register_vcpu_insn_exec_cb(insn, on_marker, QEMU_PLUGIN_CB_NO_REGS, (void *)userdata);
+    }
+}
+
+static void on_atexit(qemu_plugin_id_t id, void *unused)
+{
+    (void)id;
+    (void)unused;
+    char line[48];
+    snprintf(line, sizeof line, "total %" PRIu64 "\n", g_retired);
+    emit(line);
+    if (g_out != NULL) fclose(g_out);
+    g_out = NULL;
+}
+
+__attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info,
+                                                               int argc, char **argv)
+{
+    (void)info;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "mode=insn") == 0) {
+            g_per_insn = true;
+        } else if (strcmp(argv[i], "mode=tb") == 0) {
+            g_per_insn = false;
+        } else if (strncmp(argv[i], "out=", 4) == 0) {
+            g_out = fopen(argv[i] + 4, "w");
+            if (g_out == NULL) return -1;
+        } else {
+            fprintf(stderr, "insncount: unknown argument '%s'\n", argv[i]);
+            return -1;
+        }
+    }
+    qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
+    qemu_plugin_register_atexit_cb(id, on_atexit, NULL);
+    return 0;
+}

@@ -1,0 +1,110 @@
+"""Small image-classification datasets for `tte train-sim`, as uint8 RGB at the model's size.
+
+* `fashion-mnist`: the Debian package dataset-fashion-mnist (gzipped IDX files under
+  /usr/share/datasets/fashion-mnist/); train images from the training file, test images from
+  the test file.
+* `digits`: scikit-learn's load_digits (8x8, values 0..16, scaled to 0..255); the first
+  N images of each class train and the next M test.
+* a folder of class subfolders (sorted by name, class i = the i-th) holding .npy images
+  (uint8 HxW or HxWx3); the first N files of each class (sorted) train, the next M test.
+
+Grey images are repeated to 3 channels; every image is resized to size x size with bilinear
+interpolation (half-pixel centres, edges clamped) and rounded to uint8.  Labels are the
+positions of the chosen classes in `classes` (0..k-1).
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+
+import numpy as np
+
+from ..errors import ConfigError
+
+FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
+
+
+def load_split(name: str, classes: list[int], train_per_class: int, test_per_class: int, size: int):
+    """(train images [N, S, S, 3] uint8, train labels, test images, test labels)."""
+    if name == "fashion-mnist":
+        train = _read_idx_pair("train", FASHION_MNIST_DIR)
+        test = _read_idx_pair("t10k", FASHION_MNIST_DIR)
+        tr = _take(*train, classes, 0, train_per_class, name)
+        te = _take(*test, classes, 0, test_per_class, name)
+    elif name == "digits":
+        from sklearn.datasets import load_digits
+        d = load_digits()
+        images = np.round(d.images * (255.0 / 16.0)).astype(np.uint8)
+        tr = _take(images, d.target, classes, 0, train_per_class, name)
+        te = _take(images, d.target, classes, train_per_class, test_per_class, name)
+    elif os.path.isdir(name):
+        images, labels = _read_folder(name, classes, train_per_class + test_per_class)
+        tr = _take(images, labels, classes, 0, train_per_class, name)
+        te = _take(images, labels, classes, train_per_class, test_per_class, name)
+    else:
+        raise ConfigError(f"--dataset {name}: expected fashion-mnist, digits or a folder of class subfolders")
+    return _rgb(tr[0], size), tr[1], _rgb(te[0], size), te[1]
+
+
+def _read_idx_pair(prefix: str, folder: str):
+    paths = [os.path.join(folder, f"{prefix}-{kind}-idx{dim}-ubyte.gz") for kind, dim in (("images", 3), ("labels", 1))]
+    for p in paths:
+        if not os.path.isfile(p):
+            raise ConfigError(f"{p} is missing: install the Debian package dataset-fashion-mnist")
+    with gzip.open(paths[0]) as f:
+        raw = f.read()
+    n, rows, cols = (int.from_bytes(raw[i:i + 4], "big") for i in (4, 8, 12))
+    images = np.frombuffer(raw, np.uint8, count=n * rows * cols, offset=16).reshape(n, rows, cols)
+    with gzip.open(paths[1]) as f:
+        labels = np.frombuffer(f.read(), np.uint8, offset=8)
+    return images, labels
+
+
+def _read_folder(folder: str, classes: list[int], per_class: int):
+    subdirs = sorted(d for d in os.listdir(folder) if os.path.isdir(os.path.join(folder, d)))
+    images, labels = [], []
+    for c in classes:
+        if not 0 <= c < len(subdirs):
+            raise ConfigError(f"{folder}: class {c} does not exist ({len(subdirs)} class folders)")
+        files = sorted(f for f in os.listdir(os.path.join(folder, subdirs[c])) if f.endswith(".npy"))[:per_class]
+        for f in files:
+            a = np.load(os.path.join(folder, subdirs[c], f), allow_pickle=False)
+            if a.dtype != np.uint8 or a.ndim not in (2, 3):
+                raise ConfigError(f"{folder}/{subdirs[c]}/{f}: expected a uint8 HxW or HxWx3 image")
+            images.append(a)
+            labels.append(c)
+    return images, np.array(labels)
+
+
+def _take(images, labels, classes, start, count, name):
+    out_x, out_y = [], []
+    for k, c in enumerate(classes):
+        idx = np.flatnonzero(np.asarray(labels) == c)[start:start + count]
+        if len(idx) < count:
+            raise ConfigError(f"{name}: class {c} has only {len(idx)} images for this split, {count} requested")
+        out_x += [images[i] for i in idx]
+        out_y += [k] * count
+    return out_x, np.array(out_y, dtype=np.int64)
+
+
+def _rgb(images, size: int) -> np.ndarray:
+    out = np.empty((len(images), size, size, 3), np.uint8)
+    for i, im in enumerate(images):
+        im = np.asarray(im)
+        im = np.repeat(im[:, :, None], 3, axis=2) if im.ndim == 2 else im[:, :, :3]
+        out[i] = np.clip(np.round(resize_bilinear(im.astype(np.float64), size)), 0, 255).astype(np.uint8)
+    return out
+
+
+def resize_bilinear(im: np.ndarray, size: int) -> np.ndarray:
+    """HxWxC float -> size x size x C, bilinear with half-pixel centres, edges clamped."""
+    def axis(n_in):
+        pos = np.clip((np.arange(size) + 0.5) * (n_in / size) - 0.5, 0, n_in - 1)
+        lo = np.floor(pos).astype(int)
+        hi = np.minimum(lo + 1, n_in - 1)
+        return lo, hi, pos - lo
+    r0, r1, fr = axis(im.shape[0])
+    c0, c1, fc = axis(im.shape[1])
+    rows = im[r0] * (1 - fr)[:, None, None] + im[r1] * fr[:, None, None]
+    return rows[:, c0] * (1 - fc)[None, :, None] + rows[:, c1] * fc[None, :, None]

@@ -1,0 +1,100 @@
+"""The reference trainer: runs a training graph (autodiff -> sparse_update -> qas) step by step.
+
+This is the golden model that the generated C must match bit for bit: the int8 forward through
+`reference.ops` (the int8 executor's kernels), the float32 backward through
+`reference.backward`, then each SGD_UPDATE on the stored parameters (plain SGD, batch 1).
+Trained weights are stored as the SGD_UPDATE says: a float32 master W_bar (the forward reads
+round_half_away(W_bar) clamped to int8) or int8 updated in place; biases are int32 in place.
+
+The forward nodes that depend on no trained parameter (the frozen prefix) give the same
+outputs for the same image every step, so the trainer may cache them per image (`key`): exact.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import UnsupportedError
+from ..ir import Graph, OpKind
+from ..ir.ops import BACKWARD_OPS
+from ..reference.backward import BACKWARD_OPS as BACKWARD_KERNELS
+from ..reference.backward.sgd_update import round_half_away, sgd_update
+from ..reference.ops import OPS
+
+
+def run_backward(g: Graph, values: dict[str, np.ndarray], dtype=np.float32) -> dict[str, np.ndarray]:
+    """Run every backward node but the updates on `values` (forward values: int8, or real
+    floats for the gradient checker); returns `values` extended with every backward tensor."""
+    values = dict(values)
+    for node in g.nodes:
+        if node.op not in BACKWARD_OPS or node.op == OpKind.SGD_UPDATE:
+            continue
+        out = BACKWARD_KERNELS[node.op](g, node, *(values[i] for i in node.inputs), dtype=dtype)
+        values.update(zip(node.outputs, out if isinstance(out, tuple) else (out,)))
+    return values
+
+
+class Trainer:
+    """Plain SGD, batch 1, on a training graph; holds the stored trained parameters."""
+
+    def __init__(self, g: Graph, lr: float):
+        self.g, self.lr = g, lr
+        self.updates = [n for n in g.nodes if n.op == OpKind.SGD_UPDATE]
+        self.forward = [n for n in g.nodes if n.op not in BACKWARD_OPS]
+        self.params = {name: t.data for name, t in g.tensors.items() if t.is_constant}
+        self.stored = {n.inputs[0]: (self.params[n.inputs[0]].astype(np.float32) if n.attrs["storage"] == "float32"
+                                     else self.params[n.inputs[0]].copy()) for n in self.updates}
+        trained = set(self.stored)
+        self.frozen = _frozen_prefix(self.forward, trained)
+        later = {t for n in g.nodes if n.name not in self.frozen for t in n.inputs}
+        self.cached = [t for n in self.forward if n.name in self.frozen for t in n.outputs if t in later]
+        self._cache: dict = {}
+        for n in self.forward:
+            if n.op not in OPS:
+                raise UnsupportedError(f"node '{n.name}': the reference executor has no {n.op.value}")
+
+    def _forward(self, x: np.ndarray, key) -> dict[str, np.ndarray]:
+        values = {**self.params, self.g.inputs[0]: x}
+        hit = key is not None and key in self._cache
+        if hit:
+            values.update(self._cache[key])
+        for node in self.forward:
+            if hit and node.name in self.frozen:
+                continue
+            out = OPS[node.op](self.g, node, *(values[i] for i in node.inputs))
+            values[node.outputs[0]] = out.reshape(self.g.tensors[node.outputs[0]].shape)
+        if key is not None and not hit:
+            self._cache[key] = {t: values[t] for t in self.cached}
+        return values
+
+    def predict(self, x: np.ndarray, key=None) -> int:
+        logits = self._forward(x, key)[self.g.outputs[0]].reshape(-1).astype(np.int64)
+        return int(np.argmax(logits))
+
+    def step(self, x: np.ndarray, label: int, key=None) -> float:
+        """One SGD step on one image; returns the loss before the step."""
+        values = run_backward(self.g, {**self._forward(x, key), "label": np.array([label], np.int32)})
+        for node in self.updates:
+            param = node.inputs[0]
+            self.stored[param] = sgd_update(self.g, node, self.stored[param], values[node.inputs[1]],
+                                            self.g.tensors[node.inputs[2]].data, self.lr)
+            self.params[param] = _forward_value(self.stored[param], self.params[param].dtype)
+        return float(values["loss"][0])
+
+
+def _forward_value(stored: np.ndarray, dtype) -> np.ndarray:
+    """What the int8 forward reads: the float32 master rounded half away and clamped to int8."""
+    if stored.dtype == dtype:
+        return stored
+    return np.clip(round_half_away(stored), -128, 127).astype(dtype)
+
+
+def _frozen_prefix(forward, trained: set[str]) -> set[str]:
+    """Forward nodes that read no trained parameter, directly or through their inputs."""
+    tainted, frozen = set(trained), set()
+    for node in forward:
+        if tainted & set(node.inputs):
+            tainted |= set(node.outputs)
+        else:
+            frozen.add(node.name)
+    return frozen
