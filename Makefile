@@ -3,20 +3,29 @@
 
 PYTHON ?= python3
 TTE ?= $(PYTHON) -m tinyengine_compiler.cli
+# The Python packages (pip install -e '.[test]'), installed once into $(PYTHON)'s environment
+# so that `make demo` and `make test` are the only two commands a fresh machine needs.
+DEPS_STAMP := .deps-installed
 MODELS := examples/models
 # One stamp for the whole build: build_models writes every model in one run.
 MODELS_STAMP := $(MODELS)/.built
 DEMO_MODEL := $(MODELS)/mcunet-5fps-int8.onnx
 DEMO_IMAGE := $(MODELS)/example-image.npy
 
-.PHONY: test demo examples clean
+.PHONY: test demo examples deps clean
 
-test:
+deps: $(DEPS_STAMP)
+
+$(DEPS_STAMP): pyproject.toml setup.py
+	PIP_BREAK_SYSTEM_PACKAGES=1 $(PYTHON) -m pip install --progress-bar off -q -e '.[test]'
+	touch $@
+
+test: $(DEPS_STAMP)
 	$(PYTHON) -m pytest -q tests
 
 examples: $(MODELS_STAMP)
 
-$(MODELS_STAMP): examples/build_models.py examples/architectures.py tinyengine_compiler/quantize.py
+$(MODELS_STAMP): $(DEPS_STAMP) examples/build_models.py examples/architectures.py tinyengine_compiler/quantize.py
 	$(PYTHON) -m examples.build_models --out $(MODELS)
 	touch $@
 
@@ -25,5 +34,5 @@ demo: $(MODELS_STAMP)
 	$(TTE) run $(DEMO_MODEL) --input $(DEMO_IMAGE)
 
 clean:
-	rm -rf $(MODELS) build dist *.egg-info tinyengine_compiler/_data .pytest_cache
+	rm -rf $(MODELS) $(DEPS_STAMP) build dist *.egg-info tinyengine_compiler/_data .pytest_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
