@@ -172,5 +172,46 @@ def graph_cmd(model, update, num_classes, no_qas, label_smoothing, seed, as_json
         click.echo(f"  {n.name:40s} {n.op.value:30s} -> {n.outputs[0]} {shape}")
 
 
+@main.command("train-sim")
+@click.argument("model", type=click.Path(dir_okay=False))
+@_training_options
+@click.option("--dataset", required=True, help="fashion-mnist, digits, or a folder of class subfolders of .npy images.")
+@click.option("--classes", required=True, help="Comma-separated class ids, e.g. 0,1,2,3.")
+@click.option("--train-per-class", type=click.IntRange(min=1), required=True)
+@click.option("--test-per-class", type=click.IntRange(min=0), required=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--lr", type=float, required=True, help="SGD learning rate (batch 1, no momentum).")
+@click.option("--json", "as_json", is_flag=True, help='Print {"epochs": [{"loss": .., "test_acc": ..}, ...]}.')
+@_one_line_errors
+def train_sim_cmd(model, update, num_classes, no_qas, label_smoothing, seed, dataset, classes,
+                  train_per_class, test_per_class, epochs, lr, as_json):
+    """Simulate on-device training with the numpy reference trainer (the C's golden model)."""
+    from .errors import ConfigError
+    from .frontend.inputs import quantize_image
+    from .training.datasets import load_split
+    from .training.trainer import Trainer, fit
+
+    try:
+        class_ids = [int(c) for c in classes.split(",")]
+    except ValueError:
+        raise ConfigError(f"--classes {classes}: expected comma-separated integers") from None
+    g, _, train = _load_training_graphs(model, update, num_classes, no_qas, label_smoothing, seed)
+    n_logits = g.tensors[g.outputs[0]].shape[-1]
+    if len(class_ids) > n_logits:
+        raise ConfigError(f"{len(class_ids)} classes but the model has {n_logits} outputs; use --num-classes")
+    size = g.tensors[g.inputs[0]].shape[1]
+    tr_x, tr_y, te_x, te_y = load_split(dataset, class_ids, train_per_class, test_per_class, size)
+    tr_x = [quantize_image(g, im) for im in tr_x]
+    te_x = [quantize_image(g, im) for im in te_x]
+    trainer = Trainer(train, lr)
+    with click.progressbar(length=epochs * len(tr_x), label="training", file=sys.stderr) as bar:
+        history = fit(trainer, tr_x, tr_y, te_x, te_y, epochs, seed, on_step=lambda: bar.update(1))
+    if as_json:
+        click.echo(json.dumps({"epochs": history}))
+    else:
+        for i, h in enumerate(history, 1):
+            click.echo(f"epoch {i}: loss {h['loss']:.4f}  test accuracy {100 * h['test_acc']:.1f}%")
+
+
 if __name__ == "__main__":
     main()

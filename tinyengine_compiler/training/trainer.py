@@ -98,3 +98,20 @@ def _frozen_prefix(forward, trained: set[str]) -> set[str]:
         else:
             frozen.add(node.name)
     return frozen
+
+
+def fit(trainer: Trainer, train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray,
+        epochs: int, seed: int = 0, on_step=None) -> list[dict]:
+    """`epochs` passes over the int8 training images in a seeded shuffled order; after each, the
+    mean training loss and the test accuracy.  `on_step()` is called after every image."""
+    history = []
+    for epoch in range(epochs):
+        order = np.random.default_rng(seed + epoch).permutation(len(train_x))
+        losses = []
+        for i in order:
+            losses.append(trainer.step(train_x[i], int(train_y[i]), key=("train", int(i))))
+            if on_step:
+                on_step()
+        correct = sum(trainer.predict(x, key=("test", i)) == int(y) for i, (x, y) in enumerate(zip(test_x, test_y)))
+        history.append({"loss": float(np.mean(losses)), "test_acc": correct / max(1, len(test_x))})
+    return history
