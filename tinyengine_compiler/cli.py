@@ -29,6 +29,9 @@ def _one_line_errors(fn):
             sys.exit(e.exit_code)
         except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt):
             raise
+        except BrokenPipeError:  # the reader went away (`tte graph ... | head`): nothing to report
+            sys.stderr.close()
+            sys.exit(0)
         except Exception as e:  # a bug: still one line unless asked for the traceback
             if os.environ.get("TTE_DEBUG"):
                 raise
@@ -211,6 +214,80 @@ def train_sim_cmd(model, update, num_classes, no_qas, label_smoothing, seed, dat
     else:
         for i, h in enumerate(history, 1):
             click.echo(f"epoch {i}: loss {h['loss']:.4f}  test accuracy {100 * h['test_acc']:.1f}%")
+
+
+@main.command("plan")
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--update", "update", required=True,
+              help="Sparse-update scheme: a preset (full, paper-<model>, sparse_49kb, ...) or a JSON file.")
+@click.option("--num-classes", type=int, default=None,
+              help="Replace the classifier by a new N-class one that trains in full.")
+@click.option("--no-reorder", is_flag=True,
+              help="Baseline: compute every gradient, then apply all updates (the paper's 'w/o reorder').")
+@click.option("--budget", default=None, help="SRAM budget, e.g. 256KB: exit 1 when the plan needs more.")
+@click.option("--planner", default=None, help="One arena planner (default: the best of all of them).")
+@click.option("--storage", type=click.Choice(["int8", "float32"]), default=None,
+              help="How trained weights are kept in SRAM (default: the scheme's, float32).")
+@click.option("--verify", is_flag=True, help="Check the plan with the overlap checker.")
+@click.option("-o", "--output", "out_dir", default=None, type=click.Path(file_okay=False),
+              help="Write memory.json, memory.md and memory.svg into this folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print memory.json on one line.")
+@_one_line_errors
+def plan_cmd(model, update, num_classes, no_reorder, budget, planner, storage, verify, out_dir, as_json):
+    """Plan the SRAM of one training step: order, in-place, arena; report it, gate on a budget."""
+    from .frontend import load_model
+    from .report.memory import write_memory_report
+    from .report.plan import check_budget, parse_bytes, peak_breakdown, plan_memory
+    from .training.config import load_scheme
+
+    budget_bytes = None if budget is None else parse_bytes(budget)
+    mp = plan_memory(load_model(model, require_int8=True), load_scheme(update), num_classes=num_classes,
+                     reorder=not no_reorder, storage=storage, planner=planner, verify=verify)
+    s = mp.summary
+    if out_dir is not None:
+        write_memory_report(out_dir, mp.buffers, mp.plan, layers=s["layers"], flash_bytes=s["flash_bytes"],
+                            trainable_bytes=s["trainable_bytes"],
+                            extra={k: s[k] for k in ("fused_layers", "in_place_nodes", "reorder", "masks",
+                                                     "scheme", "weight_storage", "peak_op", "notes")})
+    if as_json:
+        click.echo(json.dumps(s))
+    else:
+        lb = s["lower_bound_bytes"]
+        click.echo(f"peak SRAM {s['peak_sram_bytes']} B ({s['peak_sram_bytes'] / 1024:.1f} KB) = arena "
+                   f"{s['arena_bytes']} B [{s['planner']}, lower bound {lb} B, ratio "
+                   f"{s['arena_bytes'] / lb if lb else 0:.3f}] + trainable {s['trainable_bytes']} B; "
+                   f"flash {s['flash_bytes']} B")
+        click.echo(peak_breakdown(mp))
+        for note in s["notes"]:
+            click.echo(f"  {note}")
+    if budget_bytes is not None:
+        check_budget(mp, budget_bytes)
+
+
+@main.command("compare")
+@click.argument("old", type=click.Path(dir_okay=False, exists=True))
+@click.argument("new", type=click.Path(dir_okay=False, exists=True))
+@click.option("--max-regress", default="3%", show_default=True,
+              help="Allowed growth of any *_bytes key, as 3% or 0.03.")
+@_one_line_errors
+def compare_cmd(old, new, max_regress):
+    """Compare two memory.json reports; exit 1 if any category grew more than --max-regress."""
+    from .errors import BudgetError, ModelFormatError
+    from .report.compare import compare, format_comparison, parse_max_regress
+
+    limit = parse_max_regress(max_regress)
+    reports = []
+    for path in (old, new):
+        try:
+            with open(path) as f:
+                reports.append(json.load(f))
+        except (OSError, ValueError) as e:
+            raise ModelFormatError(f"{path}: not a readable memory.json ({type(e).__name__})") from None
+    rows, failed = compare(reports[0], reports[1], limit)
+    click.echo(format_comparison(rows))
+    if failed:
+        bad = [r["key"] for r in rows if r["status"] in ("regressed", "missing")]
+        raise BudgetError(f"memory regressed by more than {max_regress} in {', '.join(bad)}")
 
 
 if __name__ == "__main__":

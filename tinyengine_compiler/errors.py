@@ -27,3 +27,7 @@ class ConfigError(TteError):
     """A bad option or configuration value (exit code 2, like a usage error)."""
 
     exit_code = 2
+
+
+class BudgetError(TteError):
+    """The plan needs more SRAM than the budget allows (exit code 1)."""

@@ -13,6 +13,14 @@ TFLite and CMSIS-NN do.  The output tensor's QParams hold the output quantizatio
 | ADD              | a, b                   | act_min, act_max (both inputs requantized)   |
 | GLOBAL_AVG_POOL  | x                      | none (output is [1, 1, 1, C])               |
 | AVG_POOL2D       | x                      | kernel (h, w), stride (h, w), pads; padding is not counted |
+| FUSED_EXPAND_DEPTHWISE | x, w1, b1, w2, b2 | the depthwise conv's stride, pads, act_min, act_max; the 1x1 expand conv's expand_act_min, expand_act_max; mid_scale, mid_zero_point (the expanded tensor's quantization); fused_from (the two node names) |
+
+FUSED_EXPAND_DEPTHWISE is a 1x1 CONV2D (stride 1, no padding) followed by a DEPTHWISE_CONV2D,
+computed one expanded channel at a time so that the expanded tensor is never held whole
+(passes/fuse_frozen_prefix.py); its output is bit-identical to the pair's.  A DEPTHWISE_CONV2D
+may carry `in_place=True` (passes/inplace.py): its output overwrites its input, one channel at a
+time through a scratch buffer.  Any node may carry `in_place=<input name>`: its output reuses
+that input's bytes (checked by passes/lifetimes.py).
 
 Backward ops (appended by passes/autodiff.py; float32 tensors, int8 saved activations and
 weights are dequantized where read; semantics and summation order in docs/numerics.md):
@@ -51,6 +59,7 @@ class OpKind(str, enum.Enum):
     ADD = "ADD"
     GLOBAL_AVG_POOL = "GLOBAL_AVG_POOL"
     AVG_POOL2D = "AVG_POOL2D"
+    FUSED_EXPAND_DEPTHWISE = "FUSED_EXPAND_DEPTHWISE"
     # backward (training) ops
     SOFTMAX_CROSS_ENTROPY = "SOFTMAX_CROSS_ENTROPY"
     CLAMP_GRAD = "CLAMP_GRAD"

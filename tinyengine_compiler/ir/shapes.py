@@ -16,10 +16,10 @@ def conv_out_hw(h: int, w: int, kernel: tuple[int, int], stride: tuple[int, int]
 def output_shape(g: Graph, node: Node) -> tuple[int, ...]:
     """The shape `node` produces from its inputs' shapes."""
     x = g.tensors[node.inputs[0]].shape
-    if node.op in (OpKind.CONV2D, OpKind.DEPTHWISE_CONV2D):
-        w = g.tensors[node.inputs[1]].shape
+    if node.op in (OpKind.CONV2D, OpKind.DEPTHWISE_CONV2D, OpKind.FUSED_EXPAND_DEPTHWISE):
+        w = g.tensors[node.inputs[1 if node.op != OpKind.FUSED_EXPAND_DEPTHWISE else 3]].shape
         oh, ow = conv_out_hw(x[1], x[2], (w[1], w[2]), node.attrs["stride"], node.attrs["pads"])
-        cout = w[0] if node.op == OpKind.CONV2D else w[3]
+        cout = w[0] if node.op == OpKind.CONV2D else w[3]  # depthwise weights are 1HWC
         return (x[0], oh, ow, cout)
     if node.op == OpKind.FULLY_CONNECTED:
         return (x[0], g.tensors[node.inputs[1]].shape[0])

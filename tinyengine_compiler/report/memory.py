@@ -47,8 +47,12 @@ CATEGORY_COLORS = {
 
 
 def memory_summary(buffers: Sequence[Buffer], plan: Plan, *, layers: Sequence[dict],
-                   flash_bytes: int, trainable_bytes: int = 0, scratch_bytes: int = 0) -> dict:
-    """The contents of memory.json: a dict with sorted keys (see the module docstring)."""
+                   flash_bytes: int, trainable_bytes: int = 0, scratch_bytes: int = 0,
+                   extra: dict | None = None) -> dict:
+    """The contents of memory.json: a dict with sorted keys (see the module docstring).
+
+    `extra` adds the caller's own keys (e.g. which layers were fused); they may not replace
+    the report's."""
     rows = [_layer_row(row) for row in layers]
     step = peak_step(buffers)
     roots = alias_roots(buffers)
@@ -74,6 +78,10 @@ def memory_summary(buffers: Sequence[Buffer], plan: Plan, *, layers: Sequence[di
         "weights_bytes": sum(r["flash_bytes"] for r in rows),
     }
     summary.update({f"at_peak_{c}_bytes": n for c, n in at_peak.items()})
+    clash = set(summary) & set(extra or {})
+    if clash:
+        raise ValueError(f"extra keys {sorted(clash)} would replace the report's")
+    summary.update(extra or {})
     return dict(sorted(summary.items()))
 
 
@@ -103,6 +111,8 @@ def render_markdown(summary: dict) -> str:
         "`activations (rw)` is the whole arena; `trainable (rw)` and `scratch (rw)` count only "
         "memory kept outside it.",
         "",
+        *[f"- {note}" for note in summary.get("notes", [])],
+        *([""] if summary.get("notes") else []),
         "| layer | op | out shape | params | MACs | SRAM live at peak | flash bytes |",
         "|---|---|---|---:|---:|---:|---:|",
     ]
@@ -156,7 +166,7 @@ def render_svg(buffers: Sequence[Buffer], plan: Plan) -> str:
 
 def write_memory_report(folder: str | Path, buffers: Sequence[Buffer], plan: Plan, *,
                         layers: Sequence[dict], flash_bytes: int, trainable_bytes: int = 0,
-                        scratch_bytes: int = 0) -> dict:
+                        scratch_bytes: int = 0, extra: dict | None = None) -> dict:
     """Write memory.json, memory.md and memory.svg into `folder` (created if needed).
 
     `buffers` and `plan` describe the arena; `trainable_bytes` and `scratch_bytes` are bytes
@@ -164,7 +174,8 @@ def write_memory_report(folder: str | Path, buffers: Sequence[Buffer], plan: Pla
     dict written to memory.json.  Output is deterministic: the same input, the same bytes.
     """
     summary = memory_summary(buffers, plan, layers=layers, flash_bytes=flash_bytes,
-                             trainable_bytes=trainable_bytes, scratch_bytes=scratch_bytes)
+                             trainable_bytes=trainable_bytes, scratch_bytes=scratch_bytes,
+                             extra=extra)
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     (out / "memory.json").write_text(json.dumps(summary, indent=2) + "\n")

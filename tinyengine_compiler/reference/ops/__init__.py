@@ -12,6 +12,7 @@ from .avg_pool2d import avg_pool2d
 from .conv2d import conv2d
 from .depthwise_conv2d import depthwise_conv2d
 from .fully_connected import fully_connected
+from .fused_expand_depthwise import fused_expand_depthwise
 from .global_avg_pool import global_avg_pool
 
 OPS = {
@@ -21,4 +22,5 @@ OPS = {
     OpKind.ADD: add,
     OpKind.GLOBAL_AVG_POOL: global_avg_pool,
     OpKind.AVG_POOL2D: avg_pool2d,
+    OpKind.FUSED_EXPAND_DEPTHWISE: fused_expand_depthwise,
 }

@@ -1,0 +1,1 @@
+"""Benchmarks that regenerate docs/BENCHMARKS.md (`python -m benchmarks.<name>`)."""

@@ -1,0 +1,139 @@
+"""One IR node -> one runtime_c kernel call.
+
+`forward_call(g, node, tensor_ref)` returns a `Call`: the kernel symbol, the file-scope
+`static const` objects its arguments point to (parameter structs, dims, per-channel
+multipliers), and the argument list.  `tensor_ref(name)` gives the C expression of a tensor's
+data (an arena offset or a weight array); this module never decides where a tensor lives.
+
+Requantization multipliers are computed here, once, with `ir.quant.quantize_multiplier` on
+the same float64 expressions as the reference executor (docs/numerics.md); kernels are chosen
+by the rules in `kernels.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import UnsupportedError
+from ..ir import Graph, Node, OpKind
+from ..ir.quant import quantize_multiplier
+from .bias import legalize_bias
+
+ADD_LEFT_SHIFT = 20
+
+
+@dataclass
+class Static:
+    """A `static const <ctype> <name>[<count>] = {<values>};` (count None: not an array)."""
+    ctype: str
+    name: str
+    values: list
+    count: int | None = None
+
+
+@dataclass
+class Call:
+    symbol: str
+    args: list[str]
+    statics: list[Static] = field(default_factory=list)
+
+
+def _qp(g: Graph, name: str) -> tuple[float, int]:
+    qp = g.tensors[name].qparams
+    return qp.scale[0], qp.zero_point[0]
+
+
+def _dims(shape) -> list[int]:
+    shape = tuple(shape)
+    if len(shape) == 2:
+        return [shape[0], 1, 1, shape[1]]
+    return list(shape)
+
+
+def _multipliers(reals: np.ndarray) -> tuple[list[int], list[int]]:
+    pairs = [quantize_multiplier(float(r)) for r in reals]
+    return [m for m, _ in pairs], [s for _, s in pairs]
+
+
+def _weighted_kernel(g: Graph, node: Node) -> tuple[str, str, list[int]]:
+    """(symbol, params struct type, params values) of a CONV2D / DEPTHWISE_CONV2D / FC node."""
+    zp_in, zp_out = _qp(g, node.inputs[0])[1], _qp(g, node.outputs[0])[1]
+    clamp = [node.attrs.get("act_min", -128), node.attrs.get("act_max", 127)]
+    if node.op == OpKind.FULLY_CONNECTED:
+        return "tte_fully_connected_s8", "tte_fc_params", [-zp_in, zp_out, *clamp]
+    params = [*node.attrs["stride"], *node.attrs["pads"], -zp_in, zp_out, *clamp]
+    if node.op == OpKind.DEPTHWISE_CONV2D:
+        return "tte_depthwise_conv2d_s8", "tte_conv_params", params
+    pointwise = g.tensors[node.inputs[1]].shape[1:3] == (1, 1) and not any(node.attrs["pads"])
+    return ("tte_conv2d_1x1_s8" if pointwise else "tte_conv2d_s8"), "tte_conv_params", params
+
+
+def _weighted(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
+    x, w, b = (g.tensors[n] for n in node.inputs)
+    y = g.tensors[node.outputs[0]]
+    (s_in, zp_in), (s_out, zp_out) = _qp(g, x.name), _qp(g, y.name)
+    reals = np.float64(s_in) * np.asarray(w.qparams.scale, np.float64) / np.float64(s_out)
+    mult, shift = _multipliers(reals)
+    symbol, params_type, params = _weighted_kernel(g, node)
+    depthwise = node.op == OpKind.DEPTHWISE_CONV2D
+    taps = w.data.reshape(-1, w.shape[-1]).T if depthwise else w.data.reshape(w.shape[0], -1)
+    bias = legalize_bias(node.name, taps, b.data, zp_in, reals, zp_out, *params[-2:])
+    fc = node.op == OpKind.FULLY_CONNECTED
+    statics = [Static(params_type, f"{tag}_params", params),
+               Static("int32_t", f"{tag}_mult", mult, len(mult)), Static("int32_t", f"{tag}_shift", shift, len(shift)),
+               Static("tte_per_channel_quant", f"{tag}_quant", [f"{tag}_mult", f"{tag}_shift"]),
+               Static("tte_dims", f"{tag}_in_dims", [1, 1, 1, x.size] if fc else _dims(x.shape)),
+               Static("tte_dims", f"{tag}_w_dims", [w.shape[0], 1, 1, w.shape[1]] if fc else _dims(w.shape)),
+               Static("tte_dims", f"{tag}_out_dims", _dims(y.shape))]
+    bias_ref = ref(b.name)
+    if not np.array_equal(bias, b.data):
+        bias_ref = f"{tag}_bias"
+        statics.append(Static("int32_t", bias_ref, bias.tolist(), len(bias)))
+    args = ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_quant", f"&{tag}_in_dims", ref(x.name),
+            f"&{tag}_w_dims", ref(w.name), bias_ref, f"&{tag}_out_dims", ref(y.name)]
+    return Call(symbol, args, statics)
+
+
+def _add(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
+    (s_a, zp_a), (s_b, zp_b) = _qp(g, node.inputs[0]), _qp(g, node.inputs[1])
+    s_out, zp_out = _qp(g, node.outputs[0])
+    twice_max = 2.0 * max(np.float64(s_a), np.float64(s_b))
+    m_a, sh_a = quantize_multiplier(np.float64(s_a) / twice_max)
+    m_b, sh_b = quantize_multiplier(np.float64(s_b) / twice_max)
+    m_o, sh_o = quantize_multiplier(twice_max / ((1 << ADD_LEFT_SHIFT) * np.float64(s_out)))
+    params = [-zp_a, m_a, sh_a, -zp_b, m_b, sh_b, ADD_LEFT_SHIFT, m_o, sh_o, zp_out,
+              node.attrs.get("act_min", -128), node.attrs.get("act_max", 127)]
+    y = g.tensors[node.outputs[0]]
+    statics = [Static("tte_add_params", f"{tag}_params", params), Static("tte_dims", f"{tag}_dims", _dims(y.shape))]
+    return Call("tte_add_s8", ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_dims", ref(node.inputs[0]),
+                               ref(node.inputs[1]), ref(y.name)], statics)
+
+
+def _global_avg_pool(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
+    x, y = g.tensors[node.inputs[0]], g.tensors[node.outputs[0]]
+    (s_in, zp_in), (s_out, zp_out) = _qp(g, x.name), _qp(g, y.name)
+    count = x.shape[1] * x.shape[2]
+    equal = (s_in, zp_in) == (s_out, zp_out)
+    m, s = (0, 0) if equal else quantize_multiplier(np.float64(s_in) / (np.float64(s_out) * count))
+    statics = [Static("tte_gap_params", f"{tag}_params", [-zp_in, zp_out, m, s, -128, 127]),
+               Static("tte_dims", f"{tag}_in_dims", _dims(x.shape)), Static("tte_dims", f"{tag}_out_dims", _dims(y.shape))]
+    symbol = "tte_global_avg_pool_s8" if equal else "tte_global_avg_pool_requant_s8"
+    return Call(symbol, ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_in_dims", ref(x.name), f"&{tag}_out_dims",
+                         ref(y.name)], statics)
+
+
+_FORWARD = {OpKind.CONV2D: _weighted, OpKind.DEPTHWISE_CONV2D: _weighted, OpKind.FULLY_CONNECTED: _weighted,
+            OpKind.ADD: _add, OpKind.GLOBAL_AVG_POOL: _global_avg_pool}
+
+
+def forward_call(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
+    """The kernel call of int8 forward node `node`; `tag` prefixes its static objects."""
+    try:
+        build = _FORWARD[node.op]
+    except KeyError:
+        raise UnsupportedError(f"node '{node.name}': op {node.op.value} has no C kernel yet; "
+                               f"supported: {', '.join(sorted(k.value for k in _FORWARD))}") from None
+    return build(g, node, tag, ref)

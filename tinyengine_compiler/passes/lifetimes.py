@@ -1,0 +1,140 @@
+"""lifetimes: the scheduled training graph -> the arena's buffers (size, birth, death, alias).
+
+Takes: a training graph in its final order (after `reorder` and `inplace`).  Step i is the
+i-th node; `first`/`last` are inclusive steps.
+
+Guarantees: `lifetimes(g)` returns one `planners.Buffer` per tensor that lives in the arena,
+its size rounded up to `align` bytes:
+  * the graph input (category `input`) and the label (`label`) from step 0; every other
+    non-constant tensor from the step of its producer to the step of the last node that reads
+    its full bytes (a graph output: to the last step).  int8 tensors are `activation`, or
+    `saved_activation` when a backward op reads them in full; float32 ones are `gradient`.
+  * what backward keeps of a forward tensor instead of the whole of it (`backward_reads`):
+      - a weight gradient with `channels` reads only those input channels: the forward op's
+        output is gathered into `<t>.kept.<reader>` (size x kept / total channels) at the step
+        that produces it, and the full tensor dies at its last forward reader;
+      - with `masks=True`, CLAMP_GRAD reads a packed 1-bit mask of act_min < y < act_max,
+        `<t>.mask` (ceil(size / 8) bytes), made when y is produced, instead of the int8 y.
+        Codegen owes the mask kernel; `masks=False` keeps y whole (the IR as autodiff wrote it).
+    If any backward op needs the full tensor, every backward reader reads it and there are no
+    side buffers.
+  * a gradient whose producer carries `fused_update` (from `reorder`) is made and applied one
+    output channel at a time: its buffer is one output channel's slice (nbytes / shape[0]).
+  * a node with `in_place=<input>` (from `inplace`) gets `alias_of=<input>`; raises ValueError
+    if that input is still read after this node (an in-place write would corrupt it).
+  * kernel scratch as `<node>.scratch` (`scratch`, live at its node's step only): one expanded
+    channel for FUSED_EXPAND_DEPTHWISE, one padded input channel for an in-place depthwise conv
+    or depthwise input gradient (the forward C kernels need none: codegen/kernels.py).
+Not in the arena: constants (Flash), trained parameters (updated in place where they live:
+`sparse_update.trained_params`; SGD_UPDATE outputs name that same memory, so get no buffer).
+
+Leaves to later passes: placement (`planners/`), the report.
+
+Paper: section 3 (the memory analysis the compile-time training graph makes possible) and the
+accounting of section 2.3 (kept channels of the saved activation, 1-bit ReLU masks).
+"""
+
+from __future__ import annotations
+
+from ..ir import DType, Graph, Node, OpKind
+from ..ir.ops import BACKWARD_OPS
+from ..planners.base import Buffer, align_up
+from .fuse_frozen_prefix import fused_scratch_bytes
+
+GRAD_WEIGHT_OPS = frozenset({OpKind.CONV2D_GRAD_WEIGHT, OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT})
+
+
+def backward_reads(n: Node, tensor: str, *, masks: bool) -> str:
+    """How node `n` reads a forward tensor: "mask", "kept" (some channels) or "full"."""
+    if masks and n.op == OpKind.CLAMP_GRAD and n.inputs[1] == tensor:
+        return "mask"
+    if n.op in GRAD_WEIGHT_OPS and n.inputs[0] == tensor and n.attrs.get("channels") is not None:
+        return "kept"
+    return "full"
+
+
+def full_last_use(g: Graph, *, masks: bool = True) -> dict[str, int]:
+    """The step after which each non-constant tensor's full bytes are dead."""
+    step = {o: i for i, n in enumerate(g.nodes) for o in n.outputs}
+    last = {name: 0 for name in g.inputs}
+    last.update(step)
+    slim = {name for name in last if _reads(g, name, masks) and "full" not in _reads(g, name, masks)}
+    for i, n in enumerate(g.nodes):
+        for name in n.inputs:
+            if name in last and not (name in slim and n.op in BACKWARD_OPS):
+                last[name] = max(last[name], i)
+    for name in g.outputs:
+        last[name] = len(g.nodes) - 1
+    return last
+
+
+def lifetimes(g: Graph, *, masks: bool = True, align: int = 4) -> list[Buffer]:
+    step = {o: i for i, n in enumerate(g.nodes) for o in n.outputs}
+    last = full_last_use(g, masks=masks)
+    buffers = []
+    for name, end in last.items():
+        producer = g.nodes[step[name]] if name in step else None
+        if producer is not None and producer.op == OpKind.SGD_UPDATE:
+            continue
+        t = g.tensors[name]
+        first = step.get(name, 0)
+        alias = producer.attrs.get("in_place") if producer is not None else None
+        if alias is not None and last[alias] != first:
+            raise ValueError(f"{producer.name}: in-place output {name!r} overwrites {alias!r}, "
+                             f"which is read until step {last[alias]}")
+        nbytes = t.nbytes // t.shape[0] if producer is not None and producer.attrs.get("fused_update") else t.nbytes
+        buffers.append(Buffer(name, align_up(nbytes, align), first, end,
+                              _category(g, name, masks), align, alias))
+        buffers += _side_buffers(g, name, first, masks, align)
+    return buffers + _scratch_buffers(g, align)
+
+
+def _reads(g: Graph, name: str, masks: bool) -> set[str]:
+    return {backward_reads(n, name, masks=masks) for n in g.nodes
+            if n.op in BACKWARD_OPS and name in n.inputs and g.tensors[name].dtype == DType.INT8}
+
+
+def _category(g: Graph, name: str, masks: bool) -> str:
+    t = g.tensors[name]
+    if name == g.inputs[0]:
+        return "input"
+    if name in g.inputs:
+        return "label"
+    if t.dtype == DType.FLOAT32:
+        return "gradient"
+    return "saved_activation" if "full" in _reads(g, name, masks) else "activation"
+
+
+def _side_buffers(g: Graph, name: str, first: int, masks: bool, align: int) -> list[Buffer]:
+    """What backward keeps of `name` when it does not keep the whole tensor."""
+    if "full" in _reads(g, name, masks):
+        return []
+    t = g.tensors[name]
+    out = []
+    readers = [(i, n) for i, n in enumerate(g.nodes) if n.op in BACKWARD_OPS and name in n.inputs]
+    mask_steps = [i for i, n in readers if backward_reads(n, name, masks=masks) == "mask"]
+    if mask_steps:
+        out.append(Buffer(f"{name}.mask", align_up(-(-t.size // 8), align), first, max(mask_steps),
+                          "saved_activation", align))
+    for i, n in readers:
+        if backward_reads(n, name, masks=masks) == "kept":
+            kept = t.size // t.shape[-1] * len(n.attrs["channels"])
+            out.append(Buffer(f"{name}.kept.{n.name}", align_up(kept, align), first, i,
+                              "saved_activation", align))
+    return out
+
+
+def scratch_bytes(g: Graph, n: Node) -> int:
+    """The scratch memory node `n`'s kernel needs (see the module docstring)."""
+    if n.op == OpKind.FUSED_EXPAND_DEPTHWISE:
+        return fused_scratch_bytes(g, n)
+    if n.op in (OpKind.DEPTHWISE_CONV2D, OpKind.DEPTHWISE_CONV2D_GRAD_INPUT) and n.attrs.get("in_place"):
+        _, h, w, _ = g.tensors[n.inputs[0]].shape
+        top, left, bottom, right = n.attrs["pads"]
+        return (h + top + bottom) * (w + left + right) * g.tensors[n.inputs[0]].dtype.itemsize
+    return 0
+
+
+def _scratch_buffers(g: Graph, align: int) -> list[Buffer]:
+    return [Buffer(f"{n.name}.scratch", align_up(scratch_bytes(g, n), align), i, i, "scratch", align)
+            for i, n in enumerate(g.nodes) if scratch_bytes(g, n)]

@@ -1,0 +1,84 @@
+"""Build and run a `tte compile` output folder on the host, so every test can run the real C.
+
+`build_host_library(out_dir)` compiles the folder's sources (as `tte.mk` lists them: the
+generated files plus the copied runtime) with the flags the firmware uses
+(`-std=c99 -Wall -Wextra -Werror -ffp-contract=off`) into a shared library, and `HostEngine`
+calls it through ctypes.  `run_sanitized(out_dir, inputs)` builds a standalone driver with
+AddressSanitizer and UBSan instead and runs it in a child process, which needs no preloading.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import TteError
+
+HOST_DIR = Path(__file__).resolve().parent / "host"
+FLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off"]
+SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g"]
+
+
+def _compiler() -> str:
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        raise TteError("no host C compiler (cc or gcc) on PATH")
+    return cc
+
+
+def _sources(out: Path) -> list[str]:
+    return [str(p) for p in sorted(out.glob("*.c")) + sorted((out / "runtime" / "src").glob("*.c"))]
+
+
+def _compile(out: Path, extra: list[str], target: Path) -> Path:
+    cmd = [_compiler(), *FLAGS, *extra, f"-I{out}", f"-I{out / 'runtime' / 'include'}", *_sources(out), "-o", str(target)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        first = next((l for l in proc.stderr.splitlines() if "error" in l), proc.stderr.strip()[:300])
+        raise TteError(f"host build of {out} failed: {first}")
+    return target
+
+
+def build_host_library(out_dir: str, build_dir: str | None = None) -> Path:
+    out = Path(out_dir)
+    folder = Path(build_dir or tempfile.mkdtemp(prefix="tte-host-"))
+    return _compile(out, ["-fPIC", "-shared"], folder / "libtte_model.so")
+
+
+class HostEngine:
+    """The compiled engine in this process: init(), infer(), arena_size()."""
+
+    def __init__(self, library: Path, input_bytes: int, output_bytes: int):
+        self.lib = ctypes.CDLL(str(library))
+        self.lib.tte_arena_size.restype = ctypes.c_size_t
+        self.input_bytes, self.output_bytes = input_bytes, output_bytes
+        self.lib.tte_init()
+
+    def arena_size(self) -> int:
+        return int(self.lib.tte_arena_size())
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(x, dtype=np.int8)
+        if x.size != self.input_bytes:
+            raise ValueError(f"input has {x.size} bytes, the engine takes {self.input_bytes}")
+        logits = np.zeros(self.output_bytes, np.int8)
+        self.lib.tte_infer(x.ctypes.data_as(ctypes.c_void_p), logits.ctypes.data_as(ctypes.c_void_p))
+        return logits
+
+
+def run_sanitized(out_dir: str, inputs: np.ndarray, output_bytes: int) -> np.ndarray:
+    """Logits of every input, from the ASan/UBSan-built driver; any sanitizer report is an error."""
+    out = Path(out_dir)
+    with tempfile.TemporaryDirectory(prefix="tte-asan-") as tmp:
+        exe = _compile(out, SANITIZE + [str(HOST_DIR / "tte_host_main.c")], Path(tmp) / "tte_host_main")
+        np.ascontiguousarray(inputs, dtype=np.int8).tofile(Path(tmp) / "inputs.bin")
+        proc = subprocess.run([str(exe), "inputs.bin", "logits.bin"], cwd=tmp, capture_output=True, text=True,
+                              timeout=600)
+        if proc.returncode != 0 or "runtime error" in proc.stderr:
+            raise TteError(f"sanitized host run failed ({proc.returncode}): {proc.stderr.strip()[:2000]}")
+        return np.fromfile(Path(tmp) / "logits.bin", dtype=np.int8).reshape(len(inputs), output_bytes)
