@@ -210,6 +210,287 @@ int32_t tte_avg_pool2d_requant_s8_scratch_bytes(const tte_dims *input_dims,
                                                 const tte_dims *filter_dims,
                                                 const tte_dims *output_dims);
 
+/* =======================================================================================
+ * TRAINING (float32): the backward and update kernels.
+ *
+ * Gradients are float32 NHWC.  Each kernel reproduces one op of
+ * tinyengine_compiler/reference/backward/ (or sgd_update.py) bit for bit: every reduction
+ * starts from +0.0f and adds one rounded float32 product at a time in the order stated here
+ * (the reference's), so the kernels must be built with -ffp-contract=off and without
+ * -ffast-math.  Saved int8 activations are read as float32(q - zero_point) * scale; int8
+ * weights (symmetric) as float32(q) * scale[channel], one rounded multiply each.  Gradient
+ * inputs are finite (padded taps, whose reference product is gradient * 0, are skipped).
+ * Every kernel has a tte_<op>_scratch_bytes sibling; all return 0 (ctx may be NULL).
+ * `channels` lists the trained input channels (the reference's `channels` attribute):
+ * strictly increasing indices into the last axis; NULL means all of them, in order.
+ * ===================================================================================== */
+
+/* ---------------------------------------------------------------------------------------
+ * SOFTMAX_CROSS_ENTROPY: loss and logits gradient of one image, with label smoothing e.
+ *   l = real(logits); m = max(l); d_k = l_k - m; e_k = tte_expf(d_k)
+ *   S = +0 + e_0 + ... + e_{K-1};  t_k = e / K, plus (1 - e) at the label
+ *   loss = tte_logf(S) - t_0 d_0 - ... - t_{K-1} d_{K-1};  grad_k = e_k / S - t_k
+ *
+ * @param[in]  ctx          scratch; unused, may be NULL
+ * @param[in]  p            logits scale and zero point, label smoothing
+ * @param[in]  logits_dims  {1, 1, 1, K} (batch 1; K = h * w * c >= 1)
+ * @param[in]  logits       int8 [K]
+ * @param[in]  label        int32 [1], in [0, K) (else TTE_ERR_ARG)
+ * @param[out] grad_output  float32 [K] dL/dlogits (real domain); must not alias logits
+ * @param[out] loss_output  float32 [1]
+ * ------------------------------------------------------------------------------------- */
+tte_status tte_softmax_cross_entropy_f32(const tte_ctx *ctx, const tte_softmax_ce_params *p,
+                                         const tte_dims *logits_dims, const int8_t *logits,
+                                         const int32_t *label, float *grad_output,
+                                         float *loss_output);
+int32_t tte_softmax_cross_entropy_f32_scratch_bytes(const tte_dims *input_dims,
+                                                    const tte_dims *filter_dims,
+                                                    const tte_dims *output_dims);
+
+/* ---------------------------------------------------------------------------------------
+ * CLAMP_GRAD: output = grad where act_min < saved < act_max, else +0.0f.
+ *
+ * @param[in]  ctx          scratch; unused, may be NULL
+ * @param[in]  p            act_min, act_max of the forward clamp (int8 domain)
+ * @param[in]  dims         shape of all three tensors, n * h * w * c elements
+ * @param[in]  grad         float32 gradient of the clamp's output
+ * @param[in]  saved        int8 saved forward output
+ * @param[out] output       float32; MAY ALIAS grad exactly (in place)
+ * ------------------------------------------------------------------------------------- */
+tte_status tte_clamp_grad_f32(const tte_ctx *ctx, const tte_clamp_grad_params *p,
+                              const tte_dims *dims, const float *grad, const int8_t *saved,
+                              float *output);
+int32_t tte_clamp_grad_f32_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
+                                         const tte_dims *output_dims);
+
+/* ---------------------------------------------------------------------------------------
+ * CONV2D_GRAD_INPUT: the transposed convolution.  Each dx element starts at +0 and gets
+ * grad[oy, ox, o] * w[o, kh, kw, i] added for kh, for kw, for o (lexicographic) over the
+ * taps that reach it.
+ *
+ * @param[in]  ctx          scratch; unused, may be NULL
+ * @param[in]  p            strides >= 1 and pads >= 0 of the forward conv (input_* unused)
+ * @param[in]  grad_dims    {N, OH, OW, C_out}, OH = (H + pad_top + pad_bottom - KH) /
+ *                          stride_h + 1, OW likewise
+ * @param[in]  grad         float32 NHWC
+ * @param[in]  filter_dims  {C_out, KH, KW, C_in}
+ * @param[in]  filter       int8 OHWI, symmetric
+ * @param[in]  filter_scale float32 [C_out]
+ * @param[in]  output_dims  {N, H, W, C_in}
+ * @param[out] output       float32 NHWC dx; must not alias grad
+ * ------------------------------------------------------------------------------------- */
+tte_status tte_conv2d_grad_input_f32(const tte_ctx *ctx, const tte_conv_grad_params *p,
+                                     const tte_dims *grad_dims, const float *grad,
+                                     const tte_dims *filter_dims, const int8_t *filter,
+                                     const float *filter_scale, const tte_dims *output_dims,
+                                     float *output);
+int32_t tte_conv2d_grad_input_f32_scratch_bytes(const tte_dims *input_dims,
+                                                const tte_dims *filter_dims,
+                                                const tte_dims *output_dims);
+
+/* ---------------------------------------------------------------------------------------
+ * DEPTHWISE_CONV2D_GRAD_INPUT (depth multiplier 1).  Each dx element starts at +0 and gets
+ * grad[oy, ox, c] * w[0, kh, kw, c] added for kh, for kw over the taps that reach it.
+ *
+ * @param[in]  ctx          scratch; unused, may be NULL
+ * @param[in]  p            strides >= 1 and pads >= 0 of the forward conv (input_* unused)
+ * @param[in]  grad_dims    {N, OH, OW, C} as for tte_conv2d_grad_input_f32
+ * @param[in]  grad         float32 NHWC
+ * @param[in]  filter_dims  {1, KH, KW, C}
+ * @param[in]  filter       int8 1HWC, symmetric
+ * @param[in]  filter_scale float32 [C]
+ * @param[in]  output_dims  {N, H, W, C}
+ * @param[out] output       float32 NHWC dx; must not alias grad
+ * ------------------------------------------------------------------------------------- */
+tte_status tte_depthwise_conv2d_grad_input_f32(const tte_ctx *ctx, const tte_conv_grad_params *p,
+                                               const tte_dims *grad_dims, const float *grad,
+                                               const tte_dims *filter_dims, const int8_t *filter,
+                                               const float *filter_scale,
+                                               const tte_dims *output_dims, float *output);
+int32_t tte_depthwise_conv2d_grad_input_f32_scratch_bytes(const tte_dims *input_dims,
+                                                          const tte_dims *filter_dims,
+                                                          const tte_dims *output_dims);
+
+/* ---------------------------------------------------------------------------------------
+ * FULLY_CONNECTED_GRAD_INPUT.  dx[n, i] starts at +0 and gets grad[n, o] * w[o, i] added
+ * for o in order.
+ *
+ * @param[in]  ctx          scratch; unused, may be NULL
+ * @param[in]  grad_dims    {N, 1, 1, OUT} (any h, w, c with h * w * c = OUT)
+ * @param[in]  grad         float32 [N, OUT]
+ * @param[in]  filter_dims  {OUT, 1, 1, IN} (only n and h * w * c are used)
+ * @param[in]  filter       int8 [OUT, IN], symmetric
+ * @param[in]  filter_scale float32 [OUT]
+ * @param[in]  output_dims  the forward input's {N, H, W, C}, H * W * C = IN
+ * @param[out] output       float32 [N, IN] (NHWC flattening); must not alias grad
+ * ------------------------------------------------------------------------------------- */
+tte_status tte_fully_connected_grad_input_f32(const tte_ctx *ctx, const tte_dims *grad_dims,
+                                              const float *grad, const tte_dims *filter_dims,
+                                              const int8_t *filter, const float *filter_scale,
+                                              const tte_dims *output_dims, float *output);
+int32_t tte_fully_connected_grad_input_f32_scratch_bytes(const tte_dims *input_dims,
+                                                         const tte_dims *filter_dims,
+                                                         const tte_dims *output_dims);
+
+/* ---------------------------------------------------------------------------------------
+ * CONV2D_GRAD_WEIGHT for the trained input channels.  dw[o, kh, kw, j] starts at +0 and
+ * gets grad[oy, ox, o] * real(x[oy * sh + kh - pad_top, ox * sw + kw - pad_left,
+ * channels[j]]) added for each output pixel in row-major order.
+ *
+ * @param[in]  ctx          scratch; unused, may be NULL
+ * @param[in]  p            strides >= 1, pads >= 0, the saved input's scale and zero point
+ * @param[in]  input_dims   {1, H, W, C_in} (batch 1)
+ * @param[in]  input        int8 NHWC, the saved forward input
+ * @param[in]  grad_dims    {1, OH, OW, C_out}, OH and OW as the forward conv's
+ * @param[in]  grad         float32 NHWC
+ * @param[in]  channels     int32 [n] trained input channels, increasing, < C_in; NULL = all
+ * @param[in]  output_dims  {C_out, KH, KW, n} (n = C_in when channels is NULL)
+ * @param[out] output       float32 [C_out, KH, KW, n]; must not alias an input
+ * ------------------------------------------------------------------------------------- */
+tte_status tte_conv2d_grad_weight_f32(const tte_ctx *ctx, const tte_conv_grad_params *p,
+                                      const tte_dims *input_dims, const int8_t *input,
+                                      const tte_dims *grad_dims, const float *grad,
+                                      const int32_t *channels, const tte_dims *output_dims,
+                                      float *output);
+int32_t tte_conv2d_grad_weight_f32_scratch_bytes(const tte_dims *input_dims,
+                                                 const tte_dims *filter_dims,
+                                                 const tte_dims *output_dims);
+
+/* ---------------------------------------------------------------------------------------
+ * DEPTHWISE_CONV2D_GRAD_WEIGHT for the trained channels.  dw[0, kh, kw, j] starts at +0
+ * and gets grad[oy, ox, c] * real(x[oy * sh + kh - pad_top, ox * sw + kw - pad_left, c]),
+ * c = channels[j], added for each output pixel in row-major order.
+ *
+ * @param[in]  ctx          scratch; unused, may be NULL
+ * @param[in]  p            strides >= 1, pads >= 0, the saved input's scale and zero point
+ * @param[in]  input_dims   {1, H, W, C} (batch 1)
+ * @param[in]  input        int8 NHWC, the saved forward input
+ * @param[in]  grad_dims    {1, OH, OW, C}
+ * @param[in]  grad         float32 NHWC
+ * @param[in]  channels     int32 [n] trained channels, increasing, < C; NULL = all
+ * @param[in]  output_dims  {1, KH, KW, n}
+ * @param[out] output       float32 [1, KH, KW, n]; must not alias an input
+ * ------------------------------------------------------------------------------------- */
+tte_status tte_depthwise_conv2d_grad_weight_f32(const tte_ctx *ctx, const tte_conv_grad_params *p,
+                                                const tte_dims *input_dims, const int8_t *input,
+                                                const tte_dims *grad_dims, const float *grad,
+                                                const int32_t *channels,
+                                                const tte_dims *output_dims, float *output);
+int32_t tte_depthwise_conv2d_grad_weight_f32_scratch_bytes(const tte_dims *input_dims,
+                                                           const tte_dims *filter_dims,
+                                                           const tte_dims *output_dims);
+
+/* ---------------------------------------------------------------------------------------
+ * FULLY_CONNECTED_GRAD_WEIGHT for the trained input columns.  dw[o, j] starts at +0 and
+ * gets grad[n, o] * real(x[n, channels[j]]) added for each batch row n in order.
+ *
+ * @param[in]  ctx          scratch; unused, may be NULL
+ * @param[in]  p            the saved input's scale and zero point
+ * @param[in]  input_dims   {N, H, W, C}; IN = H * W * C values per row (NHWC flattening)
+ * @param[in]  input        int8 [N, IN], the saved forward input
+ * @param[in]  grad_dims    {N, 1, 1, OUT} (any h, w, c with h * w * c = OUT)
+ * @param[in]  grad         float32 [N, OUT]
+ * @param[in]  channels     int32 [n] trained columns, increasing, < IN; NULL = all
+ * @param[in]  output_dims  {OUT, 1, 1, n}
+ * @param[out] output       float32 [OUT, n]; must not alias an input
+ * ------------------------------------------------------------------------------------- */
+tte_status tte_fully_connected_grad_weight_f32(const tte_ctx *ctx, const tte_fc_grad_params *p,
+                                               const tte_dims *input_dims, const int8_t *input,
+                                               const tte_dims *grad_dims, const float *grad,
+                                               const int32_t *channels,
+                                               const tte_dims *output_dims, float *output);
+int32_t tte_fully_connected_grad_weight_f32_scratch_bytes(const tte_dims *input_dims,
+                                                          const tte_dims *filter_dims,
+                                                          const tte_dims *output_dims);
+
+/* ---------------------------------------------------------------------------------------
+ * BIAS_GRAD: output[c] starts at +0 and gets grad[p, c] added for every pixel p = (n, y, x)
+ * in row-major order.
+ *
+ * @param[in]  ctx          scratch; unused, may be NULL
+ * @param[in]  grad_dims    {N, H, W, C}
+ * @param[in]  grad         float32 NHWC
+ * @param[in]  output_dims  {1, 1, 1, C}
+ * @param[out] output       float32 [C]; must not alias grad
+ * ------------------------------------------------------------------------------------- */
+tte_status tte_bias_grad_f32(const tte_ctx *ctx, const tte_dims *grad_dims, const float *grad,
+                             const tte_dims *output_dims, float *output);
+int32_t tte_bias_grad_f32_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
+                                        const tte_dims *output_dims);
+
+/* ---------------------------------------------------------------------------------------
+ * GLOBAL_AVG_POOL_GRAD: output[n, y, x, c] = grad[n, c] / float(H * W), one division per
+ * channel.
+ *
+ * @param[in]  ctx          scratch; unused, may be NULL
+ * @param[in]  grad_dims    {N, 1, 1, C}
+ * @param[in]  grad         float32 [N, C]
+ * @param[in]  output_dims  {N, H, W, C}, 1 <= H * W <= 2^24
+ * @param[out] output       float32 NHWC; must not alias grad
+ * ------------------------------------------------------------------------------------- */
+tte_status tte_global_avg_pool_grad_f32(const tte_ctx *ctx, const tte_dims *grad_dims,
+                                        const float *grad, const tte_dims *output_dims,
+                                        float *output);
+int32_t tte_global_avg_pool_grad_f32_scratch_bytes(const tte_dims *input_dims,
+                                                   const tte_dims *filter_dims,
+                                                   const tte_dims *output_dims);
+
+/* ---------------------------------------------------------------------------------------
+ * GRAD_ACCUMULATE: output = input1 + input2, element by element.
+ *
+ * @param[in]  ctx          scratch; unused, may be NULL
+ * @param[in]  dims         shape of all three, n * h * w * c elements
+ * @param[in]  input1       float32
+ * @param[in]  input2       float32
+ * @param[out] output       float32; MAY ALIAS input1 or input2 exactly (in place)
+ * ------------------------------------------------------------------------------------- */
+tte_status tte_grad_accumulate_f32(const tte_ctx *ctx, const tte_dims *dims, const float *input1,
+                                   const float *input2, float *output);
+int32_t tte_grad_accumulate_f32_scratch_bytes(const tte_dims *input_dims,
+                                              const tte_dims *filter_dims,
+                                              const tte_dims *output_dims);
+
+/* ---------------------------------------------------------------------------------------
+ * SGD_UPDATE: one plain SGD step in place, in the parameter's stored representation
+ * (reference/backward/sgd_update.py).  For every gradient element (row r, middle m, trained
+ * column j, channel col = channels[j]):
+ *   step = lr * (grad[r, m, j] * grad_scale[k])   (k by p->scale_mode: 0, r or col)
+ *   tte_sgd_update_f32 (float32 master weights):  P[r, m, col] = P[r, m, col] - step
+ *   tte_sgd_update_s8 / _s32 (int8 weights / int32 biases):
+ *     P = saturate(P - (int64) clamp(roundf(step), -2^32, 2^32)), roundf = nearest, ties
+ *     away from zero; saturate to the storage type's range
+ * Entries of untrained columns are left unchanged.
+ *
+ * @param[in]  ctx          scratch; unused, may be NULL
+ * @param[in]  p            learning rate and tte_scale_mode
+ * @param[in]  param_dims   {rows, h, w, C} of the stored parameter: OHWI and 1HWC weights as
+ *                          they are, FC [out, in] as {out, 1, 1, in}, a bias [C] as
+ *                          {C, 1, 1, 1} (TTE_SCALE_PER_ROW) or {1, 1, 1, C}
+ * @param[in]  grad_dims    {rows, h, w, n}: the gradient of the trained columns only
+ * @param[in]  grad         float32, grad_dims layout, real domain dL/dP
+ * @param[in]  grad_scale   float32: [1], [rows] or [C] by scale_mode
+ * @param[in]  channels     int32 [n] trained columns, increasing, < C; NULL = all (n = C)
+ * @param[in,out] param_inout  the stored parameter, updated in place
+ * ------------------------------------------------------------------------------------- */
+tte_status tte_sgd_update_f32(const tte_ctx *ctx, const tte_sgd_params *p,
+                              const tte_dims *param_dims, const tte_dims *grad_dims,
+                              const float *grad, const float *grad_scale,
+                              const int32_t *channels, float *param_inout);
+int32_t tte_sgd_update_f32_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
+                                         const tte_dims *output_dims);
+tte_status tte_sgd_update_s8(const tte_ctx *ctx, const tte_sgd_params *p,
+                             const tte_dims *param_dims, const tte_dims *grad_dims,
+                             const float *grad, const float *grad_scale, const int32_t *channels,
+                             int8_t *param_inout);
+int32_t tte_sgd_update_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
+                                        const tte_dims *output_dims);
+tte_status tte_sgd_update_s32(const tte_ctx *ctx, const tte_sgd_params *p,
+                              const tte_dims *param_dims, const tte_dims *grad_dims,
+                              const float *grad, const float *grad_scale,
+                              const int32_t *channels, int32_t *param_inout);
+int32_t tte_sgd_update_s32_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
+                                         const tte_dims *output_dims);
+
 #ifdef __cplusplus
 }
 #endif

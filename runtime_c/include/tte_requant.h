@@ -27,6 +27,22 @@ static inline int32_t tte_requantize(int32_t val, int32_t multiplier, int32_t sh
     return (halves + 1) >> 1;
 }
 
+/** tte_requantize with the same result, faster when shift < 0 (a multiplier below 1/2, as
+ *  almost every layer has): ((P >> n) + 1) >> 1 == (P + 2^n) >> (n + 1) for P = v * m and
+ *  n = 30 - shift, and for shift < 0 that shift is >= 32, so the result is the high word of
+ *  one 64-bit multiply-accumulate shifted right by -1 - shift (in [0, 30]): SMLAL + ASR on
+ *  the Cortex-M7 instead of a variable 64-bit shift.  Same precondition as tte_requantize
+ *  (the result well inside int32), under which both give the same integer. */
+static inline int32_t tte_requantize_fast(int32_t val, int32_t multiplier, int32_t shift)
+{
+    if (shift < 0) {
+        const int64_t round = (int64_t)1 << (30 - shift);
+        const int32_t high = (int32_t)(((int64_t)val * multiplier + round) >> 32);
+        return high >> (-1 - shift);
+    }
+    return tte_requantize(val, multiplier, shift);
+}
+
 /** Clamp an int32 to [lo, hi] and narrow it to int8 (lo, hi within int8). */
 static inline int8_t tte_clamp_s8(int32_t v, int32_t lo, int32_t hi)
 {

@@ -121,6 +121,58 @@ typedef struct {
     int32_t act_max;
 } tte_gap_params;
 
+/* =======================================================================================
+ * TRAINING (float32): parameters of the backward and update kernels (tte_kernels.h, second
+ * part).  Gradients are float32; saved int8 activations are read as
+ * real = float32(q - zero_point) * scale (an exact integer difference, one rounded multiply);
+ * int8 weights are symmetric and read as float32(q) * scale[channel].
+ * ===================================================================================== */
+
+/** SOFTMAX_CROSS_ENTROPY: dequantization of the int8 logits and the label smoothing. */
+typedef struct {
+    float logits_scale;        /**< > 0 */
+    int32_t logits_zero_point; /**< [-128, 127] */
+    float label_smoothing;     /**< e in [0, 1); the target is e / K, plus 1 - e at the label */
+} tte_softmax_ce_params;
+
+/** CLAMP_GRAD: the forward clamp, in the saved output's int8 domain. */
+typedef struct {
+    int32_t act_min; /**< [-128, 127] */
+    int32_t act_max; /**< [act_min, 127] */
+} tte_clamp_grad_params;
+
+/** CONV2D / DEPTHWISE_CONV2D gradients: the forward geometry and the saved input's
+ *  quantization (read by the weight gradients only). */
+typedef struct {
+    int32_t stride_h;
+    int32_t stride_w;
+    int32_t pad_top;
+    int32_t pad_left;
+    int32_t pad_bottom;
+    int32_t pad_right;
+    float input_scale;        /**< scale of the saved int8 input, > 0 */
+    int32_t input_zero_point; /**< its zero point, [-128, 127] */
+} tte_conv_grad_params;
+
+/** FULLY_CONNECTED weight gradient: the saved input's quantization. */
+typedef struct {
+    float input_scale;        /**< scale of the saved int8 input, > 0 */
+    int32_t input_zero_point; /**< its zero point, [-128, 127] */
+} tte_fc_grad_params;
+
+/** Which grad_scale entry an SGD update multiplies a gradient element by. */
+typedef enum {
+    TTE_SCALE_PER_TENSOR = 0, /**< grad_scale[0] for every element */
+    TTE_SCALE_PER_ROW = 1,    /**< grad_scale[n]: OHWI / [out, in] weights, bias as {C, 1, 1, 1} */
+    TTE_SCALE_PER_COLUMN = 2  /**< grad_scale[channel of the last axis]: 1HWC depthwise weights */
+} tte_scale_mode;
+
+/** SGD_UPDATE: learning rate and the axis of the per-channel grad_scale. */
+typedef struct {
+    float lr;           /**< learning rate */
+    int32_t scale_mode; /**< a tte_scale_mode */
+} tte_sgd_params;
+
 #ifdef __cplusplus
 }
 #endif

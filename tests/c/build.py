@@ -20,7 +20,10 @@ REF_SOURCES = sorted((RUNTIME / "src" / "ref").glob("*.c"))
 SHIMS = sorted(Path(__file__).resolve().parent.glob("shim_*.c"))
 
 CC = shutil.which("cc") or shutil.which("gcc")
-WARNINGS = ["-std=c99", "-Wall", "-Wextra", "-Werror"]
+WARNINGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-Wdouble-promotion"]
+# float32 training kernels are bit-exact with the numpy reference only without FMA contraction
+# and fast-math (docs/numerics.md, "Training numerics")
+FLOAT = ["-ffp-contract=off", "-fno-fast-math"]
 SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
 
 
@@ -28,7 +31,7 @@ def build_library(out_dir: Path, *, sanitize: bool = False, opt: str = "-O2") ->
     """Compile the reference kernels and the test shims into `out_dir/libtte*.so`."""
     name = "libtte_asan.so" if sanitize else "libtte.so"
     out = out_dir / name
-    flags = WARNINGS + [opt, "-fPIC", "-shared", f"-I{INCLUDE}"] + (SANITIZE if sanitize else [])
+    flags = WARNINGS + FLOAT + [opt, "-fPIC", "-shared", f"-I{INCLUDE}"] + (SANITIZE if sanitize else [])
     cmd = [CC, *flags, *map(str, REF_SOURCES + SHIMS), "-o", str(out)]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
     return out

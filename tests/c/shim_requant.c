@@ -11,3 +11,10 @@ int32_t tte_test_requantize(int32_t val, int32_t multiplier, int32_t shift)
 {
     return tte_requantize(val, multiplier, shift);
 }
+
+int32_t tte_test_requantize_fast(int32_t val, int32_t multiplier, int32_t shift);
+
+int32_t tte_test_requantize_fast(int32_t val, int32_t multiplier, int32_t shift)
+{
+    return tte_requantize_fast(val, multiplier, shift);
+}

@@ -47,3 +47,22 @@ def test_requantize_extreme_shifts(runtime):
         for val in ((1 << 31) - 1, -(1 << 31)):
             if _in_domain(val, (1 << 31) - 1, s):
                 assert runtime.requantize(val, (1 << 31) - 1, s) == int(oracle.requantize(val, (1 << 31) - 1, s))
+
+
+def test_requantize_fast_equals_requantize(runtime):
+    """tte_requantize_fast (SMLAL + ASR for shift < 0) gives tte_requantize's integer on its domain."""
+    import ctypes
+    fast = runtime.lib.tte_test_requantize_fast
+    fast.argtypes, fast.restype = [ctypes.c_int32] * 3, ctypes.c_int32
+    rng = np.random.default_rng(12)
+    reals = np.exp(rng.uniform(np.log(1e-9), np.log(50.0), 4000))
+    cases = [(int(v), *quantize_multiplier(float(r))) for r, v in
+             zip(reals, rng.integers(-(1 << 31), 1 << 31, reals.size))]
+    cases += [(v, m, s) for s in (-31, -30, -2, -1, 0, 1, 30) for m in (1 << 30, (1 << 31) - 1)
+              for v in (0, 1, -1, 3, -3, (1 << 31) - 1, -(1 << 31))]
+    for val, m, s in cases:
+        while val not in (0, -1) and not _in_domain(val, m, s):
+            val >>= 1
+        if not _in_domain(val, m, s):
+            continue
+        assert fast(val, m, s) == runtime.requantize(val, m, s), (val, m, s)

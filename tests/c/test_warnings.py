@@ -4,8 +4,10 @@ Warnings: -std=c99 -pedantic -Wall -Wextra -Werror plus -Wdouble-promotion -Wcon
 (implicit narrowing and sign changes), -Wshadow, -Wstrict-prototypes,
 -Wmissing-prototypes (every public function is declared in a header), -Wvla, -Wcast-qual,
 -Wundef, at -O2 so that flow-dependent warnings fire too.
-Text rules (comments stripped): no float or double, no heap, no printf, no mutable
-statics, no #if in the reference kernels, one kernel per file named after the file.
+Text rules (comments stripped): no double; no float in the int8 forward path (the float32
+training kernels, tte_<backward op>_*.c, and header text after a "TRAINING (float32)" banner
+may use float); no heap, no printf, no mutable statics, no #if in the reference kernels, one
+kernel per file named after the file.
 With arm-none-eabi-gcc on PATH, each kernel also cross-compiles for the Cortex-M7 with the
 same warnings and owns no .data or .bss.
 """
@@ -18,19 +20,36 @@ import subprocess
 
 import pytest
 
+from tinyengine_compiler.ir.ops import BACKWARD_OPS
+
 from . import build
 
 STRICT = ["-std=c99", "-pedantic", "-O2", "-Wall", "-Wextra", "-Werror", "-Wdouble-promotion",
           "-Wconversion", "-Wshadow", "-Wstrict-prototypes", "-Wmissing-prototypes", "-Wvla",
           "-Wcast-qual", "-Wundef"]
 HEADERS = sorted(build.INCLUDE.glob("*.h"))
+TRAINING_FILES = tuple(f"tte_{op.value.lower()}_" for op in BACKWARD_OPS)  # float32 kernels
+TRAINING_BANNER = "TRAINING (float32)"
 C_FILES = build.REF_SOURCES
 ALL_FILES = HEADERS + C_FILES
 
 
+def _forward_code(path) -> str:
+    """The int8 forward part of a file, without comments: empty for a training kernel, the
+    text before the comment holding the TRAINING banner for a header."""
+    if path.suffix == ".c" and path.name.startswith(TRAINING_FILES):
+        return ""
+    text = path.read_text()
+    cut = text.find(TRAINING_BANNER)
+    return _strip(text if cut < 0 else text[: text.rfind("/*", 0, cut)])
+
+
 def _code(path) -> str:
     """The file's text without comments or string literals."""
-    text = path.read_text()
+    return _strip(path.read_text())
+
+
+def _strip(text: str) -> str:
     text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
     text = re.sub(r"//[^\n]*", " ", text)
     return re.sub(r'"(\\.|[^"\\])*"', '""', text)
@@ -63,9 +82,10 @@ def test_runtime_exists():
 @pytest.mark.parametrize("src", ALL_FILES, ids=lambda p: p.name)
 def test_no_float_heap_io_or_mutable_statics(src):
     code = _code(src)
-    for word in ("double", "float", "malloc", "calloc", "realloc", "free", "printf", "fprintf",
+    for word in ("double", "malloc", "calloc", "realloc", "free", "printf", "fprintf",
                  "puts", "stdio"):
         assert not re.search(rf"\b{word}\b", code), f"{src.name} uses {word}"
+    assert not re.search(r"\bfloat\b", _forward_code(src)), f"{src.name} uses float in the int8 path"
     for line in code.splitlines():
         s = line.strip()
         if s.startswith("static") and "(" not in s:
@@ -90,7 +110,7 @@ def test_one_documented_kernel_per_file(src):
     sig = code[code.index(f"tte_status {kernel}("): code.index("{", code.index(f"tte_status {kernel}("))]
     params = [p.strip() for p in sig[sig.index("(") + 1: sig.rindex(")")].split(",")]
     for p in params:
-        if "*" in p and not p.startswith("const") and not p.endswith("output"):
+        if "*" in p and not p.startswith("const") and not p.endswith(("output", "_inout")):
             pytest.fail(f"{kernel}: non-const pointer parameter {p!r}")
 
 

@@ -60,6 +60,53 @@ class GapParams(C.Structure):
                                    "act_min", "act_max")]
 
 
+f32 = C.c_float
+PF = C.POINTER(C.c_float)
+
+
+class SoftmaxCeParams(C.Structure):
+    _fields_ = [("logits_scale", f32), ("logits_zero_point", i32), ("label_smoothing", f32)]
+
+
+class ClampGradParams(C.Structure):
+    _fields_ = [("act_min", i32), ("act_max", i32)]
+
+
+class ConvGradParams(C.Structure):
+    _fields_ = [(k, i32) for k in ("stride_h", "stride_w", "pad_top", "pad_left", "pad_bottom",
+                                   "pad_right")] + [("input_scale", f32), ("input_zero_point", i32)]
+
+
+class FcGradParams(C.Structure):
+    _fields_ = [("input_scale", f32), ("input_zero_point", i32)]
+
+
+class SgdParams(C.Structure):
+    _fields_ = [("lr", f32), ("scale_mode", i32)]
+
+
+SCALE_PER_TENSOR, SCALE_PER_ROW, SCALE_PER_COLUMN = 0, 1, 2
+
+# (symbol, argtypes after ctx) of the float32 training kernels
+_PD = C.POINTER(Dims)
+BACKWARD_SIGNATURES = {
+    "tte_softmax_cross_entropy_f32": [C.POINTER(SoftmaxCeParams), _PD, P8, P32, PF, PF],
+    "tte_clamp_grad_f32": [C.POINTER(ClampGradParams), _PD, PF, P8, PF],
+    "tte_conv2d_grad_input_f32": [C.POINTER(ConvGradParams), _PD, PF, _PD, P8, PF, _PD, PF],
+    "tte_depthwise_conv2d_grad_input_f32": [C.POINTER(ConvGradParams), _PD, PF, _PD, P8, PF, _PD, PF],
+    "tte_fully_connected_grad_input_f32": [_PD, PF, _PD, P8, PF, _PD, PF],
+    "tte_conv2d_grad_weight_f32": [C.POINTER(ConvGradParams), _PD, P8, _PD, PF, P32, _PD, PF],
+    "tte_depthwise_conv2d_grad_weight_f32": [C.POINTER(ConvGradParams), _PD, P8, _PD, PF, P32, _PD, PF],
+    "tte_fully_connected_grad_weight_f32": [C.POINTER(FcGradParams), _PD, P8, _PD, PF, P32, _PD, PF],
+    "tte_bias_grad_f32": [_PD, PF, _PD, PF],
+    "tte_global_avg_pool_grad_f32": [_PD, PF, _PD, PF],
+    "tte_grad_accumulate_f32": [_PD, PF, PF, PF],
+    "tte_sgd_update_f32": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, PF],
+    "tte_sgd_update_s8": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, P8],
+    "tte_sgd_update_s32": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, P32],
+}
+
+
 def dims(shape) -> Dims:
     s = tuple(int(v) for v in shape)
     s = (1,) * (4 - len(s)) + s if len(s) < 4 else s
@@ -72,6 +119,15 @@ def _p8(a: np.ndarray):
 
 def _p32(a: np.ndarray | None):
     return None if a is None else a.ctypes.data_as(P32)
+
+
+def _pf(a: np.ndarray | None):
+    return None if a is None else a.ctypes.data_as(PF)
+
+
+def f32c(a) -> np.ndarray:
+    """A C-contiguous float32 copy (the C may write into it)."""
+    return np.array(a, np.float32, copy=True, order="C")
 
 
 class Runtime:
@@ -100,6 +156,41 @@ class Runtime:
             fn.argtypes = [PD, PD, PD]
             fn.restype = i32
             self.scratch_fns[f"tte_{name}_s8"] = fn
+        for name, args in BACKWARD_SIGNATURES.items():
+            fn = getattr(lib, name)
+            fn.argtypes = [C.POINTER(Ctx), *args]
+            fn.restype = C.c_int
+            fn = getattr(lib, f"{name}_scratch_bytes")
+            fn.argtypes = [PD, PD, PD]
+            fn.restype = i32
+            self.scratch_fns[name] = fn
+        for name in ("expf", "logf", "roundf"):
+            getattr(lib, f"tte_test_{name}").argtypes = [PF, PF, i32]
+            getattr(lib, f"tte_test_{name}").restype = None
+
+    def mathf(self, name: str, x) -> np.ndarray:
+        """tte_<name> of tte_mathf.h (expf, logf, roundf) over an array, through shim_mathf.c."""
+        x = f32c(np.ravel(x))
+        y = np.zeros_like(x)
+        getattr(self.lib, f"tte_test_{name}")(_pf(x), _pf(y), x.size)
+        return y
+
+    def call(self, symbol: str, *args) -> int:
+        """Call a training kernel with ctx NULL; numpy arrays are passed as pointers (int8,
+        int32 or float32 by dtype), tuples as tte_dims, ctypes structures by reference."""
+        conv = []
+        for a in args:
+            if a is None:
+                conv.append(None)
+            elif isinstance(a, tuple):
+                conv.append(C.byref(dims(a)))
+            elif isinstance(a, C.Structure):
+                conv.append(C.byref(a))
+            else:
+                assert a.flags.c_contiguous, symbol
+                conv.append({np.dtype(np.int8): _p8, np.dtype(np.int32): _p32,
+                             np.dtype(np.float32): _pf}[a.dtype](a))
+        return getattr(self.lib, symbol)(None, *conv)
 
     def requantize(self, val: int, mult: int, shift: int) -> int:
         return self.lib.tte_test_requantize(val, mult, shift)

@@ -56,6 +56,25 @@ TTE_KERNELS: dict[OpKind, tuple[Kernel, ...]] = {
         Kernel("tte_avg_pool2d_s8", _no_scratch,
                "input and output qparams equal, every pad smaller than the kernel"),
     ),
+    # float32 training kernels (runtime_c "TRAINING (float32)" section)
+    OpKind.SOFTMAX_CROSS_ENTROPY: (Kernel("tte_softmax_cross_entropy_f32", _no_scratch, "batch 1"),),
+    OpKind.CLAMP_GRAD: (Kernel("tte_clamp_grad_f32", _no_scratch, "always; may run in place"),),
+    OpKind.CONV2D_GRAD_INPUT: (Kernel("tte_conv2d_grad_input_f32", _no_scratch, "always"),),
+    OpKind.CONV2D_GRAD_WEIGHT: (Kernel("tte_conv2d_grad_weight_f32", _no_scratch, "batch 1, any channel subset"),),
+    OpKind.DEPTHWISE_CONV2D_GRAD_INPUT: (Kernel("tte_depthwise_conv2d_grad_input_f32", _no_scratch, "always"),),
+    OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT: (
+        Kernel("tte_depthwise_conv2d_grad_weight_f32", _no_scratch, "batch 1, any channel subset"),),
+    OpKind.FULLY_CONNECTED_GRAD_INPUT: (Kernel("tte_fully_connected_grad_input_f32", _no_scratch, "always"),),
+    OpKind.FULLY_CONNECTED_GRAD_WEIGHT: (
+        Kernel("tte_fully_connected_grad_weight_f32", _no_scratch, "any channel subset"),),
+    OpKind.BIAS_GRAD: (Kernel("tte_bias_grad_f32", _no_scratch, "always"),),
+    OpKind.GLOBAL_AVG_POOL_GRAD: (Kernel("tte_global_avg_pool_grad_f32", _no_scratch, "always"),),
+    OpKind.GRAD_ACCUMULATE: (Kernel("tte_grad_accumulate_f32", _no_scratch, "always; may run in place"),),
+    OpKind.SGD_UPDATE: (
+        Kernel("tte_sgd_update_f32", _no_scratch, "float32 master weights"),
+        Kernel("tte_sgd_update_s8", _no_scratch, "int8 weights, rounded update"),
+        Kernel("tte_sgd_update_s32", _no_scratch, "int32 biases, rounded update"),
+    ),
 }
 
 KERNELS_BY_SYMBOL: dict[str, Kernel] = {k.symbol: k for ks in TTE_KERNELS.values() for k in ks}

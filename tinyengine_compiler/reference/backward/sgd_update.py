@@ -29,11 +29,13 @@ def round_half_away(v: np.ndarray) -> np.ndarray:
 def sgd_update(g: Graph, node: Node, param: np.ndarray, grad: np.ndarray, grad_scale: np.ndarray,
                lr: float) -> np.ndarray:
     qp = g.tensors[node.inputs[0]].qparams
+    cols = slice(None) if node.attrs.get("channels") is None else list(node.attrs["channels"])
     shape = [1] * grad.ndim
     if len(grad_scale) > 1:
         shape[qp.axis] = -1
+        if qp.axis == grad.ndim - 1:  # depthwise 1HWC: the scales run along the trained columns
+            grad_scale = grad_scale[cols]
     step = np.float32(lr) * (grad.astype(np.float32) * grad_scale.astype(np.float32).reshape(shape))
-    cols = slice(None) if node.attrs.get("channels") is None else list(node.attrs["channels"])
     out = np.array(param, copy=True)
     storage = node.attrs["storage"]
     if storage == "float32":

@@ -1,0 +1,113 @@
+/*
+ * tte_dsp.h: the few Armv7E-M DSP operations the int8 kernels use, with a plain-C twin.
+ *
+ * The kernels read int8 data four bytes at a time as one 32-bit word and work on two
+ * 16-bit lanes at once, as the Cortex-M7's DSP extension does:
+ *   tte_sxtb16(v)        lanes (int8 byte 0, int8 byte 2) of v, sign-extended to 16 bits
+ *   tte_sxtb16_ror8(v)   lanes (byte 1, byte 3)
+ *   tte_sxtab16(a, v)    lanes (a.lo + byte 0, a.hi + byte 2), each modulo 2^16
+ *   tte_sxtab16_ror8     lanes (a.lo + byte 1, a.hi + byte 3)
+ *   tte_smlad(a, b, c)   c + a.lo * b.lo + a.hi * b.hi (32-bit, wrapping)
+ *   tte_smlabb / _smlatt c + a.lo * b.lo, c + a.hi * b.hi
+ *
+ * With __ARM_FEATURE_DSP (Cortex-M4/M7/M33...) each is one instruction (ACLE intrinsics from
+ * <arm_acle.h>, and SXTB16/SXTAB16 with their free ROR #8 through inline assembly, which
+ * GCC does not fold into the intrinsic).  Everywhere else (the host tests, sanitizers) the
+ * plain-C twin computes the same integers, so the kernels keep a single code path and the
+ * host tests exercise exactly the loop structure the M7 runs; tests/qemu checks the
+ * instruction path against the reference.  This header is the only place in runtime_c/
+ * with an ISA #if (tests/c/test_warnings.py allows exactly __ARM_FEATURE_DSP, here).
+ *
+ * Lane values in the kernels are int8 + input_offset, |v| <= 255, and products of two
+ * lanes fit int32 easily; sums stay within the int32 accumulator bound of tte_kernels.h.
+ */
+#ifndef TTE_DSP_H
+#define TTE_DSP_H
+
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__ARM_FEATURE_DSP)
+#include <arm_acle.h>
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Four int8 values at p (any alignment) as one little-endian word. */
+static inline int32_t tte_read_s8x4(const int8_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/** Two int16 lanes packed into one word: lo in bits 0-15, hi in bits 16-31. */
+static inline int32_t tte_pack16(int32_t lo, int32_t hi)
+{
+    return (int32_t)(((uint32_t)hi << 16) | ((uint32_t)lo & 0xFFFFu));
+}
+
+#if defined(__ARM_FEATURE_DSP)
+
+static inline int32_t tte_sxtb16(int32_t v) { return __sxtb16(v); }
+static inline int32_t tte_sxtb16_ror8(int32_t v)
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
+static inline int32_t tte_sxtab16(int32_t a, int32_t v) { return __sxtab16(a, v); }
+static inline int32_t tte_sxtab16_ror8(int32_t a, int32_t v)
+{
+    int32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(v));
+    return r;
+}
+static inline int32_t tte_smlad(int32_t a, int32_t b, int32_t c) { return __smlad(a, b, c); }
+static inline int32_t tte_smlabb(int32_t a, int32_t b, int32_t c) { return __smlabb(a, b, c); }
+static inline int32_t tte_smlatt(int32_t a, int32_t b, int32_t c) { return __smlatt(a, b, c); }
+
+#else /* plain C: the same integers */
+
+static inline int32_t tte_lo16_(int32_t a) { return (int16_t)(uint16_t)((uint32_t)a & 0xFFFFu); }
+static inline int32_t tte_hi16_(int32_t a) { return (int16_t)(uint16_t)((uint32_t)a >> 16); }
+static inline int32_t tte_byte_(int32_t v, int k)
+{
+    return (int8_t)(uint8_t)(((uint32_t)v >> (8 * k)) & 0xFFu);
+}
+
+static inline int32_t tte_sxtb16(int32_t v) { return tte_pack16(tte_byte_(v, 0), tte_byte_(v, 2)); }
+static inline int32_t tte_sxtb16_ror8(int32_t v)
+{
+    return tte_pack16(tte_byte_(v, 1), tte_byte_(v, 3));
+}
+static inline int32_t tte_sxtab16(int32_t a, int32_t v)
+{
+    return tte_pack16(tte_lo16_(a) + tte_byte_(v, 0), tte_hi16_(a) + tte_byte_(v, 2));
+}
+static inline int32_t tte_sxtab16_ror8(int32_t a, int32_t v)
+{
+    return tte_pack16(tte_lo16_(a) + tte_byte_(v, 1), tte_hi16_(a) + tte_byte_(v, 3));
+}
+static inline int32_t tte_smlad(int32_t a, int32_t b, int32_t c)
+{
+    return c + tte_lo16_(a) * tte_lo16_(b) + tte_hi16_(a) * tte_hi16_(b);
+}
+static inline int32_t tte_smlabb(int32_t a, int32_t b, int32_t c)
+{
+    return c + tte_lo16_(a) * tte_lo16_(b);
+}
+static inline int32_t tte_smlatt(int32_t a, int32_t b, int32_t c)
+{
+    return c + tte_hi16_(a) * tte_hi16_(b);
+}
+
+#endif /* __ARM_FEATURE_DSP */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TTE_DSP_H */

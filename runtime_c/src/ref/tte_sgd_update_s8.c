@@ -1,0 +1,89 @@
+/*
+ * Title:       tte_sgd_update_s8.c
+ * Description: SGD step in place on int8 weights, for the trained columns only.
+ *
+ * Layout:      param int8_t [rows, h, w, C] (OHWI / 1HWC weights, FC [out, 1, 1, in], bias);
+ *              grad float32 [rows, h, w, n] of the trained columns; grad_scale float32 per
+ *              tensor, row or column (tte_scale_mode); channels int32 [n].
+ * Quantization: the gradient is real dL/dP; grad_scale carries it into the stored (int8)
+ *   domain, with the QAS factor folded in.  step = lr * (grad * grad_scale[k]) in float32;
+ *   new P = saturate_int8(P - (int64) clamp(tte_roundf(step), -2^32, 2^32)).
+ *   (reference/backward/sgd_update.py).
+ *
+ * Element-wise over the gradient; untouched columns keep their value.  No scratch memory.
+ */
+#include "tte_kernels.h"
+#include "tte_mathf.h"
+
+int32_t tte_sgd_update_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
+                                        const tte_dims *output_dims)
+{
+    (void)input_dims;
+    (void)filter_dims;
+    (void)output_dims;
+    return 0;
+}
+
+static int32_t channels_ok(const int32_t *channels, int32_t n, int32_t limit)
+{
+    int32_t j;
+    if (channels == NULL) {
+        return n == limit;
+    }
+    for (j = 0; j < n; j++) {
+        if (channels[j] < 0 || channels[j] >= limit || (j > 0 && channels[j] <= channels[j - 1])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The step of one gradient element: lr * (grad * grad_scale[k]), two roundings. */
+static float step_of(const tte_sgd_params *p, const float *grad_scale, int32_t row, int32_t col,
+                     float g)
+{
+    const int32_t k = p->scale_mode == TTE_SCALE_PER_ROW      ? row
+                      : p->scale_mode == TTE_SCALE_PER_COLUMN ? col
+                                                              : 0;
+    return p->lr * (g * grad_scale[k]);
+}
+
+/* P - round(step), the rounded step clamped to +-2^32 as the reference does, saturated. */
+static int8_t apply_step(int8_t value, float step)
+{
+    const float r = tte_roundf(step);
+    const int64_t delta = r >= 4294967296.0f    ? (int64_t)1 << 32
+                          : r <= -4294967296.0f ? -((int64_t)1 << 32)
+                                                : (int64_t)r;
+    const int64_t v = (int64_t)value - delta;
+    return (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
+}
+
+tte_status tte_sgd_update_s8(const tte_ctx *ctx, const tte_sgd_params *p,
+                             const tte_dims *param_dims, const tte_dims *grad_dims,
+                             const float *grad, const float *grad_scale,
+                             const int32_t *channels, int8_t *param_inout)
+{
+    const int32_t rows = param_dims->n, mid = param_dims->h * param_dims->w;
+    const int32_t cols = param_dims->c, n = grad_dims->c;
+    int32_t r, m, j;
+    (void)ctx;
+
+    if (grad_dims->n != rows || grad_dims->h != param_dims->h || grad_dims->w != param_dims->w ||
+        rows < 0 || mid < 0 || p->scale_mode < TTE_SCALE_PER_TENSOR ||
+        p->scale_mode > TTE_SCALE_PER_COLUMN || !channels_ok(channels, n, cols)) {
+        return TTE_ERR_ARG;
+    }
+    for (r = 0; r < rows; r++) {
+        for (m = 0; m < mid; m++) {
+            int8_t *row = param_inout + (r * mid + m) * cols;
+            const float *g = grad + (r * mid + m) * n;
+            for (j = 0; j < n; j++) {
+                const int32_t col = channels == NULL ? j : channels[j];
+                const float step = step_of(p, grad_scale, r, col, g[j]);
+                row[col] = apply_step(row[col], step);
+            }
+        }
+    }
+    return TTE_OK;
+}

@@ -1,0 +1,460 @@
+"""The float32 training kernels of runtime_c/src/ref, bit for bit against reference/backward.
+
+Every output is compared as float32 bit patterns (`.view(np.uint32)`), so a different
+summation order, a fused multiply-add or a differently rounded constant fails the test.  The
+oracle is the reference op itself (`reference/backward/<op>.py`, `sgd_update.py`,
+`mathf.py`), run through a one-node Graph built here; nothing in this file computes a
+gradient.  Shapes cover kernels 1/3/5/7, strides 1 and 2, asymmetric and zero pads, channel
+subsets (none, some, one), label smoothing 0 and 0.1, every SGD storage and scale mode.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinyengine_compiler.ir import DType, Graph, Node, OpKind, QParams, Tensor
+from tinyengine_compiler.ir.ops import BACKWARD_OPS
+from tinyengine_compiler.reference.backward import BACKWARD_OPS as REFERENCE
+from tinyengine_compiler.reference.backward import mathf
+from tinyengine_compiler.reference.backward.sgd_update import round_half_away, sgd_update
+
+from .tte_ctypes import (SCALE_PER_COLUMN, SCALE_PER_ROW, SCALE_PER_TENSOR, TTE_ERR_ARG, TTE_OK,
+                         BACKWARD_SIGNATURES, ClampGradParams, ConvGradParams, FcGradParams, SgdParams,
+                         SoftmaxCeParams, f32c)
+
+_DTYPES = {np.dtype(np.int8): DType.INT8, np.dtype(np.int32): DType.INT32, np.dtype(np.float32): DType.FLOAT32}
+
+
+def _graph(op: OpKind, inputs: list[tuple[str, np.ndarray, QParams | None]], attrs: dict):
+    tensors = {n: Tensor(n, tuple(np.shape(v)), _DTYPES[np.asarray(v).dtype], qp) for n, v, qp in inputs}
+    tensors["y"] = Tensor("y", (1,), DType.FLOAT32)
+    node = Node("n", op, [n for n, _, _ in inputs], ["y"], attrs)
+    return Graph("oracle", tensors, [node], [inputs[0][0]], ["y"]), node
+
+
+def _reference(op: OpKind, inputs, attrs):
+    """Run the reference backward op on (name, value, qparams) inputs, in float32."""
+    g, node = _graph(op, inputs, attrs)
+    return REFERENCE[op](g, node, *(v for _, v, _ in inputs), dtype=np.float32)
+
+
+def _bits(got, expected, what=""):
+    expected = np.asarray(expected, np.float32)
+    got = np.asarray(got, np.float32).reshape(expected.shape)
+    bad = np.flatnonzero(got.view(np.uint32) != expected.view(np.uint32))
+    assert bad.size == 0, (f"{what}: {bad.size} of {got.size} differ; first at {bad[:5]}: "
+                           f"{got.ravel()[bad[:5]]} vs {expected.ravel()[bad[:5]]}")
+
+
+def _grad(rng, shape) -> np.ndarray:
+    """float32 gradients over several magnitudes, with exact zeros and negative zeros."""
+    g = rng.standard_normal(shape) * 10.0 ** rng.uniform(-4, 1, shape)
+    g[rng.random(shape) < 0.05] = 0.0
+    g[rng.random(shape) < 0.05] = -0.0
+    return g.astype(np.float32)
+
+
+def _scales(rng, n) -> np.ndarray:
+    return rng.uniform(0.001, 0.05, n).astype(np.float32)
+
+
+def _subset(rng, c: int, kind: str):
+    if kind == "all":
+        return None
+    if kind == "one":
+        return (int(rng.integers(c)),)
+    k = max(1, c // 3)
+    return tuple(int(v) for v in np.sort(rng.choice(c, k, replace=False)))
+
+
+def _nhwc(shape):
+    """A [N, IN] shape as the {N, 1, 1, IN} dims the C takes (4-D shapes as they are)."""
+    return tuple(shape) if len(shape) == 4 else (shape[0], 1, 1, shape[1])
+
+
+def _out_hw(h, w, kh, kw, s, pads):
+    return (h + pads[0] + pads[2] - kh) // s + 1, (w + pads[1] + pads[3] - kw) // s + 1
+
+
+# --- mathf ---------------------------------------------------------------------------------
+
+def test_expf_matches_reference_on_a_sweep(runtime):
+    rng = np.random.default_rng(1)
+    x = np.concatenate([
+        np.linspace(-100.0, 100.0, 100001, dtype=np.float32),
+        rng.uniform(-90, 90, 100000).astype(np.float32),
+        -np.abs(rng.standard_normal(20000) * 10.0 ** rng.uniform(-8, 2, 20000)).astype(np.float32),
+        np.array([0.0, -0.0, -87.0, 88.0, -87.00001, 88.00001, 1e-30, -1e-30, 0.5, -0.5,
+                  np.log(2) / 2, -np.log(2) / 2, 3.4e38, -3.4e38], np.float32)])
+    _bits(runtime.mathf("expf", x), mathf.exp(x, np.float32), "expf")
+
+
+def test_logf_matches_reference_on_a_sweep(runtime):
+    rng = np.random.default_rng(2)
+    finite = rng.integers(1, 0x7F7FFFFF, 200000, dtype=np.uint32).view(np.float32)  # incl. subnormals
+    special = np.array([1.0, 2.0, 0.5, 0.70710677, 0.70710683, 1.4142135, 1.0000001, 0.99999994,
+                        1.1754944e-38, 1.4e-45, 3.4028235e38, 1000.0, 12.345], np.float32)
+    x = np.concatenate([finite, special, np.linspace(0.5, 4.0, 50001, dtype=np.float32)])
+    with np.errstate(all="ignore"):
+        expected = mathf.log(x, np.float32)
+    _bits(runtime.mathf("logf", x), expected, "logf")
+
+
+def test_roundf_matches_round_half_away(runtime):
+    rng = np.random.default_rng(3)
+    x = np.concatenate([np.arange(-20, 20.5, 0.5, dtype=np.float32),
+                        (rng.standard_normal(50000) * 10.0 ** rng.uniform(-2, 12, 50000)).astype(np.float32),
+                        np.array([0.49999997, -0.49999997, 8388607.5, -8388607.5, 8388608.0, 1e20, -1e20],
+                                 np.float32)])
+    got = runtime.mathf("roundf", x)
+    np.testing.assert_array_equal(got, round_half_away(x))  # +0 / -0 of a zero may differ: values equal
+
+
+# --- loss and element-wise ops -------------------------------------------------------------
+
+@pytest.mark.parametrize("k", [2, 10, 37, 1000])
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_softmax_cross_entropy(runtime, k, smoothing):
+    rng = np.random.default_rng(k * 10 + int(smoothing * 10))
+    for trial in range(4):
+        scale = np.float32([0.02, 0.1, 0.5, 2.0][trial])  # 2.0: differences below -87 are clamped
+        zp = int(rng.integers(-128, 128))
+        logits = rng.integers(-128, 128, (1, k), dtype=np.int8)
+        label = np.array([rng.integers(k)], np.int32)
+        grad_e, loss_e = _reference(OpKind.SOFTMAX_CROSS_ENTROPY,
+                                    [("logits", logits, QParams.make(scale, zp)), ("label", label, None)],
+                                    {"label_smoothing": smoothing})
+        grad, loss = np.zeros(k, np.float32), np.zeros(1, np.float32)
+        p = SoftmaxCeParams(scale, zp, smoothing)
+        assert runtime.call("tte_softmax_cross_entropy_f32", p, (1, 1, 1, k), logits, label, grad, loss) == TTE_OK
+        _bits(grad, grad_e, "grad")
+        _bits(loss, loss_e, "loss")
+    bad = np.array([k], np.int32)
+    assert runtime.call("tte_softmax_cross_entropy_f32", p, (1, 1, 1, k), logits, bad, grad, loss) == TTE_ERR_ARG
+
+
+@pytest.mark.parametrize("inplace", [False, True])
+def test_clamp_grad(runtime, inplace):
+    rng = np.random.default_rng(5 + inplace)
+    for lo, hi in [(-128, 127), (-5, 127), (-5, 40), (None, None), (0, 0)]:
+        shape = (1, 5, 7, 9)
+        y = rng.integers(-128, 128, shape, dtype=np.int8)
+        y.ravel()[:4] = [-128, 127, -5, 40]
+        gy = _grad(rng, shape)
+        attrs = {"act_min": lo, "act_max": hi}
+        expected = _reference(OpKind.CLAMP_GRAD, [("gy", gy, None), ("y", y, QParams.make(0.1, 3))], attrs)
+        p = ClampGradParams(-128 if lo is None else lo, 127 if hi is None else hi)
+        buf = f32c(gy)
+        out = buf if inplace else np.zeros(shape, np.float32)
+        assert runtime.call("tte_clamp_grad_f32", p, shape, buf, y, out) == TTE_OK
+        _bits(out, expected, f"clamp {lo} {hi}")
+
+
+@pytest.mark.parametrize("inplace", [None, "a", "b"])
+def test_grad_accumulate(runtime, inplace):
+    rng = np.random.default_rng(7)
+    shape = (1, 6, 6, 13)
+    a, b = _grad(rng, shape), _grad(rng, shape)
+    expected = _reference(OpKind.GRAD_ACCUMULATE, [("a", a, None), ("b", b, None)], {})
+    ca, cb = f32c(a), f32c(b)
+    out = {"a": ca, "b": cb}.get(inplace) if inplace else np.zeros(shape, np.float32)
+    assert runtime.call("tte_grad_accumulate_f32", shape, ca, cb, out) == TTE_OK
+    _bits(out, expected)
+
+
+@pytest.mark.parametrize("shape", [(1, 7, 7, 16), (1, 1, 1, 10), (2, 3, 5, 9), (1, 13, 11, 3)])
+def test_bias_grad(runtime, shape):
+    rng = np.random.default_rng(sum(shape))
+    gz = _grad(rng, shape)
+    expected = _reference(OpKind.BIAS_GRAD, [("gz", gz, None)], {})
+    out = np.zeros(shape[3], np.float32)
+    assert runtime.call("tte_bias_grad_f32", shape, f32c(gz), (1, 1, 1, shape[3]), out) == TTE_OK
+    _bits(out, expected)
+
+
+@pytest.mark.parametrize("shape", [(1, 7, 7, 16), (1, 1, 1, 10), (2, 3, 5, 9), (1, 6, 6, 5)])
+def test_global_avg_pool_grad(runtime, shape):
+    rng = np.random.default_rng(sum(shape) + 1)
+    gy = _grad(rng, (shape[0], 1, 1, shape[3]))
+    expected = _reference(OpKind.GLOBAL_AVG_POOL_GRAD, [("gy", gy, None)], {"input_shape": shape})
+    out = np.zeros(shape, np.float32)
+    assert runtime.call("tte_global_avg_pool_grad_f32", gy.shape, f32c(gy), shape, out) == TTE_OK
+    _bits(out, expected)
+
+
+# --- convolutions ----------------------------------------------------------------------------
+
+# (h, w, c_in, c_out, kh, kw, stride, pads top/left/bottom/right)
+CONV_CASES = [
+    (8, 8, 3, 8, 3, 3, 2, (0, 0, 1, 1)),
+    (9, 7, 5, 6, 3, 3, 1, (1, 1, 1, 1)),
+    (10, 10, 4, 5, 5, 5, 2, (2, 2, 2, 2)),
+    (7, 9, 6, 4, 7, 7, 1, (3, 3, 3, 3)),
+    (11, 6, 3, 7, 7, 7, 2, (3, 2, 3, 2)),
+    (6, 5, 16, 9, 1, 1, 1, (0, 0, 0, 0)),
+    (9, 9, 12, 10, 1, 1, 2, (0, 0, 0, 0)),
+    (5, 8, 7, 3, 2, 3, 2, (0, 1, 1, 0)),
+    (4, 4, 4, 4, 1, 1, 1, (1, 1, 1, 1)),
+    (3, 3, 5, 2, 5, 5, 1, (2, 2, 2, 2)),
+]
+_ids = lambda c: "x".join(map(str, c[:6])) + f"_s{c[6]}_p{''.join(map(str, c[7]))}"  # noqa: E731
+
+
+def _conv_params(stride, pads, scale=0.0, zp=0):
+    return ConvGradParams(stride, stride, *pads, scale, zp)
+
+
+@pytest.mark.parametrize("case", CONV_CASES, ids=_ids)
+def test_conv2d_grad_input(runtime, case):
+    h, w, ci, co, kh, kw, s, pads = case
+    rng = np.random.default_rng(sum(case[:7]) * 31 + sum(pads))
+    oh, ow = _out_hw(h, w, kh, kw, s, pads)
+    gz = _grad(rng, (1, oh, ow, co))
+    wt = rng.integers(-127, 128, (co, kh, kw, ci), dtype=np.int8)
+    sw = _scales(rng, co)
+    attrs = {"stride": (s, s), "pads": pads, "input_shape": (1, h, w, ci)}
+    expected = _reference(OpKind.CONV2D_GRAD_INPUT, [("gz", gz, None), ("w", wt, QParams.make(sw, 0, axis=0))], attrs)
+    out = np.full((1, h, w, ci), np.nan, np.float32)
+    assert runtime.call("tte_conv2d_grad_input_f32", _conv_params(s, pads), gz.shape, f32c(gz), wt.shape, wt,
+                        sw, out.shape, out) == TTE_OK
+    _bits(out, expected)
+
+
+@pytest.mark.parametrize("case", CONV_CASES, ids=_ids)
+@pytest.mark.parametrize("subset", ["all", "some", "one"])
+def test_conv2d_grad_weight(runtime, case, subset):
+    h, w, ci, co, kh, kw, s, pads = case
+    rng = np.random.default_rng(sum(case[:7]) * 37 + sum(pads) + len(subset))
+    oh, ow = _out_hw(h, w, kh, kw, s, pads)
+    x = rng.integers(-128, 128, (1, h, w, ci), dtype=np.int8)
+    gz = _grad(rng, (1, oh, ow, co))
+    sx, zx = np.float32(rng.uniform(0.005, 0.1)), int(rng.integers(-128, 128))
+    ch = _subset(rng, ci, subset)
+    attrs = {"stride": (s, s), "pads": pads, "kernel": (kh, kw), "channels": ch}
+    expected = _reference(OpKind.CONV2D_GRAD_WEIGHT, [("x", x, QParams.make(sx, zx)), ("gz", gz, None)], attrs)
+    n = ci if ch is None else len(ch)
+    out = np.full((co, kh, kw, n), np.nan, np.float32)
+    chans = None if ch is None else np.array(ch, np.int32)
+    assert runtime.call("tte_conv2d_grad_weight_f32", _conv_params(s, pads, sx, zx), x.shape, x, gz.shape,
+                        f32c(gz), chans, out.shape, out) == TTE_OK
+    _bits(out, expected)
+
+
+# (h, w, c, k, stride, pads)
+DW_CASES = [
+    (8, 8, 8, 3, 1, (1, 1, 1, 1)),
+    (9, 9, 6, 3, 2, (1, 1, 1, 1)),
+    (10, 10, 5, 3, 2, (0, 0, 1, 1)),
+    (7, 8, 12, 5, 1, (2, 2, 2, 2)),
+    (11, 11, 9, 5, 2, (2, 2, 2, 2)),
+    (9, 6, 4, 7, 1, (3, 3, 3, 3)),
+    (12, 13, 7, 7, 2, (3, 3, 3, 3)),
+    (3, 3, 3, 5, 1, (2, 2, 2, 2)),
+    (6, 6, 5, 1, 1, (0, 0, 0, 0)),
+]
+_dw_ids = lambda c: "x".join(map(str, c[:4])) + f"_s{c[4]}_p{''.join(map(str, c[5]))}"  # noqa: E731
+
+
+@pytest.mark.parametrize("case", DW_CASES, ids=_dw_ids)
+def test_depthwise_conv2d_grad_input(runtime, case):
+    h, w, c, k, s, pads = case
+    rng = np.random.default_rng(sum(case[:5]) * 41 + sum(pads))
+    oh, ow = _out_hw(h, w, k, k, s, pads)
+    gz = _grad(rng, (1, oh, ow, c))
+    wt = rng.integers(-127, 128, (1, k, k, c), dtype=np.int8)
+    sw = _scales(rng, c)
+    attrs = {"stride": (s, s), "pads": pads, "input_shape": (1, h, w, c)}
+    expected = _reference(OpKind.DEPTHWISE_CONV2D_GRAD_INPUT,
+                          [("gz", gz, None), ("w", wt, QParams.make(sw, 0, axis=3))], attrs)
+    out = np.full((1, h, w, c), np.nan, np.float32)
+    assert runtime.call("tte_depthwise_conv2d_grad_input_f32", _conv_params(s, pads), gz.shape, f32c(gz),
+                        wt.shape, wt, sw, out.shape, out) == TTE_OK
+    _bits(out, expected)
+
+
+@pytest.mark.parametrize("case", DW_CASES, ids=_dw_ids)
+@pytest.mark.parametrize("subset", ["all", "some", "one"])
+def test_depthwise_conv2d_grad_weight(runtime, case, subset):
+    h, w, c, k, s, pads = case
+    rng = np.random.default_rng(sum(case[:5]) * 43 + sum(pads) + len(subset))
+    oh, ow = _out_hw(h, w, k, k, s, pads)
+    x = rng.integers(-128, 128, (1, h, w, c), dtype=np.int8)
+    gz = _grad(rng, (1, oh, ow, c))
+    sx, zx = np.float32(rng.uniform(0.005, 0.1)), int(rng.integers(-128, 128))
+    ch = _subset(rng, c, subset)
+    attrs = {"stride": (s, s), "pads": pads, "kernel": (k, k), "channels": ch}
+    expected = _reference(OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT, [("x", x, QParams.make(sx, zx)), ("gz", gz, None)],
+                          attrs)
+    n = c if ch is None else len(ch)
+    out = np.full((1, k, k, n), np.nan, np.float32)
+    chans = None if ch is None else np.array(ch, np.int32)
+    assert runtime.call("tte_depthwise_conv2d_grad_weight_f32", _conv_params(s, pads, sx, zx), x.shape, x,
+                        gz.shape, f32c(gz), chans, out.shape, out) == TTE_OK
+    _bits(out, expected)
+
+
+# --- fully connected -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("in_shape,out_features", [((1, 64), 10), ((1, 1, 1, 37), 5), ((1, 2, 3, 5), 7),
+                                                   ((2, 17), 4), ((3, 1, 1, 8), 1)])
+def test_fully_connected_grad_input(runtime, in_shape, out_features):
+    rng = np.random.default_rng(int(np.prod(in_shape)) + out_features)
+    n, depth = in_shape[0], int(np.prod(in_shape[1:]))
+    gz = _grad(rng, (n, out_features))
+    wt = rng.integers(-127, 128, (out_features, depth), dtype=np.int8)
+    sw = _scales(rng, out_features)
+    expected = _reference(OpKind.FULLY_CONNECTED_GRAD_INPUT,
+                          [("gz", gz, None), ("w", wt, QParams.make(sw, 0, axis=0))], {"input_shape": in_shape})
+    out = np.full(in_shape, np.nan, np.float32)
+    assert runtime.call("tte_fully_connected_grad_input_f32", (n, 1, 1, out_features), f32c(gz),
+                        (out_features, 1, 1, depth), wt, sw, _nhwc(in_shape), out) == TTE_OK
+    _bits(out, expected)
+
+
+@pytest.mark.parametrize("in_shape,out_features", [((1, 64), 10), ((1, 1, 1, 37), 5), ((1, 2, 3, 5), 7),
+                                                   ((2, 17), 4), ((3, 1, 1, 8), 1)])
+@pytest.mark.parametrize("subset", ["all", "some", "one"])
+def test_fully_connected_grad_weight(runtime, in_shape, out_features, subset):
+    rng = np.random.default_rng(int(np.prod(in_shape)) + out_features + len(subset))
+    n, depth = in_shape[0], int(np.prod(in_shape[1:]))
+    x = rng.integers(-128, 128, in_shape, dtype=np.int8)
+    gz = _grad(rng, (n, out_features))
+    sx, zx = np.float32(rng.uniform(0.005, 0.1)), int(rng.integers(-128, 128))
+    ch = _subset(rng, depth, subset)
+    expected = _reference(OpKind.FULLY_CONNECTED_GRAD_WEIGHT, [("x", x, QParams.make(sx, zx)), ("gz", gz, None)],
+                          {"channels": ch})
+    k = depth if ch is None else len(ch)
+    out = np.full((out_features, k), np.nan, np.float32)
+    chans = None if ch is None else np.array(ch, np.int32)
+    assert runtime.call("tte_fully_connected_grad_weight_f32", FcGradParams(sx, zx), _nhwc(in_shape), x,
+                        (n, 1, 1, out_features), f32c(gz), chans, (out_features, 1, 1, k), out) == TTE_OK
+    _bits(out, expected)
+
+
+# --- SGD update ------------------------------------------------------------------------------
+
+_SGD = {"float32": ("tte_sgd_update_f32", np.float32), "int8": ("tte_sgd_update_s8", np.int8),
+        "int32": ("tte_sgd_update_s32", np.int32)}
+
+
+def _check_sgd(runtime, param, qp, grad, grad_scale, lr, storage, channels, c_dims, mode):
+    """One update through the reference and the C; c_dims is the parameter as {rows, h, w, C}."""
+    g, node = _graph(OpKind.SGD_UPDATE, [("p", param, qp), ("g", grad, None), ("s", grad_scale, None)],
+                     {"storage": storage, "channels": channels})
+    expected = sgd_update(g, node, param, grad, grad_scale, lr)
+    symbol, dtype = _SGD[storage]
+    buf = np.array(param, dtype, copy=True, order="C")
+    n = c_dims[3] if channels is None else len(channels)
+    chans = None if channels is None else np.array(channels, np.int32)
+    st = runtime.call(symbol, SgdParams(lr, mode), c_dims, (*c_dims[:3], n), f32c(grad), f32c(grad_scale),
+                      chans, buf)
+    assert st == TTE_OK
+    if storage == "float32":
+        _bits(buf, expected, symbol)
+    else:
+        np.testing.assert_array_equal(buf.reshape(expected.shape), expected, err_msg=symbol)
+
+
+def _stored(rng, shape, storage):
+    if storage == "float32":
+        return (rng.uniform(-127, 127, shape)).astype(np.float32)
+    if storage == "int8":
+        return rng.integers(-128, 128, shape, dtype=np.int8)
+    return rng.integers(-(1 << 31), 1 << 31, shape, dtype=np.int64).astype(np.int32)
+
+
+@pytest.mark.parametrize("storage", ["float32", "int8"])
+@pytest.mark.parametrize("subset", ["all", "some", "one"])
+@pytest.mark.parametrize("wshape", [(8, 3, 3, 6), (5, 1, 1, 16), (4, 7, 7, 3)])
+def test_sgd_update_conv_weight(runtime, storage, subset, wshape):
+    rng = np.random.default_rng(sum(wshape) + len(subset) + len(storage))
+    co, ci = wshape[0], wshape[3]
+    ch = _subset(rng, ci, subset)
+    n = ci if ch is None else len(ch)
+    param = _stored(rng, wshape, storage)
+    sw = _scales(rng, co)
+    for lr, scale in [(0.05, 1.0 / sw), (1.0, 1.0 / sw), (0.1, sw)]:  # QAS s^-1, a big step, no QAS s
+        grad = _grad(rng, (*wshape[:3], n))
+        _check_sgd(runtime, param, QParams.make(sw, 0, axis=0), grad, scale.astype(np.float32), lr, storage,
+                   ch, wshape, SCALE_PER_ROW)
+
+
+@pytest.mark.parametrize("storage", ["float32", "int8"])
+@pytest.mark.parametrize("channels", [None, (1, 4, 9)])
+def test_sgd_update_depthwise_weight(runtime, storage, channels):
+    # per column (the 1HWC channel axis), every channel or a subset of them
+    rng = np.random.default_rng(11)
+    wshape = (1, 3, 3, 10)
+    param = _stored(rng, wshape, storage)
+    sw = _scales(rng, 10)
+    grad = _grad(rng, wshape if channels is None else (1, 3, 3, len(channels)))
+    _check_sgd(runtime, param, QParams.make(sw, 0, axis=3), grad, (1.0 / sw).astype(np.float32), 0.5, storage,
+               channels, wshape, SCALE_PER_COLUMN)
+
+
+@pytest.mark.parametrize("storage", ["float32", "int8"])
+@pytest.mark.parametrize("subset", ["all", "some"])
+def test_sgd_update_fc_weight(runtime, storage, subset):
+    rng = np.random.default_rng(13 + len(subset) + len(storage))
+    wshape = (10, 40)
+    ch = _subset(rng, 40, subset)
+    param = _stored(rng, wshape, storage)
+    sw = _scales(rng, 10)
+    grad = _grad(rng, (10, 40 if ch is None else len(ch)))
+    _check_sgd(runtime, param, QParams.make(sw, 0, axis=0), grad, (1.0 / sw).astype(np.float32), 0.2, storage,
+               ch, (10, 1, 1, 40), SCALE_PER_ROW)
+
+
+def test_sgd_update_per_tensor_scale_and_ties(runtime):
+    # steps of exactly k + 0.5 round away from zero; one scale for the whole tensor
+    param = np.array([[0, 0, 0, 0, 0, 0, 100, -100, 127, -128]], np.int8)
+    grad = np.array([[0.5, -0.5, 1.5, -1.5, 2.4999998, -2.5, 300.0, -300.0, -0.5, 0.5]], np.float32)
+    scale = np.array([1.0], np.float32)
+    for storage in ("int8", "float32"):
+        p = param if storage == "int8" else param.astype(np.float32)
+        _check_sgd(runtime, p, QParams.make(1.0, 0), grad, scale, 1.0, storage, None, (1, 1, 1, 10),
+                   SCALE_PER_TENSOR)
+
+
+def test_sgd_update_int32_bias_saturates(runtime):
+    rng = np.random.default_rng(17)
+    c = 12
+    bias = _stored(rng, (c,), "int32")
+    bias[:4] = [(1 << 31) - 1, -(1 << 31), (1 << 31) - 5, -(1 << 31) + 5]
+    s_b = (_scales(rng, c) * 1e-3).astype(np.float32)
+    grad = _grad(rng, (c,))
+    grad[:6] = [-1.0, 1.0, -1e3, 1e3, 3e30, -3e30]  # the last two exceed the +-2^32 clamp
+    for lr in (0.01, 1.0):
+        _check_sgd(runtime, bias, QParams.make(s_b, 0, axis=0), grad, (1.0 / s_b).astype(np.float32), lr,
+                   "int32", None, (c, 1, 1, 1), SCALE_PER_ROW)
+
+
+# --- contract --------------------------------------------------------------------------------
+
+def test_every_backward_opkind_has_a_kernel_in_the_header():
+    stems = {s.rsplit("_", 1)[0] for s in BACKWARD_SIGNATURES}
+    assert stems == {f"tte_{op.value.lower()}" for op in BACKWARD_OPS}
+
+
+def test_training_kernels_need_no_scratch(runtime):
+    for symbol in BACKWARD_SIGNATURES:
+        assert runtime.scratch_bytes(symbol, (1, 8, 8, 16), (16, 3, 3, 16), (1, 8, 8, 16)) == 0, symbol
+
+
+def test_inconsistent_dims_are_rejected(runtime):
+    gz = np.zeros((1, 4, 4, 3), np.float32)
+    wt = np.zeros((3, 3, 3, 2), np.int8)
+    out = np.zeros((1, 4, 4, 2), np.float32)
+    sc = np.ones(3, np.float32)
+    p = _conv_params(1, (1, 1, 1, 1))
+    assert runtime.call("tte_conv2d_grad_input_f32", p, gz.shape, gz, wt.shape, wt, sc, out.shape, out) == TTE_OK
+    assert runtime.call("tte_conv2d_grad_input_f32", p, (1, 5, 4, 3), gz, wt.shape, wt, sc, out.shape,
+                        out) == TTE_ERR_ARG
+    x = np.zeros((1, 4, 4, 2), np.int8)
+    dw = np.zeros((3, 3, 3, 2), np.float32)
+    for bad in ([1, 0], [2, 5], [0, 0]):  # not increasing, out of range, repeated
+        assert runtime.call("tte_conv2d_grad_weight_f32", p, x.shape, x, gz.shape, gz, np.array(bad, np.int32),
+                            dw.shape, dw) == TTE_ERR_ARG
+    assert runtime.call("tte_conv2d_grad_weight_f32", p, x.shape, x, gz.shape, gz, None, (3, 3, 3, 1),
+                        dw) == TTE_ERR_ARG  # NULL channels means all: n must be C_in
