@@ -53,3 +53,21 @@ def test_paper_model_weight_gradients_never_overlap(paper_models_dir):
     grads = [b for b in mp.buffers if b.name.endswith(".weight.grad")]
     assert len(grads) == 9   # 8 expand convs + the classifier
     assert not any(overlaps_in_time(a, b) for i, a in enumerate(grads) for b in grads[i + 1:])
+
+
+def test_no_parameter_is_read_after_its_update(paper_models_dir):
+    """An update overwrites its parameter in place: every other reader (the forward op, the
+    layer's input gradient) must come before it, or the step would use half-updated weights."""
+    from tinyengine_compiler.frontend import load_model
+    from tinyengine_compiler.report.plan import plan_memory
+    from tinyengine_compiler.training.config import load_scheme
+
+    g = load_model(f"{paper_models_dir}/mcunet-5fps.pkl")
+    sched = plan_memory(g, load_scheme("paper-mcunet-5fps"), storage="int8").graph
+    position = {n.name: i for i, n in enumerate(sched.nodes)}
+    updates = [n for n in sched.nodes if n.op == OpKind.SGD_UPDATE]
+    assert updates
+    for upd in updates:
+        readers = [n for n in sched.nodes if upd.inputs[0] in n.inputs and n is not upd]
+        assert readers and all(position[r.name] < position[upd.name] for r in readers), upd.name
+        assert position[sched.producer(upd.inputs[1]).name] > max(position[r.name] for r in readers), upd.name

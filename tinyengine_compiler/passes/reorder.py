@@ -13,9 +13,11 @@ Guarantees: a verified graph with the same nodes in a new topological order.
     makes an updated parameter's gradient (weight gradient, BIAS_GRAD) gets
     `fused_update=<the SGD_UPDATE's name>`: its kernel applies the update one output channel at
     a time, so the whole gradient is never held (`lifetimes` counts one output channel of it).
-    Where the graph
-    branches (the residual Adds, the three partials of a layer) it runs first what frees memory,
-    e.g. a layer's weight gradient and update before its input gradient.
+    An update overwrites its parameter, so it and the gradient it applies wait until every
+    other reader of the parameter has run (a layer's input gradient reads the weight before the
+    step): the IR names the updated value anew, so this write-after-read order is kept here.
+    Where the graph branches (the residual Adds, the three partials of a layer) it runs first
+    what frees memory.
   * `fuse_updates=False`: the baseline, the paper's "w/o reorder": the input order with every
     SGD_UPDATE moved to the end (all gradients computed, then all updates applied).
 Tensor sizes here are `Tensor.nbytes` (a cost model for ordering only; the exact accounting,
@@ -53,9 +55,18 @@ def _memory_aware_order(g: Graph) -> list:
     for n in nodes:
         for name in set(n.inputs):
             readers_left[name] = readers_left.get(name, 0) + 1
+    # gradient tensor -> the parameter its update overwrites
+    param_of = {n.inputs[1]: n.inputs[0] for n in nodes if n.op == OpKind.SGD_UPDATE}
+
+    def may_run(n) -> bool:
+        if not all(name in produced for name in n.inputs):
+            return False
+        params = [n.inputs[0]] if n.op == OpKind.SGD_UPDATE else [param_of[o] for o in n.outputs if o in param_of]
+        return all(readers_left[p] == 1 for p in params)   # only the update itself still reads it
+
     order, pending = [], list(range(len(nodes)))
     while pending:
-        ready = [i for i in pending if all(name in produced for name in nodes[i].inputs)]
+        ready = [i for i in pending if may_run(nodes[i])]
         best = min(ready, key=lambda i: (_growth(g, nodes[i], readers_left, applied), i))
         n = nodes[best]
         pending.remove(best)
