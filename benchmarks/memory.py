@@ -1,7 +1,7 @@
 """Peak SRAM of one training step for the paper's three models: the memory section of
 docs/BENCHMARKS.md.  Run `python -m benchmarks.memory` from the repository root; a model
-missing from ../shared/models is skipped with a note.  Rewrites only the text between the
-memory markers of docs/BENCHMARKS.md (creating the file if needed).
+missing from ../shared/models is skipped with a note.  Rewrites only its own section of
+docs/BENCHMARKS.md (`benchmarks/doc.py`).
 """
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ import sys
 from pathlib import Path
 
 from tinyengine_compiler.frontend import load_model
+
+from .doc import write_section
 from tinyengine_compiler.report.plan import plan_memory
 from tinyengine_compiler.training.config import load_scheme
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT.parent / "shared" / "models"
-DOC = ROOT / "docs" / "BENCHMARKS.md"
-BEGIN, END = "<!-- memory:begin -->", "<!-- memory:end -->"
 # The paper's measured peak memory (KB), Figure 9: full update w/o reorder, sparse w/o reorder,
 # sparse with reorder.
 PAPER_KB = {"mbv2-w0.35": (2939, 335, 141), "proxyless-w0.3": (2745, 326, 135),
@@ -40,7 +40,7 @@ def _row(g, model: str, label: str, update: str, no_reorder: bool, paper_kb: int
 
 
 def memory_section() -> str:
-    lines = [BEGIN, "## Memory: peak SRAM of one training step", "",
+    lines = ["## Memory: peak SRAM of one training step", "",
              "Regenerate with `python -m benchmarks.memory` (from the repository root).  Input "
              "1x3x128x128, batch 1, trained weights stored int8 (`--storage int8`), biases int32, "
              "1000-class classifier unless stated.  KB = 1024 B.  arena = activations, saved state, "
@@ -70,7 +70,7 @@ def memory_section() -> str:
             demo = line
     if "demo" in locals():
         lines.append(demo)
-    lines += ["", *gains, *notes, "", *ACCOUNTING, END]
+    lines += ["", *gains, *notes, "", *ACCOUNTING]
     return "\n".join(lines) + "\n"
 
 
@@ -100,15 +100,7 @@ ACCOUNTING = [
 
 
 def main() -> None:
-    section = memory_section()
-    text = DOC.read_text() if DOC.is_file() else "# Benchmarks\n\n"
-    if BEGIN in text and END in text:
-        text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END) + 1:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text)
-    sys.stdout.write(section)
+    sys.stdout.write(write_section("memory", memory_section()))
 
 
 if __name__ == "__main__":

@@ -5,34 +5,18 @@ builds: the arena is planned from the IR's lifetimes, the C is compiled with the
 warning flags, and its logits must equal `reference.interp.run_graph` exactly.
 """
 
-import hashlib
-
 import numpy as np
 import pytest
 
-from tinyengine_compiler.codegen.context import build_context
-from tinyengine_compiler.codegen.emit import write_output
+from tinyengine_compiler.codegen.inference import compile_inference
 from tinyengine_compiler.frontend import load_model
 from tinyengine_compiler.frontend.inputs import quantize_image
-from tinyengine_compiler.passes.lifetimes import lifetimes
-from tinyengine_compiler.planners import best_plan
-from tinyengine_compiler.planners.base import check_no_overlap
 from tinyengine_compiler.reference.interp import run_graph
 from tinyengine_compiler.targets.host import HostEngine, build_host_library, run_sanitized
 
 from ..sample_images import sample_images
 
 PAPER = ["mcunet-5fps", "mbv2-w0.35", "proxyless-w0.3"]
-
-
-def compile_inference(g, out_dir):
-    buffers = lifetimes(g)
-    plan = best_plan(buffers)
-    check_no_overlap(buffers, plan)
-    ctx = build_context(g, plan.offsets, plan.arena_bytes, source=g.name, source_sha256=hashlib.sha256(
-        g.to_json().encode()).hexdigest())
-    write_output(str(out_dir), ctx)
-    return plan, ctx
 
 
 def _inputs(g, n):

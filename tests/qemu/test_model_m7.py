@@ -10,12 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tinyengine_compiler.codegen.inference import compile_inference
 from tinyengine_compiler.frontend import load_model
 from tinyengine_compiler.frontend.inputs import quantize_image
 from tinyengine_compiler.reference.interp import run_graph
 from tinyengine_compiler.targets import build_firmware, run_qemu
 
-from ..codegen.test_forward_codegen import compile_inference
 from ..sample_images import sample_images
 from .conftest import FIRMWARE, needs_arm_gcc, needs_qemu
 
