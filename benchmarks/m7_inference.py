@@ -3,8 +3,8 @@ the `m7-inference` section of docs/BENCHMARKS.md.  Run `python -m benchmarks.m7_
 
 The model is the paper's MCUNet-5FPS from ../shared/models (else the example model the repo
 builds: same layers, synthetic weights, so the same counts) with a new 10-class head, as in
-TinyEngine's STM32F746 training demo.  The engine is today's inference engine (`codegen/
-inference.py`: unfused layers, the arena planned for inference); the firmware is built with
+TinyEngine's STM32F746 training demo.  The engine is the inference engine
+(`compile.compile_inference`: unfused layers, the arena planned for inference); the firmware is built with
 arm-none-eabi-gcc for the F746 and run on QEMU mps2-an500 with the insncount plugin, which
 counts the instructions retired between two markers around `tte_infer`.
 """
@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tinyengine_compiler.codegen.inference import compile_inference
+from tinyengine_compiler.compile import compile_inference
 from tinyengine_compiler.frontend import load_model
 from tinyengine_compiler.passes.replace_classifier import replace_classifier
 from tinyengine_compiler.targets import build_firmware, run_qemu, segment_counts

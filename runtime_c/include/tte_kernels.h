@@ -491,6 +491,187 @@ tte_status tte_sgd_update_s32(const tte_ctx *ctx, const tte_sgd_params *p,
 int32_t tte_sgd_update_s32_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
                                          const tte_dims *output_dims);
 
+/* =======================================================================================
+ * SAVED STATE: what the forward pass keeps for backward instead of a whole int8 activation
+ * (tinyengine_compiler/passes/lifetimes.py, backward_reads):
+ *   `<t>.mask`          tte_pack_mask_s8 when t is produced, read by tte_clamp_grad_mask_f32
+ *   `<t>.kept.<reader>` tte_gather_channels_s8 when t is produced, read by the weight
+ *                       gradient: tte_conv2d_grad_weight_f32 with channels = NULL (the
+ *                       gathered tensor is all it needs, same sums in the same order), or
+ *                       tte_depthwise_conv2d_grad_weight_kept_f32 (the gradient still has
+ *                       every channel, so it takes the kept list to pair them).
+ * The packed mask: element i (flat, NHWC order) is bit (i % 8) of byte i / 8, least
+ * significant bit first (numpy.packbits(..., bitorder="little")); the unused high bits of
+ * the last byte are 0.  Python oracle: reference/backward/saved_state.py.  All need no
+ * scratch (their _scratch_bytes return 0; ctx may be NULL).
+ * ===================================================================================== */
+
+/* ---------------------------------------------------------------------------------------
+ * PACK_MASK: output bit i = act_min < input[i] < act_max, the CLAMP_GRAD mask.
+ *
+ * @param[in]  ctx          scratch; unused, may be NULL
+ * @param[in]  p            act_min, act_max of the forward clamp (int8 domain)
+ * @param[in]  dims         shape of the input, count = n * h * w * c elements
+ * @param[in]  input        int8, the forward output y, count values
+ * @param[out] output       uint8 [ceil(count / 8)] packed bits (layout above); must not
+ *                          overlap the input
+ * ------------------------------------------------------------------------------------- */
+tte_status tte_pack_mask_s8(const tte_ctx *ctx, const tte_clamp_grad_params *p,
+                            const tte_dims *dims, const int8_t *input, uint8_t *output);
+int32_t tte_pack_mask_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
+                                       const tte_dims *output_dims);
+
+/* ---------------------------------------------------------------------------------------
+ * CLAMP_GRAD from the packed mask: output[i] = grad[i] where bit i is 1, else +0.0f;
+ * bit-identical to tte_clamp_grad_f32 on the y the mask was packed from.
+ *
+ * @param[in]  ctx          scratch; unused, may be NULL
+ * @param[in]  dims         shape of grad and output, count = n * h * w * c elements
+ * @param[in]  grad         float32 gradient of the clamp's output
+ * @param[in]  mask         uint8 [ceil(count / 8)], from tte_pack_mask_s8
+ * @param[out] output       float32; MAY ALIAS grad exactly (in place)
+ * ------------------------------------------------------------------------------------- */
+tte_status tte_clamp_grad_mask_f32(const tte_ctx *ctx, const tte_dims *dims, const float *grad,
+                                   const uint8_t *mask, float *output);
+int32_t tte_clamp_grad_mask_f32_scratch_bytes(const tte_dims *input_dims,
+                                              const tte_dims *filter_dims,
+                                              const tte_dims *output_dims);
+
+/* ---------------------------------------------------------------------------------------
+ * GATHER_CHANNELS: output[p, j] = input[p, channels[j]] for every pixel p = (n, y, x).
+ *
+ * @param[in]  ctx          scratch; unused, may be NULL
+ * @param[in]  input_dims   {N, H, W, C}
+ * @param[in]  input        int8 NHWC [N, H, W, C]
+ * @param[in]  channels     int32 [n], strictly increasing, < C, 1 <= n <= C; not NULL
+ * @param[in]  output_dims  {N, H, W, n}
+ * @param[out] output       int8 NHWC [N, H, W, n] (the input's quantization); must not
+ *                          overlap the input
+ * ------------------------------------------------------------------------------------- */
+tte_status tte_gather_channels_s8(const tte_ctx *ctx, const tte_dims *input_dims,
+                                  const int8_t *input, const int32_t *channels,
+                                  const tte_dims *output_dims, int8_t *output);
+int32_t tte_gather_channels_s8_scratch_bytes(const tte_dims *input_dims,
+                                             const tte_dims *filter_dims,
+                                             const tte_dims *output_dims);
+
+/* ---------------------------------------------------------------------------------------
+ * DEPTHWISE_CONV2D_GRAD_WEIGHT from the gathered input.  dw[0, kh, kw, j] starts at +0 and
+ * gets grad[oy, ox, channels[j]] * real(x_kept[oy * sh + kh - pad_top, ox * sw + kw -
+ * pad_left, j]) added for each output pixel in row-major order: bit-identical to
+ * tte_depthwise_conv2d_grad_weight_f32 on the full input with the same channels.
+ *
+ * @param[in]  ctx          scratch; unused, may be NULL
+ * @param[in]  p            strides >= 1, pads >= 0, the saved input's scale and zero point
+ * @param[in]  input_dims   {1, H, W, n} (batch 1)
+ * @param[in]  input        int8 NHWC, the kept channels of the saved forward input
+ * @param[in]  grad_dims    {1, OH, OW, C}, every channel
+ * @param[in]  grad         float32 NHWC
+ * @param[in]  channels     int32 [n] the kept channels, increasing, < C; not NULL
+ * @param[in]  output_dims  {1, KH, KW, n}
+ * @param[out] output       float32 [1, KH, KW, n]; must not alias an input
+ * ------------------------------------------------------------------------------------- */
+tte_status tte_depthwise_conv2d_grad_weight_kept_f32(const tte_ctx *ctx,
+                                                     const tte_conv_grad_params *p,
+                                                     const tte_dims *input_dims,
+                                                     const int8_t *input,
+                                                     const tte_dims *grad_dims, const float *grad,
+                                                     const int32_t *channels,
+                                                     const tte_dims *output_dims, float *output);
+int32_t tte_depthwise_conv2d_grad_weight_kept_f32_scratch_bytes(const tte_dims *input_dims,
+                                                                const tte_dims *filter_dims,
+                                                                const tte_dims *output_dims);
+
+/* =======================================================================================
+ * FROZEN-PREFIX MEMORY SAVERS: kernels that never hold a whole intermediate tensor, working
+ * one channel at a time through a one-channel scratch plane (passes/fuse_frozen_prefix.py,
+ * passes/inplace.py; the planner reserves that scratch as `<node>.scratch`,
+ * passes/lifetimes.py scratch_bytes, at least what the ..._scratch_bytes() below return).
+ * The scratch context is required here: ctx->buf holds ctx->size bytes, 4-byte aligned, and
+ * a smaller (or NULL) context returns TTE_ERR_SCRATCH with the output untouched.  Every
+ * kernel is bit-identical to the unfused / out-of-place kernels it replaces.
+ * ===================================================================================== */
+
+/* ---------------------------------------------------------------------------------------
+ * FUSED_EXPAND_DEPTHWISE: a 1x1 expand CONV2D (stride 1, no pads) then a DEPTHWISE_CONV2D,
+ * one expanded channel at a time: bit-identical to tte_conv2d_1x1_s8 with (expand_p,
+ * expand_q) followed by tte_depthwise_conv2d_s8 with (dw_p, dw_q)
+ * (reference/ops/fused_expand_depthwise.py).  scratch_bytes = H * W (one expanded channel;
+ * input_dims is the fused node's input, filter_dims may be NULL).
+ *
+ * @param[in]  ctx          scratch of >= H * W bytes
+ * @param[in]  expand_p     the expand conv: strides 1, pads 0; input_offset = -zp(x);
+ *                          output_offset = zp(expanded); act_min/max = its clamp
+ * @param[in]  expand_q     per expanded channel multiplier[C_exp] and shift[C_exp]
+ * @param[in]  dw_p         the depthwise conv: strides >= 1, pads >= 0; input_offset must be
+ *                          -expand_p->output_offset; output_offset = zp(y); its clamp
+ * @param[in]  dw_q         per expanded channel multiplier[C_exp] and shift[C_exp]
+ * @param[in]  input_dims   {N, H, W, C_in}; H + pad_top + pad_bottom >= KH, same for W
+ * @param[in]  input        int8 NHWC [N, H, W, C_in]
+ * @param[in]  expand_filter_dims  {C_exp, 1, 1, C_in}
+ * @param[in]  expand_filter       int8 OHWI [C_exp, 1, 1, C_in], symmetric
+ * @param[in]  expand_bias  int32 [C_exp]; NULL means all zero
+ * @param[in]  dw_filter_dims      {1, KH, KW, C_exp}
+ * @param[in]  dw_filter    int8 1HWC [1, KH, KW, C_exp], symmetric
+ * @param[in]  dw_bias      int32 [C_exp]; NULL means all zero
+ * @param[in]  output_dims  {N, OH, OW, C_exp} as for tte_depthwise_conv2d_s8 on [N, H, W, C_exp]
+ * @param[out] output       int8 NHWC [N, OH, OW, C_exp]; must not alias the input
+ * ------------------------------------------------------------------------------------- */
+tte_status tte_fused_expand_depthwise_s8(
+    const tte_ctx *ctx, const tte_conv_params *expand_p, const tte_per_channel_quant *expand_q,
+    const tte_conv_params *dw_p, const tte_per_channel_quant *dw_q, const tte_dims *input_dims,
+    const int8_t *input, const tte_dims *expand_filter_dims, const int8_t *expand_filter,
+    const int32_t *expand_bias, const tte_dims *dw_filter_dims, const int8_t *dw_filter,
+    const int32_t *dw_bias, const tte_dims *output_dims, int8_t *output);
+int32_t tte_fused_expand_depthwise_s8_scratch_bytes(const tte_dims *input_dims,
+                                                    const tte_dims *filter_dims,
+                                                    const tte_dims *output_dims);
+
+/* ---------------------------------------------------------------------------------------
+ * DEPTHWISE_CONV2D in place (a node with in_place=<its input>): the arguments and result of
+ * tte_depthwise_conv2d_s8, except that the output MAY ALIAS THE INPUT EXACTLY (same address;
+ * any partial overlap is not allowed) and one input channel is staged in scratch.
+ * scratch_bytes = H * W (input_dims is the input's; filter_dims may be NULL).
+ *
+ * @param[in]  ctx          scratch of >= H * W bytes
+ * @param[in]  p, q, input_dims, input, filter_dims, filter, bias  as tte_depthwise_conv2d_s8
+ *                          (any stride, any pads), and OH * OW <= H * W
+ * @param[in]  output_dims  {N, OH, OW, C}
+ * @param[out] output       int8 NHWC [N, OH, OW, C]; MAY ALIAS the input exactly (in place:
+ *                          the output then occupies the buffer's first N * OH * OW * C bytes)
+ * ------------------------------------------------------------------------------------- */
+tte_status tte_depthwise_conv2d_inplace_s8(const tte_ctx *ctx, const tte_conv_params *p,
+                                           const tte_per_channel_quant *q,
+                                           const tte_dims *input_dims, const int8_t *input,
+                                           const tte_dims *filter_dims, const int8_t *filter,
+                                           const int32_t *bias, const tte_dims *output_dims,
+                                           int8_t *output);
+int32_t tte_depthwise_conv2d_inplace_s8_scratch_bytes(const tte_dims *input_dims,
+                                                      const tte_dims *filter_dims,
+                                                      const tte_dims *output_dims);
+
+/* ---------------------------------------------------------------------------------------
+ * DEPTHWISE_CONV2D_GRAD_INPUT in place (in_place=<its incoming gradient>), float32: the
+ * arguments and result of tte_depthwise_conv2d_grad_input_f32, bit for bit, except that the
+ * output MAY ALIAS grad EXACTLY and one gradient channel is staged in scratch.
+ * scratch_bytes = OH * OW * 4 (input_dims is the kernel's input, the gradient {N, OH, OW, C};
+ * filter_dims may be NULL).
+ *
+ * @param[in]  ctx          scratch of >= OH * OW * 4 bytes, 4-byte aligned
+ * @param[in]  p, grad_dims, grad, filter_dims, filter, filter_scale  as
+ *                          tte_depthwise_conv2d_grad_input_f32, and H * W <= OH * OW
+ * @param[in]  output_dims  {N, H, W, C}
+ * @param[out] output       float32 NHWC dx; MAY ALIAS grad exactly (in place: dx then
+ *                          occupies the buffer's first N * H * W * C floats)
+ * ------------------------------------------------------------------------------------- */
+tte_status tte_depthwise_conv2d_grad_input_inplace_f32(
+    const tte_ctx *ctx, const tte_conv_grad_params *p, const tte_dims *grad_dims,
+    const float *grad, const tte_dims *filter_dims, const int8_t *filter,
+    const float *filter_scale, const tte_dims *output_dims, float *output);
+int32_t tte_depthwise_conv2d_grad_input_inplace_f32_scratch_bytes(const tte_dims *input_dims,
+                                                                  const tte_dims *filter_dims,
+                                                                  const tte_dims *output_dims);
+
 #ifdef __cplusplus
 }
 #endif

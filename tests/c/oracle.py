@@ -13,7 +13,7 @@ from tinyengine_compiler.ir import DType, Graph, Node, OpKind, QParams, Tensor
 from tinyengine_compiler.reference.ops import OPS
 from tinyengine_compiler.reference.requant import requantize
 
-__all__ = ["weighted", "add", "pool", "requantize"]
+__all__ = ["weighted", "fused_expand_depthwise", "add", "pool", "requantize"]
 
 
 def _run(op: OpKind, inputs: list[tuple[Tensor, np.ndarray]], out: Tensor, attrs: dict) -> np.ndarray:
@@ -41,6 +41,19 @@ def weighted(op: OpKind, x, w, bias, *, s_in, zp_in, s_w, s_out, zp_out, out_sha
            _const("b", bias, DType.INT32, None)]
     out = Tensor("y", tuple(out_shape), DType.INT8, QParams.make(s_out, zp_out))
     return _run(op, ins, out, attrs)
+
+
+def fused_expand_depthwise(x, w1, b1, w2, b2, *, s_in, zp_in, s_w1, s_mid, zp_mid, s_w2, s_out, zp_out,
+                           out_shape, attrs) -> np.ndarray:
+    """FUSED_EXPAND_DEPTHWISE; attrs: stride, pads, act_min/max, expand_act_min/max (the mid
+    tensor's quantization comes from s_mid, zp_mid)."""
+    ins = [_act(x, "x", s_in, zp_in), _const("w1", w1, DType.INT8, QParams.make(s_w1, 0, axis=0)),
+           _const("b1", np.asarray(b1, np.int32), DType.INT32, None),
+           _const("w2", w2, DType.INT8, QParams.make(s_w2, 0, axis=3)),
+           _const("b2", np.asarray(b2, np.int32), DType.INT32, None)]
+    out = Tensor("y", tuple(out_shape), DType.INT8, QParams.make(s_out, zp_out))
+    return _run(OpKind.FUSED_EXPAND_DEPTHWISE, ins, out,
+                {**attrs, "mid_scale": s_mid, "mid_zero_point": zp_mid, "fused_from": ("e", "d")})
 
 
 def add(a, b, *, qa, qb, qout, act) -> np.ndarray:

@@ -28,7 +28,8 @@ def test_kernels_clean_under_asan_and_ubsan():
     env = build.sanitizer_env()
     if env is None:
         pytest.skip("the C compiler has no libasan.so")
-    files = [str(HERE / f) for f in ("test_kernels.py", "test_requant.py", "test_backward_kernels.py")]
+    files = [str(HERE / f) for f in ("test_kernels.py", "test_requant.py", "test_backward_kernels.py",
+                                        "test_saved_state_kernels.py", "test_fused_kernels.py")]
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-s", "-p", "no:cacheprovider", *files],
                           cwd=build.ROOT, env=env, capture_output=True, text=True, timeout=300)
     report = proc.stdout[-3000:] + "\n" + proc.stderr[:6000]  # the first sanitizer report

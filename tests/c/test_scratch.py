@@ -19,10 +19,19 @@ def _grid():
         yield (1, h, h + 1, c_in), (c_out, k, k, c_in), (1, oh, oh, c_out)
 
 
-def test_every_opkind_but_the_fused_one_has_a_kernel():
-    # FUSED_EXPAND_DEPTHWISE exists for the memory plan and the reference so far; its C kernel
-    # is still owed (codegen refuses it, naming the op), and this pins that one known gap.
-    assert set(OpKind) - set(TTE_KERNELS) == {OpKind.FUSED_EXPAND_DEPTHWISE}
+def test_every_opkind_has_a_kernel():
+    assert set(OpKind) - set(TTE_KERNELS) == set()
+
+
+def test_channel_at_a_time_kernels_fit_the_planned_scratch():
+    """The frozen-prefix kernels (tte_kernels.h "FROZEN-PREFIX MEMORY SAVERS") need one [H, W]
+    channel of their input: what passes/lifetimes.py `scratch_bytes` reserves (one padded
+    channel; an unpadded expanded channel for the fused op), never more."""
+    for symbol, itemsize in (("tte_fused_expand_depthwise_s8", 1), ("tte_depthwise_conv2d_inplace_s8", 1),
+                             ("tte_depthwise_conv2d_grad_input_inplace_f32", 4)):
+        for in_shape, _, out_shape in _grid():
+            assert KERNELS_BY_SYMBOL[symbol].scratch_bytes(in_shape, None, out_shape) == \
+                in_shape[1] * in_shape[2] * itemsize, symbol
 
 
 def test_table_symbols_are_the_header_prototypes():

@@ -106,6 +106,24 @@ BACKWARD_SIGNATURES = {
     "tte_sgd_update_s32": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, P32],
 }
 
+# (symbol, argtypes after ctx) of the saved-state kernels (tte_kernels.h "SAVED STATE")
+PU8 = C.POINTER(C.c_uint8)
+SAVED_STATE_SIGNATURES = {
+    "tte_pack_mask_s8": [C.POINTER(ClampGradParams), _PD, P8, PU8],
+    "tte_clamp_grad_mask_f32": [_PD, PF, PU8, PF],
+    "tte_gather_channels_s8": [_PD, P8, P32, _PD, P8],
+    "tte_depthwise_conv2d_grad_weight_kept_f32": [C.POINTER(ConvGradParams), _PD, P8, _PD, PF, P32, _PD, PF],
+}
+
+# (symbol, argtypes after ctx) of the channel-at-a-time kernels (tte_kernels.h "FROZEN-PREFIX
+# MEMORY SAVERS"); they need a real scratch context (tests/c/test_fused_kernels.py)
+_CP, _Q = C.POINTER(ConvParams), C.POINTER(PerChannelQuant)
+FROZEN_PREFIX_SIGNATURES = {
+    "tte_fused_expand_depthwise_s8": [_CP, _Q, _CP, _Q, _PD, P8, _PD, P8, P32, _PD, P8, P32, _PD, P8],
+    "tte_depthwise_conv2d_inplace_s8": [_CP, _Q, _PD, P8, _PD, P8, P32, _PD, P8],
+    "tte_depthwise_conv2d_grad_input_inplace_f32": [C.POINTER(ConvGradParams), _PD, PF, _PD, P8, PF, _PD, PF],
+}
+
 
 def dims(shape) -> Dims:
     s = tuple(int(v) for v in shape)
@@ -156,7 +174,7 @@ class Runtime:
             fn.argtypes = [PD, PD, PD]
             fn.restype = i32
             self.scratch_fns[f"tte_{name}_s8"] = fn
-        for name, args in BACKWARD_SIGNATURES.items():
+        for name, args in {**BACKWARD_SIGNATURES, **SAVED_STATE_SIGNATURES, **FROZEN_PREFIX_SIGNATURES}.items():
             fn = getattr(lib, name)
             fn.argtypes = [C.POINTER(Ctx), *args]
             fn.restype = C.c_int
@@ -189,7 +207,8 @@ class Runtime:
             else:
                 assert a.flags.c_contiguous, symbol
                 conv.append({np.dtype(np.int8): _p8, np.dtype(np.int32): _p32,
-                             np.dtype(np.float32): _pf}[a.dtype](a))
+                             np.dtype(np.float32): _pf,
+                             np.dtype(np.uint8): lambda u: u.ctypes.data_as(PU8)}[a.dtype](a))
         return getattr(self.lib, symbol)(None, *conv)
 
     def requantize(self, val: int, mult: int, shift: int) -> int:

@@ -8,7 +8,7 @@ warning flags, and its logits must equal `reference.interp.run_graph` exactly.
 import numpy as np
 import pytest
 
-from tinyengine_compiler.codegen.inference import compile_inference
+from tinyengine_compiler.compile import compile_inference
 from tinyengine_compiler.frontend import load_model
 from tinyengine_compiler.frontend.inputs import quantize_image
 from tinyengine_compiler.reference.interp import run_graph

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tinyengine_compiler.codegen.inference import compile_inference
+from tinyengine_compiler.compile import compile_inference
 from tinyengine_compiler.frontend import load_model
 from tinyengine_compiler.frontend.inputs import quantize_image
 from tinyengine_compiler.reference.interp import run_graph

@@ -7,7 +7,7 @@ data (an arena offset or a weight array); this module never decides where a tens
 
 Requantization multipliers are computed here, once, with `ir.quant.quantize_multiplier` on
 the same float64 expressions as the reference executor (docs/numerics.md); kernels are chosen
-by the rules in `kernels.py`.
+by the rules in `kernels.py`.  Biases must already be legal (`passes/legalize_bias.py`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import UnsupportedError
 from ..ir import Graph, Node, OpKind
 from ..ir.quant import quantize_multiplier
-from .bias import legalize_bias
+from ..passes.legalize_bias import legal_bias
 
 ADD_LEFT_SHIFT = 20
 
@@ -39,6 +39,7 @@ class Call:
     symbol: str
     args: list[str]
     statics: list[Static] = field(default_factory=list)
+    sgd: tuple[str, int] | None = None   # (name, scale mode) of a mutable SGD parameter struct
 
 
 def _qp(g: Graph, name: str) -> tuple[float, int]:
@@ -47,7 +48,10 @@ def _qp(g: Graph, name: str) -> tuple[float, int]:
 
 
 def _dims(shape) -> list[int]:
+    """tte_dims {n, h, w, c} of a shape: [C] is {1, 1, 1, C}, [N, C] is {N, 1, 1, C}."""
     shape = tuple(shape)
+    if len(shape) == 1:
+        return [1, 1, 1, shape[0]]
     if len(shape) == 2:
         return [shape[0], 1, 1, shape[1]]
     return list(shape)
@@ -78,9 +82,9 @@ def _weighted(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call
     reals = np.float64(s_in) * np.asarray(w.qparams.scale, np.float64) / np.float64(s_out)
     mult, shift = _multipliers(reals)
     symbol, params_type, params = _weighted_kernel(g, node)
-    depthwise = node.op == OpKind.DEPTHWISE_CONV2D
-    taps = w.data.reshape(-1, w.shape[-1]).T if depthwise else w.data.reshape(w.shape[0], -1)
-    bias = legalize_bias(node.name, taps, b.data, zp_in, reals, zp_out, *params[-2:])
+    if not np.array_equal(legal_bias(g, node), b.data):
+        raise UnsupportedError(f"node '{node.name}': its int32 bias can overflow the C accumulator; "
+                               "run passes.legalize_bias first")
     fc = node.op == OpKind.FULLY_CONNECTED
     statics = [Static(params_type, f"{tag}_params", params),
                Static("int32_t", f"{tag}_mult", mult, len(mult)), Static("int32_t", f"{tag}_shift", shift, len(shift)),
@@ -88,12 +92,8 @@ def _weighted(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call
                Static("tte_dims", f"{tag}_in_dims", [1, 1, 1, x.size] if fc else _dims(x.shape)),
                Static("tte_dims", f"{tag}_w_dims", [w.shape[0], 1, 1, w.shape[1]] if fc else _dims(w.shape)),
                Static("tte_dims", f"{tag}_out_dims", _dims(y.shape))]
-    bias_ref = ref(b.name)
-    if not np.array_equal(bias, b.data):
-        bias_ref = f"{tag}_bias"
-        statics.append(Static("int32_t", bias_ref, bias.tolist(), len(bias)))
     args = ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_quant", f"&{tag}_in_dims", ref(x.name),
-            f"&{tag}_w_dims", ref(w.name), bias_ref, f"&{tag}_out_dims", ref(y.name)]
+            f"&{tag}_w_dims", ref(w.name), ref(b.name), f"&{tag}_out_dims", ref(y.name)]
     return Call(symbol, args, statics)
 
 

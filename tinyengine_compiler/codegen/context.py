@@ -13,8 +13,10 @@ import re
 import numpy as np
 
 from .. import __version__
-from ..ir import DType, Graph
-from .calls import forward_call
+from ..ir import DType, Graph, Node, OpKind
+from ..ir.ops import BACKWARD_OPS
+from .backward_calls import backward_call
+from .calls import Static, _dims, forward_call
 
 _CTYPES = {DType.INT8: "int8_t", DType.INT32: "int32_t", DType.FLOAT32: "float", DType.UINT8: "uint8_t"}
 
@@ -44,25 +46,73 @@ def _identifiers(names: list[str]) -> dict[str, str]:
     return out
 
 
+def _kept_buffers(offsets: dict[str, int]) -> dict[tuple[str, str], str]:
+    """(tensor, reader) -> the buffer holding the kept channels of tensor for that weight gradient
+    (`passes/lifetimes.py` names them `<tensor>.kept.<reader>`)."""
+    out = {}
+    for name in offsets:
+        if ".kept." in name:
+            tensor, reader = name.split(".kept.", 1)
+            out[(tensor, reader)] = name
+    return out
+
+
+def _gather(g: Graph, tensor: str, kept_ref: str, reader: Node, tag: str, ref) -> tuple[dict, list[Static]]:
+    channels = list(reader.attrs["channels"])
+    shape = g.tensors[tensor].shape
+    statics = [Static("int32_t", f"{tag}_channels", channels, len(channels)),
+               Static("tte_dims", f"{tag}_in_dims", _dims(shape)),
+               Static("tte_dims", f"{tag}_out_dims", _dims((*shape[:-1], len(channels))))]
+    call = {"comment": f"keep channels {channels[:4]}{'...' if len(channels) > 4 else ''} of {tensor} for {reader.name}",
+            "symbol": "tte_gather_channels_s8",
+            "args": ["&tte_no_scratch", f"&{tag}_in_dims", ref(tensor), f"{tag}_channels", f"&{tag}_out_dims",
+                     kept_ref]}
+    return call, statics
+
+
 def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source: str, source_sha256: str) -> dict:
+    """Context of the engine of `g`: inference only, or (when `g` holds SGD_UPDATE nodes) the
+    training step too.  Trained parameters live in SRAM arrays initialized from Flash."""
+    updates = [n for n in g.nodes if n.op == OpKind.SGD_UPDATE]
+    trained = [n.inputs[0] for n in updates]
     constants = [t.name for t in g.tensors.values() if t.is_constant]
     idents = _identifiers(constants)
+    sram = {name: idents[name].replace("tte_c_", "tte_t_", 1) for name in trained}
+    kept = _kept_buffers(offsets)
+    nodes = {n.name: n for n in g.nodes}
 
     def ref(name: str) -> str:
+        if name in kept.values():   # the gathered channels of a saved activation
+            return f"((int8_t *)(tte_arena + {offsets[name]}))"
         t = g.tensors[name]
+        if name in sram:
+            return sram[name]
         if t.is_constant:
             return idents[name]
         return f"(({_CTYPES[t.dtype]} *)(tte_arena + {offsets[name]}))"
 
-    calls, statics, used_constants = [], [], set()
+    infer_calls, train_calls, statics, sgd, used = [], [], [], [], set()
     for i, node in enumerate(g.nodes):
-        call = forward_call(g, node, f"n{i}", ref)
-        calls.append({"comment": f"{node.name}: {node.op.value} -> {', '.join(node.outputs)}",
-                      "symbol": call.symbol, "args": call.args})
+        tag = f"n{i}"
+        forward = node.op not in BACKWARD_OPS
+        call = forward_call(g, node, tag, ref) if forward else backward_call(g, node, tag, ref, kept)
+        entry = {"comment": f"{node.name}: {node.op.value} -> {', '.join(node.outputs)}", "symbol": call.symbol,
+                 "args": call.args}
         statics.extend(call.statics)
-        used_constants.update(n for n in node.inputs if g.tensors[n].is_constant and idents[n] in call.args)
+        used.update(n for n in node.inputs if g.tensors[n].is_constant and idents[n] in call.args)
+        if call.sgd:
+            sgd.append({"name": call.sgd[0], "mode": call.sgd[1]})
+        train_calls.append(entry)
+        if forward:
+            infer_calls.append(entry)
+            for (tensor, reader), buffer in kept.items():
+                if tensor in node.outputs:
+                    gather, more = _gather(g, tensor, ref(buffer), nodes[reader], f"{tag}_{len(statics)}", ref)
+                    train_calls.append(gather)
+                    statics.extend(more)
     x, y = g.tensors[g.inputs[0]], g.tensors[g.outputs[0]]
-    return {
+    flash = [n for n in constants if n in used or n in sram]
+    ctx = {
         "version": __version__, "source": source, "source_sha256": source_sha256, "model": g.name,
         "arena_bytes": arena_bytes,
         "input": {"offset": offsets[x.name], "bytes": x.nbytes, "shape": list(x.shape)},
@@ -70,8 +120,19 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
         "statics": [{"ctype": s.ctype, "name": s.name, "count": s.count, "rows": _rows(s.values)}
                     for s in statics],
         "constants": [{"ctype": _CTYPES[g.tensors[n].dtype], "name": idents[n], "count": g.tensors[n].size,
-                       "rows": _rows(np.asarray(g.tensors[n].data).reshape(-1).tolist())}
-                      for n in constants if n in used_constants],
-        "calls": calls,
-        "kernels": sorted({c["symbol"] for c in calls}),
+                       "rows": _rows(np.asarray(g.tensors[n].data).reshape(-1).tolist())} for n in flash],
+        "calls": infer_calls,
+        "training": bool(updates),
+        "kernels": sorted({c["symbol"] for c in train_calls}),
     }
+    if updates:
+        ctx.update({
+            "train_calls": train_calls,
+            "trainables": [{"name": sram[n], "init": idents[n], "ctype": _CTYPES[g.tensors[n].dtype],
+                            "count": g.tensors[n].size, "bytes": g.tensors[n].nbytes} for n in trained],
+            "trainable_bytes": sum(g.tensors[n].nbytes for n in trained),
+            "sgd": sgd,
+            "label_offset": offsets["label"],
+            "loss_offset": offsets["loss"],
+        })
+    return ctx

@@ -4,11 +4,17 @@ Mirrors runtime_c/include/tte_kernels.h: `Kernel.scratch_bytes(in_shape, filter_
 out_shape)` is the formula of the C function `<symbol>_scratch_bytes(input_dims,
 filter_dims, output_dims)` (NHWC shapes; filter_shape is None for ops without weights), and
 tests/c/test_scratch.py checks the two agree on a grid of shapes.  The portable reference
-kernels (runtime_c/src/ref) need no scratch, so every formula is 0 today; a backend that
-needs some (an im2col buffer) changes the C and this table together.
+kernels (runtime_c/src/ref) need no scratch except the channel-at-a-time ones of the
+frozen prefix (fused expand+depthwise, in-place depthwise and its in-place input gradient):
+one [H, W] channel of their input, never more than passes/lifetimes.py `scratch_bytes`
+reserves for the node.  A backend that needs more (an im2col buffer) changes the C and this
+table together.
 
 `TTE_KERNELS[op]` lists the kernels for an op, generic first; `Kernel.when` says when codegen
 may use a specialised one.  Choosing among them is codegen's decision, not this table's.
+`HELPER_KERNELS` make and read the compact saved state of passes/lifetimes.py (packed
+CLAMP_GRAD masks, gathered kept channels), outside the OpKind table; `KERNELS_BY_SYMBOL`
+holds both.
 """
 
 from __future__ import annotations
@@ -32,6 +38,16 @@ def _no_scratch(in_shape: Shape, filter_shape: Shape | None, out_shape: Shape) -
     return 0
 
 
+def _one_int8_plane(in_shape: Shape, filter_shape: Shape | None, out_shape: Shape) -> int:
+    """One [H, W] int8 channel of the kernel's input: the channel-at-a-time kernels."""
+    return in_shape[1] * in_shape[2]
+
+
+def _one_f32_plane(in_shape: Shape, filter_shape: Shape | None, out_shape: Shape) -> int:
+    """One [OH, OW] float32 channel of the kernel's input (an incoming gradient)."""
+    return in_shape[1] * in_shape[2] * 4
+
+
 TTE_KERNELS: dict[OpKind, tuple[Kernel, ...]] = {
     OpKind.CONV2D: (
         Kernel("tte_conv2d_s8", _no_scratch, "any kernel, stride and padding"),
@@ -39,6 +55,12 @@ TTE_KERNELS: dict[OpKind, tuple[Kernel, ...]] = {
     ),
     OpKind.DEPTHWISE_CONV2D: (
         Kernel("tte_depthwise_conv2d_s8", _no_scratch, "depth multiplier 1, any kernel"),
+        Kernel("tte_depthwise_conv2d_inplace_s8", _one_int8_plane,
+               "in_place: the output overwrites the input, one channel at a time"),
+    ),
+    OpKind.FUSED_EXPAND_DEPTHWISE: (
+        Kernel("tte_fused_expand_depthwise_s8", _one_int8_plane,
+               "always: one expanded [H, W] channel in scratch"),
     ),
     OpKind.FULLY_CONNECTED: (
         Kernel("tte_fully_connected_s8", _no_scratch, "always"),
@@ -61,7 +83,11 @@ TTE_KERNELS: dict[OpKind, tuple[Kernel, ...]] = {
     OpKind.CLAMP_GRAD: (Kernel("tte_clamp_grad_f32", _no_scratch, "always; may run in place"),),
     OpKind.CONV2D_GRAD_INPUT: (Kernel("tte_conv2d_grad_input_f32", _no_scratch, "always"),),
     OpKind.CONV2D_GRAD_WEIGHT: (Kernel("tte_conv2d_grad_weight_f32", _no_scratch, "batch 1, any channel subset"),),
-    OpKind.DEPTHWISE_CONV2D_GRAD_INPUT: (Kernel("tte_depthwise_conv2d_grad_input_f32", _no_scratch, "always"),),
+    OpKind.DEPTHWISE_CONV2D_GRAD_INPUT: (
+        Kernel("tte_depthwise_conv2d_grad_input_f32", _no_scratch, "always"),
+        Kernel("tte_depthwise_conv2d_grad_input_inplace_f32", _one_f32_plane,
+               "in_place: dx overwrites the incoming gradient, one channel at a time"),
+    ),
     OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT: (
         Kernel("tte_depthwise_conv2d_grad_weight_f32", _no_scratch, "batch 1, any channel subset"),),
     OpKind.FULLY_CONNECTED_GRAD_INPUT: (Kernel("tte_fully_connected_grad_input_f32", _no_scratch, "always"),),
@@ -77,4 +103,18 @@ TTE_KERNELS: dict[OpKind, tuple[Kernel, ...]] = {
     ),
 }
 
-KERNELS_BY_SYMBOL: dict[str, Kernel] = {k.symbol: k for ks in TTE_KERNELS.values() for k in ks}
+# Kernels of no OpKind: they make and read the compact saved state that passes/lifetimes.py
+# plans instead of a whole int8 activation (runtime_c "SAVED STATE" section).
+HELPER_KERNELS: tuple[Kernel, ...] = (
+    Kernel("tte_pack_mask_s8", _no_scratch,
+           "when a CLAMP_GRAD's saved y is produced: its `<y>.mask` of act_min < y < act_max"),
+    Kernel("tte_clamp_grad_mask_f32", _no_scratch,
+           "CLAMP_GRAD whose y is kept as `<y>.mask`; may run in place"),
+    Kernel("tte_gather_channels_s8", _no_scratch,
+           "when a weight gradient's saved input is produced: its `<x>.kept.<reader>`"),
+    Kernel("tte_depthwise_conv2d_grad_weight_kept_f32", _no_scratch,
+           "DEPTHWISE_CONV2D_GRAD_WEIGHT reading `<x>.kept.<reader>` (CONV2D_GRAD_WEIGHT reads it "
+           "with tte_conv2d_grad_weight_f32 and channels NULL)"),
+)
+
+KERNELS_BY_SYMBOL: dict[str, Kernel] = {k.symbol: k for ks in (*TTE_KERNELS.values(), HELPER_KERNELS) for k in ks}

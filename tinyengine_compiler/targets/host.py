@@ -4,7 +4,8 @@
 generated files plus the copied runtime) with the flags the firmware uses
 (`-std=c99 -Wall -Wextra -Werror -ffp-contract=off`) into a shared library, and `HostEngine`
 calls it through ctypes.  `run_sanitized(out_dir, inputs)` builds a standalone driver with
-AddressSanitizer and UBSan instead and runs it in a child process, which needs no preloading.
+AddressSanitizer and UBSan instead and runs it in a child process, which needs no preloading;
+`train_sanitized` does the same for training steps.
 """
 
 from __future__ import annotations
@@ -47,16 +48,26 @@ def _compile(out: Path, extra: list[str], target: Path) -> Path:
 def build_host_library(out_dir: str, build_dir: str | None = None) -> Path:
     out = Path(out_dir)
     folder = Path(build_dir or tempfile.mkdtemp(prefix="tte-host-"))
+    folder.mkdir(parents=True, exist_ok=True)
     return _compile(out, ["-fPIC", "-shared"], folder / "libtte_model.so")
 
 
 class HostEngine:
-    """The compiled engine in this process: init(), infer(), arena_size()."""
+    """The compiled engine in this process: init(), infer(), arena_size(), and for a training
+    engine train_step(), get_trainable(), set_trainable()."""
 
-    def __init__(self, library: Path, input_bytes: int, output_bytes: int):
+    def __init__(self, library: Path, input_bytes: int, output_bytes: int, trainable_bytes: int = 0):
         self.lib = ctypes.CDLL(str(library))
         self.lib.tte_arena_size.restype = ctypes.c_size_t
-        self.input_bytes, self.output_bytes = input_bytes, output_bytes
+        self.input_bytes, self.output_bytes, self.trainable_bytes = input_bytes, output_bytes, trainable_bytes
+        if trainable_bytes:
+            self.lib.tte_train_step.restype = ctypes.c_float
+            self.lib.tte_train_step.argtypes = [ctypes.c_void_p, ctypes.c_int32, ctypes.c_float]
+            self.lib.tte_get_trainable.restype = ctypes.c_size_t
+            self.lib.tte_set_trainable.restype = ctypes.c_int
+        self.init()
+
+    def init(self) -> None:
         self.lib.tte_init()
 
     def arena_size(self) -> int:
@@ -70,15 +81,43 @@ class HostEngine:
         self.lib.tte_infer(x.ctypes.data_as(ctypes.c_void_p), logits.ctypes.data_as(ctypes.c_void_p))
         return logits
 
+    def train_step(self, x: np.ndarray, label: int, lr: float) -> np.float32:
+        x = np.ascontiguousarray(x, dtype=np.int8)
+        return np.float32(self.lib.tte_train_step(x.ctypes.data_as(ctypes.c_void_p), int(label), float(lr)))
+
+    def get_trainable(self) -> bytes:
+        buf = ctypes.create_string_buffer(self.trainable_bytes)
+        if self.lib.tte_get_trainable(buf, ctypes.c_size_t(self.trainable_bytes)) != self.trainable_bytes:
+            raise TteError("tte_get_trainable wrote less than TTE_TRAINABLE_BYTES")
+        return buf.raw
+
+    def set_trainable(self, data: bytes) -> None:
+        if self.lib.tte_set_trainable(ctypes.c_char_p(data), ctypes.c_size_t(len(data))) != 0:
+            raise TteError("tte_set_trainable refused the buffer")
+
+
+def _run_driver(out: Path, args: list[str], files: dict[str, bytes], result: str) -> bytes:
+    with tempfile.TemporaryDirectory(prefix="tte-asan-") as tmp:
+        exe = _compile(out, SANITIZE + [str(HOST_DIR / "tte_host_main.c")], Path(tmp) / "tte_host_main")
+        for name, data in files.items():
+            (Path(tmp) / name).write_bytes(data)
+        proc = subprocess.run([str(exe), *args], cwd=tmp, capture_output=True, text=True, timeout=600)
+        if proc.returncode != 0 or "runtime error" in proc.stderr:
+            raise TteError(f"sanitized host run failed ({proc.returncode}): {proc.stderr.strip()[:2000]}")
+        return (Path(tmp) / result).read_bytes()
+
 
 def run_sanitized(out_dir: str, inputs: np.ndarray, output_bytes: int) -> np.ndarray:
     """Logits of every input, from the ASan/UBSan-built driver; any sanitizer report is an error."""
-    out = Path(out_dir)
-    with tempfile.TemporaryDirectory(prefix="tte-asan-") as tmp:
-        exe = _compile(out, SANITIZE + [str(HOST_DIR / "tte_host_main.c")], Path(tmp) / "tte_host_main")
-        np.ascontiguousarray(inputs, dtype=np.int8).tofile(Path(tmp) / "inputs.bin")
-        proc = subprocess.run([str(exe), "inputs.bin", "logits.bin"], cwd=tmp, capture_output=True, text=True,
-                              timeout=600)
-        if proc.returncode != 0 or "runtime error" in proc.stderr:
-            raise TteError(f"sanitized host run failed ({proc.returncode}): {proc.stderr.strip()[:2000]}")
-        return np.fromfile(Path(tmp) / "logits.bin", dtype=np.int8).reshape(len(inputs), output_bytes)
+    data = _run_driver(Path(out_dir), ["inputs.bin", "logits.bin"],
+                       {"inputs.bin": np.ascontiguousarray(inputs, dtype=np.int8).tobytes()}, "logits.bin")
+    return np.frombuffer(data, dtype=np.int8).reshape(len(inputs), output_bytes)
+
+
+def train_sanitized(out_dir: str, inputs: np.ndarray, labels: list[int], lr: float) -> tuple[np.ndarray, bytes]:
+    """(losses, trained parameters) of one training step per input, from the ASan/UBSan driver."""
+    data = _run_driver(Path(out_dir), ["inputs.bin", "losses.bin", "labels.bin", repr(float(lr))],
+                       {"inputs.bin": np.ascontiguousarray(inputs, dtype=np.int8).tobytes(),
+                        "labels.bin": np.asarray(labels, dtype=np.int32).tobytes()}, "losses.bin")
+    n = len(labels) * 4
+    return np.frombuffer(data[:n], dtype=np.float32), data[n:]

@@ -1,23 +1,57 @@
 /*
  * tte_host_main.c: a host driver for a `tte compile` output folder, for sanitizer runs.
  *
- * Usage: tte_host_main INPUTS LOGITS
- * Reads consecutive int8 input tensors (TTE_INPUT_BYTES each) from INPUTS, runs tte_infer on
- * each, and writes the logits (TTE_OUTPUT_BYTES each) to LOGITS.  Exit status 0 on success.
+ * Usage: tte_host_main INPUTS LOGITS             one tte_infer per input
+ *        tte_host_main INPUTS LOSSES LABELS LR   one tte_train_step per input (training engines)
+ * INPUTS holds consecutive int8 inputs (TTE_INPUT_BYTES each), LABELS int32 labels; LOGITS
+ * gets TTE_OUTPUT_BYTES per input, LOSSES one float per step followed by the trained
+ * parameters (tte_get_trainable).  Exit status 0 on success.
  */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "tte_model.h"
 
+static int8_t input[TTE_INPUT_BYTES];
+static int8_t logits[TTE_OUTPUT_BYTES];
+
+#ifdef TTE_TRAINABLE_BYTES
+static uint8_t trainable[TTE_TRAINABLE_BYTES];
+
+static int train(FILE *in, FILE *out, FILE *labels, float lr)
+{
+    int32_t label;
+    while (fread(input, 1, sizeof input, in) == sizeof input && fread(&label, sizeof label, 1, labels) == 1) {
+        float loss = tte_train_step(input, label, lr);
+        if (fwrite(&loss, sizeof loss, 1, out) != 1) {
+            return 1;
+        }
+    }
+    if (tte_get_trainable(trainable, sizeof trainable) != sizeof trainable) {
+        return 1;
+    }
+    return fwrite(trainable, 1, sizeof trainable, out) == sizeof trainable ? 0 : 1;
+}
+#endif
+
+static int infer(FILE *in, FILE *out)
+{
+    while (fread(input, 1, sizeof input, in) == sizeof input) {
+        tte_infer(input, logits);
+        if (fwrite(logits, 1, sizeof logits, out) != sizeof logits) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    static int8_t input[TTE_INPUT_BYTES];
-    static int8_t logits[TTE_OUTPUT_BYTES];
     FILE *in, *out;
-    int status = 0;
+    int status;
 
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s INPUTS LOGITS\n", argv[0]);
+    if (argc != 3 && argc != 5) {
+        fprintf(stderr, "usage: %s INPUTS LOGITS | INPUTS LOSSES LABELS LR\n", argv[0]);
         return 2;
     }
     in = fopen(argv[1], "rb");
@@ -27,12 +61,21 @@ int main(int argc, char **argv)
         return 2;
     }
     tte_init();
-    while (fread(input, 1, sizeof input, in) == sizeof input) {
-        tte_infer(input, logits);
-        if (fwrite(logits, 1, sizeof logits, out) != sizeof logits) {
-            status = 1;
-            break;
+    if (argc == 3) {
+        status = infer(in, out);
+    } else {
+#ifdef TTE_TRAINABLE_BYTES
+        FILE *labels = fopen(argv[3], "rb");
+        if (labels == NULL) {
+            fprintf(stderr, "cannot open %s\n", argv[3]);
+            return 2;
         }
+        status = train(in, out, labels, strtof(argv[4], NULL));
+        fclose(labels);
+#else
+        fprintf(stderr, "this engine has no training step\n");
+        status = 2;
+#endif
     }
     fclose(in);
     if (fclose(out) != 0) {

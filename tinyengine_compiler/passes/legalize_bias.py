@@ -1,4 +1,10 @@
-"""Legalize int32 biases so that a C accumulator that starts at the bias never overflows.
+"""legalize_bias: int32 biases that a C accumulator starting at the bias can hold.
+
+Takes: an int8 forward Graph.  Guarantees: the same Graph, except that a weighted node's bias
+is moved inside int32 where `bias + sum` could overflow, and only where that provably changes
+no output (below).  Every later stage (the reference trainer, the C) then works on the legal
+biases, so they agree bit for bit, also after training updates them.  Leaves nothing to later
+passes; codegen checks that its input is legal.
 
 The executor computes `saturate_int32(bias + sum)`.  The paper's models store the bias of some
 dead channels as -2^31 or 2^31 - 1, where `bias + sum` leaves int32; a C kernel accumulating
@@ -14,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedError
+from ..ir import Graph, OpKind
+from ..ir.ops import WEIGHTED_OPS
 from ..ir.quant import quantize_multiplier
 
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
@@ -45,3 +53,22 @@ def legalize_bias(node_name: str, weights: np.ndarray, bias: np.ndarray, input_z
             raise UnsupportedError(f"node '{node_name}': channel {c} has bias {b[c]}, which can overflow an "
                                    "int32 accumulator, and its outputs would change if it were clamped")
     return legal.astype(np.int32)
+
+
+def legal_bias(g: Graph, node) -> np.ndarray:
+    """The legal bias of weighted node `node` (its own bias where that is already legal)."""
+    x, w, b = (g.tensors[n] for n in node.inputs)
+    (s_in,), (zp_in,) = x.qparams.scale, x.qparams.zero_point
+    y = g.tensors[node.outputs[0]].qparams
+    reals = np.float64(s_in) * np.asarray(w.qparams.scale, np.float64) / np.float64(y.scale[0])
+    taps = w.data.reshape(-1, w.shape[-1]).T if node.op == OpKind.DEPTHWISE_CONV2D else w.data.reshape(w.shape[0], -1)
+    return legalize_bias(node.name, taps, b.data, zp_in, reals, y.zero_point[0],
+                         node.attrs.get("act_min", -128), node.attrs.get("act_max", 127))
+
+
+def legalize_biases(g: Graph) -> Graph:
+    g = g.copy()
+    for node in g.nodes:
+        if node.op in WEIGHTED_OPS:
+            g.tensors[node.inputs[2]].data = legal_bias(g, node)
+    return g

@@ -1,0 +1,98 @@
+/*
+ * Title:       tte_depthwise_conv2d_grad_weight_kept_f32.c
+ * Description: DEPTHWISE_CONV2D weight gradient (depth multiplier 1) for a subset of
+ *              channels, from the saved input already gathered to those channels
+ *              (tte_gather_channels_s8; lifetimes.py `<t>.kept.<reader>`).
+ *
+ * Layout:      input int8 NHWC [1, H, W, n], the kept channels only; grad float32 NHWC
+ *              [1, OH, OW, C], every channel; channels int32 [n], the kept list (increasing,
+ *              < C): input channel j pairs with grad channel channels[j]; output float32
+ *              [1, KH, KW, n] (1HWC of the trained channels).
+ * Quantization: x_real = float32(x - input_zero_point) * input_scale.
+ *   dw[0, kh, kw, j] = +0, then for each output pixel (oy, ox) in row-major order whose tap
+ *   (y, x) = (oy * stride_h + kh - pad_top, ox * stride_w + kw - pad_left) is inside the
+ *   input: dw += grad[oy, ox, channels[j]] * x_real[y, x, j].  The same products in the same
+ *   order as tte_depthwise_conv2d_grad_weight_f32 on the full input with the same channels,
+ *   so bit-identical to it and to reference/backward/depthwise_conv2d_grad_weight.py.
+ *
+ * One kernel tap dw[0, kh, kw, :] at a time, channels innermost.  No scratch memory.
+ */
+#include "tte_kernels.h"
+
+int32_t tte_depthwise_conv2d_grad_weight_kept_f32_scratch_bytes(const tte_dims *input_dims,
+                                                                const tte_dims *filter_dims,
+                                                                const tte_dims *output_dims)
+{
+    (void)input_dims;
+    (void)filter_dims;
+    (void)output_dims;
+    return 0;
+}
+
+static int32_t channels_ok(const int32_t *channels, int32_t n, int32_t limit)
+{
+    int32_t j;
+    for (j = 0; j < n; j++) {
+        if (channels[j] < 0 || channels[j] >= limit || (j > 0 && channels[j] <= channels[j - 1])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+tte_status tte_depthwise_conv2d_grad_weight_kept_f32(const tte_ctx *ctx,
+                                                     const tte_conv_grad_params *p,
+                                                     const tte_dims *input_dims,
+                                                     const int8_t *input,
+                                                     const tte_dims *grad_dims, const float *grad,
+                                                     const int32_t *channels,
+                                                     const tte_dims *output_dims, float *output)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, n = input_dims->c;
+    const int32_t out_h = grad_dims->h, out_w = grad_dims->w, ch = grad_dims->c;
+    const int32_t k_h = output_dims->h, k_w = output_dims->w;
+    const int32_t sh = p->stride_h, sw = p->stride_w;
+    const int32_t zp = p->input_zero_point;
+    const float scale = p->input_scale;
+    int32_t kh, kw, oy, ox, j;
+    (void)ctx;
+
+    if (input_dims->n != 1 || grad_dims->n != 1 || output_dims->n != 1 || output_dims->c != n ||
+        n < 1 || n > ch || sh < 1 || sw < 1 || k_h < 1 || k_w < 1 || p->pad_top < 0 ||
+        p->pad_left < 0 || p->pad_bottom < 0 || p->pad_right < 0 ||
+        in_h + p->pad_top + p->pad_bottom < k_h || in_w + p->pad_left + p->pad_right < k_w ||
+        out_h != (in_h + p->pad_top + p->pad_bottom - k_h) / sh + 1 ||
+        out_w != (in_w + p->pad_left + p->pad_right - k_w) / sw + 1 ||
+        !channels_ok(channels, n, ch)) {
+        return TTE_ERR_ARG;
+    }
+
+    for (kh = 0; kh < k_h; kh++) {
+        for (kw = 0; kw < k_w; kw++) {
+            float *dw = output + (kh * k_w + kw) * n;
+            for (j = 0; j < n; j++) {
+                dw[j] = 0.0f;
+            }
+            for (oy = 0; oy < out_h; oy++) {
+                const int32_t y = oy * sh + kh - p->pad_top;
+                if (y < 0 || y >= in_h) {
+                    continue;
+                }
+                for (ox = 0; ox < out_w; ox++) {
+                    const int32_t x = ox * sw + kw - p->pad_left;
+                    const int8_t *row;
+                    const float *g;
+                    if (x < 0 || x >= in_w) {
+                        continue;
+                    }
+                    row = input + (y * in_w + x) * n;
+                    g = grad + (oy * out_w + ox) * ch;
+                    for (j = 0; j < n; j++) {
+                        dw[j] = dw[j] + g[channels[j]] * ((float)((int32_t)row[j] - zp) * scale);
+                    }
+                }
+            }
+        }
+    }
+    return TTE_OK;
+}

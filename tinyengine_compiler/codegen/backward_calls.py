@@ -1,0 +1,157 @@
+"""One training-graph node -> one float32 runtime_c kernel call (the backward half of `calls`).
+
+Same contract as `calls.forward_call`: static parameter objects plus arguments, with
+`ref(name)` giving each tensor's C expression.  `sgd_params` names the non-const SGD parameter
+struct of an update, whose learning rate `tte_train_step` sets at run time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ..errors import UnsupportedError
+from ..ir import Graph, Node, OpKind
+from .calls import Call, Static, _dims, _qp
+
+Ref = Callable[[str], str]
+SCALE_PER_TENSOR, SCALE_PER_ROW, SCALE_PER_COLUMN = 0, 1, 2
+
+
+def _float(v: float) -> str:
+    return f"{np.float32(v).item()!r}f"
+
+
+def _softmax(g, n, tag, ref, kept):
+    s, zp = _qp(g, n.inputs[0])
+    statics = [Static("tte_softmax_ce_params", f"{tag}_params",
+                      [_float(s), zp, _float(n.attrs.get("label_smoothing", 0.0))]),
+               Static("tte_dims", f"{tag}_dims", _dims(g.tensors[n.inputs[0]].shape))]
+    return Call("tte_softmax_cross_entropy_f32", ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_dims",
+                                                  ref(n.inputs[0]), ref(n.inputs[1]), ref(n.outputs[0]),
+                                                  ref(n.outputs[1])], statics)
+
+
+def _clamp(g, n, tag, ref, kept):
+    statics = [Static("tte_clamp_grad_params", f"{tag}_params", [n.attrs["act_min"], n.attrs["act_max"]]),
+               Static("tte_dims", f"{tag}_dims", _dims(g.tensors[n.inputs[0]].shape))]
+    return Call("tte_clamp_grad_f32", ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_dims", ref(n.inputs[0]),
+                                       ref(n.inputs[1]), ref(n.outputs[0])], statics)
+
+
+def _conv_grad_params(g, n, tag, x_name):
+    s, zp = _qp(g, x_name) if x_name else (1.0, 0)
+    return Static("tte_conv_grad_params", f"{tag}_params",
+                  [*n.attrs["stride"], *n.attrs["pads"], _float(s), zp])
+
+
+def _w_scales(g, tag, w_name):
+    return Static("float", f"{tag}_w_scale", [_float(v) for v in g.tensors[w_name].qparams.scale],
+                  len(g.tensors[w_name].qparams.scale))
+
+
+def _grad_input(g, n, tag, ref, kept):
+    gz, w = n.inputs
+    out = n.outputs[0]
+    statics = [Static("tte_dims", f"{tag}_g_dims", _dims(g.tensors[gz].shape)), _w_scales(g, tag, w),
+               Static("tte_dims", f"{tag}_w_dims", _dims(g.tensors[w].shape)),
+               Static("tte_dims", f"{tag}_out_dims", _dims(g.tensors[out].shape))]
+    if n.op == OpKind.FULLY_CONNECTED_GRAD_INPUT:
+        return Call("tte_fully_connected_grad_input_f32", ["&tte_no_scratch", f"&{tag}_g_dims", ref(gz),
+                                                            f"&{tag}_w_dims", ref(w), f"{tag}_w_scale",
+                                                            f"&{tag}_out_dims", ref(out)], statics)
+    statics.append(_conv_grad_params(g, n, tag, None))
+    symbol = {OpKind.CONV2D_GRAD_INPUT: "tte_conv2d_grad_input_f32",
+              OpKind.DEPTHWISE_CONV2D_GRAD_INPUT: "tte_depthwise_conv2d_grad_input_f32"}[n.op]
+    return Call(symbol, ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_g_dims", ref(gz), f"&{tag}_w_dims", ref(w),
+                         f"{tag}_w_scale", f"&{tag}_out_dims", ref(out)], statics)
+
+
+def _grad_weight(g, n, tag, ref, kept):
+    """Weight gradient.  With trained `channels` it reads the gathered kept channels of x when
+    the plan keeps only those (`lifetimes`), else the whole saved x with the channel list."""
+    x, gz = n.inputs
+    out = n.outputs[0]
+    channels = n.attrs.get("channels")
+    x_ref, x_shape, chan_arg = ref(x), g.tensors[x].shape, "NULL"
+    statics = []
+    gathered = channels is not None and (x, n.name) in kept
+    if channels is not None:
+        statics.append(Static("int32_t", f"{tag}_channels", list(channels), len(channels)))
+        chan_arg = f"{tag}_channels"
+    if gathered:
+        x_ref = ref(kept[(x, n.name)])
+        x_shape = (*x_shape[:-1], len(channels))
+        if n.op != OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT:   # conv: the gathered x holds exactly the channels
+            chan_arg = "NULL"
+    statics += [Static("tte_dims", f"{tag}_x_dims", _dims(x_shape)),
+                Static("tte_dims", f"{tag}_g_dims", _dims(g.tensors[gz].shape)),
+                Static("tte_dims", f"{tag}_out_dims", _dims(g.tensors[out].shape))]
+    if n.op == OpKind.FULLY_CONNECTED_GRAD_WEIGHT:
+        s, zp = _qp(g, x)
+        statics.append(Static("tte_fc_grad_params", f"{tag}_params", [_float(s), zp]))
+        symbol = "tte_fully_connected_grad_weight_f32"
+    else:
+        statics.append(_conv_grad_params(g, n, tag, x))
+        symbol = {OpKind.CONV2D_GRAD_WEIGHT: "tte_conv2d_grad_weight_f32",
+                  OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT: "tte_depthwise_conv2d_grad_weight_kept_f32"
+                  if gathered else "tte_depthwise_conv2d_grad_weight_f32"}[n.op]
+    return Call(symbol, ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_x_dims", x_ref, f"&{tag}_g_dims", ref(gz),
+                         chan_arg, f"&{tag}_out_dims", ref(out)], statics)
+
+
+def _two_dims(symbol):
+    def build(g, n, tag, ref, kept):
+        statics = [Static("tte_dims", f"{tag}_g_dims", _dims(g.tensors[n.inputs[0]].shape)),
+                   Static("tte_dims", f"{tag}_out_dims", _dims(g.tensors[n.outputs[0]].shape))]
+        return Call(symbol, ["&tte_no_scratch", f"&{tag}_g_dims", ref(n.inputs[0]), f"&{tag}_out_dims",
+                             ref(n.outputs[0])], statics)
+    return build
+
+
+def _accumulate(g, n, tag, ref, kept):
+    statics = [Static("tte_dims", f"{tag}_dims", _dims(g.tensors[n.outputs[0]].shape))]
+    return Call("tte_grad_accumulate_f32", ["&tte_no_scratch", f"&{tag}_dims", ref(n.inputs[0]), ref(n.inputs[1]),
+                                            ref(n.outputs[0])], statics)
+
+
+_SGD = {"int8": "tte_sgd_update_s8", "int32": "tte_sgd_update_s32"}
+
+
+def _sgd(g, n, tag, ref, kept):
+    param, grad, scale = n.inputs
+    storage = n.attrs["storage"]
+    if storage not in _SGD:
+        raise UnsupportedError(f"node '{n.name}': C code for {storage} weight storage is not generated yet; "
+                               "use int8 weight storage (`--storage int8`)")
+    p = g.tensors[param]
+    mode = (SCALE_PER_TENSOR if len(p.qparams.scale) == 1 else
+            SCALE_PER_COLUMN if p.qparams.axis == len(p.shape) - 1 and len(p.shape) == 4 else SCALE_PER_ROW)
+    channels = n.attrs.get("channels")
+    # a bias [C] is {C, 1, 1, 1}: one row per output channel, scaled per row
+    rows = (lambda shape: [shape[0], 1, 1, 1]) if len(p.shape) == 1 else _dims
+    statics = [Static("tte_dims", f"{tag}_p_dims", rows(p.shape)),
+               Static("tte_dims", f"{tag}_g_dims", rows(g.tensors[grad].shape))]
+    chan_arg = "NULL"
+    if channels is not None:
+        statics.append(Static("int32_t", f"{tag}_channels", list(channels), len(channels)))
+        chan_arg = f"{tag}_channels"
+    return Call(_SGD[storage], ["&tte_no_scratch", f"&{tag}_sgd", f"&{tag}_p_dims", f"&{tag}_g_dims", ref(grad),
+                                ref(scale), chan_arg, ref(param)], statics, sgd=(f"{tag}_sgd", mode))
+
+
+_BACKWARD = {
+    OpKind.SOFTMAX_CROSS_ENTROPY: _softmax, OpKind.CLAMP_GRAD: _clamp,
+    OpKind.CONV2D_GRAD_INPUT: _grad_input, OpKind.DEPTHWISE_CONV2D_GRAD_INPUT: _grad_input,
+    OpKind.FULLY_CONNECTED_GRAD_INPUT: _grad_input,
+    OpKind.CONV2D_GRAD_WEIGHT: _grad_weight, OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT: _grad_weight,
+    OpKind.FULLY_CONNECTED_GRAD_WEIGHT: _grad_weight,
+    OpKind.BIAS_GRAD: _two_dims("tte_bias_grad_f32"), OpKind.GLOBAL_AVG_POOL_GRAD: _two_dims("tte_global_avg_pool_grad_f32"),
+    OpKind.GRAD_ACCUMULATE: _accumulate, OpKind.SGD_UPDATE: _sgd,
+}
+
+
+def backward_call(g: Graph, n: Node, tag: str, ref: Ref, kept: dict[tuple[str, str], str]) -> Call:
+    """`kept[(x, reader)]` names the gathered buffer a partial weight gradient reads."""
+    return _BACKWARD[n.op](g, n, tag, ref, kept)
