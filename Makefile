@@ -30,13 +30,13 @@ $(MODELS_STAMP): $(DEPS_STAMP) examples/build_models.py examples/architectures.p
 	touch $@
 
 # The main job on the example MCUNet-5FPS: its layers, one int8 inference, the pruned training
-# graph of TinyEngine's demo scheme (10 classes), and that training step's memory plan under the
-# F746's 256 KB budget (report in out/demo/memory.{json,md,svg}).
+# graph of TinyEngine's demo scheme (10 classes), and the C training engine of that scheme under
+# the F746's 256 KB budget, written to out/demo (C, tte.mk, memory.{json,md,svg}).
 demo: $(MODELS_STAMP)
 	$(TTE) inspect $(DEMO_MODEL)
 	$(TTE) run $(DEMO_MODEL) --input $(DEMO_IMAGE)
 	$(TTE) graph $(DEMO_MODEL) --update sparse_49kb --num-classes 10 --json
-	$(TTE) plan $(DEMO_MODEL) --update sparse_49kb --num-classes 10 --storage int8 --budget 256KB --verify -o out/demo
+	$(TTE) compile $(DEMO_MODEL) --update sparse_49kb --num-classes 10 --budget 256KB -o out/demo
 
 clean:
 	rm -rf $(MODELS) $(DEPS_STAMP) build dist *.egg-info tinyengine_compiler/_data .pytest_cache

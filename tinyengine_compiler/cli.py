@@ -264,6 +264,34 @@ def plan_cmd(model, update, num_classes, no_reorder, budget, planner, storage, v
         check_budget(mp, budget_bytes)
 
 
+@main.command("compile")
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--update", "update", required=True,
+              help="Sparse-update scheme: a preset (full, paper-<model>, sparse_49kb, ...) or a JSON file.")
+@click.option("--num-classes", type=int, default=None,
+              help="Replace the classifier by a new N-class one that trains in full.")
+@click.option("--budget", default="256KB", show_default=True,
+              help="SRAM budget (arena + trained parameters): over it, exit 1 and write nothing.")
+@click.option("--no-qas", is_flag=True, help="Turn quantization-aware scaling off (to compare).")
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Output folder: tte_model.[ch], tte_weights.[ch], runtime/, tte.mk, memory.*")
+@_one_line_errors
+def compile_cmd(model, update, num_classes, budget, no_qas, out_dir):
+    """Compile the training step into a self-contained C folder (trained weights stored int8)."""
+    from dataclasses import replace
+
+    from .compile import compile_training
+    from .frontend import load_model
+    from .report.plan import parse_bytes
+    from .training.config import load_scheme
+
+    scheme = replace(load_scheme(update), weight_storage="int8")
+    plan, ctx, _ = compile_training(load_model(model, require_int8=True), scheme, out_dir,
+                                    budget_bytes=parse_bytes(budget), num_classes=num_classes, use_qas=not no_qas)
+    click.echo(f"wrote {out_dir}: arena {plan.arena_bytes} B + trained parameters {ctx['trainable_bytes']} B, "
+               f"{len(ctx['train_calls'])} kernel calls a training step")
+
+
 @main.command("compare")
 @click.argument("old", type=click.Path(dir_okay=False, exists=True))
 @click.argument("new", type=click.Path(dir_okay=False, exists=True))

@@ -34,8 +34,13 @@ def _softmax(g, n, tag, ref, kept):
 
 
 def _clamp(g, n, tag, ref, kept):
-    statics = [Static("tte_clamp_grad_params", f"{tag}_params", [n.attrs["act_min"], n.attrs["act_max"]]),
-               Static("tte_dims", f"{tag}_dims", _dims(g.tensors[n.inputs[0]].shape))]
+    """ReLU backward: from the packed 1-bit mask of y when the plan keeps one, else from y."""
+    dims = Static("tte_dims", f"{tag}_dims", _dims(g.tensors[n.inputs[0]].shape))
+    mask = f"{n.inputs[1]}.mask"
+    if mask in kept.values():
+        return Call("tte_clamp_grad_mask_f32", ["&tte_no_scratch", f"&{tag}_dims", ref(n.inputs[0]), ref(mask),
+                                                ref(n.outputs[0])], [dims])
+    statics = [Static("tte_clamp_grad_params", f"{tag}_params", [n.attrs["act_min"], n.attrs["act_max"]]), dims]
     return Call("tte_clamp_grad_f32", ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_dims", ref(n.inputs[0]),
                                        ref(n.inputs[1]), ref(n.outputs[0])], statics)
 
@@ -63,7 +68,8 @@ def _grad_input(g, n, tag, ref, kept):
                                                             f"&{tag}_out_dims", ref(out)], statics)
     statics.append(_conv_grad_params(g, n, tag, None))
     symbol = {OpKind.CONV2D_GRAD_INPUT: "tte_conv2d_grad_input_f32",
-              OpKind.DEPTHWISE_CONV2D_GRAD_INPUT: "tte_depthwise_conv2d_grad_input_f32"}[n.op]
+              OpKind.DEPTHWISE_CONV2D_GRAD_INPUT: "tte_depthwise_conv2d_grad_input_inplace_f32"
+              if n.attrs.get("in_place") else "tte_depthwise_conv2d_grad_input_f32"}[n.op]
     return Call(symbol, ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_g_dims", ref(gz), f"&{tag}_w_dims", ref(w),
                          f"{tag}_w_scale", f"&{tag}_out_dims", ref(out)], statics)
 
@@ -77,14 +83,13 @@ def _grad_weight(g, n, tag, ref, kept):
     x_ref, x_shape, chan_arg = ref(x), g.tensors[x].shape, "NULL"
     statics = []
     gathered = channels is not None and (x, n.name) in kept
-    if channels is not None:
-        statics.append(Static("int32_t", f"{tag}_channels", list(channels), len(channels)))
-        chan_arg = f"{tag}_channels"
     if gathered:
         x_ref = ref(kept[(x, n.name)])
         x_shape = (*x_shape[:-1], len(channels))
-        if n.op != OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT:   # conv: the gathered x holds exactly the channels
-            chan_arg = "NULL"
+    # conv reading the gathered x needs no list; depthwise pairs gathered j with gz channel kept[j]
+    if channels is not None and not (gathered and n.op != OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT):
+        statics.append(Static("int32_t", f"{tag}_channels", list(channels), len(channels)))
+        chan_arg = f"{tag}_channels"
     statics += [Static("tte_dims", f"{tag}_x_dims", _dims(x_shape)),
                 Static("tte_dims", f"{tag}_g_dims", _dims(g.tensors[gz].shape)),
                 Static("tte_dims", f"{tag}_out_dims", _dims(g.tensors[out].shape))]

@@ -70,7 +70,8 @@ def _weighted_kernel(g: Graph, node: Node) -> tuple[str, str, list[int]]:
         return "tte_fully_connected_s8", "tte_fc_params", [-zp_in, zp_out, *clamp]
     params = [*node.attrs["stride"], *node.attrs["pads"], -zp_in, zp_out, *clamp]
     if node.op == OpKind.DEPTHWISE_CONV2D:
-        return "tte_depthwise_conv2d_s8", "tte_conv_params", params
+        inplace = "tte_depthwise_conv2d_inplace_s8" if node.attrs.get("in_place") else "tte_depthwise_conv2d_s8"
+        return inplace, "tte_conv_params", params
     pointwise = g.tensors[node.inputs[1]].shape[1:3] == (1, 1) and not any(node.attrs["pads"])
     return ("tte_conv2d_1x1_s8" if pointwise else "tte_conv2d_s8"), "tte_conv_params", params
 
@@ -125,8 +126,35 @@ def _global_avg_pool(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) 
                          ref(y.name)], statics)
 
 
+def _fused_expand_depthwise(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
+    """Expand 1x1 conv then depthwise conv, one expanded channel at a time through the node's
+    scratch (the biases were legalized before `fuse_frozen_prefix` made this node)."""
+    x, w1, b1, w2, b2 = (g.tensors[n] for n in node.inputs)
+    y = g.tensors[node.outputs[0]]
+    (s_x, zp_x), (s_out, zp_out) = _qp(g, x.name), _qp(g, y.name)
+    s_mid, zp_mid = np.float64(node.attrs["mid_scale"]), int(node.attrs["mid_zero_point"])
+    m1, sh1 = _multipliers(np.float64(s_x) * np.asarray(w1.qparams.scale, np.float64) / s_mid)
+    m2, sh2 = _multipliers(s_mid * np.asarray(w2.qparams.scale, np.float64) / np.float64(s_out))
+    expand = [1, 1, 0, 0, 0, 0, -zp_x, zp_mid, node.attrs["expand_act_min"], node.attrs["expand_act_max"]]
+    dw = [*node.attrs["stride"], *node.attrs["pads"], -zp_mid, zp_out, node.attrs["act_min"], node.attrs["act_max"]]
+    statics = [Static("tte_conv_params", f"{tag}_expand_params", expand),
+               Static("int32_t", f"{tag}_expand_mult", m1, len(m1)),
+               Static("int32_t", f"{tag}_expand_shift", sh1, len(sh1)),
+               Static("tte_per_channel_quant", f"{tag}_expand_quant", [f"{tag}_expand_mult", f"{tag}_expand_shift"]),
+               Static("tte_conv_params", f"{tag}_dw_params", dw),
+               Static("int32_t", f"{tag}_dw_mult", m2, len(m2)), Static("int32_t", f"{tag}_dw_shift", sh2, len(sh2)),
+               Static("tte_per_channel_quant", f"{tag}_dw_quant", [f"{tag}_dw_mult", f"{tag}_dw_shift"]),
+               Static("tte_dims", f"{tag}_in_dims", _dims(x.shape)), Static("tte_dims", f"{tag}_w1_dims", _dims(w1.shape)),
+               Static("tte_dims", f"{tag}_w2_dims", _dims(w2.shape)), Static("tte_dims", f"{tag}_out_dims", _dims(y.shape))]
+    args = ["&tte_no_scratch", f"&{tag}_expand_params", f"&{tag}_expand_quant", f"&{tag}_dw_params", f"&{tag}_dw_quant",
+            f"&{tag}_in_dims", ref(x.name), f"&{tag}_w1_dims", ref(w1.name), ref(b1.name), f"&{tag}_w2_dims",
+            ref(w2.name), ref(b2.name), f"&{tag}_out_dims", ref(y.name)]
+    return Call("tte_fused_expand_depthwise_s8", args, statics)
+
+
 _FORWARD = {OpKind.CONV2D: _weighted, OpKind.DEPTHWISE_CONV2D: _weighted, OpKind.FULLY_CONNECTED: _weighted,
-            OpKind.ADD: _add, OpKind.GLOBAL_AVG_POOL: _global_avg_pool}
+            OpKind.ADD: _add, OpKind.GLOBAL_AVG_POOL: _global_avg_pool,
+            OpKind.FUSED_EXPAND_DEPTHWISE: _fused_expand_depthwise}
 
 
 def forward_call(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:

@@ -46,15 +46,29 @@ def _identifiers(names: list[str]) -> dict[str, str]:
     return out
 
 
-def _kept_buffers(offsets: dict[str, int]) -> dict[tuple[str, str], str]:
-    """(tensor, reader) -> the buffer holding the kept channels of tensor for that weight gradient
-    (`passes/lifetimes.py` names them `<tensor>.kept.<reader>`)."""
+def _saved_state(g: Graph, offsets: dict[str, int]) -> dict[tuple[str, str], str]:
+    """What backward keeps of a forward tensor instead of the whole (`passes/lifetimes.py`):
+    (tensor, reader) -> `<tensor>.kept.<reader>`, the kept channels for a weight gradient, and
+    (tensor, CLAMP_GRAD reader) -> `<tensor>.mask`, its packed 1-bit ReLU mask."""
     out = {}
     for name in offsets:
         if ".kept." in name:
             tensor, reader = name.split(".kept.", 1)
             out[(tensor, reader)] = name
+        elif name.endswith(".mask"):
+            tensor = name[:-len(".mask")]
+            for n in g.consumers(tensor):
+                if n.op == OpKind.CLAMP_GRAD and n.inputs[1] == tensor:
+                    out[(tensor, n.name)] = name
     return out
+
+
+def _pack_mask(g: Graph, tensor: str, mask_ref: str, reader: Node, tag: str, ref) -> tuple[dict, list[Static]]:
+    statics = [Static("tte_clamp_grad_params", f"{tag}_params", [reader.attrs["act_min"], reader.attrs["act_max"]]),
+               Static("tte_dims", f"{tag}_dims", _dims(g.tensors[tensor].shape))]
+    call = {"comment": f"1-bit ReLU mask of {tensor} for {reader.name}", "symbol": "tte_pack_mask_s8",
+            "args": ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_dims", ref(tensor), mask_ref]}
+    return call, statics
 
 
 def _gather(g: Graph, tensor: str, kept_ref: str, reader: Node, tag: str, ref) -> tuple[dict, list[Static]]:
@@ -70,18 +84,23 @@ def _gather(g: Graph, tensor: str, kept_ref: str, reader: Node, tag: str, ref) -
     return call, statics
 
 
-def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source: str, source_sha256: str) -> dict:
+def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source: str, source_sha256: str,
+                  sizes: dict[str, int] | None = None) -> dict:
     """Context of the engine of `g`: inference only, or (when `g` holds SGD_UPDATE nodes) the
-    training step too.  Trained parameters live in SRAM arrays initialized from Flash."""
+    training step too.  Trained parameters live in SRAM arrays initialized from Flash.
+    `sizes` gives the bytes of each planned buffer (needed for `<node>.scratch` buffers)."""
+    sizes = sizes or {}
     updates = [n for n in g.nodes if n.op == OpKind.SGD_UPDATE]
     trained = [n.inputs[0] for n in updates]
     constants = [t.name for t in g.tensors.values() if t.is_constant]
     idents = _identifiers(constants)
     sram = {name: idents[name].replace("tte_c_", "tte_t_", 1) for name in trained}
-    kept = _kept_buffers(offsets)
+    kept = _saved_state(g, offsets)
     nodes = {n.name: n for n in g.nodes}
 
     def ref(name: str) -> str:
+        if name.endswith(".mask") and name in kept.values():
+            return f"((uint8_t *)(tte_arena + {offsets[name]}))"
         if name in kept.values():   # the gathered channels of a saved activation
             return f"((int8_t *)(tte_arena + {offsets[name]}))"
         t = g.tensors[name]
@@ -96,6 +115,10 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
         tag = f"n{i}"
         forward = node.op not in BACKWARD_OPS
         call = forward_call(g, node, tag, ref) if forward else backward_call(g, node, tag, ref, kept)
+        scratch = f"{node.name}.scratch"
+        if scratch in offsets:   # the node's kernel works through scratch memory in the arena
+            statics.append(Static("tte_ctx", f"{tag}_ctx", [f"tte_arena + {offsets[scratch]}", sizes[scratch]]))
+            call.args[0] = f"&{tag}_ctx"
         entry = {"comment": f"{node.name}: {node.op.value} -> {', '.join(node.outputs)}", "symbol": call.symbol,
                  "args": call.args}
         statics.extend(call.statics)
@@ -107,8 +130,9 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
             infer_calls.append(entry)
             for (tensor, reader), buffer in kept.items():
                 if tensor in node.outputs:
-                    gather, more = _gather(g, tensor, ref(buffer), nodes[reader], f"{tag}_{len(statics)}", ref)
-                    train_calls.append(gather)
+                    keep = _pack_mask if buffer.endswith(".mask") else _gather
+                    saved, more = keep(g, tensor, ref(buffer), nodes[reader], f"{tag}_{len(statics)}", ref)
+                    train_calls.append(saved)
                     statics.extend(more)
     x, y = g.tensors[g.inputs[0]], g.tensors[g.outputs[0]]
     flash = [n for n in constants if n in used or n in sram]

@@ -178,10 +178,15 @@ def write_memory_report(folder: str | Path, buffers: Sequence[Buffer], plan: Pla
                              extra=extra)
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "memory.json").write_text(json.dumps(summary, indent=2) + "\n")
-    (out / "memory.md").write_text(render_markdown(summary))
-    (out / "memory.svg").write_text(render_svg(buffers, plan))
+    for name, text in report_files(buffers, plan, summary).items():
+        (out / name).write_text(text)
     return summary
+
+
+def report_files(buffers: Sequence[Buffer], plan: Plan, summary: dict) -> dict[str, str]:
+    """File name -> text of the three report files, for writers that place them themselves."""
+    return {"memory.json": json.dumps(summary, indent=2) + "\n", "memory.md": render_markdown(summary),
+            "memory.svg": render_svg(buffers, plan)}
 
 
 def _layer_row(row: dict) -> dict:

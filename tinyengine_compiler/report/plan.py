@@ -60,7 +60,7 @@ def plan_memory(g: Graph, scheme: UpdateScheme, *, num_classes: int | None = Non
     if verify:
         check_no_overlap(buffers, plan)
     summary = memory_summary(
-        buffers, plan, layers=_layer_rows(g, sched, buffers), flash_bytes=_flash_bytes(g, sched),
+        buffers, plan, layers=layer_rows(g, sched, buffers), flash_bytes=flash_bytes(g, sched),
         trainable_bytes=sum(p.bytes for p in trained_params(sched)),
         extra=_extra(sched, buffers, scheme, reorder, masks))
     return MemoryPlan(sched, buffers, plan, summary)
@@ -95,7 +95,7 @@ def check_budget(mp: MemoryPlan, budget_bytes: int) -> None:
                           f"budget {budget_bytes} B ({budget_bytes / 1024:.1f} KB); {peak_breakdown(mp)}")
 
 
-def _layer_rows(forward: Graph, sched: Graph, buffers: list[Buffer]) -> list[dict]:
+def layer_rows(forward: Graph, sched: Graph, buffers: list[Buffer]) -> list[dict]:
     live = live_bytes(buffers)
     rows = []
     for step, n in enumerate(sched.nodes):
@@ -108,7 +108,7 @@ def _layer_rows(forward: Graph, sched: Graph, buffers: list[Buffer]) -> list[dic
     return rows
 
 
-def _flash_bytes(forward: Graph, sched: Graph) -> int:
+def flash_bytes(forward: Graph, sched: Graph) -> int:
     weights = sum(layer_row(forward, n)["flash_bytes"] for n in forward.nodes)
     scales = sum(sched.tensors[n.inputs[2]].nbytes for n in sched.nodes if n.op == OpKind.SGD_UPDATE)
     return weights + scales

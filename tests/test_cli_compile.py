@@ -1,0 +1,54 @@
+"""`tte compile`: the output folder, the budget gate, and never a partial folder."""
+
+import json
+
+from click.testing import CliRunner
+
+from tinyengine_compiler.cli import main
+
+
+def _compile(model, out, *extra):
+    return CliRunner().invoke(main, ["compile", model, "--update", "sparse_49kb", "--num-classes", "10",
+                                     "-o", str(out), *extra])
+
+
+def test_compile_writes_a_self_contained_folder(example_models, tmp_path):
+    r = _compile(example_models["mcunet-5fps"]["int8"], tmp_path / "out")
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "out"
+    for name in ("tte_model.h", "tte_model.c", "tte_weights.c", "tte_weights.h", "tte.mk", "memory.json",
+                 "memory.md", "memory.svg"):
+        assert (out / name).is_file(), name
+    header = (out / "tte_model.h").read_text()
+    assert "float tte_train_step(const int8_t *input_nhwc, int32_t label, float lr);" in header
+    memory = json.loads((out / "memory.json").read_text())
+    assert f"#define TTE_ARENA_BYTES {memory['arena_bytes']}u" in header
+    assert memory["peak_sram_bytes"] == memory["arena_bytes"] + memory["trainable_bytes"]
+    assert f"#define TTE_TRAINABLE_BYTES {memory['trainable_bytes']}u" in header
+    listed = (out / "tte.mk").read_text()
+    for src in (out / "runtime" / "src").glob("*.c"):
+        assert f"runtime/src/{src.name}" in listed
+
+
+def test_over_budget_exits_1_with_one_line_and_keeps_the_old_folder(example_models, tmp_path):
+    model = example_models["mcunet-5fps"]["int8"]
+    assert _compile(model, tmp_path / "out").exit_code == 0
+    before = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir() if p.is_file()}
+    r = _compile(model, tmp_path / "out", "--budget", "64KB")
+    assert r.exit_code == 1
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: needs ") and "budget 65536 B" in lines[0]
+    assert "peak at step" in lines[0] and "Traceback" not in r.output
+    after = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir() if p.is_file()}
+    assert after == before
+    assert not _compile(model, tmp_path / "fresh", "--budget", "64KB").exit_code == 0
+    assert not (tmp_path / "fresh").exists()
+
+
+def test_bad_budget_and_unknown_scheme_are_usage_errors(example_models, tmp_path):
+    model = example_models["mcunet-5fps"]["int8"]
+    r = _compile(model, tmp_path / "out", "--budget", "lots")
+    assert r.exit_code == 2 and r.output.startswith("error: --budget")
+    r = CliRunner().invoke(main, ["compile", model, "--update", "nope", "-o", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "neither a preset" in r.output
+    assert not (tmp_path / "out").exists() and not (tmp_path / "o").exists()
