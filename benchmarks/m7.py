@@ -1,0 +1,78 @@
+"""Instructions, Flash and RAM of the generated MCUNet-5FPS training engine on the Cortex-M7
+(QEMU): the `m7` section of docs/BENCHMARKS.md.  Run `python -m benchmarks.m7`.
+
+The model is the paper's MCUNet-5FPS from ../shared/models (else the example model the repo
+builds: same layers, synthetic weights, so the same counts) with TinyEngine's demo scheme
+`sparse_49kb` and a new 10-class head, the configuration of TinyEngine's STM32F746 training
+demo.  `tte compile`'s engine is built with arm-none-eabi-gcc for the F746 and run on QEMU
+mps2-an500 with the insncount plugin, which counts the instructions retired between markers
+around one `tte_infer` and one `tte_train_step`.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from dataclasses import replace
+
+from tinyengine_compiler.compile import compile_training
+from tinyengine_compiler.frontend import load_model
+from tinyengine_compiler.training.config import load_scheme
+from tinyengine_compiler.targets import build_firmware, run_qemu, segment_counts
+
+from .doc import ROOT, write_section
+
+PAPER_MODEL = ROOT.parent / "shared" / "models" / "mcunet-5fps.pkl"
+FIRMWARE = Path(__file__).resolve().parent / "m7" / "step_bench.c"
+# TinyEngine's demo on the same QEMU and plugin at -Ofast (figures given to the project)
+TINYENGINE = {"infer": 63.7e6, "train": 106.0e6, "ram_kb": 252.3, "flash_kb": 664}
+
+
+def _model_path(tmp: Path) -> tuple[str, str]:
+    if PAPER_MODEL.is_file():
+        return str(PAPER_MODEL), "the paper's mcunet-5fps.pkl"
+    from examples.build_models import build
+    build(str(tmp / "models"), ["mcunet-5fps"])
+    return str(tmp / "models" / "mcunet-5fps-int8.onnx"), "the example MCUNet-5FPS (synthetic weights)"
+
+
+def measure(opt: str, out: Path, tmp: Path) -> dict:
+    fw = build_firmware([*out.glob("*.c"), *(out / "runtime" / "src").glob("*.c"), FIRMWARE],
+                        [out, out / "runtime" / "include"], tmp / f"build{opt}", opt=opt, name="step")
+    run = run_qemu(fw.elf, workdir=tmp, timeout_s=600)
+    counts = segment_counts(run.marks, {1: "infer", 2: "train"})
+    return {**counts, "flash": fw.flash_bytes, "ram": fw.ram_bytes}
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="tte-m7-") as folder:
+        tmp = Path(folder)
+        path, source = _model_path(tmp)
+        scheme = replace(load_scheme("sparse_49kb"), weight_storage="int8")
+        plan, ctx, _ = compile_training(load_model(path), scheme, str(tmp / "out"), num_classes=10)
+        rows = [(opt, measure(opt, tmp / "out", tmp)) for opt in ("-O2", "-Ofast")]
+    te = TINYENGINE
+    lines = ["## Cortex-M7: MCUNet-5FPS, TinyEngine's demo scheme (sparse_49kb, 10 classes)", "",
+             f"Regenerate with `python -m benchmarks.m7`.  Model: {source}.  Instructions retired in one "
+             "`tte_infer` and one `tte_train_step`, counted exactly by the QEMU plugin (a proxy for "
+             "cycles, not cycles).  Flash = text + data; RAM = data + bss + the linker script's 16 KB "
+             f"stack reserve.  Planned: arena {plan.arena_bytes} B + trained parameters "
+             f"{ctx['trainable_bytes']} B.", "",
+             "| build | instr / inference | instr / training step | Flash KB | RAM KB |",
+             "|---|---:|---:|---:|---:|"]
+    for opt, m in rows:
+        lines.append(f"| {opt} | {m['infer'] / 1e6:.1f} M ({m['infer'] / te['infer']:.2f}x) | "
+                     f"{m['train'] / 1e6:.1f} M ({m['train'] / te['train']:.2f}x) | {m['flash'] / 1024:.1f} "
+                     f"({m['flash'] / 1024 / te['flash_kb']:.2f}x) | {m['ram'] / 1024:.1f} "
+                     f"({m['ram'] / 1024 / te['ram_kb']:.2f}x) |")
+    lines += [f"| TinyEngine demo, -Ofast | {te['infer'] / 1e6:.1f} M | {te['train'] / 1e6:.1f} M | "
+              f"{te['flash_kb']} | {te['ram_kb']} (230.6 static + 21.7 stack) |", "",
+              "Ratios are ours / TinyEngine's (below 1 is better).  TinyEngine's figures were given to the "
+              "project (its public demo built and run on the same QEMU and plugin), not measured here."]
+    sys.stdout.write(write_section("m7", "\n".join(lines)))
+
+
+if __name__ == "__main__":
+    main()
