@@ -17,6 +17,7 @@ from pathlib import Path
 
 from dataclasses import replace
 
+from tinyengine_compiler.codegen.context import PHASE_BACKWARD, PHASE_END, PHASE_FORWARD, PHASE_UPDATE
 from tinyengine_compiler.compile import compile_training
 from tinyengine_compiler.frontend import load_model
 from tinyengine_compiler.training.config import load_scheme
@@ -26,6 +27,8 @@ from .doc import ROOT, write_section
 
 PAPER_MODEL = ROOT.parent / "shared" / "models" / "mcunet-5fps.pkl"
 FIRMWARE = Path(__file__).resolve().parent / "m7" / "step_bench.c"
+# tte_model.c marks the phases of a training step with TTE_PHASE_MARK(n): make them markers.
+PHASE_MARKER = 'TTE_PHASE_MARK(n)=__asm__ volatile("dbg #" #n ::: "memory")'
 # TinyEngine's demo on the same QEMU and plugin at -Ofast (figures given to the project)
 TINYENGINE = {"infer": 63.7e6, "train": 106.0e6, "ram_kb": 252.3, "flash_kb": 664}
 
@@ -40,9 +43,13 @@ def _model_path(tmp: Path) -> tuple[str, str]:
 
 def measure(opt: str, out: Path, tmp: Path) -> dict:
     fw = build_firmware([*out.glob("*.c"), *(out / "runtime" / "src").glob("*.c"), FIRMWARE],
-                        [out, out / "runtime" / "include"], tmp / f"build{opt}", opt=opt, name="step")
+                        [out, out / "runtime" / "include"], tmp / f"build{opt}", opt=opt, name="step",
+                        defines=[PHASE_MARKER])
     run = run_qemu(fw.elf, workdir=tmp, timeout_s=600)
-    counts = segment_counts(run.marks, {1: "infer", 2: "train"})
+    counts = segment_counts(run.marks, {1: "infer", 2: "train", PHASE_FORWARD: "forward",
+                                        PHASE_BACKWARD: "backward", PHASE_UPDATE: "update"})
+    counts["train"] = counts["forward"] + counts["backward"] + counts["update"] + counts.pop("train") \
+        + counts.pop(f"{PHASE_END}->3")
     return {**counts, "flash": fw.flash_bytes, "ram": fw.ram_bytes}
 
 
@@ -60,14 +67,16 @@ def main() -> None:
              "cycles, not cycles).  Flash = text + data; RAM = data + bss + the linker script's 16 KB "
              f"stack reserve.  Planned: arena {plan.arena_bytes} B + trained parameters "
              f"{ctx['trainable_bytes']} B.", "",
-             "| build | instr / inference | instr / training step | Flash KB | RAM KB |",
-             "|---|---:|---:|---:|---:|"]
+             "| build | instr / inference | instr / training step | forward / backward / update | Flash KB | RAM KB |",
+             "|---|---:|---:|---|---:|---:|"]
     for opt, m in rows:
         lines.append(f"| {opt} | {m['infer'] / 1e6:.1f} M ({m['infer'] / te['infer']:.2f}x) | "
-                     f"{m['train'] / 1e6:.1f} M ({m['train'] / te['train']:.2f}x) | {m['flash'] / 1024:.1f} "
+                     f"{m['train'] / 1e6:.1f} M ({m['train'] / te['train']:.2f}x) | "
+                     f"{m['forward'] / 1e6:.1f} / {m['backward'] / 1e6:.1f} / {m['update'] / 1e6:.2f} M | "
+                     f"{m['flash'] / 1024:.1f} "
                      f"({m['flash'] / 1024 / te['flash_kb']:.2f}x) | {m['ram'] / 1024:.1f} "
                      f"({m['ram'] / 1024 / te['ram_kb']:.2f}x) |")
-    lines += [f"| TinyEngine demo, -Ofast | {te['infer'] / 1e6:.1f} M | {te['train'] / 1e6:.1f} M | "
+    lines += [f"| TinyEngine demo, -Ofast | {te['infer'] / 1e6:.1f} M | {te['train'] / 1e6:.1f} M | - | "
               f"{te['flash_kb']} | {te['ram_kb']} (230.6 static + 21.7 stack) |", "",
               "Ratios are ours / TinyEngine's (below 1 is better).  TinyEngine's figures were given to the "
               "project (its public demo built and run on the same QEMU and plugin), not measured here."]

@@ -84,6 +84,25 @@ def _gather(g: Graph, tensor: str, kept_ref: str, reader: Node, tag: str, ref) -
     return call, statics
 
 
+# Marker ids of the phases of a training step (TTE_PHASE_MARK in tte_model.c; a firmware that
+# counts instructions defines it as a `dbg #n` marker, see targets/m7/tte_bench.h).
+PHASE_FORWARD, PHASE_BACKWARD, PHASE_UPDATE, PHASE_END = 4, 5, 6, 7
+
+
+def _phase(node: Node) -> int:
+    if node.op == OpKind.SGD_UPDATE:
+        return PHASE_UPDATE
+    return PHASE_BACKWARD if node.op in BACKWARD_OPS else PHASE_FORWARD
+
+
+def _mark_phase_changes(calls: list[dict]) -> None:
+    """Set `mark` on each call that starts a new phase (the template emits the marker there)."""
+    previous = None
+    for call in calls:
+        call["mark"] = call["phase"] if call["phase"] != previous else None
+        previous = call["phase"]
+
+
 def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source: str, source_sha256: str,
                   sizes: dict[str, int] | None = None) -> dict:
     """Context of the engine of `g`: inference only, or (when `g` holds SGD_UPDATE nodes) the
@@ -120,7 +139,7 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
             statics.append(Static("tte_ctx", f"{tag}_ctx", [f"tte_arena + {offsets[scratch]}", sizes[scratch]]))
             call.args[0] = f"&{tag}_ctx"
         entry = {"comment": f"{node.name}: {node.op.value} -> {', '.join(node.outputs)}", "symbol": call.symbol,
-                 "args": call.args}
+                 "args": call.args, "phase": _phase(node)}
         statics.extend(call.statics)
         used.update(n for n in node.inputs if g.tensors[n].is_constant and idents[n] in call.args)
         if call.sgd:
@@ -132,7 +151,7 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
                 if tensor in node.outputs:
                     keep = _pack_mask if buffer.endswith(".mask") else _gather
                     saved, more = keep(g, tensor, ref(buffer), nodes[reader], f"{tag}_{len(statics)}", ref)
-                    train_calls.append(saved)
+                    train_calls.append({**saved, "phase": PHASE_FORWARD})
                     statics.extend(more)
     x, y = g.tensors[g.inputs[0]], g.tensors[g.outputs[0]]
     flash = [n for n in constants if n in used or n in sram]
@@ -150,7 +169,9 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
         "kernels": sorted({c["symbol"] for c in train_calls}),
     }
     if updates:
+        _mark_phase_changes(train_calls)
         ctx.update({
+            "phase_end": PHASE_END,
             "train_calls": train_calls,
             "trainables": [{"name": sram[n], "init": idents[n], "ctype": _CTYPES[g.tensors[n].dtype],
                             "count": g.tensors[n].size, "bytes": g.tensors[n].nbytes} for n in trained],
