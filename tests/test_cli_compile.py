@@ -52,3 +52,35 @@ def test_bad_budget_and_unknown_scheme_are_usage_errors(example_models, tmp_path
     r = CliRunner().invoke(main, ["compile", model, "--update", "nope", "-o", str(tmp_path / "o")])
     assert r.exit_code == 2 and "neither a preset" in r.output
     assert not (tmp_path / "out").exists() and not (tmp_path / "o").exists()
+
+
+def test_simulate_runs_the_compiled_c_like_the_reference_trainer(example_models, tmp_path):
+    import numpy as np
+    from dataclasses import replace
+
+    from tinyengine_compiler.compile import training_schedule
+    from tinyengine_compiler.frontend import load_model
+    from tinyengine_compiler.frontend.inputs import quantize_image
+    from tinyengine_compiler.training.config import load_scheme
+    from tinyengine_compiler.training.trainer import Trainer
+
+    from .sample_images import sample_images
+
+    model = example_models["mcunet-5fps"]["int8"]
+    assert _compile(model, tmp_path / "out").exit_code == 0
+    g = load_model(model)
+    xs = np.stack([quantize_image(g, im)[0] for im in sample_images(4)])
+    np.save(tmp_path / "x.npy", xs)
+    np.save(tmp_path / "y.npy", np.array([0, 1, 2, 3]))
+    r = CliRunner().invoke(main, ["simulate", str(tmp_path / "out"), "--input", str(tmp_path / "x.npy"),
+                                  "--labels", str(tmp_path / "y.npy"), "--lr", "0.02", "--json"])
+    assert r.exit_code == 0, r.output
+    losses = json.loads(r.output)["losses"]
+    _, sched = training_schedule(g, replace(load_scheme("sparse_49kb"), weight_storage="int8"), num_classes=10)
+    trainer = Trainer(sched, 0.02)
+    assert losses == [float(np.float32(trainer.step(x[None], y))) for x, y in zip(xs, [0, 1, 2, 3])]
+    r = CliRunner().invoke(main, ["simulate", str(tmp_path / "out"), "--input", str(tmp_path / "x.npy"), "--json"])
+    assert r.exit_code == 0 and len(json.loads(r.output)["logits"]) == 4
+    np.save(tmp_path / "bad.npy", xs.astype(np.float32))
+    r = CliRunner().invoke(main, ["simulate", str(tmp_path / "out"), "--input", str(tmp_path / "bad.npy")])
+    assert r.exit_code == 2 and r.output.startswith("error:") and "int8 inputs" in r.output

@@ -292,6 +292,42 @@ def compile_cmd(model, update, num_classes, budget, no_qas, out_dir):
                f"{len(ctx['train_calls'])} kernel calls a training step")
 
 
+@main.command("simulate")
+@click.argument("out_dir", type=click.Path(file_okay=False, exists=True))
+@click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False),
+              help="X.npy: int8 NHWC inputs, one [H,W,C] / [1,H,W,C] or a stack [N,H,W,C].")
+@click.option("--labels", "labels_path", default=None, type=click.Path(dir_okay=False),
+              help="Y.npy: one int label per input; with it, run one training step per input.")
+@click.option("--lr", type=float, default=0.01, show_default=True, help="Learning rate of the training steps.")
+@click.option("--epochs", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help='One line: {"logits": [[...], ...]} or {"losses": [...]}.')
+@_one_line_errors
+def simulate_cmd(out_dir, input_path, labels_path, lr, epochs, as_json):
+    """Build a `tte compile` folder for this host and run its C: inference, or training steps."""
+    from .errors import ConfigError
+    from .targets.host import engine_from_folder
+
+    engine = engine_from_folder(out_dir)
+    try:
+        x = np.load(input_path, allow_pickle=False)
+        labels = None if labels_path is None else np.load(labels_path, allow_pickle=False).reshape(-1)
+    except Exception as e:
+        raise ConfigError(f"not a readable .npy array ({type(e).__name__}: {e})") from None
+    if x.dtype != np.int8 or x.size % engine.input_bytes:
+        raise ConfigError(f"{input_path}: expected int8 inputs of {engine.input_bytes} bytes each, got {x.dtype} {x.shape}")
+    inputs = x.reshape(-1, engine.input_bytes)
+    if labels is None:
+        logits = [engine.infer(xi).tolist() for xi in inputs]
+        click.echo(json.dumps({"logits": logits}) if as_json else "\n".join(
+            f"input {i}: class {int(np.argmax(l))}" for i, l in enumerate(logits)))
+        return
+    if len(labels) != len(inputs) or not engine.trainable_bytes:
+        raise ConfigError("--labels needs one label per input and a training engine (compiled with --update)")
+    losses = [float(engine.train_step(xi, int(y), lr)) for _ in range(epochs) for xi, y in zip(inputs, labels)]
+    click.echo(json.dumps({"losses": losses}) if as_json else "\n".join(
+        f"step {i + 1}: loss {loss:.6f}" for i, loss in enumerate(losses)))
+
+
 @main.command("compare")
 @click.argument("old", type=click.Path(dir_okay=False, exists=True))
 @click.argument("new", type=click.Path(dir_okay=False, exists=True))

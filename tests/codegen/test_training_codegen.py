@@ -38,21 +38,72 @@ def _scheme(name):
     return replace(load_scheme(name), weight_storage="int8")
 
 
-@pytest.mark.parametrize("model, scheme", [("mcunet-5fps", "sparse_49kb"), ("mcunet-5fps", "paper-mcunet-5fps"),
-                                           ("mbv2-w0.35", "paper-mbv2-w0.35"),
-                                           ("proxyless-w0.3", "paper-proxyless-w0.3"),
-                                           ("mcunet-5fps", "last-layer")])
-def test_ten_steps_equal_the_reference_trainer(paper_models_dir, tmp_path, model, scheme):
-    g = load_model(f"{paper_models_dir}/{model}.pkl")
-    plan, ctx, sched, engine = _engine(g, _scheme(scheme), tmp_path)
+PAPER = ["mcunet-5fps", "mbv2-w0.35", "proxyless-w0.3"]
+
+
+def _ten_steps_then_twenty_inferences(g, scheme, tmp_path):
+    plan, ctx, sched, engine = _engine(g, scheme, tmp_path)
     assert engine.arena_size() == plan.arena_bytes
     trainer = Trainer(sched, LR)
     for i, image in enumerate(sample_images(10)):
         x = quantize_image(g, image)
         assert engine.train_step(x, i % 10, LR) == np.float32(trainer.step(x, i % 10)), f"step {i}"
     assert engine.get_trainable() == _stored(trainer, sched)
-    x = quantize_image(g, sample_images(1, seed=5)[0])
-    np.testing.assert_array_equal(engine.infer(x), trainer._forward(x, None)[sched.outputs[0]].reshape(-1))
+    for image in sample_images(20, seed=5):
+        x = quantize_image(g, image)
+        np.testing.assert_array_equal(engine.infer(x), trainer._forward(x, None)[sched.outputs[0]].reshape(-1))
+
+
+@pytest.mark.parametrize("model, scheme", [(m, s) for m in PAPER for s in (f"paper-{m}", "last-layer", "bias-only")]
+                         + [("mcunet-5fps", "sparse_49kb")])
+def test_ten_steps_equal_the_reference_trainer(paper_models_dir, tmp_path, model, scheme):
+    _ten_steps_then_twenty_inferences(load_model(f"{paper_models_dir}/{model}.pkl"), _scheme(scheme), tmp_path)
+
+
+def _small_model():
+    """A miniature MobileNetV2 (stem, residual depthwise block, strided block, GAP, FC): every
+    op `tte compile` trains through."""
+    from onnx import TensorProto, checker, helper
+
+    from ..frontend.float_models import INPUT_HW, N_CLASSES, _Maker
+
+    m = _Maker(4)
+    a = m.op("Relu", "stem.relu", [m.bn("stem.bn", m.conv("stem", "image", 3, 8, 3, 2), 8)])
+    h = m.relu6("dw1.relu6", m.conv("dw1", a, 8, 8, 3, 1, group=8))
+    r = m.op("Add", "add1", [a, m.conv("pw1", h, 8, 8, 1, 1)])
+    h = m.relu6("dw2.relu6", m.conv("dw2", r, 8, 8, 5, 2, group=8, auto_pad="SAME_UPPER"))
+    h = m.op("Flatten", "flatten", [m.op("GlobalAveragePool", "gap", [m.conv("pw2", h, 8, 16, 1, 1)])], axis=1)
+    fc = [m.const("fc.w", m.rng.normal(0, 1.0, (N_CLASSES, 16)).astype(np.float32)),
+          m.const("fc.b", m.rng.normal(0, 0.1, N_CLASSES).astype(np.float32))]
+    m.nodes.append(helper.make_node("Gemm", [h, *fc], ["logits"], name="fc", transB=1))
+    graph = helper.make_graph(m.nodes, "small", [helper.make_tensor_value_info("image", TensorProto.FLOAT,
+                                                                              [1, 3, INPUT_HW, INPUT_HW])],
+                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, N_CLASSES])],
+                              initializer=m.inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    checker.check_model(model)
+    return model
+
+
+def test_full_update_of_a_small_model_equals_the_reference_trainer(tmp_path):
+    """Every weight and bias trains, on a miniature MobileNetV2."""
+    import onnx
+
+    from tinyengine_compiler.quantize import quantize_onnx
+
+    from ..frontend.float_models import INPUT_HW
+
+    onnx.save(_small_model(), str(tmp_path / "float.onnx"))
+    np.save(tmp_path / "calib.npy", sample_images(16, INPUT_HW, seed=3))
+    quantize_onnx(str(tmp_path / "float.onnx"), str(tmp_path / "calib.npy"), str(tmp_path / "int8.onnx"))
+    g = load_model(str(tmp_path / "int8.onnx"))
+    plan, ctx, sched, engine = _engine(g, _scheme("full"), tmp_path)
+    trainer = Trainer(sched, LR)
+    for i, image in enumerate(sample_images(10, INPUT_HW)):
+        x = quantize_image(g, image)
+        assert engine.train_step(x, i % 10, LR) == np.float32(trainer.step(x, i % 10)), f"step {i}"
+    assert engine.get_trainable() == _stored(trainer, sched)
 
 
 def test_checkpoint_round_trip_continues_like_an_uninterrupted_run(example_models, tmp_path):

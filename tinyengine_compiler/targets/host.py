@@ -11,6 +11,7 @@ AddressSanitizer and UBSan instead and runs it in a child process, which needs n
 from __future__ import annotations
 
 import ctypes
+import re
 import shutil
 import subprocess
 import tempfile
@@ -94,6 +95,16 @@ class HostEngine:
     def set_trainable(self, data: bytes) -> None:
         if self.lib.tte_set_trainable(ctypes.c_char_p(data), ctypes.c_size_t(len(data))) != 0:
             raise TteError("tte_set_trainable refused the buffer")
+
+
+def engine_from_folder(out_dir: str, build_dir: str | None = None) -> HostEngine:
+    """Build a `tte compile` folder for the host and load it; sizes come from its tte_model.h."""
+    header = Path(out_dir) / "tte_model.h"
+    if not header.is_file():
+        raise TteError(f"{out_dir}: not a `tte compile` output folder (no tte_model.h)")
+    sizes = dict(re.findall(r"#define (TTE_\w+_BYTES) (\d+)u", header.read_text()))
+    return HostEngine(build_host_library(out_dir, build_dir), int(sizes["TTE_INPUT_BYTES"]),
+                      int(sizes["TTE_OUTPUT_BYTES"]), int(sizes.get("TTE_TRAINABLE_BYTES", 0)))
 
 
 def _run_driver(out: Path, args: list[str], files: dict[str, bytes], result: str) -> bytes:
