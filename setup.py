@@ -13,7 +13,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-DATA_FOLDERS = ("templates", "runtime_c")
+DATA_FOLDERS = ("templates", "runtime_c", "examples/stm32f746")   # the last: the bench-m7 firmware
 BUILD_JUNK = shutil.ignore_patterns("__pycache__", "*.o", "*.so", "*.a", "*.elf", "build")
 
 

@@ -273,10 +273,12 @@ def plan_cmd(model, update, num_classes, no_reorder, budget, planner, storage, v
 @click.option("--budget", default="256KB", show_default=True,
               help="SRAM budget (arena + trained parameters): over it, exit 1 and write nothing.")
 @click.option("--no-qas", is_flag=True, help="Turn quantization-aware scaling off (to compare).")
+@click.option("--kernels", type=click.Choice(["portable", "cmsis_nn"]), default="portable", show_default=True,
+              help="Kernel backend: our portable C, or calls into CMSIS-NN (you supply it as CMSIS_NN_ROOT).")
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Output folder: tte_model.[ch], tte_weights.[ch], runtime/, tte.mk, memory.*")
 @_one_line_errors
-def compile_cmd(model, update, num_classes, budget, no_qas, out_dir):
+def compile_cmd(model, update, num_classes, budget, no_qas, kernels, out_dir):
     """Compile the training step into a self-contained C folder (trained weights stored int8)."""
     from dataclasses import replace
 
@@ -287,7 +289,8 @@ def compile_cmd(model, update, num_classes, budget, no_qas, out_dir):
 
     scheme = replace(load_scheme(update), weight_storage="int8")
     plan, ctx, _ = compile_training(load_model(model, require_int8=True), scheme, out_dir,
-                                    budget_bytes=parse_bytes(budget), num_classes=num_classes, use_qas=not no_qas)
+                                    budget_bytes=parse_bytes(budget), num_classes=num_classes, use_qas=not no_qas,
+                                    backend=kernels)
     click.echo(f"wrote {out_dir}: arena {plan.arena_bytes} B + trained parameters {ctx['trainable_bytes']} B, "
                f"{len(ctx['train_calls'])} kernel calls a training step")
 
@@ -352,6 +355,70 @@ def compare_cmd(old, new, max_regress):
     if failed:
         bad = [r["key"] for r in rows if r["status"] in ("regressed", "missing")]
         raise BudgetError(f"memory regressed by more than {max_regress} in {', '.join(bad)}")
+
+
+@main.command("bench-m7")
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--update", "update", required=True,
+              help="Sparse-update scheme: a preset (full, paper-<model>, sparse_49kb, ...) or a JSON file.")
+@click.option("--num-classes", type=int, default=None,
+              help="Replace the classifier by a new N-class one that trains in full.")
+@click.option("--steps", type=click.IntRange(min=1), default=3, show_default=True, help="Training steps K.")
+@click.option("--lr", type=float, default=0.01, show_default=True, help="SGD learning rate.")
+@click.option("--inputs", "inputs_path", default=None, type=click.Path(dir_okay=False),
+              help="X.npy: K uint8 HxWx3 images or K int8 NHWC inputs (default: seeded random images); "
+                   "labels are step % classes.")
+@click.option("--opt", type=click.Choice(["-O2", "-Os", "-O3", "-Ofast"]), default="-O2", show_default=True)
+@click.option("--timeout", type=float, default=600, show_default=True, help="Seconds before QEMU is killed.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON line: flash_bytes, ram_bytes, instr_* and losses.")
+@_one_line_errors
+def bench_m7_cmd(model, update, num_classes, steps, lr, inputs_path, opt, timeout, as_json):
+    """Compile, link for the STM32F746 and train K steps on QEMU: sizes, instructions, losses."""
+    import tempfile
+    from dataclasses import replace
+
+    from .compile import compile_training
+    from .errors import ConfigError
+    from .frontend import load_model
+    from .frontend.inputs import quantize_image
+    from .targets.bench import bench_m7
+    from .targets.firmware import REGION_BYTES
+    from .training.config import load_scheme
+
+    g = load_model(model, require_int8=True)
+    scheme = replace(load_scheme(update), weight_storage="int8")
+    shape = g.tensors[g.inputs[0]].shape
+    if inputs_path is None:
+        images = np.random.default_rng(0).integers(0, 256, (steps, *shape[1:]), dtype=np.uint8)
+    else:
+        images = np.load(inputs_path, allow_pickle=False)
+        if len(images) < steps or images.dtype not in (np.uint8, np.int8) or images.shape[1:] != tuple(shape[1:]):
+            raise ConfigError(f"{inputs_path}: expected at least {steps} uint8 images or int8 inputs of shape "
+                              f"{tuple(shape[1:])}, got {images.dtype} {images.shape}")
+    xs = np.stack([quantize_image(g, im) if im.dtype == np.uint8 else im for im in images[:steps]])
+    with tempfile.TemporaryDirectory(prefix="tte-bench-m7-") as tmp:
+        # no SRAM budget here: the linker script's 320 KB (with the stack reserve) is the gate
+        _, ctx, _ = compile_training(g, scheme, tmp, num_classes=num_classes)
+        labels = [i % ctx["output"]["bytes"] for i in range(steps)]
+        r = bench_m7(tmp, xs, labels, lr, opt=opt, timeout_s=timeout, strict_precision=False)
+    if r["double_precision"]:
+        click.echo(f"warning: {r['double_precision']}", err=True)
+    if as_json:
+        keys = ["flash_bytes", "ram_bytes", "text_bytes", "data_bytes", "bss_bytes", "stack_bytes", "instr_infer",
+                "instr_train_step", "instr_forward", "instr_backward", "instr_update", "steps"]
+        click.echo(json.dumps({**{k: r[k] for k in keys}, "losses": r["losses"],
+                               "single_precision": r["double_precision"] is None}))
+        return
+    flash, ram = REGION_BYTES["FLASH"], REGION_BYTES["RAM"]
+    click.echo(f"Flash {r['flash_bytes']:8d} B of {flash} ({100 * r['flash_bytes'] / flash:.1f}%): "
+               f"text {r['text_bytes']} + data {r['data_bytes']}")
+    click.echo(f"RAM   {r['ram_bytes']:8d} B of {ram} ({100 * r['ram_bytes'] / ram:.1f}%): data {r['data_bytes']} "
+               f"+ bss {r['bss_bytes']} + stack reserve {r['stack_bytes']}")
+    click.echo(f"inference: {r['instr_infer']} instructions (QEMU, retired, not cycles)")
+    for i, (s, loss) in enumerate(zip(r["steps"], r["losses"]), 1):
+        click.echo(f"step {i}: loss {loss:.6f}  {s['train_step']} instructions = forward {s['forward']} "
+                   f"+ backward {s['backward']} + update {s['update']}")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ Every plan passes the overlap checker and the budget before any C is written, an
 written all or nothing (with memory.json/md/svg beside the C).  The training engine fuses the frozen prefix's expand+depthwise pairs, runs ops in place where
 their input dies, keeps the int8 outputs its ReLU backward reads (no 1-bit masks yet) and makes
 each weight gradient whole before applying it: what the generated kernels do today.
+`backend` ("portable", the default, or "cmsis_nn") only picks the kernel sources copied into the
+folder (codegen/emit.py); the schedule, the plan and the results are the same.
 """
 
 from __future__ import annotations
@@ -44,14 +46,14 @@ def _context(g: Graph, plan: Plan, buffers) -> dict:
                          sizes={b.name: b.size_bytes for b in buffers})
 
 
-def compile_inference(g: Graph, out_dir: str) -> tuple[Plan, dict]:
+def compile_inference(g: Graph, out_dir: str, *, backend: str = "portable") -> tuple[Plan, dict]:
     """Write the inference engine of `g` to `out_dir`; returns the arena plan and the context.
     (Bias legalization changes no output, so the engine computes exactly what `g` does.)"""
     g = legalize_biases(g)
     buffers = lifetimes(g)
     plan = _planned(buffers)
     ctx = _context(g, plan, buffers)
-    write_output(str(out_dir), ctx)
+    write_output(str(out_dir), ctx, backend=backend)
     return plan, ctx
 
 
@@ -67,7 +69,7 @@ def training_schedule(g: Graph, scheme: UpdateScheme, *, num_classes: int | None
 
 
 def compile_training(g: Graph, scheme: UpdateScheme, out_dir: str, *, budget_bytes: int | None = None,
-                     **options) -> tuple[Plan, dict, Graph]:
+                     backend: str = "portable", **options) -> tuple[Plan, dict, Graph]:
     """Write the training engine (tte_train_step, tte_infer, the memory report) of `g` under
     `scheme` to `out_dir`; over `budget_bytes` of SRAM it raises BudgetError and writes nothing."""
     forward, sched = training_schedule(g, scheme, **options)
@@ -80,5 +82,5 @@ def compile_training(g: Graph, scheme: UpdateScheme, out_dir: str, *, budget_byt
     if budget_bytes is not None:
         check_budget(MemoryPlan(sched, buffers, plan, summary), budget_bytes)
     ctx = _context(sched, plan, buffers)
-    write_output(str(out_dir), ctx, report_files(buffers, plan, summary))
+    write_output(str(out_dir), ctx, report_files(buffers, plan, summary), backend=backend)
     return plan, ctx, sched

@@ -17,6 +17,7 @@
 #define TTE_DW_PLANE_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "tte_requant.h"
 #include "tte_types.h"
@@ -56,10 +57,11 @@ static inline tte_dw_plane_geom tte_dw_plane_geometry(const tte_conv_params *p,
     return g;
 }
 
-/** The depthwise conv of one [in_h, in_w] plane into out[(oy * out_w + ox) * out_stride]. */
-static inline void tte_dw_plane_s8(const tte_dw_plane_geom *g, const int8_t *plane,
-                                   const int8_t *w, int32_t w_stride, int32_t bias, int32_t mult,
-                                   int32_t shift, int8_t *out, int32_t out_stride)
+/** The clipped-window loop: any kernel size, any geometry (the fallback of tte_dw_plane_s8). */
+static inline void tte_dw_plane_generic_s8(const tte_dw_plane_geom *g, const int8_t *plane,
+                                           const int8_t *w, int32_t w_stride, int32_t bias,
+                                           int32_t mult, int32_t shift, int8_t *out,
+                                           int32_t out_stride)
 {
     const int32_t in_h = g->in_h, in_w = g->in_w, k_h = g->k_h, k_w = g->k_w;
     const int32_t in_off = g->input_offset, zp = g->output_offset;
@@ -87,6 +89,139 @@ static inline void tte_dw_plane_s8(const tte_dw_plane_geom *g, const int8_t *pla
             out[(oy * g->out_w + ox) * out_stride] =
                 tte_clamp_s8(tte_requantize_fast(acc, mult, shift) + zp, lo, hi);
         }
+    }
+}
+
+/* ---- the fast path: padded rows on the stack, unrolled taps, 4 outputs per pass ----------
+ *
+ * Since acc = bias + sum (x + in_off) * w = (bias + in_off * sum w) + sum x * w over the
+ * valid taps (exact int32 arithmetic), a padded tap holding x = -in_off (in [-128, 127] as
+ * in_off is in [-127, 128]) contributes exactly nothing: each needed plane row is copied once
+ * into a ring of k_h rows padded with -in_off (TTE_DW_RING_BYTES of stack), and every output
+ * pixel then reads a full window with no clipping.  The taps of one window row are unrolled
+ * for k_w = 3, 5, 7 and strides 1, 2 (for stride 1 adjacent outputs share their loads), four
+ * output pixels per pass.  Same integer result as tte_dw_plane_generic_s8. */
+#define TTE_DW_RING_BYTES 1024
+#define TTE_DW_MAX_K 7
+
+/* Output stage, shared by every path. */
+typedef struct {
+    int32_t mult, shift, zp, lo, hi, out_stride;
+} tte_dw_out_stage_;
+
+static inline int8_t tte_dw_finish_(int32_t acc, const tte_dw_out_stage_ *o)
+{
+    return tte_clamp_s8(tte_requantize_fast(acc, o->mult, o->shift) + o->zp, o->lo, o->hi);
+}
+
+/* One output row: out[ox] for ox < n, from k_h padded rows (rows[ky] at column 0 of the
+ * window of ox = 0), weights wk[ky * K + kx] as int32, acc starting at base. */
+#define TTE_DW_ROW_FN(NAME, K, S)                                                              \
+    static void NAME(const int8_t *const *rows, int32_t k_h, const int32_t *wk, int32_t n,     \
+                     int32_t base, const tte_dw_out_stage_ *o, int8_t *out)                    \
+    {                                                                                          \
+        const int32_t os = o->out_stride;                                                      \
+        int32_t ox = 0, ky, kx;                                                                \
+        for (; ox + 4 <= n; ox += 4) {                                                         \
+            int32_t a0 = base, a1 = base, a2 = base, a3 = base;                                \
+            for (ky = 0; ky < k_h; ky++) {                                                     \
+                const int8_t *x = rows[ky] + ox * (S);                                         \
+                const int32_t *wr = wk + ky * (K);                                             \
+                for (kx = 0; kx < (K); kx++) {                                                 \
+                    const int32_t wv = wr[kx];                                                 \
+                    a0 += x[kx] * wv;                                                          \
+                    a1 += x[kx + (S)] * wv;                                                    \
+                    a2 += x[kx + 2 * (S)] * wv;                                                \
+                    a3 += x[kx + 3 * (S)] * wv;                                                \
+                }                                                                              \
+            }                                                                                  \
+            out[ox * os] = tte_dw_finish_(a0, o);                                              \
+            out[(ox + 1) * os] = tte_dw_finish_(a1, o);                                        \
+            out[(ox + 2) * os] = tte_dw_finish_(a2, o);                                        \
+            out[(ox + 3) * os] = tte_dw_finish_(a3, o);                                        \
+        }                                                                                      \
+        for (; ox < n; ox++) {                                                                 \
+            int32_t a0 = base;                                                                 \
+            for (ky = 0; ky < k_h; ky++) {                                                     \
+                const int8_t *x = rows[ky] + ox * (S);                                         \
+                const int32_t *wr = wk + ky * (K);                                             \
+                for (kx = 0; kx < (K); kx++) {                                                 \
+                    a0 += x[kx] * wr[kx];                                                      \
+                }                                                                              \
+            }                                                                                  \
+            out[ox * os] = tte_dw_finish_(a0, o);                                              \
+        }                                                                                      \
+    }
+
+TTE_DW_ROW_FN(tte_dw_row_k3s1_, 3, 1)
+TTE_DW_ROW_FN(tte_dw_row_k3s2_, 3, 2)
+TTE_DW_ROW_FN(tte_dw_row_k5s1_, 5, 1)
+TTE_DW_ROW_FN(tte_dw_row_k5s2_, 5, 2)
+TTE_DW_ROW_FN(tte_dw_row_k7s1_, 7, 1)
+TTE_DW_ROW_FN(tte_dw_row_k7s2_, 7, 2)
+#undef TTE_DW_ROW_FN
+
+typedef void (*tte_dw_row_fn_)(const int8_t *const *, int32_t, const int32_t *, int32_t, int32_t,
+                               const tte_dw_out_stage_ *, int8_t *);
+
+/** The depthwise conv of one [in_h, in_w] plane into out[(oy * out_w + ox) * out_stride]. */
+static inline void tte_dw_plane_s8(const tte_dw_plane_geom *g, const int8_t *plane,
+                                   const int8_t *w, int32_t w_stride, int32_t bias, int32_t mult,
+                                   int32_t shift, int8_t *out, int32_t out_stride)
+{
+    const int32_t k_h = g->k_h, k_w = g->k_w, sh = g->stride_h, sw = g->stride_w;
+    const int32_t pt = g->pad_top, pl = g->pad_left, in_h = g->in_h, in_w = g->in_w;
+    /* padded extents that every window of the output fits in */
+    const int32_t need_w = (g->out_w - 1) * sw + k_w, need_h = (g->out_h - 1) * sh + k_h;
+    const int32_t pw = need_w > pl + in_w ? need_w : pl + in_w;
+    const int32_t pad_x = (int32_t)(int8_t)(-g->input_offset);
+    int8_t ring[TTE_DW_RING_BYTES];
+    const int8_t *rows[TTE_DW_MAX_K];
+    int32_t wk[TTE_DW_MAX_K * TTE_DW_MAX_K];
+    tte_dw_row_fn_ fn = 0;
+    tte_dw_out_stage_ o;
+    int32_t base = bias, oy, ky, i, filled = 0;
+
+    if (k_w == 3) {
+        fn = sw == 1 ? tte_dw_row_k3s1_ : sw == 2 ? tte_dw_row_k3s2_ : 0;
+    } else if (k_w == 5) {
+        fn = sw == 1 ? tte_dw_row_k5s1_ : sw == 2 ? tte_dw_row_k5s2_ : 0;
+    } else if (k_w == 7) {
+        fn = sw == 1 ? tte_dw_row_k7s1_ : sw == 2 ? tte_dw_row_k7s2_ : 0;
+    }
+    if (fn == 0 || k_h > TTE_DW_MAX_K || k_h * pw > TTE_DW_RING_BYTES || need_h < 1) {
+        tte_dw_plane_generic_s8(g, plane, w, w_stride, bias, mult, shift, out, out_stride);
+        return;
+    }
+    for (i = 0; i < k_h * k_w; i++) {
+        wk[i] = w[i * w_stride];
+        base += g->input_offset * wk[i];
+    }
+    o.mult = mult;
+    o.shift = shift;
+    o.zp = g->output_offset;
+    o.lo = g->act_min;
+    o.hi = g->act_max;
+    o.out_stride = out_stride;
+    for (oy = 0; oy < g->out_h; oy++) {
+        const int32_t r0 = oy * sh; /* first padded row of this window */
+        int32_t r = filled > r0 ? filled : r0;
+        for (; r < r0 + k_h; r++) {
+            int8_t *dst = ring + (r % k_h) * pw;
+            const int32_t iy = r - pt;
+            if (iy < 0 || iy >= in_h) {
+                memset(dst, pad_x, (size_t)pw);
+            } else {
+                memset(dst, pad_x, (size_t)pl);
+                memcpy(dst + pl, plane + iy * in_w, (size_t)in_w);
+                memset(dst + pl + in_w, pad_x, (size_t)(pw - pl - in_w));
+            }
+        }
+        filled = r;
+        for (ky = 0; ky < k_h; ky++) {
+            rows[ky] = ring + ((r0 + ky) % k_h) * pw;
+        }
+        fn(rows, k_h, wk, g->out_w, base, &o, out + oy * g->out_w * out_stride);
     }
 }
 

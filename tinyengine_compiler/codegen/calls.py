@@ -79,7 +79,7 @@ def _weighted_kernel(g: Graph, node: Node) -> tuple[str, str, list[int]]:
 def _weighted(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
     x, w, b = (g.tensors[n] for n in node.inputs)
     y = g.tensors[node.outputs[0]]
-    (s_in, zp_in), (s_out, zp_out) = _qp(g, x.name), _qp(g, y.name)
+    s_in, s_out = _qp(g, x.name)[0], _qp(g, y.name)[0]
     reals = np.float64(s_in) * np.asarray(w.qparams.scale, np.float64) / np.float64(s_out)
     mult, shift = _multipliers(reals)
     symbol, params_type, params = _weighted_kernel(g, node)

@@ -5,6 +5,12 @@ guarantees that `out_dir` afterwards is either the complete new output or, if an
 exactly what it was before.  Everything is first written to a sibling temporary folder, which
 then replaces `out_dir` by renames.  The folder is self-contained: the runtime headers and the
 kernel sources that the schedule calls are copied in, and `tte.mk` lists them.
+
+`backend` picks the kernel folder (the TFLM `OPTIMIZED_KERNEL_DIR` swap): "portable" copies
+runtime_c/src/ref; "cmsis_nn" copies runtime_c/src/cmsis/<kernel>.c for the kernels that exist
+there (thin adapters to CMSIS-NN, plus their shared tte_cmsis.h and tte_cmsis_scratch.c) and
+src/ref for the rest, and tte.mk then sets TTE_KERNELS := cmsis_nn, the CMSIS-NN flags and
+include path, and a CMSIS_NN_ROOT source list (the user supplies CMSIS-NN; none is copied).
 """
 
 from __future__ import annotations
@@ -16,10 +22,44 @@ from pathlib import Path
 
 import jinja2
 
+from ..errors import ConfigError
 from ..resources import runtime_c_dir, templates_dir
 
 RENDERED = {"tte_model.h": "tte_model.h.j2", "tte_model.c": "tte_model.c.j2",
             "tte_weights.h": "tte_weights.h.j2", "tte_weights.c": "tte_weights.c.j2", "tte.mk": "tte.mk.j2"}
+
+
+# backend name (TTE_KERNELS, `tte compile --kernels`) -> runtime_c/src folder of its kernels
+BACKENDS = {"portable": "ref", "cmsis_nn": "cmsis"}
+# the files every CMSIS-NN adapter needs beside it (the shared header and scratch)
+CMSIS_SUPPORT = ("tte_cmsis.h", "tte_cmsis_scratch.c")
+# Default bytes of the static scratch the CMSIS-NN adapters share (tte.mk; a firmware overrides
+# it with `make TTE_CMSIS_SCRATCH_BYTES=...`).  One constant for every model until the planner
+# places CMSIS-NN scratch in the arena (not done yet): the largest Cortex-M7 (DSP) buffer that
+# CMSIS-NN's arm_*_get_buffer_size_dsp asks for in the three paper models, rounded up to 40 KB
+# (proxyless-w0.3: a 7x7 depthwise over 384 channels, 384 * 49 int16 = 37632 B; mcunet-5fps
+# needs 23520 B, mbv2-w0.35 112 B).  tests/codegen/test_cmsis_backend.py re-checks it against
+# the real functions; a layer needing more returns TTE_ERR_SCRATCH.
+CMSIS_SCRATCH_BYTES = 40960
+
+
+def _kernel_sources(kernels: list[str], backend: str) -> tuple[list[tuple[str, Path]], list[str]]:
+    """([(file name, runtime_c source)] to copy, the kernels that `backend` replaced)."""
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown kernel backend '{backend}' (choose from {', '.join(BACKENDS)})")
+    src = runtime_c_dir() / "src"
+    own = src / BACKENDS[backend]
+    files, swapped = [], []
+    for kernel in kernels:
+        path = own / f"{kernel}.c"
+        if backend != "portable" and path.is_file():
+            swapped.append(kernel)
+        else:
+            path = src / "ref" / f"{kernel}.c"
+        files.append((f"{kernel}.c", path))
+    if swapped and backend == "cmsis_nn":
+        files.extend((name, own / name) for name in CMSIS_SUPPORT)
+    return files, swapped
 
 
 def _environment() -> jinja2.Environment:
@@ -27,25 +67,31 @@ def _environment() -> jinja2.Environment:
                               keep_trailing_newline=True, autoescape=False)
 
 
-def _fill(folder: Path, context: dict, extra_files: dict[str, str]) -> None:
+def _fill(folder: Path, context: dict, extra_files: dict[str, str], backend: str) -> None:
+    files, swapped = _kernel_sources(context["kernels"], backend)
+    sources = [name[:-2] for name, _ in files if name.endswith(".c")]
+    build = {"backend": backend, "backend_kernels": swapped,
+             "sources": sources, "cmsis_scratch_bytes": CMSIS_SCRATCH_BYTES}
     env = _environment()
     for name, template in RENDERED.items():
-        (folder / name).write_text(env.get_template(template).render(**context))
+        (folder / name).write_text(env.get_template(template).render(**context, **build))
     runtime = runtime_c_dir()
     shutil.copytree(runtime / "include", folder / "runtime" / "include")
     (folder / "runtime" / "src").mkdir(parents=True)
-    for kernel in context["kernels"]:
-        shutil.copy2(runtime / "src" / "ref" / f"{kernel}.c", folder / "runtime" / "src" / f"{kernel}.c")
+    for name, path in files:
+        shutil.copy2(path, folder / "runtime" / "src" / name)
     for name, text in extra_files.items():
         (folder / name).write_text(text)
 
 
-def write_output(out_dir: str, context: dict, extra_files: dict[str, str] | None = None) -> None:
+def write_output(out_dir: str, context: dict, extra_files: dict[str, str] | None = None, *,
+                 backend: str = "portable") -> None:
+    _kernel_sources([], backend)   # an unknown backend fails before anything is written
     out = Path(out_dir).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
     try:
-        _fill(staging, context, extra_files or {})
+        _fill(staging, context, extra_files or {}, backend)
         if out.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
             os.replace(out, retired / out.name)

@@ -2,6 +2,8 @@
 
     firmware.py  build_firmware() -> Firmware (sizes), assert_single_precision()
     qemu.py      build_plugin(), run_qemu() -> QemuRun (exit code, console, marks), segment_counts()
+    bench.py     bench_m7(): train a `tte compile` folder K steps on QEMU with
+                 examples/stm32f746/main.c: sizes, instructions per phase, losses, weights
     errors.py    TargetError and its subclasses (all TteError)
     m7/          the C side: startup.c, tte_semihost.h, tte_bench.h (BENCH_MARK), the linker
                  scripts (stm32f746_qemu.ld for QEMU, stm32f746.ld for the chip) and the

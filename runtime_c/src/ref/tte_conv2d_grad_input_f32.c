@@ -12,8 +12,112 @@
  *
  * Gathered per input pixel: its C_in gradients are zeroed, then each reaching tap adds one
  * weight row; the per-element order is the reference's.  No scratch memory.
+ *
+ * A 1x1 kernel with stride 1 and no padding (every pointwise conv) maps input pixel p to
+ * grad pixel p, so dx[p, i] = sum over o in order of grad[p, o] * w_real[o, i]: a tile of 4
+ * pixels x 4 input channels is kept in 16 float registers across the o loop, each
+ * dequantized weight feeding 4 pixels.  Every element still starts at +0 and adds the same
+ * rounded products in the same o order, so the result is bit-identical.
  */
 #include "tte_kernels.h"
+
+/* dx[p, i] for a 1x1 / stride 1 / no-pad conv over n_pix pixels (see the file comment). */
+static void grad_input_1x1(const float *grad, int32_t n_pix, int32_t out_c, const int8_t *filter,
+                           const float *filter_scale, int32_t in_c, float *dx)
+{
+    int32_t p, i, o;
+    for (p = 0; p + 4 <= n_pix; p += 4) {
+        const float *g0 = grad + p * out_c, *g1 = g0 + out_c, *g2 = g1 + out_c, *g3 = g2 + out_c;
+        float *d0 = dx + p * in_c, *d1 = d0 + in_c, *d2 = d1 + in_c, *d3 = d2 + in_c;
+        for (i = 0; i + 4 <= in_c; i += 4) {
+            float a00 = 0.0f, a01 = 0.0f, a02 = 0.0f, a03 = 0.0f;
+            float a10 = 0.0f, a11 = 0.0f, a12 = 0.0f, a13 = 0.0f;
+            float a20 = 0.0f, a21 = 0.0f, a22 = 0.0f, a23 = 0.0f;
+            float a30 = 0.0f, a31 = 0.0f, a32 = 0.0f, a33 = 0.0f;
+            const int8_t *w = filter + i;
+            for (o = 0; o < out_c; o++, w += in_c) {
+                const float s = filter_scale[o];
+                const float w0 = (float)w[0] * s, w1 = (float)w[1] * s;
+                const float w2 = (float)w[2] * s, w3 = (float)w[3] * s;
+                const float x0 = g0[o], x1 = g1[o], x2 = g2[o], x3 = g3[o];
+                a00 = a00 + x0 * w0;
+                a01 = a01 + x0 * w1;
+                a02 = a02 + x0 * w2;
+                a03 = a03 + x0 * w3;
+                a10 = a10 + x1 * w0;
+                a11 = a11 + x1 * w1;
+                a12 = a12 + x1 * w2;
+                a13 = a13 + x1 * w3;
+                a20 = a20 + x2 * w0;
+                a21 = a21 + x2 * w1;
+                a22 = a22 + x2 * w2;
+                a23 = a23 + x2 * w3;
+                a30 = a30 + x3 * w0;
+                a31 = a31 + x3 * w1;
+                a32 = a32 + x3 * w2;
+                a33 = a33 + x3 * w3;
+            }
+            d0[i] = a00;
+            d0[i + 1] = a01;
+            d0[i + 2] = a02;
+            d0[i + 3] = a03;
+            d1[i] = a10;
+            d1[i + 1] = a11;
+            d1[i + 2] = a12;
+            d1[i + 3] = a13;
+            d2[i] = a20;
+            d2[i + 1] = a21;
+            d2[i + 2] = a22;
+            d2[i + 3] = a23;
+            d3[i] = a30;
+            d3[i + 1] = a31;
+            d3[i + 2] = a32;
+            d3[i + 3] = a33;
+        }
+        for (; i < in_c; i++) {
+            float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+            const int8_t *w = filter + i;
+            for (o = 0; o < out_c; o++, w += in_c) {
+                const float wr = (float)w[0] * filter_scale[o];
+                a0 = a0 + g0[o] * wr;
+                a1 = a1 + g1[o] * wr;
+                a2 = a2 + g2[o] * wr;
+                a3 = a3 + g3[o] * wr;
+            }
+            d0[i] = a0;
+            d1[i] = a1;
+            d2[i] = a2;
+            d3[i] = a3;
+        }
+    }
+    for (; p < n_pix; p++) {
+        const float *g0 = grad + p * out_c;
+        float *d0 = dx + p * in_c;
+        for (i = 0; i + 4 <= in_c; i += 4) {
+            float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+            const int8_t *w = filter + i;
+            for (o = 0; o < out_c; o++, w += in_c) {
+                const float s = filter_scale[o], x0 = g0[o];
+                a0 = a0 + x0 * ((float)w[0] * s);
+                a1 = a1 + x0 * ((float)w[1] * s);
+                a2 = a2 + x0 * ((float)w[2] * s);
+                a3 = a3 + x0 * ((float)w[3] * s);
+            }
+            d0[i] = a0;
+            d0[i + 1] = a1;
+            d0[i + 2] = a2;
+            d0[i + 3] = a3;
+        }
+        for (; i < in_c; i++) {
+            float a0 = 0.0f;
+            const int8_t *w = filter + i;
+            for (o = 0; o < out_c; o++, w += in_c) {
+                a0 = a0 + g0[o] * ((float)w[0] * filter_scale[o]);
+            }
+            d0[i] = a0;
+        }
+    }
+}
 
 int32_t tte_conv2d_grad_input_f32_scratch_bytes(const tte_dims *input_dims,
                                                 const tte_dims *filter_dims,
@@ -45,6 +149,12 @@ tte_status tte_conv2d_grad_input_f32(const tte_ctx *ctx, const tte_conv_grad_par
         out_h != (in_h + p->pad_top + p->pad_bottom - k_h) / sh + 1 ||
         out_w != (in_w + p->pad_left + p->pad_right - k_w) / sw + 1) {
         return TTE_ERR_ARG;
+    }
+    if (k_h == 1 && k_w == 1 && sh == 1 && sw == 1 && p->pad_top == 0 && p->pad_left == 0 &&
+        p->pad_bottom == 0 && p->pad_right == 0) {
+        grad_input_1x1(grad, grad_dims->n * out_h * out_w, out_c, filter, filter_scale, in_c,
+                       output);
+        return TTE_OK;
     }
 
     for (b = 0; b < grad_dims->n; b++) {

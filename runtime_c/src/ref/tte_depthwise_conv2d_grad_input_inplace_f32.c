@@ -34,6 +34,42 @@ int32_t tte_depthwise_conv2d_grad_input_inplace_f32_scratch_bytes(const tte_dims
     return input_dims->h * input_dims->w * (int32_t)sizeof(float);
 }
 
+#define MAX_TAPS 49
+
+/* One channel with stride 1: the reaching taps of dx[y, x] are kh in [y + pad_top - OH + 1,
+ * y + pad_top] and kw likewise, clipped to the kernel, visited in the same increasing (kh, kw)
+ * order as the general loop, with the dequantized weights computed once per channel (the same
+ * float32 products), so every element gets the same sum bit for bit. */
+static void plane_stride1(const tte_conv_grad_params *p, const float *g, int32_t out_h,
+                          int32_t out_w, const int8_t *w, int32_t ch, float scale, int32_t k_h,
+                          int32_t k_w, int32_t in_h, int32_t in_w, float *dx, int32_t dx_stride)
+{
+    float wr[MAX_TAPS];
+    int32_t y, x, kh, kw, i;
+    for (i = 0; i < k_h * k_w; i++) {
+        wr[i] = (float)w[i * ch] * scale;
+    }
+    for (y = 0; y < in_h; y++) {
+        const int32_t ty0 = y + p->pad_top; /* ty = ty0 - kh */
+        const int32_t kh_lo = ty0 - out_h + 1 > 0 ? ty0 - out_h + 1 : 0;
+        const int32_t kh_hi = ty0 + 1 < k_h ? ty0 + 1 : k_h;
+        for (x = 0; x < in_w; x++) {
+            const int32_t tx0 = x + p->pad_left;
+            const int32_t kw_lo = tx0 - out_w + 1 > 0 ? tx0 - out_w + 1 : 0;
+            const int32_t kw_hi = tx0 + 1 < k_w ? tx0 + 1 : k_w;
+            float acc = 0.0f;
+            for (kh = kh_lo; kh < kh_hi; kh++) {
+                const float *gr = g + (ty0 - kh) * out_w + tx0;
+                const float *wk = wr + kh * k_w;
+                for (kw = kw_lo; kw < kw_hi; kw++) {
+                    acc = acc + gr[-kw] * wk[kw];
+                }
+            }
+            dx[(y * in_w + x) * dx_stride] = acc;
+        }
+    }
+}
+
 tte_status tte_depthwise_conv2d_grad_input_inplace_f32(
     const tte_ctx *ctx, const tte_conv_grad_params *p, const tte_dims *grad_dims,
     const float *grad, const tte_dims *filter_dims, const int8_t *filter,
@@ -67,6 +103,11 @@ tte_status tte_depthwise_conv2d_grad_input_inplace_f32(
             const float scale = filter_scale[c];
             for (i = 0; i < g_plane; i++) {
                 scratch[i] = g_b[i * ch + c];
+            }
+            if (sh == 1 && sw == 1 && k_h * k_w <= MAX_TAPS) {
+                plane_stride1(p, scratch, out_h, out_w, filter + c, ch, scale, k_h, k_w, in_h,
+                              in_w, dx_b + c, ch);
+                continue;
             }
             for (y = 0; y < in_h; y++) {
                 for (x = 0; x < in_w; x++) {

@@ -48,13 +48,18 @@ static float step_of(const tte_sgd_params *p, const float *grad_scale, int32_t r
     return p->lr * (g * grad_scale[k]);
 }
 
-/* P - round(step), the rounded step clamped to +-2^32 as the reference does, saturated. */
+/* P - round(step), the rounded step clamped to +-2^32 as the reference does, saturated.  The
+ * whole-number float r is converted as r = hi * 2^16 + lo with two float-to-int32 conversions
+ * (both parts exact: r / 2^16 scales by a power of two, and the remainder is an integer below
+ * 2^16 on r's own grid), because a float-to-int64 conversion would call a double-precision
+ * library routine on the M7. */
 static int32_t apply_step(int32_t value, float step)
 {
     const float r = tte_roundf(step);
-    const int64_t delta = r >= 4294967296.0f    ? (int64_t)1 << 32
-                          : r <= -4294967296.0f ? -((int64_t)1 << 32)
-                                                : (int64_t)r;
+    const float clamped = r >= 4294967296.0f ? 4294967296.0f : r <= -4294967296.0f ? -4294967296.0f : r;
+    const int32_t hi = (int32_t)(clamped * (1.0f / 65536.0f));
+    const int32_t lo = (int32_t)(clamped - (float)hi * 65536.0f);
+    const int64_t delta = (int64_t)hi * 65536 + lo;
     const int64_t v = (int64_t)value - delta;
     return (int32_t)(v < INT32_MIN ? INT32_MIN : v > INT32_MAX ? INT32_MAX : v);
 }

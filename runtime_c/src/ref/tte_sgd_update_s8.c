@@ -48,14 +48,14 @@ static float step_of(const tte_sgd_params *p, const float *grad_scale, int32_t r
     return p->lr * (g * grad_scale[k]);
 }
 
-/* P - round(step), the rounded step clamped to +-2^32 as the reference does, saturated. */
+/* P - round(step), saturated to int8.  Any |step| >= 512 saturates whatever P is, so the
+ * rounded step is clamped to +-512 first (exact: it is a whole number) and converted to int32:
+ * a float-to-int64 conversion would call a double-precision library routine on the M7. */
 static int8_t apply_step(int8_t value, float step)
 {
     const float r = tte_roundf(step);
-    const int64_t delta = r >= 4294967296.0f    ? (int64_t)1 << 32
-                          : r <= -4294967296.0f ? -((int64_t)1 << 32)
-                                                : (int64_t)r;
-    const int64_t v = (int64_t)value - delta;
+    const int32_t delta = r >= 512.0f ? 512 : r <= -512.0f ? -512 : (int32_t)r;
+    const int32_t v = (int32_t)value - delta;
     return (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
 }
 

@@ -1,0 +1,112 @@
+"""Train a `tte compile` output folder for K steps on the emulated STM32F746 and measure it.
+
+`bench_m7(out_dir, inputs, labels, lr)` links the folder with examples/stm32f746/main.c and the
+harness (startup, linker script with the F746's 1 MB / 320 KB and a stack reserve), checks the
+image has no double-precision code, runs it on QEMU (with a timeout) and returns the sizes, the
+instruction counts, the losses and the trained parameters (see `bench_m7`).
+
+Instruction counts come from markers (main.c's header lists them).  tte_model.c is compiled
+with TTE_PHASE_MARK(n) defined as a marker, so the generated step reports where its forward
+(4), backward (5) and update (6) phases start and where the last one ends (7).  Because reorder
+puts each update right after its gradient, the phases alternate; each is summed over its runs.
+The step's prologue (copying the input and label, setting the rate) is counted as forward and
+its epilogue (reading the loss back) as update, so forward + backward + update is the whole step.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..resources import data_dir
+from .errors import DoublePrecisionError, TargetError
+from .firmware import assert_single_precision, build_firmware
+from .qemu import run_qemu
+
+MARK_INFER, MARK_INFER_END, MARK_STEP, MARK_STEP_END = 1, 2, 8, 9
+PHASES = {4: "forward", 5: "backward", 6: "update", 7: "update"}   # 7: after the last phase
+PHASE_MARK_DEFINE = 'TTE_PHASE_MARK(n)=__asm__ volatile("dbg #" #n ::: "memory")'
+STACK_BYTES = 16384
+
+
+def firmware_main() -> Path:
+    """examples/stm32f746/main.c (the packaged copy in an installed wheel)."""
+    return data_dir("examples/stm32f746") / "main.c"
+
+
+def bench_m7(out_dir: str | Path, inputs: np.ndarray, labels, lr: float, *, opt: str = "-O2",
+             build_dir: str | Path | None = None, timeout_s: float = 600, stack_bytes: int = STACK_BYTES,
+             plugin: str | Path | None = None, strict_precision: bool = True) -> dict:
+    """Build, size, run: one tte_infer and len(inputs) tte_train_steps of the engine in `out_dir`.
+
+    inputs: (K, ...) int8, each TTE_INPUT_BYTES; labels: K ints; lr: the SGD rate (float32).
+    Returns {"text_bytes", "data_bytes", "bss_bytes", "stack_bytes", "flash_bytes", "ram_bytes",
+    "instr_infer", "instr_train_step", "instr_forward", "instr_backward", "instr_update" (ints:
+    the first step's counts), "steps" (the same four counts per step), "losses" (K float32),
+    "logits" (int8, the inference before training), "trained" (bytes, tte_get_trainable's),
+    "double_precision" (see below)}.
+    The image is checked with assert_single_precision before it runs: strict_precision raises
+    its DoublePrecisionError, otherwise its message is returned as "double_precision" (None when
+    the image is single precision) and the run goes on.
+    Raises FirmwareTooLargeError when the image does not fit, TargetError when the run fails.
+    """
+    out = Path(out_dir)
+    xs = np.ascontiguousarray(inputs, dtype=np.int8)
+    ys = np.ascontiguousarray(labels, dtype=np.int32).reshape(-1)
+    if len(xs) == 0 or len(xs) != len(ys):
+        raise TargetError(f"bench_m7 needs K > 0 inputs and as many labels, got {len(xs)} and {len(ys)}")
+    with tempfile.TemporaryDirectory(prefix="tte-bench-m7-") as tmp:
+        build = Path(build_dir) if build_dir is not None else Path(tmp) / "build"
+        work = Path(tmp) / "io"
+        fw = build_firmware([*sorted(out.glob("*.c")), *sorted((out / "runtime" / "src").glob("*.c")),
+                             firmware_main()], [out, out / "runtime" / "include"], build, opt=opt,
+                            defines=[PHASE_MARK_DEFINE], stack_bytes=stack_bytes, name="train")
+        try:
+            assert_single_precision(fw.elf)
+            double_precision = None
+        except DoublePrecisionError as e:
+            if strict_precision:
+                raise
+            double_precision = str(e)
+        work.mkdir()
+        (work / "inputs.bin").write_bytes(xs.tobytes())
+        (work / "labels.bin").write_bytes(ys.tobytes())
+        (work / "lr.bin").write_bytes(np.float32(lr).tobytes())
+        run = run_qemu(fw.elf, workdir=work, timeout_s=timeout_s, plugin=plugin)
+        if run.exit_code != 0:
+            console = " ".join(run.stdout.split())[-300:]
+            raise TargetError(f"the firmware exited with {run.exit_code} on QEMU: {console or 'no output'}")
+        losses = np.frombuffer((work / "losses.bin").read_bytes(), np.float32)
+        logits = np.frombuffer((work / "logits.bin").read_bytes(), np.int8)
+        trained = (work / "result.bin").read_bytes()
+    steps = step_counts(run.marks)
+    if len(losses) != len(xs) or len(steps) != len(xs):
+        raise TargetError(f"the firmware ran {len(steps)} steps and wrote {len(losses)} losses for {len(xs)} inputs")
+    infer = [end - start for (a, start), (b, end) in zip(run.marks, run.marks[1:])
+             if a == MARK_INFER and b == MARK_INFER_END]
+    return {"text_bytes": fw.text_bytes, "data_bytes": fw.data_bytes, "bss_bytes": fw.bss_bytes,
+            "stack_bytes": fw.stack_bytes, "flash_bytes": fw.flash_bytes, "ram_bytes": fw.ram_bytes,
+            "double_precision": double_precision, "instr_infer": infer[0], **{f"instr_{k}": v for k, v in steps[0].items()},
+            "steps": steps, "losses": losses.tolist(), "logits": logits, "trained": trained}
+
+
+def step_counts(marks) -> list[dict[str, int]]:
+    """Per training step (markers 8 .. 9): {"train_step", "forward", "backward", "update"}.
+
+    Inside a step the segment from a phase marker to the next marker belongs to that phase, and
+    the prologue (8 to the first phase marker) to the forward phase.  A step without phase
+    markers (tte_model.c built without TTE_PHASE_MARK) counts as forward only.
+    """
+    steps, current = [], None
+    for (a, start), (_, end) in zip(marks, marks[1:]):
+        if a == MARK_STEP:
+            current = {"train_step": 0, "forward": 0, "backward": 0, "update": 0}
+            steps.append(current)
+        elif a == MARK_STEP_END or current is None:
+            current = None
+            continue
+        current["train_step"] += end - start
+        current[PHASES.get(a, "forward")] += end - start
+    return steps
