@@ -17,6 +17,7 @@
  * No scratch memory.
  */
 #include "tte_kernels.h"
+#include "tte_train_common.h"
 
 int32_t tte_conv2d_grad_weight_f32_scratch_bytes(const tte_dims *input_dims,
                                                  const tte_dims *filter_dims,
@@ -26,20 +27,6 @@ int32_t tte_conv2d_grad_weight_f32_scratch_bytes(const tte_dims *input_dims,
     (void)filter_dims;
     (void)output_dims;
     return 0;
-}
-
-static int32_t channels_ok(const int32_t *channels, int32_t n, int32_t limit)
-{
-    int32_t j;
-    if (channels == NULL) {
-        return n == limit;
-    }
-    for (j = 0; j < n; j++) {
-        if (channels[j] < 0 || channels[j] >= limit || (j > 0 && channels[j] <= channels[j - 1])) {
-            return 0;
-        }
-    }
-    return 1;
 }
 
 tte_status tte_conv2d_grad_weight_f32(const tte_ctx *ctx, const tte_conv_grad_params *p,
@@ -63,7 +50,7 @@ tte_status tte_conv2d_grad_weight_f32(const tte_ctx *ctx, const tte_conv_grad_pa
         in_w + p->pad_left + p->pad_right < k_w ||
         out_h != (in_h + p->pad_top + p->pad_bottom - k_h) / sh + 1 ||
         out_w != (in_w + p->pad_left + p->pad_right - k_w) / sw + 1 ||
-        !channels_ok(channels, n, in_c)) {
+        !tte_channels_ok(channels, n, in_c)) {
         return TTE_ERR_ARG;
     }
 

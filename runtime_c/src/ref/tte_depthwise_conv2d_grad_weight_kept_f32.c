@@ -18,6 +18,7 @@
  * One kernel tap dw[0, kh, kw, :] at a time, channels innermost.  No scratch memory.
  */
 #include "tte_kernels.h"
+#include "tte_train_common.h"
 
 int32_t tte_depthwise_conv2d_grad_weight_kept_f32_scratch_bytes(const tte_dims *input_dims,
                                                                 const tte_dims *filter_dims,
@@ -27,17 +28,6 @@ int32_t tte_depthwise_conv2d_grad_weight_kept_f32_scratch_bytes(const tte_dims *
     (void)filter_dims;
     (void)output_dims;
     return 0;
-}
-
-static int32_t channels_ok(const int32_t *channels, int32_t n, int32_t limit)
-{
-    int32_t j;
-    for (j = 0; j < n; j++) {
-        if (channels[j] < 0 || channels[j] >= limit || (j > 0 && channels[j] <= channels[j - 1])) {
-            return 0;
-        }
-    }
-    return 1;
 }
 
 tte_status tte_depthwise_conv2d_grad_weight_kept_f32(const tte_ctx *ctx,
@@ -63,7 +53,7 @@ tte_status tte_depthwise_conv2d_grad_weight_kept_f32(const tte_ctx *ctx,
         in_h + p->pad_top + p->pad_bottom < k_h || in_w + p->pad_left + p->pad_right < k_w ||
         out_h != (in_h + p->pad_top + p->pad_bottom - k_h) / sh + 1 ||
         out_w != (in_w + p->pad_left + p->pad_right - k_w) / sw + 1 ||
-        !channels_ok(channels, n, ch)) {
+        channels == NULL || !tte_channels_ok(channels, n, ch)) {
         return TTE_ERR_ARG;
     }
 

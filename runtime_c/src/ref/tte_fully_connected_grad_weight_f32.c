@@ -12,6 +12,7 @@
  * One output row dw[o, :] at a time.  No scratch memory.
  */
 #include "tte_kernels.h"
+#include "tte_train_common.h"
 
 int32_t tte_fully_connected_grad_weight_f32_scratch_bytes(const tte_dims *input_dims,
                                                           const tte_dims *filter_dims,
@@ -21,20 +22,6 @@ int32_t tte_fully_connected_grad_weight_f32_scratch_bytes(const tte_dims *input_
     (void)filter_dims;
     (void)output_dims;
     return 0;
-}
-
-static int32_t channels_ok(const int32_t *channels, int32_t n, int32_t limit)
-{
-    int32_t j;
-    if (channels == NULL) {
-        return n == limit;
-    }
-    for (j = 0; j < n; j++) {
-        if (channels[j] < 0 || channels[j] >= limit || (j > 0 && channels[j] <= channels[j - 1])) {
-            return 0;
-        }
-    }
-    return 1;
 }
 
 tte_status tte_fully_connected_grad_weight_f32(const tte_ctx *ctx, const tte_fc_grad_params *p,
@@ -53,7 +40,7 @@ tte_status tte_fully_connected_grad_weight_f32(const tte_ctx *ctx, const tte_fc_
     (void)ctx;
 
     if (grad_dims->n != batch || batch < 0 || output_dims->n != n_out || n_out < 1 ||
-        n_in < 1 || !channels_ok(channels, n, n_in)) {
+        n_in < 1 || !tte_channels_ok(channels, n, n_in)) {
         return TTE_ERR_ARG;
     }
     for (o = 0; o < n_out; o++) {

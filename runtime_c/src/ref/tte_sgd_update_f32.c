@@ -14,6 +14,7 @@
  * Element-wise over the gradient; untouched columns keep their value.  No scratch memory.
  */
 #include "tte_kernels.h"
+#include "tte_train_common.h"
 
 int32_t tte_sgd_update_f32_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
                                          const tte_dims *output_dims)
@@ -22,30 +23,6 @@ int32_t tte_sgd_update_f32_scratch_bytes(const tte_dims *input_dims, const tte_d
     (void)filter_dims;
     (void)output_dims;
     return 0;
-}
-
-static int32_t channels_ok(const int32_t *channels, int32_t n, int32_t limit)
-{
-    int32_t j;
-    if (channels == NULL) {
-        return n == limit;
-    }
-    for (j = 0; j < n; j++) {
-        if (channels[j] < 0 || channels[j] >= limit || (j > 0 && channels[j] <= channels[j - 1])) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/* The step of one gradient element: lr * (grad * grad_scale[k]), two roundings. */
-static float step_of(const tte_sgd_params *p, const float *grad_scale, int32_t row, int32_t col,
-                     float g)
-{
-    const int32_t k = p->scale_mode == TTE_SCALE_PER_ROW      ? row
-                      : p->scale_mode == TTE_SCALE_PER_COLUMN ? col
-                                                              : 0;
-    return p->lr * (g * grad_scale[k]);
 }
 
 tte_status tte_sgd_update_f32(const tte_ctx *ctx, const tte_sgd_params *p,
@@ -60,7 +37,7 @@ tte_status tte_sgd_update_f32(const tte_ctx *ctx, const tte_sgd_params *p,
 
     if (grad_dims->n != rows || grad_dims->h != param_dims->h || grad_dims->w != param_dims->w ||
         rows < 0 || mid < 0 || p->scale_mode < TTE_SCALE_PER_TENSOR ||
-        p->scale_mode > TTE_SCALE_PER_COLUMN || !channels_ok(channels, n, cols)) {
+        p->scale_mode > TTE_SCALE_PER_COLUMN || !tte_channels_ok(channels, n, cols)) {
         return TTE_ERR_ARG;
     }
     for (r = 0; r < rows; r++) {
@@ -69,7 +46,7 @@ tte_status tte_sgd_update_f32(const tte_ctx *ctx, const tte_sgd_params *p,
             const float *g = grad + (r * mid + m) * n;
             for (j = 0; j < n; j++) {
                 const int32_t col = channels == NULL ? j : channels[j];
-                const float step = step_of(p, grad_scale, r, col, g[j]);
+                const float step = tte_sgd_step(p, grad_scale, r, col, g[j]);
                 row[col] = row[col] - step;
             }
         }
