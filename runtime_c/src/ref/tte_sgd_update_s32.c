@@ -51,9 +51,7 @@ tte_status tte_sgd_update_s32(const tte_ctx *ctx, const tte_sgd_params *p,
     int32_t r, m, j;
     (void)ctx;
 
-    if (grad_dims->n != rows || grad_dims->h != param_dims->h || grad_dims->w != param_dims->w ||
-        rows < 0 || mid < 0 || p->scale_mode < TTE_SCALE_PER_TENSOR ||
-        p->scale_mode > TTE_SCALE_PER_COLUMN || !tte_channels_ok(channels, n, cols)) {
+    if (!tte_sgd_args_ok(p, param_dims, grad_dims, channels)) {
         return TTE_ERR_ARG;
     }
     for (r = 0; r < rows; r++) {
