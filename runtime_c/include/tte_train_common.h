@@ -12,6 +12,7 @@
 #define TTE_TRAIN_COMMON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tte_types.h"
 
@@ -44,6 +45,48 @@ static inline float tte_sgd_step(const tte_sgd_params *p, const float *grad_scal
                       : p->scale_mode == TTE_SCALE_PER_COLUMN ? col
                                                               : 0;
     return p->lr * (g * grad_scale[k]);
+}
+
+/* The sums of a depthwise weight gradient (both tte_depthwise_conv2d_grad_weight kernels):
+ * dw[kh, kw, j] starts at +0 and adds gz[pixel, c] * x_real[tap, xc] for every output pixel in
+ * row-major order, with c = channels[j] (j when channels is NULL) and xc = c for an input holding
+ * all channels (in_c == ch) or xc = j for one holding only the trained channels (in_c == n). */
+static inline void tte_dw_grad_weight_sums(const tte_conv_grad_params *p, int32_t in_h, int32_t in_w,
+                                           int32_t in_c, const int8_t *input, int32_t out_h, int32_t out_w,
+                                           int32_t ch, const float *grad, const int32_t *channels, int32_t k_h,
+                                           int32_t k_w, int32_t n, float *output)
+{
+    const int32_t gathered = in_c != ch;
+    int32_t kh, kw, oy, ox, j;
+    for (kh = 0; kh < k_h; kh++) {
+        for (kw = 0; kw < k_w; kw++) {
+            float *dw = output + (kh * k_w + kw) * n;
+            for (j = 0; j < n; j++) {
+                dw[j] = 0.0f;
+            }
+            for (oy = 0; oy < out_h; oy++) {
+                const int32_t y = oy * p->stride_h + kh - p->pad_top;
+                if (y < 0 || y >= in_h) {
+                    continue;
+                }
+                for (ox = 0; ox < out_w; ox++) {
+                    const int32_t x = ox * p->stride_w + kw - p->pad_left;
+                    const int8_t *row;
+                    const float *g;
+                    if (x < 0 || x >= in_w) {
+                        continue;
+                    }
+                    row = input + (y * in_w + x) * in_c;
+                    g = grad + (oy * out_w + ox) * ch;
+                    for (j = 0; j < n; j++) {
+                        const int32_t c = channels == NULL ? j : channels[j];
+                        const int32_t xc = gathered ? j : c;
+                        dw[j] = dw[j] + g[c] * ((float)((int32_t)row[xc] - p->input_zero_point) * p->input_scale);
+                    }
+                }
+            }
+        }
+    }
 }
 
 #endif /* TTE_TRAIN_COMMON_H */

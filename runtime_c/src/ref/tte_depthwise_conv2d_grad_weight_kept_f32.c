@@ -42,9 +42,6 @@ tte_status tte_depthwise_conv2d_grad_weight_kept_f32(const tte_ctx *ctx,
     const int32_t out_h = grad_dims->h, out_w = grad_dims->w, ch = grad_dims->c;
     const int32_t k_h = output_dims->h, k_w = output_dims->w;
     const int32_t sh = p->stride_h, sw = p->stride_w;
-    const int32_t zp = p->input_zero_point;
-    const float scale = p->input_scale;
-    int32_t kh, kw, oy, ox, j;
     (void)ctx;
 
     if (input_dims->n != 1 || grad_dims->n != 1 || output_dims->n != 1 || output_dims->c != n ||
@@ -57,32 +54,6 @@ tte_status tte_depthwise_conv2d_grad_weight_kept_f32(const tte_ctx *ctx,
         return TTE_ERR_ARG;
     }
 
-    for (kh = 0; kh < k_h; kh++) {
-        for (kw = 0; kw < k_w; kw++) {
-            float *dw = output + (kh * k_w + kw) * n;
-            for (j = 0; j < n; j++) {
-                dw[j] = 0.0f;
-            }
-            for (oy = 0; oy < out_h; oy++) {
-                const int32_t y = oy * sh + kh - p->pad_top;
-                if (y < 0 || y >= in_h) {
-                    continue;
-                }
-                for (ox = 0; ox < out_w; ox++) {
-                    const int32_t x = ox * sw + kw - p->pad_left;
-                    const int8_t *row;
-                    const float *g;
-                    if (x < 0 || x >= in_w) {
-                        continue;
-                    }
-                    row = input + (y * in_w + x) * n;
-                    g = grad + (oy * out_w + ox) * ch;
-                    for (j = 0; j < n; j++) {
-                        dw[j] = dw[j] + g[channels[j]] * ((float)((int32_t)row[j] - zp) * scale);
-                    }
-                }
-            }
-        }
-    }
+    tte_dw_grad_weight_sums(p, in_h, in_w, n, input, out_h, out_w, ch, grad, channels, k_h, k_w, n, output);
     return TTE_OK;
 }
