@@ -178,7 +178,9 @@ def graph_cmd(model, update, num_classes, no_qas, label_smoothing, seed, as_json
 @main.command("train-sim")
 @click.argument("model", type=click.Path(dir_okay=False))
 @_training_options
-@click.option("--dataset", required=True, help="fashion-mnist, digits, or a folder of class subfolders of .npy images.")
+@click.option("--dataset", required=True,
+              help="fashion-mnist, fashion-vww (classes 0,1: is a sneaker in the scene), digits, or a folder "
+                   "of class subfolders of .npy images.")
 @click.option("--classes", required=True, help="Comma-separated class ids, e.g. 0,1,2,3.")
 @click.option("--train-per-class", type=click.IntRange(min=1), required=True)
 @click.option("--test-per-class", type=click.IntRange(min=0), required=True)

@@ -3,6 +3,10 @@
 * `fashion-mnist`: the Debian package dataset-fashion-mnist (gzipped IDX files under
   /usr/share/datasets/fashion-mnist/); train images from the training file, test images from
   the test file.
+* `fashion-vww`: a two-class "visual wake words"-like task built from Fashion-MNIST's items
+  (training/synthetic_vww.py): label 1 when a sneaker (class 7) is among the 1-3 items on a
+  128x128 canvas, 0 when it is not; `classes` must be 0,1.  The training canvases use the
+  training file's items (seed 1), the test canvases the test file's (seed 2).
 * `digits`: scikit-learn's load_digits (8x8, values 0..16, scaled to 0..255); the first
   N images of each class train and the next M test.
 * a folder of class subfolders (sorted by name, class i = the i-th) holding .npy images
@@ -32,6 +36,8 @@ def load_split(name: str, classes: list[int], train_per_class: int, test_per_cla
         test = _read_idx_pair("t10k", FASHION_MNIST_DIR)
         tr = _take(*train, classes, 0, train_per_class, name)
         te = _take(*test, classes, 0, test_per_class, name)
+    elif name == "fashion-vww":
+        return _fashion_vww(classes, train_per_class, test_per_class, size)
     elif name == "digits":
         from sklearn.datasets import load_digits
         d = load_digits()
@@ -43,8 +49,28 @@ def load_split(name: str, classes: list[int], train_per_class: int, test_per_cla
         tr = _take(images, labels, classes, 0, train_per_class, name)
         te = _take(images, labels, classes, train_per_class, test_per_class, name)
     else:
-        raise ConfigError(f"--dataset {name}: expected fashion-mnist, digits or a folder of class subfolders")
+        raise ConfigError(f"--dataset {name}: expected fashion-mnist, fashion-vww, digits or a folder of "
+                          "class subfolders")
     return _rgb(tr[0], size), tr[1], _rgb(te[0], size), te[1]
+
+
+# The target of fashion-vww: a sneaker is easy to confuse with the sandals and ankle boots among
+# the distractors, so the task needs more than "is there a shoe", like spotting a person.
+VWW_TARGET = 7
+VWW_SEEDS = {"train": 1, "t10k": 2}
+
+
+def _fashion_vww(classes: list[int], train_per_class: int, test_per_class: int, size: int):
+    from .synthetic_vww import make_vww
+
+    if sorted(classes) != [0, 1]:
+        raise ConfigError(f"--dataset fashion-vww has the classes 0 (absent) and 1 (present); got {classes}")
+    out = []
+    for split, per_class in (("train", train_per_class), ("t10k", test_per_class)):
+        x, y = make_vww(*_read_idx_pair(split, FASHION_MNIST_DIR), VWW_TARGET, 2 * per_class, VWW_SEEDS[split],
+                        canvas=size)
+        out += [x, np.array([classes.index(int(v)) for v in y], dtype=np.int64)]
+    return tuple(out)
 
 
 def _read_idx_pair(prefix: str, folder: str):
