@@ -19,15 +19,14 @@
  *   out  = clamp(tte_requantize(acc2, m2[c], s2[c]) + d.output_offset, d.act_min, d.act_max)
  *   with d.input_offset = -e.output_offset (both the expanded tensor's zero point).
  *
- * The expand step reads two input pixels at a time, 4 channels per 32-bit word, widened into
- * 16-bit lanes with input_offset added (tte_dsp.h: SXTAB16/SXTB16/SMLAD on the Cortex-M7), so
- * each widened weight word feeds two pixels; the depthwise step is tte_dw_plane.h's clipped
- * window loop over the plane.  The work is that of the unfused pair (the input is read once
- * per expanded channel, as the 1x1 conv reads it once per output channel).
+ * The expand step is tte_pw_s8.h's pointwise core for one channel (its stack panel is 2.5 KB),
+ * the depthwise step tte_dw_plane.h's window loop over the plane.  The work is that of the
+ * unfused pair (the input is read once per expanded channel, as the 1x1 conv reads it once
+ * per output channel).
  */
-#include "tte_dsp.h"
 #include "tte_dw_plane.h"
 #include "tte_kernels.h"
+#include "tte_pw_s8.h"
 
 int32_t tte_fused_expand_depthwise_s8_scratch_bytes(const tte_dims *input_dims,
                                                     const tte_dims *filter_dims,
@@ -36,50 +35,6 @@ int32_t tte_fused_expand_depthwise_s8_scratch_bytes(const tte_dims *input_dims,
     (void)filter_dims;
     (void)output_dims;
     return input_dims->h * input_dims->w;
-}
-
-/* The expand stage's output constants for one expanded channel. */
-typedef struct {
-    int32_t bias, mult, shift, zero_point, lo, hi;
-} expand_stage;
-
-static int8_t expand_finish(int32_t acc, const expand_stage *e)
-{
-    return tte_clamp_s8(tte_requantize_fast(acc, e->mult, e->shift) + e->zero_point, e->lo,
-                        e->hi);
-}
-
-/* mid[i] for the n pixels of in (each n_in int8 channels): one expanded channel's plane. */
-static void expand_plane(const int8_t *in, int32_t n, int32_t n_in, const int8_t *w,
-                         int32_t in_off, const expand_stage *e, int8_t *mid)
-{
-    const int32_t off2 = tte_pack16(in_off, in_off);
-    const int32_t blocks = n_in & ~3;
-    int32_t i, k;
-    for (i = 0; i < n; i += 2) {
-        /* A last odd pixel is computed twice (x1 = x0) and stored once. */
-        const int32_t pair = i + 1 < n;
-        const int8_t *x0 = in + i * n_in;
-        const int8_t *x1 = pair ? x0 + n_in : x0;
-        int32_t a0 = e->bias, a1 = e->bias;
-        for (k = 0; k < blocks; k += 4) {
-            const int32_t v = tte_read_s8x4(w + k);
-            const int32_t v_lo = tte_sxtb16(v), v_hi = tte_sxtb16_ror8(v);
-            const int32_t xa = tte_read_s8x4(x0 + k), xb = tte_read_s8x4(x1 + k);
-            a0 = tte_smlad(tte_sxtab16(off2, xa), v_lo, a0);
-            a0 = tte_smlad(tte_sxtab16_ror8(off2, xa), v_hi, a0);
-            a1 = tte_smlad(tte_sxtab16(off2, xb), v_lo, a1);
-            a1 = tte_smlad(tte_sxtab16_ror8(off2, xb), v_hi, a1);
-        }
-        for (; k < n_in; k++) {
-            a0 += (x0[k] + in_off) * w[k];
-            a1 += (x1[k] + in_off) * w[k];
-        }
-        if (pair) {
-            mid[i + 1] = expand_finish(a1, e);
-        }
-        mid[i] = expand_finish(a0, e);
-    }
 }
 
 tte_status tte_fused_expand_depthwise_s8(
@@ -95,6 +50,7 @@ tte_status tte_fused_expand_depthwise_s8(
     const int32_t out_h = output_dims->h, out_w = output_dims->w;
     const int32_t plane = in_h * in_w, out_plane = out_h * out_w;
     tte_dw_plane_geom g;
+    tte_pw_geom e;
     int8_t *mid;
     int32_t b, c;
 
@@ -118,20 +74,25 @@ tte_status tte_fused_expand_depthwise_s8(
     mid = (int8_t *)ctx->buf;
     /* the depthwise stage reads the plane with the expanded tensor's geometry */
     g = tte_dw_plane_geometry(dw_p, input_dims, dw_filter_dims, output_dims);
+    e.in_h = in_h;
+    e.in_w = in_w;
+    e.in_c = in_c;
+    e.out_h = in_h;
+    e.out_w = in_w;
+    e.stride_h = 1;
+    e.stride_w = 1;
+    e.pixels = plane;
+    e.input_offset = expand_p->input_offset;
+    e.output_offset = expand_p->output_offset;
+    e.act_min = expand_p->act_min;
+    e.act_max = expand_p->act_max;
 
     for (b = 0; b < input_dims->n; b++) {
         const int8_t *in_b = input + b * plane * in_c;
         int8_t *out_b = output + b * out_plane * c_exp;
         for (c = 0; c < c_exp; c++) {
-            expand_stage e;
-            e.bias = expand_bias != NULL ? expand_bias[c] : 0;
-            e.mult = expand_q->multiplier[c];
-            e.shift = expand_q->shift[c];
-            e.zero_point = expand_p->output_offset;
-            e.lo = expand_p->act_min;
-            e.hi = expand_p->act_max;
-            expand_plane(in_b, plane, in_c, expand_filter + c * in_c, expand_p->input_offset, &e,
-                         mid);
+            tte_pw_s8(&e, in_b, expand_filter, expand_bias, expand_q->multiplier,
+                      expand_q->shift, c, c + 1, mid, 1, 0);
             tte_dw_plane_s8(&g, mid, dw_filter + c, c_exp, dw_bias != NULL ? dw_bias[c] : 0,
                             dw_q->multiplier[c], dw_q->shift[c], out_b + c, c_exp);
         }

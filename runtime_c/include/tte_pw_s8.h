@@ -1,0 +1,223 @@
+/*
+ * tte_pw_s8.h: the pointwise (1x1, no padding) int8 convolution core shared by
+ * tte_conv2d_1x1_s8 and tte_fused_expand_depthwise_s8.  Internal to runtime_c: not part of
+ * the kernel API.
+ *
+ * For output channels oc in [oc_begin, oc_end) and every output pixel p (flat over batch,
+ * rows, columns), with x the input pixel (b, oy * stride_h, ox * stride_w):
+ *   acc = bias[oc] + sum_ci (x[ci] + input_offset) * w[oc, ci]
+ *   out[p * pix_stride + (oc - oc_begin) * ch_stride] =
+ *       clamp(tte_requantize(acc, mult[oc], shift[oc]) + output_offset, act_min, act_max)
+ *
+ * Since (x + input_offset) * w summed = input_offset * sum w + sum x * w in exact int32
+ * arithmetic (every term is far below 2^31, tte_kernels.h), each channel starts from
+ * bias + input_offset * sum w, computed once, and the inner loop multiplies raw int8 lanes.
+ * Channels go in pairs (the outer loop, so a pair's constants stay put), pixels in pairs
+ * within.  A pair's weights are widened once into 16-bit lanes on the stack (the panel,
+ * TTE_PW_PANEL_WORDS * 4 bytes; tte_dsp.h SXTB16 with and without ROR #8: lanes (0, 2) and
+ * (1, 3), the same split as the input's), so per 4 input channels the loop loads 2 input
+ * words and 4 panel words, widens the inputs and does 8 dual multiply-adds, with no spills
+ * on the Cortex-M7.  An odd last channel or pixel runs the same tile with a duplicated
+ * operand and stores half of it.  Integer arithmetic only.
+ */
+#ifndef TTE_PW_S8_H
+#define TTE_PW_S8_H
+
+#include <stdint.h>
+
+#include "tte_dsp.h"
+#include "tte_requant.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Geometry and output stage of a pointwise conv (see the file comment). */
+typedef struct {
+    int32_t in_h, in_w, in_c, out_h, out_w, stride_h, stride_w;
+    int32_t pixels; /**< batch * out_h * out_w */
+    int32_t input_offset, output_offset, act_min, act_max;
+} tte_pw_geom;
+
+/* One channel's output constants: tte_requantize_fast's rounding term and shift for the
+ * usual shift < 0, worked out once per channel rather than per output. */
+typedef struct {
+    int64_t round;
+    int32_t mult, shift, rs;
+} tte_pw_requant_;
+
+static inline tte_pw_requant_ tte_pw_requant_of_(int32_t mult, int32_t shift)
+{
+    tte_pw_requant_ r;
+    r.mult = mult;
+    r.shift = shift;
+    r.rs = shift < 0 ? -1 - shift : 0;
+    r.round = shift < 0 ? (int64_t)1 << (30 - shift) : 0;
+    return r;
+}
+
+/* fast: the caller knows r->shift < 0, so no test per output. */
+static inline int8_t tte_pw_finish_(int32_t acc, const tte_pw_requant_ *r, int32_t zp,
+                                    int32_t lo, int32_t hi, int32_t fast)
+{
+    const int32_t y = fast || r->shift < 0
+                          ? (int32_t)(((int64_t)acc * r->mult + r->round) >> 32) >> r->rs
+                          : tte_requantize(acc, r->mult, r->shift);
+    return tte_clamp_s8(y + zp, lo, hi);
+}
+
+/* The widened weights of one channel pair, block k of 4 input channels at words 4k .. 4k+3:
+ * channel 0 lanes (0, 2), (1, 3), channel 1 lanes (0, 2), (1, 3).  Widened once per pair,
+ * read by every pixel.  Layers with more input channels take the direct loop. */
+#define TTE_PW_PANEL_WORDS 640
+
+/* The two channels of a tile: starting accumulators, output constants, and where the
+ * second one's outputs go (0 when the tile has a single channel). */
+typedef struct {
+    const int8_t *w0, *w1;
+    const int32_t *panel; /* NULL: widen the weights in the loop */
+    int32_t start0, start1, ch_stride, zp, lo, hi;
+    tte_pw_requant_ r0, r1;
+} tte_pw_pair_;
+
+/* The n_pix pixels of one run (input pixels x_step bytes apart, outputs out_step apart) for
+ * one channel pair. */
+static inline void tte_pw_run_(const tte_pw_pair_ *c, int32_t n, const int8_t *x, int32_t n_pix,
+                               int32_t x_step, int8_t *out, int32_t out_step, int32_t fast)
+{
+    const int32_t blocks = n & ~3, ch_stride = c->ch_stride;
+    int32_t i, k;
+    for (i = 0; i < n_pix; i += 2) {
+        const int32_t pair_p = i + 1 < n_pix;
+        const int8_t *x0 = x, *x1 = pair_p ? x + x_step : x;
+        const int8_t *const x0_end = x0 + blocks;
+        int32_t a0 = c->start0, a1 = c->start1, b0 = c->start0, b1 = c->start1;
+        if (c->panel != 0) {
+            const int32_t *pw = c->panel;
+            while (x0 != x0_end) {
+                const int32_t v0_lo = pw[0], v0_hi = pw[1], v1_lo = pw[2], v1_hi = pw[3];
+                int32_t xv = tte_read_s8x4(x0), x_lo = tte_sxtb16(xv);
+                int32_t x_hi = tte_sxtb16_ror8(xv);
+                a0 = tte_smlad(x_hi, v0_hi, tte_smlad(x_lo, v0_lo, a0));
+                a1 = tte_smlad(x_hi, v1_hi, tte_smlad(x_lo, v1_lo, a1));
+                xv = tte_read_s8x4(x1);
+                x_lo = tte_sxtb16(xv);
+                x_hi = tte_sxtb16_ror8(xv);
+                b0 = tte_smlad(x_hi, v0_hi, tte_smlad(x_lo, v0_lo, b0));
+                b1 = tte_smlad(x_hi, v1_hi, tte_smlad(x_lo, v1_lo, b1));
+                pw += 4;
+                x0 += 4;
+                x1 += 4;
+            }
+        } else {
+            const int8_t *p0 = c->w0, *p1 = c->w1;
+            while (x0 != x0_end) {
+                const int32_t v0 = tte_read_s8x4(p0), v1 = tte_read_s8x4(p1);
+                const int32_t v0_lo = tte_sxtb16(v0), v0_hi = tte_sxtb16_ror8(v0);
+                const int32_t v1_lo = tte_sxtb16(v1), v1_hi = tte_sxtb16_ror8(v1);
+                int32_t xv = tte_read_s8x4(x0), x_lo = tte_sxtb16(xv);
+                int32_t x_hi = tte_sxtb16_ror8(xv);
+                a0 = tte_smlad(x_hi, v0_hi, tte_smlad(x_lo, v0_lo, a0));
+                a1 = tte_smlad(x_hi, v1_hi, tte_smlad(x_lo, v1_lo, a1));
+                xv = tte_read_s8x4(x1);
+                x_lo = tte_sxtb16(xv);
+                x_hi = tte_sxtb16_ror8(xv);
+                b0 = tte_smlad(x_hi, v0_hi, tte_smlad(x_lo, v0_lo, b0));
+                b1 = tte_smlad(x_hi, v1_hi, tte_smlad(x_lo, v1_lo, b1));
+                p0 += 4;
+                p1 += 4;
+                x0 += 4;
+                x1 += 4;
+            }
+        }
+        for (k = blocks; k < n; k++) {
+            a0 += x[k] * c->w0[k];
+            a1 += x[k] * c->w1[k];
+            b0 += x1[k - blocks] * c->w0[k];
+            b1 += x1[k - blocks] * c->w1[k];
+        }
+        if (pair_p) {
+            if (ch_stride != 0) {
+                out[out_step + ch_stride] = tte_pw_finish_(b1, &c->r1, c->zp, c->lo, c->hi, fast);
+            }
+            out[out_step] = tte_pw_finish_(b0, &c->r0, c->zp, c->lo, c->hi, fast);
+        }
+        if (ch_stride != 0) {
+            out[ch_stride] = tte_pw_finish_(a1, &c->r1, c->zp, c->lo, c->hi, fast);
+        }
+        out[0] = tte_pw_finish_(a0, &c->r0, c->zp, c->lo, c->hi, fast);
+        x += 2 * x_step;
+        out += 2 * out_step;
+    }
+}
+
+/** Output channels [oc_begin, oc_end) of the pointwise conv into
+ *  out[p * pix_stride + (oc - oc_begin) * ch_stride] (see the file comment). */
+static inline void tte_pw_s8(const tte_pw_geom *g, const int8_t *input, const int8_t *filter,
+                             const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                             int32_t oc_begin, int32_t oc_end, int8_t *out, int32_t pix_stride,
+                             int32_t ch_stride)
+{
+    const int32_t n = g->in_c;
+    /* stride 1: all pixels form one run; else one run per output row */
+    const int32_t dense = g->stride_h == 1 && g->stride_w == 1;
+    const int32_t rows = dense ? 1 : g->pixels / g->out_w;
+    const int32_t run = dense ? g->pixels : g->out_w;
+    const int32_t blocks = n & ~3;
+    int32_t panel[TTE_PW_PANEL_WORDS];
+    const int32_t ones = tte_pack16(1, 1);
+    int32_t oc, r, k, sum0, sum1;
+    tte_pw_pair_ c;
+    c.zp = g->output_offset;
+    c.lo = g->act_min;
+    c.hi = g->act_max;
+    for (oc = oc_begin; oc < oc_end; oc += 2) {
+        const int32_t pair_c = oc + 1 < oc_end;
+        c.w0 = filter + oc * n;
+        c.w1 = pair_c ? c.w0 + n : c.w0;
+        c.r0 = tte_pw_requant_of_(mult[oc], shift[oc]);
+        c.r1 = pair_c ? tte_pw_requant_of_(mult[oc + 1], shift[oc + 1]) : c.r0;
+        c.ch_stride = pair_c ? ch_stride : 0;
+        c.panel = blocks <= TTE_PW_PANEL_WORDS ? panel : 0;
+        sum0 = 0;
+        sum1 = 0;
+        for (k = 0; k < blocks; k += 4) {
+            const int32_t v0 = tte_read_s8x4(c.w0 + k), v1 = tte_read_s8x4(c.w1 + k);
+            const int32_t v0_lo = tte_sxtb16(v0), v0_hi = tte_sxtb16_ror8(v0);
+            const int32_t v1_lo = tte_sxtb16(v1), v1_hi = tte_sxtb16_ror8(v1);
+            sum0 = tte_smlad(v0_hi, ones, tte_smlad(v0_lo, ones, sum0));
+            sum1 = tte_smlad(v1_hi, ones, tte_smlad(v1_lo, ones, sum1));
+            if (c.panel != 0) {
+                panel[k] = v0_lo;
+                panel[k + 1] = v0_hi;
+                panel[k + 2] = v1_lo;
+                panel[k + 3] = v1_hi;
+            }
+        }
+        for (; k < n; k++) {
+            sum0 += c.w0[k];
+            sum1 += c.w1[k];
+        }
+        c.start0 = (bias != 0 ? bias[oc] : 0) + g->input_offset * sum0;
+        c.start1 = pair_c ? (bias != 0 ? bias[oc + 1] : 0) + g->input_offset * sum1 : c.start0;
+        for (r = 0; r < rows; r++) {
+            /* row r is (image b, output row oy) */
+            const int32_t b = r / g->out_h, oy = r - b * g->out_h;
+            const int8_t *x = dense ? input
+                                    : input + (b * g->in_h + oy * g->stride_h) * g->in_w * n;
+            int8_t *const o = out + (oc - oc_begin) * ch_stride + r * run * pix_stride;
+            /* two copies of the loop, one without the per-output shift test */
+            if (c.r0.shift < 0 && c.r1.shift < 0) {
+                tte_pw_run_(&c, n, x, run, g->stride_w * n, o, pix_stride, 1);
+            } else {
+                tte_pw_run_(&c, n, x, run, g->stride_w * n, o, pix_stride, 0);
+            }
+        }
+    }
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TTE_PW_S8_H */
