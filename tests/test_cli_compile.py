@@ -30,6 +30,27 @@ def test_compile_writes_a_self_contained_folder(example_models, tmp_path):
         assert f"runtime/src/{src.name}" in listed
 
 
+def test_float32_storage_keeps_a_master_beside_each_trained_weight(example_models, tmp_path):
+    model = example_models["mcunet-5fps"]["int8"]
+    assert _compile(model, tmp_path / "int8").exit_code == 0
+    r = _compile(model, tmp_path / "f32", "--storage", "float32", "--budget", "512KB")
+    assert r.exit_code == 0, r.output
+    int8, f32 = (json.loads((tmp_path / d / "memory.json").read_text()) for d in ("int8", "f32"))
+    # sparse_49kb, 10 classes: the expand convs 24, 27 and 30 (kept whole in SRAM though only
+    # some of their input channels train) and the new 10-class head gain 4 B a weight
+    from tinyengine_compiler.frontend import load_model
+    from tinyengine_compiler.training.config import numbered_convs
+    g = load_model(model)
+    convs = numbered_convs(g)
+    expand = sum(g.tensors[g.node(convs[i]).inputs[1]].size for i in (24, 27, 30))
+    head_in = g.tensors[g.node(convs[-1]).outputs[0]].shape[-1]
+    assert f32["trainable_bytes"] - int8["trainable_bytes"] == 4 * (expand + 10 * head_in)
+    code = (tmp_path / "f32" / "tte_model.c").read_text()
+    assert "tte_sgd_update_f32(" in code and "tte_master_to_s8(" in code
+    r = _compile(model, tmp_path / "bad", "--storage", "float16")
+    assert r.exit_code == 2 and not (tmp_path / "bad").exists()
+
+
 def test_over_budget_exits_1_with_one_line_and_keeps_the_old_folder(example_models, tmp_path):
     model = example_models["mcunet-5fps"]["int8"]
     assert _compile(model, tmp_path / "out").exit_code == 0

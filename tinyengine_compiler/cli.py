@@ -277,11 +277,14 @@ def plan_cmd(model, update, num_classes, no_reorder, budget, planner, storage, v
 @click.option("--no-qas", is_flag=True, help="Turn quantization-aware scaling off (to compare).")
 @click.option("--kernels", type=click.Choice(["portable", "cmsis_nn"]), default="portable", show_default=True,
               help="Kernel backend: our portable C, or calls into CMSIS-NN (you supply it as CMSIS_NN_ROOT).")
+@click.option("--storage", type=click.Choice(["int8", "float32"]), default="int8", show_default=True,
+              help="Trained weights: int8 updated in place (steps under half a step of the int8 grid are "
+                   "lost), or a float32 master beside the int8 copy the forward reads (5 B a weight).")
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Output folder: tte_model.[ch], tte_weights.[ch], runtime/, tte.mk, memory.*")
 @_one_line_errors
-def compile_cmd(model, update, num_classes, budget, no_qas, kernels, out_dir):
-    """Compile the training step into a self-contained C folder (trained weights stored int8)."""
+def compile_cmd(model, update, num_classes, budget, no_qas, kernels, storage, out_dir):
+    """Compile the training step into a self-contained C folder."""
     from dataclasses import replace
 
     from .compile import compile_training
@@ -289,7 +292,7 @@ def compile_cmd(model, update, num_classes, budget, no_qas, kernels, out_dir):
     from .report.plan import parse_bytes
     from .training.config import load_scheme
 
-    scheme = replace(load_scheme(update), weight_storage="int8")
+    scheme = replace(load_scheme(update), weight_storage=storage)
     plan, ctx, _ = compile_training(load_model(model, require_int8=True), scheme, out_dir,
                                     budget_bytes=parse_bytes(budget), num_classes=num_classes, use_qas=not no_qas,
                                     backend=kernels)

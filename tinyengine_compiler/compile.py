@@ -75,8 +75,11 @@ def compile_training(g: Graph, scheme: UpdateScheme, out_dir: str, *, budget_byt
     forward, sched = training_schedule(g, scheme, **options)
     buffers = lifetimes(sched)
     plan = _planned(buffers)
-    # the C holds each trained tensor whole in SRAM (frozen columns of a partial update too)
-    trainable = sum(sched.tensors[n.inputs[0]].nbytes for n in sched.nodes if n.op == OpKind.SGD_UPDATE)
+    # the C holds each trained tensor whole in SRAM (frozen columns of a partial update too), and
+    # a float32-stored weight's master beside its int8 image
+    trainable = sum(sched.tensors[n.inputs[0]].nbytes + (4 * sched.tensors[n.inputs[0]].size
+                                                         if n.attrs["storage"] == "float32" else 0)
+                    for n in sched.nodes if n.op == OpKind.SGD_UPDATE)
     summary = memory_summary(buffers, plan, layers=layer_rows(forward, sched, buffers),
                              flash_bytes=flash_bytes(forward, sched), trainable_bytes=trainable)
     if budget_bytes is not None:

@@ -101,7 +101,7 @@ BACKWARD_SIGNATURES = {
     "tte_bias_grad_f32": [_PD, PF, _PD, PF],
     "tte_global_avg_pool_grad_f32": [_PD, PF, _PD, PF],
     "tte_grad_accumulate_f32": [_PD, PF, PF, PF],
-    "tte_sgd_update_f32": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, PF],
+    "tte_sgd_update_f32": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, PF, P8],
     "tte_sgd_update_s8": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, P8],
     "tte_sgd_update_s32": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, P32],
 }

@@ -33,9 +33,9 @@ def _stored(trainer, sched) -> bytes:
     return b"".join(trainer.stored[n.inputs[0]].tobytes() for n in sched.nodes if n.op == OpKind.SGD_UPDATE)
 
 
-def _scheme(name):
+def _scheme(name, storage="int8"):
     from dataclasses import replace
-    return replace(load_scheme(name), weight_storage="int8")
+    return replace(load_scheme(name), weight_storage=storage)
 
 
 PAPER = ["mcunet-5fps", "mbv2-w0.35", "proxyless-w0.3"]
@@ -58,6 +58,32 @@ def _ten_steps_then_twenty_inferences(g, scheme, tmp_path):
                          + [("mcunet-5fps", "sparse_49kb")])
 def test_ten_steps_equal_the_reference_trainer(paper_models_dir, tmp_path, model, scheme):
     _ten_steps_then_twenty_inferences(load_model(f"{paper_models_dir}/{model}.pkl"), _scheme(scheme), tmp_path)
+
+
+@pytest.mark.parametrize("scheme", ["sparse_49kb", "paper-mcunet-5fps"])
+def test_float32_master_weights_equal_the_reference_trainer(example_models, tmp_path, scheme):
+    """Trained weights stored as float32 masters with int8 images: every loss, every master
+    byte and every logit equal the reference trainer's (float32 storage)."""
+    g = load_model(example_models["mcunet-5fps"]["int8"])
+    _ten_steps_then_twenty_inferences(g, _scheme(scheme, "float32"), tmp_path)
+
+
+def test_float32_masters_round_trip_through_set_trainable(example_models, tmp_path):
+    """tte_set_trainable loads masters and remakes the int8 images the forward reads."""
+    g = load_model(example_models["mcunet-5fps"]["int8"])
+    _, ctx, sched, engine = _engine(g, _scheme("sparse_49kb", "float32"), tmp_path)
+    weights = [n for n in sched.nodes if n.op == OpKind.SGD_UPDATE and n.attrs["storage"] == "float32"]
+    assert weights and ctx["trainable_bytes"] == sum(
+        sched.tensors[n.inputs[0]].size * (4 if n in weights else sched.tensors[n.inputs[0]].dtype.itemsize)
+        for n in sched.nodes if n.op == OpKind.SGD_UPDATE)
+    images = [quantize_image(g, im) for im in sample_images(6)]
+    for i, x in enumerate(images[:3]):
+        engine.train_step(x, i, 0.05)
+    saved, logits = engine.get_trainable(), [engine.infer(x) for x in images[3:]]
+    engine.init()
+    assert [engine.infer(x).tolist() for x in images[3:]] != [v.tolist() for v in logits]
+    engine.set_trainable(saved)
+    assert [engine.infer(x).tolist() for x in images[3:]] == [v.tolist() for v in logits]
 
 
 def _small_model():

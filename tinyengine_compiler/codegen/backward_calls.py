@@ -121,15 +121,19 @@ def _accumulate(g, n, tag, ref, kept):
                                             ref(n.outputs[0])], statics)
 
 
-_SGD = {"int8": "tte_sgd_update_s8", "int32": "tte_sgd_update_s32"}
+_SGD = {"int8": "tte_sgd_update_s8", "int32": "tte_sgd_update_s32", "float32": "tte_sgd_update_f32"}
+
+
+def master_name(image: str) -> str:
+    """The C array of a float32 master weight, beside `image`, the int8 array the forward reads."""
+    return image.replace("tte_t_", "tte_m_", 1)
 
 
 def _sgd(g, n, tag, ref, kept):
     param, grad, scale = n.inputs
     storage = n.attrs["storage"]
     if storage not in _SGD:
-        raise UnsupportedError(f"node '{n.name}': C code for {storage} weight storage is not generated yet; "
-                               "use int8 weight storage (`--storage int8`)")
+        raise UnsupportedError(f"node '{n.name}': no C update for {storage} storage")
     p = g.tensors[param]
     mode = (SCALE_PER_TENSOR if len(p.qparams.scale) == 1 else
             SCALE_PER_COLUMN if p.qparams.axis == len(p.shape) - 1 and len(p.shape) == 4 else SCALE_PER_ROW)
@@ -142,8 +146,9 @@ def _sgd(g, n, tag, ref, kept):
     if channels is not None:
         statics.append(Static("int32_t", f"{tag}_channels", list(channels), len(channels)))
         chan_arg = f"{tag}_channels"
+    stored = [master_name(ref(param)), ref(param)] if storage == "float32" else [ref(param)]
     return Call(_SGD[storage], ["&tte_no_scratch", f"&{tag}_sgd", f"&{tag}_p_dims", f"&{tag}_g_dims", ref(grad),
-                                ref(scale), chan_arg, ref(param)], statics, sgd=(f"{tag}_sgd", mode))
+                                ref(scale), chan_arg, *stored], statics, sgd=(f"{tag}_sgd", mode))
 
 
 _BACKWARD = {

@@ -15,7 +15,7 @@ import numpy as np
 from .. import __version__
 from ..ir import DType, Graph, Node, OpKind
 from ..ir.ops import BACKWARD_OPS
-from .backward_calls import backward_call
+from .backward_calls import backward_call, master_name
 from .calls import Static, _dims, forward_call
 
 _CTYPES = {DType.INT8: "int8_t", DType.INT32: "int32_t", DType.FLOAT32: "float", DType.UINT8: "uint8_t"}
@@ -103,6 +103,18 @@ def _mark_phase_changes(calls: list[dict]) -> None:
         previous = call["phase"]
 
 
+def _trainable(g: Graph, update: Node, image: str, init: str) -> dict:
+    """One trained parameter's SRAM state.  int8 / int32 storage: the array the kernels read,
+    updated in place.  float32 storage: a float master (`master`, the state that
+    tte_get_trainable saves) and its int8 image (`name`), which the forward reads."""
+    t = g.tensors[update.inputs[0]]
+    entry = {"name": image, "init": init, "ctype": _CTYPES[t.dtype], "count": t.size, "bytes": t.nbytes,
+             "master": None}
+    if update.attrs["storage"] == "float32":
+        entry.update(master=master_name(image), bytes=4 * t.size)
+    return entry
+
+
 def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source: str, source_sha256: str,
                   sizes: dict[str, int] | None = None) -> dict:
     """Context of the engine of `g`: inference only, or (when `g` holds SGD_UPDATE nodes) the
@@ -170,12 +182,12 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
     }
     if updates:
         _mark_phase_changes(train_calls)
+        trainables = [_trainable(g, n, sram[n.inputs[0]], idents[n.inputs[0]]) for n in updates]
         ctx.update({
             "phase_end": PHASE_END,
             "train_calls": train_calls,
-            "trainables": [{"name": sram[n], "init": idents[n], "ctype": _CTYPES[g.tensors[n].dtype],
-                            "count": g.tensors[n].size, "bytes": g.tensors[n].nbytes} for n in trained],
-            "trainable_bytes": sum(g.tensors[n].nbytes for n in trained),
+            "trainables": trainables,
+            "trainable_bytes": sum(t["bytes"] for t in trainables),
             "sgd": sgd,
             "label_offset": offsets["label"],
             "loss_offset": offsets["loss"],
