@@ -29,14 +29,15 @@ from .conftest import needs_arm_gcc, needs_qemu
 LR = 0.01
 LABELS = [1, 2, 3]
 RAM_BYTES, FLASH_BYTES = 320 * 1024, 1024 * 1024
-CASES = [("mcunet-5fps", "paper-mcunet-5fps"), ("mbv2-w0.35", "paper-mbv2-w0.35"),
-         ("proxyless-w0.3", "paper-proxyless-w0.3"),
-         ("mcunet-5fps", "sparse_49kb")]   # TinyEngine's demo scheme: links today, so QEMU runs
+CASES = [("mcunet-5fps", "paper-mcunet-5fps", "int8"), ("mbv2-w0.35", "paper-mbv2-w0.35", "int8"),
+         ("proxyless-w0.3", "paper-proxyless-w0.3", "int8"),
+         ("mcunet-5fps", "sparse_49kb", "int8"),      # TinyEngine's demo scheme
+         ("mcunet-5fps", "sparse_49kb", "float32")]   # the same with float32 master weights
 
 
-def _compiled(paper_models_dir, tmp_path, model, scheme):
+def _compiled(paper_models_dir, tmp_path, model, scheme, storage="int8"):
     g = load_model(f"{paper_models_dir}/{model}.pkl")
-    scheme = replace(load_scheme(scheme), weight_storage="int8")
+    scheme = replace(load_scheme(scheme), weight_storage=storage)
     _, ctx, sched = compile_training(g, scheme, str(tmp_path / "out"), num_classes=10)
     xs = np.stack([quantize_image(g, im) for im in sample_images(len(LABELS))])
     return ctx, sched, xs
@@ -48,9 +49,9 @@ def _bench(tmp_path, xs, plugin, **kw):
 
 @needs_arm_gcc
 @needs_qemu
-@pytest.mark.parametrize("model, scheme", CASES)
-def test_three_steps_on_m7_equal_reference_and_host(paper_models_dir, tmp_path, plugin, model, scheme):
-    ctx, sched, xs = _compiled(paper_models_dir, tmp_path, model, scheme)
+@pytest.mark.parametrize("model, scheme, storage", CASES)
+def test_three_steps_on_m7_equal_reference_and_host(paper_models_dir, tmp_path, plugin, model, scheme, storage):
+    ctx, sched, xs = _compiled(paper_models_dir, tmp_path, model, scheme, storage)
     got = _bench(tmp_path, xs, plugin)
     assert got["ram_bytes"] <= RAM_BYTES and got["flash_bytes"] <= FLASH_BYTES
 

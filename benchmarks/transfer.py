@@ -1,0 +1,440 @@
+"""Transfer learning with the paper's three int8 models: QAS and sparse update on real data,
+the int8 runs executed by the generated C.  The `transfer` section of docs/BENCHMARKS.md and
+docs/transfer.svg / transfer-vww.svg.  Run `python -m benchmarks.transfer` (under an hour on 2
+cores; `--quick` a few minutes; `--json` prints the runs on one line).
+
+Every run fine-tunes one model (a new head for the task's classes, seeded, the same in every
+run) with batch-1 SGD, no momentum, learning rate `lr` with cosine decay to 0 over all steps,
+random horizontal flips as the only augmentation (the same image order and flips in every run),
+then measures top-1 on the task's test images:
+
+* fp32 full: `training.float_trainer.FloatTrainer` on the real-valued twin of the int8 graph;
+* int8 full (with and without QAS), bias-only, last-layer, and the paper's sparse scheme (with
+  and without QAS): `tte compile`'s C engine built for this host (`targets.host.HostEngine`,
+  the code that runs on the M7), trained parameters stored int8 / int32 and updated in place
+  as on the device.  The first SPOT_STEPS steps of each int8 run also run in the numpy
+  reference trainer; the losses and trained bytes must be equal or the script stops;
+* for analysis, int8 full and sparse with QAS again with float32 master weights
+  (`tte compile --storage float32`): the same int8 forward, but steps smaller than half an
+  int8 step accumulate instead of being rounded away.
+
+Where backpropagation never reaches a frozen prefix of the network, the C runs only the rest:
+the prefix's int8 output for every image is computed once by the prefix's own C inference
+engine, and a training engine compiled for the rest of the graph takes it as its input.  This
+is exact (the prefix is deterministic and frozen); the first steps are still checked against
+the reference trainer on the whole graph.
+
+Peak SRAM is the planner's (`tte plan --storage int8|float32`, arena + trained parameters) for
+the int8 runs, and for fp32 the same schedule with every tensor float32.
+
+Tasks: Fashion-MNIST (Debian dataset-fashion-mnist, 10 classes, grey to RGB, 28 -> 128) and
+`fashion-vww`, a seeded "visual wake words"-like task built from it
+(`training/synthetic_vww.py`).  Results are cached per run under out/transfer-cache
+(`--no-cache` recomputes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from tinyengine_compiler.compile import compile_inference, compile_training, training_schedule
+from tinyengine_compiler.errors import TteError
+from tinyengine_compiler.frontend import load_model
+from tinyengine_compiler.frontend.inputs import quantize_image
+from tinyengine_compiler.ir import OpKind
+from tinyengine_compiler.passes.legalize_bias import legalize_biases
+from tinyengine_compiler.training.config import load_scheme
+from tinyengine_compiler.training.datasets import load_split
+from tinyengine_compiler.training.float_trainer import FloatTrainer
+from tinyengine_compiler.training.pipeline import for_classes, training_graph
+from tinyengine_compiler.training.trainer import Trainer
+
+from .doc import ROOT, write_section
+from .transfer_cut import frozen_cut, split_at
+from .transfer_memory import fp32_peak_bytes, int8_peak_bytes
+
+MODELS_DIR = ROOT.parent / "shared" / "models"
+MODELS = ("mbv2-w0.35", "proxyless-w0.3", "mcunet-5fps")
+CACHE_DIR = ROOT / "out" / "transfer-cache"
+CACHE_VERSION = 2
+SVG = {"fashion-mnist": "transfer.svg", "fashion-vww": "transfer-vww.svg"}
+SPOT_STEPS = 2
+SEED = 0
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    dataset: str
+    classes: tuple[int, ...]
+    train_per_class: int
+    test_per_class: int
+    epochs: int
+    lr: float
+
+
+TASKS = {
+    "fashion-mnist": Task("fashion-mnist", "fashion-mnist", tuple(range(10)), 100, 200, 3, 0.003),
+    "fashion-vww": Task("fashion-vww", "fashion-vww", (0, 1), 500, 500, 2, 0.003),
+}
+QUICK = {"fashion-mnist": dict(train_per_class=6, test_per_class=20, epochs=1),
+         "fashion-vww": dict(train_per_class=30, test_per_class=100, epochs=1)}
+
+
+@dataclass(frozen=True)
+class Run:
+    scheme: str          # a preset; "paper" is the model's paper-<model>
+    precision: str       # "fp32" | "int8"
+    qas: bool
+    storage: str = "int8"   # int8 runs: trained weights int8 in place, or "float32" masters
+
+    def preset(self, model: str) -> str:
+        return f"paper-{model}" if self.scheme == "paper" else self.scheme
+
+
+RUNS = (Run("full", "fp32", False), Run("full", "int8", True), Run("full", "int8", False),
+        Run("bias-only", "int8", True), Run("last-layer", "int8", True),
+        Run("paper", "int8", True), Run("paper", "int8", False),
+        Run("full", "int8", True, "float32"), Run("paper", "int8", True, "float32"))
+
+# What the paper reports for each run (its section 2 and Fig. 9; acceptance targets in brackets).
+PAPER_CLAIM = {
+    Run("full", "fp32", False): "the float reference",
+    Run("full", "int8", True): "matches fp32 [within 1.5 pt on average]",
+    Run("full", "int8", False): "clearly below fp32 (the gradient scale mismatch QAS fixes)",
+    Run("bias-only", "int8", True): "below sparse update at similar memory",
+    Run("last-layer", "int8", True): "below sparse update",
+    Run("paper", "int8", True): "matches full update [within 2 pt] at a fraction of its memory [<= 1/5]",
+    Run("paper", "int8", False): "below sparse update with QAS",
+    Run("full", "int8", True, "float32"): "(analysis: int8 forward and QAS, weights kept as float32 masters)",
+    Run("paper", "int8", True, "float32"): "(analysis: as above, the paper's scheme)",
+}
+
+
+# ---- data ------------------------------------------------------------------------------------
+
+_DATA: dict = {}     # task name -> (train x int8 [N,1,S,S,3], train y, test x, test y); shared by fork
+
+
+def load_task(task: Task, g) -> tuple:
+    tr_x, tr_y, te_x, te_y = load_split(task.dataset, list(task.classes), task.train_per_class,
+                                        task.test_per_class, g.tensors[g.inputs[0]].shape[1])
+    quant = lambda images: np.stack([quantize_image(g, im) for im in images])   # noqa: E731
+    return quant(tr_x), tr_y, quant(te_x), te_y
+
+
+def schedule(task: Task, n_train: int, seed: int = SEED):
+    """(image index, flip, lr) for every step: a seeded shuffle per epoch, a coin per step for a
+    horizontal flip, and lr * (1 + cos(pi t / T)) / 2.  The same for every run of a task."""
+    total, t = task.epochs * n_train, 0
+    for epoch in range(task.epochs):
+        rng = np.random.default_rng([seed, epoch])
+        order, flips = rng.permutation(n_train), rng.random(n_train) < 0.5
+        for i, flip in zip(order, flips):
+            yield int(i), bool(flip), task.lr * 0.5 * (1.0 + math.cos(math.pi * t / total))
+            t += 1
+
+
+def flipped(x: np.ndarray, flip: bool) -> np.ndarray:
+    return np.ascontiguousarray(x[:, :, ::-1, :]) if flip else x
+
+
+# ---- one run ---------------------------------------------------------------------------------
+
+def model_path(model: str) -> str:
+    """The paper's `<model>.pkl`, else an example `<model>-int8.onnx` in MODELS_DIR."""
+    pkl = MODELS_DIR / f"{model}.pkl"
+    return str(pkl if pkl.is_file() else MODELS_DIR / f"{model}-int8.onnx")
+
+
+def _graph(model: str, run: Run):
+    """(the forward graph, biases legalized; the run's scheme with its weight storage)."""
+    g = legalize_biases(load_model(model_path(model)))
+    return g, replace(load_scheme(run.preset(model)), weight_storage=run.storage)
+
+
+def _fp32_run(model: str, task: Task, run: Run, progress) -> dict:
+    g, scheme = _graph(model, run)
+    g, scheme = for_classes(g, scheme, len(task.classes), SEED)
+    _, train = training_graph(g, scheme, use_qas=False)
+    trainer = FloatTrainer(train, task.lr)
+    tr_x, tr_y, te_x, te_y = _DATA[task.name]
+    losses = []
+    for i, flip, lr in schedule(task, len(tr_x)):
+        trainer.lr = lr
+        losses.append(trainer.step(flipped(tr_x[i], flip), int(tr_y[i])))
+        progress(1)
+    correct = 0
+    for x, y in zip(te_x, te_y):
+        correct += trainer.predict(x) == int(y)
+        progress(1)
+    return {"top1": correct / len(te_y), "loss_by_tenth": _tenths(losses), "c_equals_reference": None,
+            "cut": None}
+
+
+def _stored(trainer: Trainer, sched) -> bytes:
+    """The reference's trained parameters in tte_get_trainable's order (the SGD_UPDATE order)."""
+    return b"".join(trainer.stored[n.inputs[0]].tobytes() for n in sched.nodes if n.op == OpKind.SGD_UPDATE)
+
+
+def _int8_run(model: str, task: Task, run: Run, progress, work: Path) -> dict:
+    from tinyengine_compiler.targets.host import engine_from_folder
+
+    g, scheme = _graph(model, run)
+    n = len(task.classes)
+    head, explicit = frozen_cut(g, scheme, n, SEED)   # g with its new head; scheme by layer names
+    tr_x, tr_y, te_x, te_y = _DATA[task.name]
+    if head.cut is not None:
+        prefix_g, suffix_g = split_at(head.graph, head.cut)
+        compile_inference(prefix_g, str(work / "prefix"))
+        prefix = engine_from_folder(str(work / "prefix"), str(work / "prefix-build"))
+        to_cut = lambda x: prefix.infer(x).reshape(suffix_g.tensors[suffix_g.inputs[0]].shape)   # noqa: E731
+        train_g = suffix_g
+    else:
+        to_cut, train_g = (lambda x: x), head.graph   # noqa: E731
+    compile_training(train_g, explicit, str(work / "train"), use_qas=run.qas)
+    engine = engine_from_folder(str(work / "train"), str(work / "train-build"))
+    # the reference trainer on the whole graph: the first steps must agree with the C bit for bit
+    _, whole = training_schedule(head.graph, explicit, use_qas=run.qas)
+    reference = Trainer(whole, task.lr)
+    cut_train = {}    # (image, flipped) -> the prefix's output, computed once
+    losses, agree = [], True
+    for step, (i, flip, lr) in enumerate(schedule(task, len(tr_x))):
+        if head.cut is None:
+            x = flipped(tr_x[i], flip)
+        else:
+            x = cut_train.get((i, flip))
+            if x is None:
+                x = cut_train[(i, flip)] = to_cut(flipped(tr_x[i], flip))
+        loss = engine.train_step(x, int(tr_y[i]), lr)
+        if step < SPOT_STEPS:
+            reference.lr = lr
+            agree &= bool(loss == np.float32(reference.step(flipped(tr_x[i], flip), int(tr_y[i]))))
+            if step == SPOT_STEPS - 1:
+                agree &= engine.get_trainable() == _stored(reference, whole)
+                if not agree:
+                    raise TteError(f"{model} {run}: the C and the reference trainer differ in the first "
+                                   f"{SPOT_STEPS} steps")
+        losses.append(float(loss))
+        progress(1)
+    correct = 0
+    for x, y in zip(te_x, te_y):
+        correct += int(np.argmax(engine.infer(to_cut(x)).astype(np.int32))) == int(y)
+        progress(1)
+    return {"top1": correct / len(te_y), "loss_by_tenth": _tenths(losses), "c_equals_reference": agree,
+            "cut": head.cut}
+
+
+def _tenths(losses: list[float]) -> list[float]:
+    """The mean training loss over each tenth of the steps, in order."""
+    return [round(float(np.mean(part)), 4) for part in np.array_split(np.asarray(losses), 10) if len(part)]
+
+
+def run_one(args) -> dict:
+    model, task, run, queue = args
+    progress = (lambda k: queue.put(k)) if queue is not None else (lambda k: None)
+    t0, cpu0 = time.time(), time.process_time()
+    with tempfile.TemporaryDirectory(prefix="tte-transfer-") as tmp:
+        out = _fp32_run(model, task, run, progress) if run.precision == "fp32" else \
+            _int8_run(model, task, run, progress, Path(tmp))
+    # CPU time of this process (the C runs in it, through ctypes): what the run costs whatever
+    # else the machine is doing; the C compiler's child processes are not counted
+    return {"model": model, "task": task.name, **asdict(run), "scheme": run.preset(model), **out,
+            "seconds": round(time.time() - t0, 1), "cpu_seconds": round(time.process_time() - cpu0, 1)}
+
+
+# ---- the study -------------------------------------------------------------------------------
+
+def _cache_key(model: str, task: Task, run: Run) -> str:
+    model_sha = hashlib.sha256(Path(model_path(model)).read_bytes()).hexdigest()
+    # the on-device default storage is left out, so a run's key names only what it changes
+    spec = {k: v for k, v in asdict(run).items() if not (k == "storage" and v == "int8")}
+    text = json.dumps([CACHE_VERSION, model_sha, asdict(task), spec, SEED, SPOT_STEPS], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _work(task: Task, n_train: int, n_test: int, run: Run) -> int:
+    return task.epochs * n_train + n_test
+
+
+def study(models, tasks: list[Task], jobs: int, use_cache: bool, quiet: bool) -> list[dict]:
+    """Every (task, model, run); cached results are reused, the rest run in `jobs` processes."""
+    import click
+
+    results, todo = {}, []
+    for task in tasks:
+        for model in models:
+            for run in RUNS:
+                key = _cache_key(model, task, run)
+                path = CACHE_DIR / f"{key}.json"
+                if use_cache and path.is_file():
+                    results[(task.name, model, run)] = {"storage": "int8", **json.loads(path.read_text())}
+                else:
+                    todo.append((task, model, run, path))
+    for task in {t for t, *_ in todo}:
+        _DATA[task.name] = load_task(task, load_model(model_path(models[0])))
+    total = sum(_work(t, len(_DATA[t.name][0]), len(_DATA[t.name][2]), r) for t, _, r, _ in todo)
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Manager() as manager:
+        queue = manager.Queue()
+        with ctx.Pool(jobs, maxtasksperchild=1) as pool, \
+                click.progressbar(length=total, label=f"{len(todo)} runs", file=sys.stderr,
+                                  hidden=quiet or not total) as bar:
+            # the longest runs first, so the two processes finish together
+            order = sorted(todo, key=lambda w: -(w[2].precision == "fp32") * 10 - (w[2].scheme == "full"))
+            pending = [(w, pool.apply_async(run_one, ((w[1], w[0], w[2], queue),))) for w in order]
+            while pending:
+                while not queue.empty():
+                    bar.update(queue.get())
+                done = [p for p in pending if p[1].ready()]
+                for (task, model, run, path), res in done:
+                    result = res.get()
+                    results[(task.name, model, run)] = result
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_text(json.dumps(result))
+                pending = [p for p in pending if p not in done]
+                time.sleep(0.2)
+    rows = []
+    for task in tasks:
+        for model in models:
+            for run in RUNS:
+                r = dict(results[(task.name, model, run)])
+                r["peak_sram_bytes"] = (fp32_peak_bytes(model_path(model), run.preset(model), len(task.classes))
+                                        if run.precision == "fp32" else
+                                        int8_peak_bytes(model_path(model), run.preset(model), len(task.classes),
+                                                        run.storage))
+                rows.append(r)
+    return rows
+
+
+# ---- report ----------------------------------------------------------------------------------
+
+def _label(r: dict) -> str:
+    scheme = "sparse (paper)" if r["scheme"].startswith("paper-") else r["scheme"]
+    qas = "" if r["precision"] == "fp32" else (", QAS" if r["qas"] else ", no QAS")
+    master = ", fp32 master" if r["precision"] == "int8" and r["storage"] == "float32" else ""
+    return f"{r['precision']} {scheme}{qas}{master}"
+
+
+def _describe(task: Task, rows: list[dict]) -> str:
+    n_train = len(task.classes) * task.train_per_class
+    what = {"fashion-mnist": "Fashion-MNIST, 10 classes",
+            "fashion-vww": "fashion-vww (is a target item on the 128x128 canvas?), 2 classes"}[task.name]
+    return (f"{what}: {n_train} training images ({task.train_per_class} a class), "
+            f"{len(task.classes) * task.test_per_class} test images (the first {task.test_per_class} of "
+            f"each class in the test split), {task.epochs} epochs, lr {task.lr} with cosine decay, "
+            f"batch 1, random horizontal flips.")
+
+
+def table(task: Task, rows: list[dict], models) -> str:
+    by = {(r["model"], _label(r)): r for r in rows if r["task"] == task.name}
+    labels = list(dict.fromkeys(_label(r) for r in rows if r["task"] == task.name))
+    head = "| run | " + " | ".join(f"{m} top-1 | {m} peak KB" for m in models) + " | mean top-1 | paper's claim |"
+    lines = [head, "|---|" + "---:|---:|" * len(models) + "---:|---|"]
+    for label, run in zip(labels, RUNS):
+        cells, accs = [], []
+        for m in models:
+            r = by[(m, label)]
+            accs.append(r["top1"])
+            cells.append(f"{100 * r['top1']:.1f} | {r['peak_sram_bytes'] / 1024:.0f}")
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {100 * np.mean(accs):.1f} | {PAPER_CLAIM[run]} |")
+    return "\n".join(lines)
+
+
+def checks(task: Task, rows: list[dict], models) -> list[str]:
+    """The acceptance figures, computed from the table's own numbers."""
+    def pick(model, scheme, precision, qas, storage="int8"):
+        return next(r for r in rows if r["task"] == task.name and r["model"] == model and r["scheme"] == scheme
+                    and r["precision"] == precision and r["qas"] == qas and r["storage"] == storage)
+
+    def mean(scheme, precision, qas, storage="int8"):
+        return np.mean([pick(m, scheme, precision, qas, storage)["top1"] for m in models])
+
+    fp32 = mean("full", "fp32", False)
+    out = [f"int8 full + QAS vs fp32 full, mean over the models: {100 * (mean('full', 'int8', True) - fp32):+.1f} pt "
+           f"(without QAS: {100 * (mean('full', 'int8', False) - fp32):+.1f} pt; with QAS and float32 master "
+           f"weights: {100 * (mean('full', 'int8', True, 'float32') - fp32):+.1f} pt)."]
+    for m in models:
+        sparse, full = pick(m, f"paper-{m}", "int8", True), pick(m, "full", "int8", True)
+        out.append(f"{m}: sparse (paper scheme) vs int8 full: {100 * (sparse['top1'] - full['top1']):+.1f} pt at "
+                   f"{sparse['peak_sram_bytes'] / full['peak_sram_bytes']:.3f}x its peak SRAM.")
+    return out
+
+
+def section(tasks: list[Task], rows: list[dict], models, jobs: int) -> str:
+    busy = sum(r["cpu_seconds"] for r in rows)
+    lines = ["## Transfer learning: QAS and sparse update, int8 runs in the generated C", "",
+             f"Regenerate with `python -m benchmarks.transfer` (the runs took {busy / 60:.0f} min of CPU "
+             f"here, about {busy / 60 / jobs:.0f} min with {jobs} processes; results are cached per run under "
+             "out/transfer-cache, `--no-cache` recomputes).  "
+             "Models: the paper's three int8 ImageNet models with a new seeded head.  fp32 = the float "
+             "twin of the int8 graph (`training/float_trainer.py`); int8 = `tte compile`'s C engine on "
+             "this host, trained weights int8 and biases int32 updated in place as on the device; the "
+             f"first {SPOT_STEPS} steps of every int8 run equal the numpy reference trainer's bit for bit "
+             "(checked by the script).  Peak KB = the planner's peak SRAM of the scheme "
+             "(arena + trained parameters, `tte plan --storage int8 --num-classes N`; fp32: the same "
+             "schedule with every tensor float32).  Top-1 in %.", ""]
+    for task in tasks:
+        lines += [f"### {task.name}", "", _describe(task, rows), "", table(task, rows, models), ""]
+        lines += [f"- {c}" for c in checks(task, rows, models)] + [""]
+        lines += [f"![{task.name}: top-1 against peak SRAM]({SVG[task.name]})", ""]
+
+    return "\n".join(lines)
+
+
+def _points(task: Task, rows: list[dict]) -> list[dict]:
+    return [{"model": r["model"], "scheme": _label(r),
+             "peak_sram_bytes": r["peak_sram_bytes"], "top1": r["top1"]} for r in rows if r["task"] == task.name]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.transfer", description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="a few minutes: tiny subsets, 1 epoch; writes no docs")
+    p.add_argument("--json", action="store_true", help='print {"runs": [...]} on one line')
+    p.add_argument("--models", default=",".join(MODELS), help="comma-separated (default: the paper's three)")
+    p.add_argument("--tasks", default=",".join(TASKS), help="comma-separated: " + ", ".join(TASKS))
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes (default: one a core)")
+    p.add_argument("--no-cache", action="store_true", help="recompute every run")
+    a = p.parse_args(argv)
+    models = [m for m in a.models.split(",") if m]
+    missing = [m for m in models if not Path(model_path(m)).is_file()]
+    unknown = [t for t in a.tasks.split(",") if t not in TASKS]
+    if missing or unknown or not models:
+        print(f"error: {'no model ' + ', '.join(missing) + ' in ' + str(MODELS_DIR) if missing else ''}"
+              f"{'unknown task ' + ', '.join(unknown) if unknown else ''}{'no models' if not models else ''}",
+              file=sys.stderr)
+        return 2
+    tasks = [replace(TASKS[t], **QUICK[t]) if a.quick else TASKS[t] for t in a.tasks.split(",")]
+    try:
+        rows = study(models, tasks, max(1, a.jobs), not a.no_cache, quiet=a.json)
+    except TteError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    if a.json:
+        print(json.dumps({"runs": [{k: r[k] for k in ("model", "task", "scheme", "precision", "qas", "storage",
+                                                      "top1", "peak_sram_bytes")} for r in rows]}))
+        return 0
+    text = section(tasks, rows, models, a.jobs)
+    if not a.quick:
+        from .transfer_plot import svg
+        write_section("transfer", text)
+        for task in tasks:
+            (ROOT / "docs" / SVG[task.name]).write_text(svg(_points(task, rows), f"{task.name}: top-1 against peak SRAM"))
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""Peak SRAM of a transfer-learning run, from the planner.
+
+int8 runs: `tte plan MODEL --update SCHEME --num-classes N --storage int8|float32`'s
+peak_sram_bytes (arena + trained parameters updated in place: int8, or float32 masters).  fp32 runs: the same schedule of the full update
+with every tensor float32 (activations, saved activations, gradients and parameters), placed by
+the same planners: what training the float model with this engine's schedule would need.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from tinyengine_compiler.frontend import load_model
+from tinyengine_compiler.ir import DType
+from tinyengine_compiler.passes.lifetimes import lifetimes
+from tinyengine_compiler.passes.sparse_update import trained_params
+from tinyengine_compiler.planners import best_plan
+from tinyengine_compiler.report.plan import plan_memory
+from tinyengine_compiler.training.config import load_scheme
+
+
+@lru_cache(maxsize=None)
+def int8_peak_bytes(model_path: str, preset: str, num_classes: int, storage: str = "int8") -> int:
+    mp = plan_memory(load_model(model_path), load_scheme(preset), num_classes=num_classes, storage=storage)
+    return int(mp.summary["peak_sram_bytes"])
+
+
+@lru_cache(maxsize=None)
+def fp32_peak_bytes(model_path: str, preset: str, num_classes: int) -> int:
+    sched = plan_memory(load_model(model_path), load_scheme(preset), num_classes=num_classes,
+                        storage="float32", masks=False).graph.copy()
+    for t in sched.tensors.values():
+        t.dtype = DType.FLOAT32
+    # no 1-bit masks or kept channels: those describe int8 saved activations
+    return best_plan(lifetimes(sched, masks=False)).arena_bytes + sum(p.bytes for p in trained_params(sched))

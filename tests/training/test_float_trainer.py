@@ -1,0 +1,77 @@
+"""The fp32 trainer's SGD step against float64 central differences of the real forward.
+
+One step with lr = 1 moves each trained parameter by exactly -dL/dP (up to float32 rounding of
+P - g), so (P_before - P_after) is compared with finite differences of a loss computed here
+with numpy's log-sum-exp, independent of the trainer's backward kernels.  Untrained columns of
+a partial update must not move."""
+
+import numpy as np
+
+from tinyengine_compiler.frontend import load_model
+from tinyengine_compiler.frontend.inputs import quantize_image
+from tinyengine_compiler.ir import OpKind
+from tinyengine_compiler.reference.real_forward import real_values, run_real
+from tinyengine_compiler.training.config import PRESETS
+from tinyengine_compiler.training.float_trainer import FloatTrainer
+from tinyengine_compiler.training.pipeline import for_classes, training_graph
+
+from ..sample_images import sample_images
+
+EPS = 1e-6
+LABEL = 3
+
+
+def _loss(logits) -> float:
+    z = logits.reshape(-1).astype(np.float64)
+    return float(np.log(np.sum(np.exp(z - z.max()))) + z.max() - z[LABEL])
+
+
+def test_one_step_moves_each_parameter_by_its_finite_difference_gradient(example_models):
+    g, scheme = for_classes(load_model(example_models["mcunet-5fps"]["int8"]), PRESETS["paper-mcunet-5fps"], 10)
+    _, train = training_graph(g, scheme, use_qas=False)
+    x = quantize_image(g, sample_images(1)[0])
+    trainer = FloatTrainer(train, lr=1.0)
+    before = {k: v.copy() for k, v in trainer.params.items()}
+    values64 = run_real(train, real_values(train, x, np.float64))
+    loss = trainer.step(x, LABEL)
+    assert abs(loss - _loss(values64[g.outputs[0]])) <= 1e-4 * max(1.0, abs(loss))
+
+    rng = np.random.default_rng(0)
+    got, fd, partial = [], [], 0
+    for upd in (n for n in train.nodes if n.op == OpKind.SGD_UPDATE):
+        param, channels = upd.inputs[0], upd.attrs.get("channels")
+        moved = before[param] - trainer.params[param]
+        if channels is not None:
+            partial += 1
+            frozen = np.setdiff1d(np.arange(moved.shape[-1]), channels)
+            assert not moved[..., frozen].any(), f"{param}: an untrained column moved"
+        start = next(i for i, n in enumerate(train.nodes) if param in n.inputs)
+        for flat in list(rng.choice(moved.size, 2, replace=False)) + [int(np.argmax(np.abs(moved)))]:
+            c = np.unravel_index(flat, moved.shape)
+            if channels is not None and c[-1] not in channels:
+                continue
+            losses = []
+            for sign in (1, -1):
+                v = dict(values64)
+                v[param] = values64[param].copy()
+                v[param][c] += sign * EPS
+                losses.append(_loss(run_real(train, v, start)[g.outputs[0]]))
+            fd.append((losses[0] - losses[1]) / (2 * EPS))
+            got.append(moved[c])
+    got, fd = np.array(got, np.float64), np.array(fd)
+    assert partial >= 2 and len(fd) >= 40
+    assert np.count_nonzero(np.abs(fd) > 1e-6) >= 20, "too few informative coordinates"
+    # float32 trainer against float64 differences: a float32 activation at a clamp edge can fall
+    # on the other side than in float64, so small coordinates differ a little; a wrong sign,
+    # parameter, column or learning rate would be off by O(1)
+    assert np.linalg.norm(got - fd) / np.linalg.norm(fd) <= 1e-2
+
+
+def test_predict_is_the_argmax_of_the_real_forward(example_models):
+    g, scheme = for_classes(load_model(example_models["mcunet-5fps"]["int8"]), PRESETS["last-layer"], 10)
+    _, train = training_graph(g, scheme, use_qas=False)
+    trainer = FloatTrainer(train, lr=0.01)
+    for image in sample_images(3, seed=7):
+        x = quantize_image(g, image)
+        logits = run_real(train, real_values(train, x, np.float32))[g.outputs[0]]
+        assert trainer.predict(x) == int(np.argmax(logits))

@@ -1,0 +1,56 @@
+"""The fp32 trainer: plain SGD on the real-valued twin of an int8 training graph.
+
+This is the float reference of the transfer-learning study (`benchmarks/transfer.py`): the
+same network, scheme and SGD recipe as the int8 engine, but every value a float32 real
+number.  The forward is `reference.real_forward` (weights dequantized, requantization the
+identity, the fused ReLU/ReLU6 clamps at their real bounds); the gradients are the backward
+graph's kernels run on those real values (`trainer.run_backward(..., float32)`), the exact
+gradient of that forward (checked against float64 finite differences in
+tests/training/test_model_gradients.py); the step is P <- P - lr * dL/dP on the real
+parameters, trained columns only.
+
+Takes a training graph built *without* QAS (`training_graph(g, scheme, use_qas=False)`): the
+SGD_UPDATE nodes only say which parameter, gradient and columns; their storage and gradient
+scales, which describe the int8 representation, are ignored.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import Graph, OpKind
+from ..reference.backward._common import real
+from ..reference.real_forward import real_values, run_real
+from .trainer import run_backward
+
+
+class FloatTrainer:
+    """Batch-1 SGD on real float32 parameters; the same step()/predict() shape as `Trainer`."""
+
+    def __init__(self, g: Graph, lr: float):
+        self.g, self.lr = g, lr
+        self.updates = [n for n in g.nodes if n.op == OpKind.SGD_UPDATE]
+        self.params = {k: v for k, v in real_values(g, np.zeros(g.tensors[g.inputs[0]].shape, np.int8),
+                                                    np.float32).items() if k != g.inputs[0]}
+
+    def _forward(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        return run_real(self.g, {**self.params, self.g.inputs[0]: real(self.g, self.g.inputs[0], x, np.float32)})
+
+    def predict(self, x: np.ndarray, key=None) -> int:
+        return int(np.argmax(self._forward(x)[self.g.outputs[0]].reshape(-1)))
+
+    def step(self, x: np.ndarray, label: int, key=None) -> float:
+        """One SGD step on one int8 image (its real value is the model's input); returns the
+        loss before the step."""
+        values = run_backward(self.g, {**self._forward(x), "label": np.array([label], np.int32)}, np.float32)
+        lr = np.float32(self.lr)
+        for node in self.updates:
+            param, grad = node.inputs[0], values[node.inputs[1]].astype(np.float32)
+            cols = node.attrs.get("channels")
+            p = self.params[param].copy()
+            if cols is None:
+                p -= lr * grad.reshape(p.shape)
+            else:
+                p[..., list(cols)] -= lr * grad
+            self.params[param] = p
+        return float(values["loss"][0])
