@@ -16,14 +16,9 @@ from tinyengine_compiler.training.float_trainer import FloatTrainer
 from tinyengine_compiler.training.pipeline import for_classes, training_graph
 
 from ..sample_images import sample_images
+from .finite_differences import central_difference, cross_entropy
 
-EPS = 1e-6
 LABEL = 3
-
-
-def _loss(logits) -> float:
-    z = logits.reshape(-1).astype(np.float64)
-    return float(np.log(np.sum(np.exp(z - z.max()))) + z.max() - z[LABEL])
 
 
 def test_one_step_moves_each_parameter_by_its_finite_difference_gradient(example_models):
@@ -34,7 +29,7 @@ def test_one_step_moves_each_parameter_by_its_finite_difference_gradient(example
     before = {k: v.copy() for k, v in trainer.params.items()}
     values64 = run_real(train, real_values(train, x, np.float64))
     loss = trainer.step(x, LABEL)
-    assert abs(loss - _loss(values64[g.outputs[0]])) <= 1e-4 * max(1.0, abs(loss))
+    assert abs(loss - cross_entropy(values64[g.outputs[0]], LABEL)) <= 1e-4 * max(1.0, abs(loss))
 
     rng = np.random.default_rng(0)
     got, fd, partial = [], [], 0
@@ -45,18 +40,11 @@ def test_one_step_moves_each_parameter_by_its_finite_difference_gradient(example
             partial += 1
             frozen = np.setdiff1d(np.arange(moved.shape[-1]), channels)
             assert not moved[..., frozen].any(), f"{param}: an untrained column moved"
-        start = next(i for i, n in enumerate(train.nodes) if param in n.inputs)
         for flat in list(rng.choice(moved.size, 2, replace=False)) + [int(np.argmax(np.abs(moved)))]:
             c = np.unravel_index(flat, moved.shape)
             if channels is not None and c[-1] not in channels:
                 continue
-            losses = []
-            for sign in (1, -1):
-                v = dict(values64)
-                v[param] = values64[param].copy()
-                v[param][c] += sign * EPS
-                losses.append(_loss(run_real(train, v, start)[g.outputs[0]]))
-            fd.append((losses[0] - losses[1]) / (2 * EPS))
+            fd.append(central_difference(train, values64, param, c, g.outputs[0], LABEL))
             got.append(moved[c])
     got, fd = np.array(got, np.float64), np.array(fd)
     assert partial >= 2 and len(fd) >= 40

@@ -13,14 +13,9 @@ from tinyengine_compiler.training.pipeline import training_graph
 from tinyengine_compiler.training.trainer import run_backward
 
 from ..sample_images import china
+from .finite_differences import central_difference
 
-EPS = 1e-6
 LABEL = 698   # palace
-
-
-def cross_entropy(logits):
-    z = logits.reshape(-1)
-    return float(np.log(np.sum(np.exp(z - z.max()))) + z.max() - z[LABEL])
 
 
 def test_mcunet_paper_scheme_gradients(paper_models_dir):
@@ -34,19 +29,12 @@ def test_mcunet_paper_scheme_gradients(paper_models_dir):
         n_params += 1
         param, grad = upd.inputs[0], grads[upd.inputs[1]]
         channels = upd.attrs["channels"]
-        start = next(i for i, n in enumerate(train.nodes) if param in n.inputs)
         # two random coordinates and the largest one of each trained parameter
         picks = list(rng.choice(grad.size, 2, replace=False)) + [int(np.argmax(np.abs(grad)))]
         for flat in picks:
             c = np.unravel_index(flat, grad.shape)
             pc = c if channels is None else (*c[:-1], channels[c[-1]])   # the column in the full weight
-            losses = []
-            for sign in (1, -1):
-                v = dict(values)
-                v[param] = values[param].copy()
-                v[param][pc] += sign * EPS
-                losses.append(cross_entropy(run_real(train, v, start)[g.outputs[0]]))
-            fd.append((losses[0] - losses[1]) / (2 * EPS))
+            fd.append(central_difference(train, values, param, pc, g.outputs[0], LABEL))
             got.append(grad[c])
     got, fd = np.array(got), np.array(fd)
     assert n_params == 30 and len(fd) >= 50
