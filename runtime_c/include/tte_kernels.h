@@ -472,17 +472,14 @@ int32_t tte_grad_accumulate_f32_scratch_bytes(const tte_dims *input_dims,
  * @param[in]  grad_scale   float32: [1], [rows] or [C] by scale_mode
  * @param[in]  channels     int32 [n] trained columns, increasing, < C; NULL = all (n = C)
  * @param[in,out] param_inout  the stored parameter, updated in place
- * @param[out] image_out    tte_sgd_update_f32 only: the int8 weights [rows, h, w, C] the
+ * @param[out] image_output tte_sgd_update_f32 only: the int8 weights [rows, h, w, C] the
  *                          forward pass reads; the trained columns are rewritten
- *
- * tte_master_to_s8 writes the int8 image of a whole float32 master (count elements), e.g.
- * after tte_set_trainable loaded new masters.
+ *                          (tte_train_common.h's tte_master_to_s8 remakes a whole image)
  * ------------------------------------------------------------------------------------- */
 tte_status tte_sgd_update_f32(const tte_ctx *ctx, const tte_sgd_params *p,
                               const tte_dims *param_dims, const tte_dims *grad_dims,
                               const float *grad, const float *grad_scale,
-                              const int32_t *channels, float *param_inout, int8_t *image_out);
-void tte_master_to_s8(const float *master, int8_t *image, int32_t count);
+                              const int32_t *channels, float *param_inout, int8_t *image_output);
 int32_t tte_sgd_update_f32_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
                                          const tte_dims *output_dims);
 tte_status tte_sgd_update_s8(const tte_ctx *ctx, const tte_sgd_params *p,

@@ -7,6 +7,9 @@
  * tte_sgd_args_ok: the arguments of a tte_sgd_update_* call agree (dims, scale mode, channels).
  * tte_sgd_step: the step of one gradient element, lr * (grad * grad_scale[k]) with k chosen by
  * the update's scale mode (docs/numerics.md: two float32 roundings, in that order).
+ * tte_s8_of_master / tte_master_to_s8: the int8 weight the forward pass reads for a float32
+ * master, roundf (ties away from zero) saturated to int8: in tte_sgd_update_f32, and in the
+ * generated tte_set_trainable after it loads masters.
  */
 #ifndef TTE_TRAIN_COMMON_H
 #define TTE_TRAIN_COMMON_H
@@ -14,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tte_mathf.h"
 #include "tte_types.h"
 
 static inline int32_t tte_channels_ok(const int32_t *channels, int32_t n, int32_t limit)
@@ -45,6 +49,22 @@ static inline float tte_sgd_step(const tte_sgd_params *p, const float *grad_scal
                       : p->scale_mode == TTE_SCALE_PER_COLUMN ? col
                                                               : 0;
     return p->lr * (g * grad_scale[k]);
+}
+
+/* Clamped before the conversion, so that huge or non-finite masters saturate instead of
+ * overflowing the cast. */
+static inline int8_t tte_s8_of_master(float master)
+{
+    const float r = tte_roundf(master);
+    return (int8_t)(r >= 127.0f ? 127 : r <= -128.0f ? -128 : (int32_t)r);
+}
+
+static inline void tte_master_to_s8(const float *master, int8_t *image, int32_t count)
+{
+    int32_t i;
+    for (i = 0; i < count; i++) {
+        image[i] = tte_s8_of_master(master[i]);
+    }
 }
 
 /* The sums of a depthwise weight gradient (both tte_depthwise_conv2d_grad_weight kernels):

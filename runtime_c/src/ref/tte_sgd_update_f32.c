@@ -10,14 +10,12 @@
  *   domain, with the QAS factor folded in.  step = lr * (grad * grad_scale[k]) in float32;
  *   new P = P - step, one rounding, no clamp; then image = saturate_int8(roundf(new P)),
  *   ties away from zero: what the forward reads (reference/backward/sgd_update.py and
- *   training/trainer.py).  tte_master_to_s8 makes the image of a whole master (after
- *   tte_set_trainable).
+ *   training/trainer.py); tte_train_common.h's tte_s8_of_master.
  *
  * Element-wise over the gradient; untouched columns keep their value.  No scratch memory.
  */
 #include "tte_kernels.h"
 #include "tte_train_common.h"
-#include "tte_mathf.h"
 
 int32_t tte_sgd_update_f32_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
                                          const tte_dims *output_dims)
@@ -28,26 +26,10 @@ int32_t tte_sgd_update_f32_scratch_bytes(const tte_dims *input_dims, const tte_d
     return 0;
 }
 
-/* The int8 value the forward pass reads for a master value.  Clamped before the conversion so
- * that huge or non-finite masters saturate instead of overflowing the cast. */
-static int8_t image_of(float master)
-{
-    const float r = tte_roundf(master);
-    return (int8_t)(r >= 127.0f ? 127 : r <= -128.0f ? -128 : (int32_t)r);
-}
-
-void tte_master_to_s8(const float *master, int8_t *image, int32_t count)
-{
-    int32_t i;
-    for (i = 0; i < count; i++) {
-        image[i] = image_of(master[i]);
-    }
-}
-
 tte_status tte_sgd_update_f32(const tte_ctx *ctx, const tte_sgd_params *p,
                               const tte_dims *param_dims, const tte_dims *grad_dims,
                               const float *grad, const float *grad_scale,
-                              const int32_t *channels, float *param_inout, int8_t *image_out)
+                              const int32_t *channels, float *param_inout, int8_t *image_output)
 {
     const int32_t rows = param_dims->n, mid = param_dims->h * param_dims->w;
     const int32_t cols = param_dims->c, n = grad_dims->c;
@@ -60,13 +42,13 @@ tte_status tte_sgd_update_f32(const tte_ctx *ctx, const tte_sgd_params *p,
     for (r = 0; r < rows; r++) {
         for (m = 0; m < mid; m++) {
             float *row = param_inout + (r * mid + m) * cols;
-            int8_t *image = image_out + (r * mid + m) * cols;
+            int8_t *image = image_output + (r * mid + m) * cols;
             const float *g = grad + (r * mid + m) * n;
             for (j = 0; j < n; j++) {
                 const int32_t col = channels == NULL ? j : channels[j];
                 const float step = tte_sgd_step(p, grad_scale, r, col, g[j]);
                 row[col] = row[col] - step;
-                image[col] = image_of(row[col]);
+                image[col] = tte_s8_of_master(row[col]);
             }
         }
     }
