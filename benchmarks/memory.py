@@ -92,8 +92,8 @@ ACCOUNTING = [
     "float32, until all updates run: for the 1000-class heads the classifier's gradient alone "
     "is 375-625 KB (e.g. MbV2 1000x112x4 = 437.5 KB), which is why our 'sparse' rows exceed "
     "the paper's 'w/o reorder' bars and our reorder gain exceeds its 2.4-3.2x.",
-    "- **Frozen prefix.**  Expand+depthwise pairs that backward never reads run fused, one "
-    "expanded channel at a time; depthwise convs whose input dies run in place.  The peak of "
+    "- **Frozen prefix.**  Expand+depthwise pairs that backward never reads run fused, two "
+    "expanded channels at a time; depthwise convs whose input dies run in place.  The peak of "
     "the sparse schemes is then the first conv (input 48 KB + output 64 KB), i.e. inference.",
     "- **Full update** trains every weight and bias, stored int8; its gradients are float32.",
 ]

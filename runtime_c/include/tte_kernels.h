@@ -588,7 +588,8 @@ int32_t tte_depthwise_conv2d_grad_weight_kept_f32_scratch_bytes(const tte_dims *
 
 /* =======================================================================================
  * FROZEN-PREFIX MEMORY SAVERS: kernels that never hold a whole intermediate tensor, working
- * one channel at a time through a one-channel scratch plane (passes/fuse_frozen_prefix.py,
+ * one channel (the fused op: a channel pair) at a time through scratch planes
+ * (passes/fuse_frozen_prefix.py,
  * passes/inplace.py; the planner reserves that scratch as `<node>.scratch`,
  * passes/lifetimes.py scratch_bytes, at least what the ..._scratch_bytes() below return).
  * The scratch context is required here: ctx->buf holds ctx->size bytes, 4-byte aligned, and
@@ -598,12 +599,12 @@ int32_t tte_depthwise_conv2d_grad_weight_kept_f32_scratch_bytes(const tte_dims *
 
 /* ---------------------------------------------------------------------------------------
  * FUSED_EXPAND_DEPTHWISE: a 1x1 expand CONV2D (stride 1, no pads) then a DEPTHWISE_CONV2D,
- * one expanded channel at a time: bit-identical to tte_conv2d_1x1_s8 with (expand_p,
+ * two expanded channels at a time: bit-identical to tte_conv2d_1x1_s8 with (expand_p,
  * expand_q) followed by tte_depthwise_conv2d_s8 with (dw_p, dw_q)
- * (reference/ops/fused_expand_depthwise.py).  scratch_bytes = H * W (one expanded channel;
- * input_dims is the fused node's input, filter_dims may be NULL).
+ * (reference/ops/fused_expand_depthwise.py).  scratch_bytes = 2 * H * W (two expanded
+ * channels; input_dims is the fused node's input, filter_dims may be NULL).
  *
- * @param[in]  ctx          scratch of >= H * W bytes
+ * @param[in]  ctx          scratch of >= 2 * H * W bytes
  * @param[in]  expand_p     the expand conv: strides 1, pads 0; input_offset = -zp(x);
  *                          output_offset = zp(expanded); act_min/max = its clamp
  * @param[in]  expand_q     per expanded channel multiplier[C_exp] and shift[C_exp]

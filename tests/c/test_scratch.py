@@ -25,13 +25,14 @@ def test_every_opkind_has_a_kernel():
 
 def test_channel_at_a_time_kernels_fit_the_planned_scratch():
     """The frozen-prefix kernels (tte_kernels.h "FROZEN-PREFIX MEMORY SAVERS") need one [H, W]
-    channel of their input: what passes/lifetimes.py `scratch_bytes` reserves (one padded
-    channel; an unpadded expanded channel for the fused op), never more."""
-    for symbol, itemsize in (("tte_fused_expand_depthwise_s8", 1), ("tte_depthwise_conv2d_inplace_s8", 1),
-                             ("tte_depthwise_conv2d_grad_input_inplace_f32", 4)):
+    channel of their input (two unpadded expanded channels for the fused op): what
+    passes/lifetimes.py `scratch_bytes` reserves (one padded channel for the in-place ones),
+    never more."""
+    for symbol, per_pixel in (("tte_fused_expand_depthwise_s8", 2), ("tte_depthwise_conv2d_inplace_s8", 1),
+                              ("tte_depthwise_conv2d_grad_input_inplace_f32", 4)):
         for in_shape, _, out_shape in _grid():
             assert KERNELS_BY_SYMBOL[symbol].scratch_bytes(in_shape, None, out_shape) == \
-                in_shape[1] * in_shape[2] * itemsize, symbol
+                in_shape[1] * in_shape[2] * per_pixel, symbol
 
 
 def test_table_symbols_are_the_header_prototypes():

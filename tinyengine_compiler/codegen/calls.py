@@ -127,7 +127,7 @@ def _global_avg_pool(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) 
 
 
 def _fused_expand_depthwise(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
-    """Expand 1x1 conv then depthwise conv, one expanded channel at a time through the node's
+    """Expand 1x1 conv then depthwise conv, two expanded channels at a time through the node's
     scratch (the biases were legalized before `fuse_frozen_prefix` made this node)."""
     x, w1, b1, w2, b2 = (g.tensors[n] for n in node.inputs)
     y = g.tensors[node.outputs[0]]

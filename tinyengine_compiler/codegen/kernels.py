@@ -6,7 +6,7 @@ filter_dims, output_dims)` (NHWC shapes; filter_shape is None for ops without we
 tests/c/test_scratch.py checks the two agree on a grid of shapes.  The portable reference
 kernels (runtime_c/src/ref) need no scratch except the channel-at-a-time ones of the
 frozen prefix (fused expand+depthwise, in-place depthwise and its in-place input gradient):
-one [H, W] channel of their input, never more than passes/lifetimes.py `scratch_bytes`
+one [H, W] channel of their input (two for the fused op), never more than passes/lifetimes.py `scratch_bytes`
 reserves for the node.  A backend that needs more (an im2col buffer) changes the C and this
 table together.
 
@@ -43,6 +43,11 @@ def _one_int8_plane(in_shape: Shape, filter_shape: Shape | None, out_shape: Shap
     return in_shape[1] * in_shape[2]
 
 
+def _two_int8_planes(in_shape: Shape, filter_shape: Shape | None, out_shape: Shape) -> int:
+    """Two [H, W] int8 channels of the kernel's input: the fused expand+depthwise pair."""
+    return 2 * in_shape[1] * in_shape[2]
+
+
 def _one_f32_plane(in_shape: Shape, filter_shape: Shape | None, out_shape: Shape) -> int:
     """One [OH, OW] float32 channel of the kernel's input (an incoming gradient)."""
     return in_shape[1] * in_shape[2] * 4
@@ -59,8 +64,8 @@ TTE_KERNELS: dict[OpKind, tuple[Kernel, ...]] = {
                "in_place: the output overwrites the input, one channel at a time"),
     ),
     OpKind.FUSED_EXPAND_DEPTHWISE: (
-        Kernel("tte_fused_expand_depthwise_s8", _one_int8_plane,
-               "always: one expanded [H, W] channel in scratch"),
+        Kernel("tte_fused_expand_depthwise_s8", _two_int8_planes,
+               "always: two expanded [H, W] channels in scratch"),
     ),
     OpKind.FULLY_CONNECTED: (
         Kernel("tte_fully_connected_s8", _no_scratch, "always"),

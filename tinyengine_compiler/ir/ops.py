@@ -16,7 +16,7 @@ TFLite and CMSIS-NN do.  The output tensor's QParams hold the output quantizatio
 | FUSED_EXPAND_DEPTHWISE | x, w1, b1, w2, b2 | the depthwise conv's stride, pads, act_min, act_max; the 1x1 expand conv's expand_act_min, expand_act_max; mid_scale, mid_zero_point (the expanded tensor's quantization); fused_from (the two node names) |
 
 FUSED_EXPAND_DEPTHWISE is a 1x1 CONV2D (stride 1, no padding) followed by a DEPTHWISE_CONV2D,
-computed one expanded channel at a time so that the expanded tensor is never held whole
+computed two expanded channels at a time so that the expanded tensor is never held whole
 (passes/fuse_frozen_prefix.py); its output is bit-identical to the pair's.  A DEPTHWISE_CONV2D
 may carry `in_place=True` (passes/inplace.py): its output overwrites its input, one channel at a
 time through a scratch buffer.  Any node may carry `in_place=<input name>`: its output reuses

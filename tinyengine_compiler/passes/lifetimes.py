@@ -22,8 +22,8 @@ its size rounded up to `align` bytes:
     output channel at a time: its buffer is one output channel's slice (nbytes / shape[0]).
   * a node with `in_place=<input>` (from `inplace`) gets `alias_of=<input>`; raises ValueError
     if that input is still read after this node (an in-place write would corrupt it).
-  * kernel scratch as `<node>.scratch` (`scratch`, live at its node's step only): one expanded
-    channel for FUSED_EXPAND_DEPTHWISE, one padded input channel for an in-place depthwise conv
+  * kernel scratch as `<node>.scratch` (`scratch`, live at its node's step only): two expanded
+    channels for FUSED_EXPAND_DEPTHWISE, one padded input channel for an in-place depthwise conv
     or depthwise input gradient (the forward C kernels need none: codegen/kernels.py).
 Not in the arena: constants (Flash), trained parameters (updated in place where they live:
 `sparse_update.trained_params`; SGD_UPDATE outputs name that same memory, so get no buffer).

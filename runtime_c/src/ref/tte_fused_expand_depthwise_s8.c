@@ -1,13 +1,13 @@
 /*
  * Title:       tte_fused_expand_depthwise_s8.c
  * Description: a 1x1 expand CONV2D (stride 1, no padding) followed by a DEPTHWISE_CONV2D,
- *              computed one expanded channel at a time: the expanded tensor is never held,
- *              only one [H, W] channel of it, in scratch.
+ *              computed two expanded channels at a time: the expanded tensor is never held,
+ *              only two [H, W] channels of it, in scratch.
  *
  * Layout:      input NHWC [N, H, W, C_in]; expand weights OHWI [C_exp, 1, 1, C_in] with bias
  *              int32 [C_exp]; depthwise weights 1HWC [1, KH, KW, C_exp] with bias int32
- *              [C_exp]; output NHWC [N, OH, OW, C_exp]; scratch: one expanded channel as an
- *              [H, W] int8 plane (H * W bytes, passes/fuse_frozen_prefix.py
+ *              [C_exp]; output NHWC [N, OH, OW, C_exp]; scratch: two expanded channels as
+ *              [H, W] int8 planes (2 * H * W bytes, passes/fuse_frozen_prefix.py
  *              fused_scratch_bytes).
  * Quantization (per expanded channel c; e = expand_p, d = dw_p; reference/ops/
  *   fused_expand_depthwise.py, bit-identical to tte_conv2d_1x1_s8 then
@@ -19,10 +19,11 @@
  *   out  = clamp(tte_requantize(acc2, m2[c], s2[c]) + d.output_offset, d.act_min, d.act_max)
  *   with d.input_offset = -e.output_offset (both the expanded tensor's zero point).
  *
- * The expand step is tte_pw_s8.h's pointwise core for one channel (its stack panel is 2.5 KB),
- * the depthwise step tte_dw_plane.h's window loop over the plane.  The work is that of the
- * unfused pair (the input is read once per expanded channel, as the 1x1 conv reads it once
- * per output channel).
+ * The expand step is tte_pw_s8.h's pointwise core for a channel pair (its stack panel is
+ * 2.5 KB): two channels fill its 2 x 2 tile, where one would leave half of every dual
+ * multiply-add computing a duplicate.  The depthwise step is tte_dw_plane.h's window loop
+ * over each plane.  The work is that of the unfused pair (the input is read once per
+ * expanded channel pair, as the 1x1 conv reads it once per output channel pair).
  */
 #include "tte_dw_plane.h"
 #include "tte_kernels.h"
@@ -34,7 +35,7 @@ int32_t tte_fused_expand_depthwise_s8_scratch_bytes(const tte_dims *input_dims,
 {
     (void)filter_dims;
     (void)output_dims;
-    return input_dims->h * input_dims->w;
+    return 2 * input_dims->h * input_dims->w;
 }
 
 tte_status tte_fused_expand_depthwise_s8(
@@ -68,7 +69,7 @@ tte_status tte_fused_expand_depthwise_s8(
         out_w != (in_w + dw_p->pad_left + dw_p->pad_right - k_w) / dw_p->stride_w + 1) {
         return TTE_ERR_ARG;
     }
-    if (ctx == NULL || ctx->buf == NULL || ctx->size < plane) {
+    if (ctx == NULL || ctx->buf == NULL || ctx->size < 2 * plane) {
         return TTE_ERR_SCRATCH;
     }
     mid = (int8_t *)ctx->buf;
@@ -90,11 +91,16 @@ tte_status tte_fused_expand_depthwise_s8(
     for (b = 0; b < input_dims->n; b++) {
         const int8_t *in_b = input + b * plane * in_c;
         int8_t *out_b = output + b * out_plane * c_exp;
-        for (c = 0; c < c_exp; c++) {
+        for (c = 0; c < c_exp; c += 2) {
+            const int32_t pair = c + 1 < c_exp ? 2 : 1;
+            int32_t k;
             tte_pw_s8(&e, in_b, expand_filter, expand_bias, expand_q->multiplier,
-                      expand_q->shift, c, c + 1, mid, 1, 0);
-            tte_dw_plane_s8(&g, mid, dw_filter + c, c_exp, dw_bias != NULL ? dw_bias[c] : 0,
-                            dw_q->multiplier[c], dw_q->shift[c], out_b + c, c_exp);
+                      expand_q->shift, c, c + pair, mid, 1, plane);
+            for (k = 0; k < pair; k++) {
+                tte_dw_plane_s8(&g, mid + k * plane, dw_filter + c + k, c_exp,
+                                dw_bias != NULL ? dw_bias[c + k] : 0, dw_q->multiplier[c + k],
+                                dw_q->shift[c + k], out_b + c + k, c_exp);
+            }
         }
     }
     return TTE_OK;
