@@ -96,6 +96,7 @@ CONV_CASES = [
     (1, 4, 4, 4, 4, 1, 1, 1, (1, 1, 1, 1)),     # pad >= kernel: border windows see only bias
     (1, 5, 8, 7, 3, 2, 3, 2, (0, 1, 1, 0)),     # even/asymmetric kernel
     (1, 3, 3, 16, 8, 3, 3, 1, (0, 0, 0, 0)),    # single valid window per row
+    (1, 5, 4, 120, 5, 3, 3, 1, (1, 1, 1, 1)),   # window > TTE_CONV_GATHER_BYTES / 2: direct loop
 ]
 
 

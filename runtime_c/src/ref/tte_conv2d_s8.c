@@ -9,17 +9,33 @@
  *   out    = clamp(tte_requantize(acc, mult[c], shift[c]) + output_offset, act_min, act_max)
  *   Taps that fall into the padding contribute nothing (zero padding in the real domain).
  *
- * Padding is handled by clipping the kernel window once per output pixel, so the inner
- * loops carry no bounds tests; for one kernel row the valid taps are contiguous in both the
- * NHWC input and the OHWI weights.  Four output channels share each loaded input value;
- * the runs are read 4 bytes at a time as words, widened into 16-bit lanes (input_offset
- * added in the same step) and multiplied with dual 16-bit MACs (tte_dsp.h: SXTAB16,
- * SXTB16, SMLAD on the Cortex-M7, a plain-C twin elsewhere), with a scalar tail.
+ * Small windows (KH * KW * C_in <= TTE_CONV_GATHER_BYTES / 2, e.g. the 3x3x3 first layer,
+ * whose 9-byte kernel rows would leave the word loops mostly in their scalar tails): the
+ * KH * KW * C_in window of each output pixel of a run along one output row is copied into
+ * a stack buffer (TTE_CONV_GATHER_BYTES), padded taps as -input_offset, which adds exactly
+ * 0; the run is then a pointwise conv over C_in' = KH * KW * C_in channels, whose OHWI
+ * weights are already [C_out, C_in'], and goes to tte_pw_s8.h's core (2 channels x 2
+ * pixels per tile, its own 2.5 KB stack panel).  Stack: about 4.6 KB.
+ *
+ * Larger windows: padding is handled by clipping the kernel window once per output pixel,
+ * so the inner loops carry no bounds tests; for one kernel row the valid taps are
+ * contiguous in both the NHWC input and the OHWI weights.  Four output channels share each
+ * loaded input value; the runs are read 4 bytes at a time as words, widened into 16-bit
+ * lanes (input_offset added in the same step) and multiplied with dual 16-bit MACs
+ * (tte_dsp.h: SXTAB16, SXTB16, SMLAD on the Cortex-M7, a plain-C twin elsewhere), with a
+ * scalar tail.
  * No scratch memory.
  */
+#include <string.h>
+
 #include "tte_dsp.h"
 #include "tte_kernels.h"
+#include "tte_pw_s8.h"
 #include "tte_requant.h"
+
+/* The gathered windows of one run of output pixels: the 64 pixels of a 3x3x3 first-layer
+ * row at once. */
+#define TTE_CONV_GATHER_BYTES 2048
 
 int32_t tte_conv2d_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
                                     const tte_dims *output_dims)
@@ -43,6 +59,75 @@ static int8_t finish(int32_t acc, const out_stage *o, int32_t mult, int32_t shif
     return tte_clamp_s8(tte_requantize_fast(acc, mult, shift) + o->zero_point, o->lo, o->hi);
 }
 static int32_t min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
+
+/* The KH x KW x C_in window at (iy0, ix0) of one image into dst (OHWI order), taps outside
+ * the image as pad. */
+static void gather_window(const int8_t *in_b, int32_t in_h, int32_t in_w, int32_t in_c,
+                          int32_t k_h, int32_t k_w, int32_t iy0, int32_t ix0, int8_t pad,
+                          int8_t *dst)
+{
+    const int32_t k_row = k_w * in_c;
+    const int32_t kx_lo = min_i32(k_w, max_i32(0, -ix0));
+    const int32_t kx_hi = max_i32(kx_lo, min_i32(k_w, in_w - ix0));
+    int32_t ky;
+    for (ky = 0; ky < k_h; ky++, dst += k_row) {
+        const int32_t iy = iy0 + ky;
+        if (iy < 0 || iy >= in_h || kx_hi == kx_lo) {
+            memset(dst, pad, (size_t)k_row);
+            continue;
+        }
+        memset(dst, pad, (size_t)(kx_lo * in_c));
+        memcpy(dst + kx_lo * in_c, in_b + (iy * in_w + ix0 + kx_lo) * in_c,
+               (size_t)((kx_hi - kx_lo) * in_c));
+        memset(dst + kx_hi * in_c, pad, (size_t)((k_w - kx_hi) * in_c));
+    }
+}
+
+/* The small-window path (see the file comment): runs of up to TTE_CONV_GATHER_BYTES / k_size
+ * pixels along each output row. */
+static void conv_gathered(const tte_conv_params *p, const tte_per_channel_quant *q,
+                          const tte_dims *input_dims, const int8_t *input,
+                          const tte_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                          const tte_dims *output_dims, int8_t *output)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
+    const int32_t k_size = k_h * k_w * in_c;
+    const int32_t cap = TTE_CONV_GATHER_BYTES / k_size;
+    const int8_t pad = (int8_t)-p->input_offset;
+    int8_t windows[TTE_CONV_GATHER_BYTES];
+    tte_pw_geom g;
+    int32_t b, oy, ox0, i;
+    g.in_h = 1;
+    g.in_c = k_size;
+    g.out_h = 1;
+    g.stride_h = 1;
+    g.stride_w = 1;
+    g.input_offset = p->input_offset;
+    g.output_offset = p->output_offset;
+    g.act_min = p->act_min;
+    g.act_max = p->act_max;
+    for (b = 0; b < input_dims->n; b++) {
+        const int8_t *in_b = input + b * in_h * in_w * in_c;
+        for (oy = 0; oy < out_h; oy++) {
+            const int32_t iy0 = oy * p->stride_h - p->pad_top;
+            for (ox0 = 0; ox0 < out_w; ox0 += cap) {
+                const int32_t n_pix = min_i32(cap, out_w - ox0);
+                for (i = 0; i < n_pix; i++) {
+                    gather_window(in_b, in_h, in_w, in_c, k_h, k_w, iy0,
+                                  (ox0 + i) * p->stride_w - p->pad_left, pad,
+                                  windows + i * k_size);
+                }
+                g.in_w = n_pix;
+                g.out_w = n_pix;
+                g.pixels = n_pix;
+                tte_pw_s8(&g, windows, filter, bias, q->multiplier, q->shift, 0, out_c,
+                          output + ((b * out_h + oy) * out_w + ox0) * out_c, out_c, 1);
+            }
+        }
+    }
+}
 
 tte_status tte_conv2d_s8(const tte_ctx *ctx, const tte_conv_params *p,
                          const tte_per_channel_quant *q, const tte_dims *input_dims,
@@ -68,6 +153,10 @@ tte_status tte_conv2d_s8(const tte_ctx *ctx, const tte_conv_params *p,
         out_h != (in_h + p->pad_top + p->pad_bottom - k_h) / p->stride_h + 1 ||
         out_w != (in_w + p->pad_left + p->pad_right - k_w) / p->stride_w + 1) {
         return TTE_ERR_ARG;
+    }
+    if (2 * k_size <= TTE_CONV_GATHER_BYTES) {
+        conv_gathered(p, q, input_dims, input, filter_dims, filter, bias, output_dims, output);
+        return TTE_OK;
     }
 
     for (b = 0; b < input_dims->n; b++) {
