@@ -14,107 +14,126 @@
  * weight row; the per-element order is the reference's.  No scratch memory.
  *
  * A 1x1 kernel with stride 1 and no padding (every pointwise conv) maps input pixel p to
- * grad pixel p, so dx[p, i] = sum over o in order of grad[p, o] * w_real[o, i]: a tile of 4
- * pixels x 4 input channels is kept in 16 float registers across the o loop, each
- * dequantized weight feeding 4 pixels.  Every element still starts at +0 and adds the same
- * rounded products in the same o order, so the result is bit-identical.
+ * grad pixel p, so dx[p, i] = sum over o in order of grad[p, o] * w_real[o, i]: per block of
+ * 4 input channels the weights w_real[o, i .. i + 3] are dequantized once into a stack panel
+ * (TTE_GI_PANEL_ROWS output channels at a time, 2.5 KB) that every pixel reads, and a tile
+ * of 4 pixels x 4 input channels is kept in 16 float registers across the o loop, each
+ * weight feeding 4 pixels.  With more output channels than the panel holds, the partial sums
+ * go to dx between panels and come back, as float32 both ways.  Every element still starts
+ * at +0 and adds the same rounded products in the same o order, so the result is
+ * bit-identical.  An input channel count that is not a multiple of 4 leaves a last few
+ * channels done one at a time, dequantizing in the loop.
  */
 #include "tte_kernels.h"
+
+/* Dequantized weights of one block of 4 input channels for up to this many output channels:
+ * [o][4] floats on the stack (2.5 KB). */
+#define TTE_GI_PANEL_ROWS 160
+
+/* The 4 x 4 tile of pixels p .. p + 3, input channels of the panel, over output channels
+ * [o0, o0 + rows): continues the partial sums in d when o0 > 0. */
+static void tile_4x4(const float *grad, int32_t out_c, const float *panel, int32_t o0,
+                     int32_t rows, float *d, int32_t in_c)
+{
+    const float *g0 = grad + o0, *g1 = g0 + out_c, *g2 = g1 + out_c, *g3 = g2 + out_c;
+    float *d0 = d, *d1 = d0 + in_c, *d2 = d1 + in_c, *d3 = d2 + in_c;
+    const int32_t more = o0 > 0;
+    float a00 = more ? d0[0] : 0.0f, a01 = more ? d0[1] : 0.0f;
+    float a02 = more ? d0[2] : 0.0f, a03 = more ? d0[3] : 0.0f;
+    float a10 = more ? d1[0] : 0.0f, a11 = more ? d1[1] : 0.0f;
+    float a12 = more ? d1[2] : 0.0f, a13 = more ? d1[3] : 0.0f;
+    float a20 = more ? d2[0] : 0.0f, a21 = more ? d2[1] : 0.0f;
+    float a22 = more ? d2[2] : 0.0f, a23 = more ? d2[3] : 0.0f;
+    float a30 = more ? d3[0] : 0.0f, a31 = more ? d3[1] : 0.0f;
+    float a32 = more ? d3[2] : 0.0f, a33 = more ? d3[3] : 0.0f;
+    const float *w = panel;
+    int32_t o;
+    for (o = 0; o < rows; o++, w += 4) {
+        const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3];
+        const float x0 = g0[o], x1 = g1[o], x2 = g2[o], x3 = g3[o];
+        a00 = a00 + x0 * w0;
+        a01 = a01 + x0 * w1;
+        a02 = a02 + x0 * w2;
+        a03 = a03 + x0 * w3;
+        a10 = a10 + x1 * w0;
+        a11 = a11 + x1 * w1;
+        a12 = a12 + x1 * w2;
+        a13 = a13 + x1 * w3;
+        a20 = a20 + x2 * w0;
+        a21 = a21 + x2 * w1;
+        a22 = a22 + x2 * w2;
+        a23 = a23 + x2 * w3;
+        a30 = a30 + x3 * w0;
+        a31 = a31 + x3 * w1;
+        a32 = a32 + x3 * w2;
+        a33 = a33 + x3 * w3;
+    }
+    d0[0] = a00;
+    d0[1] = a01;
+    d0[2] = a02;
+    d0[3] = a03;
+    d1[0] = a10;
+    d1[1] = a11;
+    d1[2] = a12;
+    d1[3] = a13;
+    d2[0] = a20;
+    d2[1] = a21;
+    d2[2] = a22;
+    d2[3] = a23;
+    d3[0] = a30;
+    d3[1] = a31;
+    d3[2] = a32;
+    d3[3] = a33;
+}
 
 /* dx[p, i] for a 1x1 / stride 1 / no-pad conv over n_pix pixels (see the file comment). */
 static void grad_input_1x1(const float *grad, int32_t n_pix, int32_t out_c, const int8_t *filter,
                            const float *filter_scale, int32_t in_c, float *dx)
 {
-    int32_t p, i, o;
-    for (p = 0; p + 4 <= n_pix; p += 4) {
-        const float *g0 = grad + p * out_c, *g1 = g0 + out_c, *g2 = g1 + out_c, *g3 = g2 + out_c;
-        float *d0 = dx + p * in_c, *d1 = d0 + in_c, *d2 = d1 + in_c, *d3 = d2 + in_c;
-        for (i = 0; i + 4 <= in_c; i += 4) {
-            float a00 = 0.0f, a01 = 0.0f, a02 = 0.0f, a03 = 0.0f;
-            float a10 = 0.0f, a11 = 0.0f, a12 = 0.0f, a13 = 0.0f;
-            float a20 = 0.0f, a21 = 0.0f, a22 = 0.0f, a23 = 0.0f;
-            float a30 = 0.0f, a31 = 0.0f, a32 = 0.0f, a33 = 0.0f;
-            const int8_t *w = filter + i;
-            for (o = 0; o < out_c; o++, w += in_c) {
-                const float s = filter_scale[o];
-                const float w0 = (float)w[0] * s, w1 = (float)w[1] * s;
-                const float w2 = (float)w[2] * s, w3 = (float)w[3] * s;
-                const float x0 = g0[o], x1 = g1[o], x2 = g2[o], x3 = g3[o];
-                a00 = a00 + x0 * w0;
-                a01 = a01 + x0 * w1;
-                a02 = a02 + x0 * w2;
-                a03 = a03 + x0 * w3;
-                a10 = a10 + x1 * w0;
-                a11 = a11 + x1 * w1;
-                a12 = a12 + x1 * w2;
-                a13 = a13 + x1 * w3;
-                a20 = a20 + x2 * w0;
-                a21 = a21 + x2 * w1;
-                a22 = a22 + x2 * w2;
-                a23 = a23 + x2 * w3;
-                a30 = a30 + x3 * w0;
-                a31 = a31 + x3 * w1;
-                a32 = a32 + x3 * w2;
-                a33 = a33 + x3 * w3;
+    float panel[TTE_GI_PANEL_ROWS * 4];
+    int32_t p, i, o, o0;
+    for (i = 0; i + 4 <= in_c; i += 4) {
+        for (o0 = 0; o0 < out_c; o0 += TTE_GI_PANEL_ROWS) {
+            const int32_t rows = out_c - o0 < TTE_GI_PANEL_ROWS ? out_c - o0 : TTE_GI_PANEL_ROWS;
+            const int8_t *w = filter + o0 * in_c + i;
+            for (o = 0; o < rows; o++, w += in_c) {
+                const float s = filter_scale[o0 + o];
+                panel[4 * o] = (float)w[0] * s;
+                panel[4 * o + 1] = (float)w[1] * s;
+                panel[4 * o + 2] = (float)w[2] * s;
+                panel[4 * o + 3] = (float)w[3] * s;
             }
-            d0[i] = a00;
-            d0[i + 1] = a01;
-            d0[i + 2] = a02;
-            d0[i + 3] = a03;
-            d1[i] = a10;
-            d1[i + 1] = a11;
-            d1[i + 2] = a12;
-            d1[i + 3] = a13;
-            d2[i] = a20;
-            d2[i + 1] = a21;
-            d2[i + 2] = a22;
-            d2[i + 3] = a23;
-            d3[i] = a30;
-            d3[i + 1] = a31;
-            d3[i + 2] = a32;
-            d3[i + 3] = a33;
-        }
-        for (; i < in_c; i++) {
-            float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
-            const int8_t *w = filter + i;
-            for (o = 0; o < out_c; o++, w += in_c) {
-                const float wr = (float)w[0] * filter_scale[o];
-                a0 = a0 + g0[o] * wr;
-                a1 = a1 + g1[o] * wr;
-                a2 = a2 + g2[o] * wr;
-                a3 = a3 + g3[o] * wr;
+            for (p = 0; p + 4 <= n_pix; p += 4) {
+                tile_4x4(grad + p * out_c, out_c, panel, o0, rows, dx + p * in_c + i, in_c);
             }
-            d0[i] = a0;
-            d1[i] = a1;
-            d2[i] = a2;
-            d3[i] = a3;
+            for (; p < n_pix; p++) {
+                const float *g0 = grad + p * out_c + o0;
+                float *d0 = dx + p * in_c + i;
+                float a0 = o0 > 0 ? d0[0] : 0.0f, a1 = o0 > 0 ? d0[1] : 0.0f;
+                float a2 = o0 > 0 ? d0[2] : 0.0f, a3 = o0 > 0 ? d0[3] : 0.0f;
+                for (o = 0; o < rows; o++) {
+                    const float x0 = g0[o];
+                    a0 = a0 + x0 * panel[4 * o];
+                    a1 = a1 + x0 * panel[4 * o + 1];
+                    a2 = a2 + x0 * panel[4 * o + 2];
+                    a3 = a3 + x0 * panel[4 * o + 3];
+                }
+                d0[0] = a0;
+                d0[1] = a1;
+                d0[2] = a2;
+                d0[3] = a3;
+            }
         }
     }
-    for (; p < n_pix; p++) {
-        const float *g0 = grad + p * out_c;
-        float *d0 = dx + p * in_c;
-        for (i = 0; i + 4 <= in_c; i += 4) {
-            float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+    for (; i < in_c; i++) {
+        for (p = 0; p < n_pix; p++) {
+            const float *g0 = grad + p * out_c;
             const int8_t *w = filter + i;
-            for (o = 0; o < out_c; o++, w += in_c) {
-                const float s = filter_scale[o], x0 = g0[o];
-                a0 = a0 + x0 * ((float)w[0] * s);
-                a1 = a1 + x0 * ((float)w[1] * s);
-                a2 = a2 + x0 * ((float)w[2] * s);
-                a3 = a3 + x0 * ((float)w[3] * s);
-            }
-            d0[i] = a0;
-            d0[i + 1] = a1;
-            d0[i + 2] = a2;
-            d0[i + 3] = a3;
-        }
-        for (; i < in_c; i++) {
             float a0 = 0.0f;
-            const int8_t *w = filter + i;
             for (o = 0; o < out_c; o++, w += in_c) {
                 a0 = a0 + g0[o] * ((float)w[0] * filter_scale[o]);
             }
-            d0[i] = a0;
+            dx[p * in_c + i] = a0;
         }
     }
 }
