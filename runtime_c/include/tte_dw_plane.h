@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "tte_dsp.h"
 #include "tte_requant.h"
 #include "tte_types.h"
 
@@ -100,18 +101,23 @@ static inline void tte_dw_plane_generic_s8(const tte_dw_plane_geom *g, const int
  * into a ring of k_h rows padded with -in_off (TTE_DW_RING_BYTES of stack), and every output
  * pixel then reads a full window with no clipping.  The taps of one window row are unrolled
  * for k_w = 3, 5, 7 and strides 1, 2 (for stride 1 adjacent outputs share their loads), four
- * output pixels per pass.  Same integer result as tte_dw_plane_generic_s8. */
+ * output pixels per pass, finished in pairs.  Same integer result as
+ * tte_dw_plane_generic_s8. */
 #define TTE_DW_RING_BYTES 1024
 #define TTE_DW_MAX_K 7
 
-/* Output stage, shared by every path. */
+/* Output stage of the fast path: the zero point and clamp in both 16-bit lanes, so that two
+ * outputs finish together (tte_dsp.h tte_offset_clamp_s8x2). */
 typedef struct {
-    int32_t mult, shift, zp, lo, hi, out_stride;
+    tte_requant_ch r;
+    int32_t zp2, lo2, hi2, out_stride;
 } tte_dw_out_stage_;
 
-static inline int8_t tte_dw_finish_(int32_t acc, const tte_dw_out_stage_ *o)
+/* Outputs a and b as the low and high lanes of one word. */
+static inline int32_t tte_dw_finish2_(int32_t a, int32_t b, const tte_dw_out_stage_ *o)
 {
-    return tte_clamp_s8(tte_requantize_fast(acc, o->mult, o->shift) + o->zp, o->lo, o->hi);
+    return tte_offset_clamp_s8x2(tte_requant_ch_apply(a, &o->r, 0),
+                                 tte_requant_ch_apply(b, &o->r, 0), o->zp2, o->lo2, o->hi2);
 }
 
 /* One output row: out[ox] for ox < n, from k_h padded rows (rows[ky] at column 0 of the
@@ -135,10 +141,12 @@ static inline int8_t tte_dw_finish_(int32_t acc, const tte_dw_out_stage_ *o)
                     a3 += x[kx + 3 * (S)] * wv;                                                \
                 }                                                                              \
             }                                                                                  \
-            out[ox * os] = tte_dw_finish_(a0, o);                                              \
-            out[(ox + 1) * os] = tte_dw_finish_(a1, o);                                        \
-            out[(ox + 2) * os] = tte_dw_finish_(a2, o);                                        \
-            out[(ox + 3) * os] = tte_dw_finish_(a3, o);                                        \
+            a0 = tte_dw_finish2_(a0, a1, o);                                                   \
+            a2 = tte_dw_finish2_(a2, a3, o);                                                   \
+            out[ox * os] = (int8_t)a0;                                                         \
+            out[(ox + 1) * os] = (int8_t)(a0 >> 16);                                           \
+            out[(ox + 2) * os] = (int8_t)a2;                                                   \
+            out[(ox + 3) * os] = (int8_t)(a2 >> 16);                                           \
         }                                                                                      \
         for (; ox < n; ox++) {                                                                 \
             int32_t a0 = base;                                                                 \
@@ -149,7 +157,7 @@ static inline int8_t tte_dw_finish_(int32_t acc, const tte_dw_out_stage_ *o)
                     a0 += x[kx] * wr[kx];                                                      \
                 }                                                                              \
             }                                                                                  \
-            out[ox * os] = tte_dw_finish_(a0, o);                                              \
+            out[ox * os] = (int8_t)tte_dw_finish2_(a0, a0, o);                                 \
         }                                                                                      \
     }
 
@@ -197,11 +205,10 @@ static inline void tte_dw_plane_s8(const tte_dw_plane_geom *g, const int8_t *pla
         wk[i] = w[i * w_stride];
         base += g->input_offset * wk[i];
     }
-    o.mult = mult;
-    o.shift = shift;
-    o.zp = g->output_offset;
-    o.lo = g->act_min;
-    o.hi = g->act_max;
+    o.r = tte_requant_ch_of(mult, shift);
+    o.zp2 = tte_pack16(g->output_offset, g->output_offset);
+    o.lo2 = tte_pack16(g->act_min, g->act_min);
+    o.hi2 = tte_pack16(g->act_max, g->act_max);
     o.out_stride = out_stride;
     for (oy = 0; oy < g->out_h; oy++) {
         const int32_t r0 = oy * sh; /* first padded row of this window */

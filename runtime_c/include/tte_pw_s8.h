@@ -17,8 +17,10 @@
  * TTE_PW_PANEL_WORDS * 4 bytes; tte_dsp.h SXTB16 with and without ROR #8: lanes (0, 2) and
  * (1, 3), the same split as the input's), so per 4 input channels the loop loads 2 input
  * words and 4 panel words, widens the inputs and does 8 dual multiply-adds, with no spills
- * on the Cortex-M7.  An odd last channel or pixel runs the same tile with a duplicated
- * operand and stores half of it.  Integer arithmetic only.
+ * on the Cortex-M7.  The zero point and clamp go to each channel's two pixels at once, as
+ * the 16-bit lanes of one word (tte_dsp.h tte_offset_clamp_s8x2).  An odd last channel or
+ * pixel runs the same tile with a duplicated operand and stores half of it.  Integer
+ * arithmetic only.
  */
 #ifndef TTE_PW_S8_H
 #define TTE_PW_S8_H
@@ -39,45 +41,19 @@ typedef struct {
     int32_t input_offset, output_offset, act_min, act_max;
 } tte_pw_geom;
 
-/* One channel's output constants: tte_requantize_fast's rounding term and shift for the
- * usual shift < 0, worked out once per channel rather than per output. */
-typedef struct {
-    int64_t round;
-    int32_t mult, shift, rs;
-} tte_pw_requant_;
-
-static inline tte_pw_requant_ tte_pw_requant_of_(int32_t mult, int32_t shift)
-{
-    tte_pw_requant_ r;
-    r.mult = mult;
-    r.shift = shift;
-    r.rs = shift < 0 ? -1 - shift : 0;
-    r.round = shift < 0 ? (int64_t)1 << (30 - shift) : 0;
-    return r;
-}
-
-/* fast: the caller knows r->shift < 0, so no test per output. */
-static inline int8_t tte_pw_finish_(int32_t acc, const tte_pw_requant_ *r, int32_t zp,
-                                    int32_t lo, int32_t hi, int32_t fast)
-{
-    const int32_t y = fast || r->shift < 0
-                          ? (int32_t)(((int64_t)acc * r->mult + r->round) >> 32) >> r->rs
-                          : tte_requantize(acc, r->mult, r->shift);
-    return tte_clamp_s8(y + zp, lo, hi);
-}
-
 /* The widened weights of one channel pair, block k of 4 input channels at words 4k .. 4k+3:
  * channel 0 lanes (0, 2), (1, 3), channel 1 lanes (0, 2), (1, 3).  Widened once per pair,
  * read by every pixel.  Layers with more input channels take the direct loop. */
 #define TTE_PW_PANEL_WORDS 640
 
-/* The two channels of a tile: starting accumulators, output constants, and where the
- * second one's outputs go (0 when the tile has a single channel). */
+/* The two channels of a tile: starting accumulators, output constants (zero point and clamp
+ * in both 16-bit lanes, for tte_offset_clamp_s8x2), and where the second one's outputs go
+ * (0 when the tile has a single channel). */
 typedef struct {
     const int8_t *w0, *w1;
     const int32_t *panel; /* NULL: widen the weights in the loop */
-    int32_t start0, start1, ch_stride, zp, lo, hi;
-    tte_pw_requant_ r0, r1;
+    int32_t start0, start1, ch_stride, zp2, lo2, hi2;
+    tte_requant_ch r0, r1;
 } tte_pw_pair_;
 
 /* The n_pix pixels of one run (input pixels x_step bytes apart, outputs out_step apart) for
@@ -136,16 +112,21 @@ static inline void tte_pw_run_(const tte_pw_pair_ *c, int32_t n, const int8_t *x
             b0 += x1[k - blocks] * c->w0[k];
             b1 += x1[k - blocks] * c->w1[k];
         }
+        /* each channel's two pixels as the lanes of one word */
+        a0 = tte_offset_clamp_s8x2(tte_requant_ch_apply(a0, &c->r0, fast),
+                                   tte_requant_ch_apply(b0, &c->r0, fast), c->zp2, c->lo2, c->hi2);
+        a1 = tte_offset_clamp_s8x2(tte_requant_ch_apply(a1, &c->r1, fast),
+                                   tte_requant_ch_apply(b1, &c->r1, fast), c->zp2, c->lo2, c->hi2);
         if (pair_p) {
             if (ch_stride != 0) {
-                out[out_step + ch_stride] = tte_pw_finish_(b1, &c->r1, c->zp, c->lo, c->hi, fast);
+                out[out_step + ch_stride] = (int8_t)(a1 >> 16);
             }
-            out[out_step] = tte_pw_finish_(b0, &c->r0, c->zp, c->lo, c->hi, fast);
+            out[out_step] = (int8_t)(a0 >> 16);
         }
         if (ch_stride != 0) {
-            out[ch_stride] = tte_pw_finish_(a1, &c->r1, c->zp, c->lo, c->hi, fast);
+            out[ch_stride] = (int8_t)a1;
         }
-        out[0] = tte_pw_finish_(a0, &c->r0, c->zp, c->lo, c->hi, fast);
+        out[0] = (int8_t)a0;
         x += 2 * x_step;
         out += 2 * out_step;
     }
@@ -168,15 +149,15 @@ static inline void tte_pw_s8(const tte_pw_geom *g, const int8_t *input, const in
     const int32_t ones = tte_pack16(1, 1);
     int32_t oc, r, k, sum0, sum1;
     tte_pw_pair_ c;
-    c.zp = g->output_offset;
-    c.lo = g->act_min;
-    c.hi = g->act_max;
+    c.zp2 = tte_pack16(g->output_offset, g->output_offset);
+    c.lo2 = tte_pack16(g->act_min, g->act_min);
+    c.hi2 = tte_pack16(g->act_max, g->act_max);
     for (oc = oc_begin; oc < oc_end; oc += 2) {
         const int32_t pair_c = oc + 1 < oc_end;
         c.w0 = filter + oc * n;
         c.w1 = pair_c ? c.w0 + n : c.w0;
-        c.r0 = tte_pw_requant_of_(mult[oc], shift[oc]);
-        c.r1 = pair_c ? tte_pw_requant_of_(mult[oc + 1], shift[oc + 1]) : c.r0;
+        c.r0 = tte_requant_ch_of(mult[oc], shift[oc]);
+        c.r1 = pair_c ? tte_requant_ch_of(mult[oc + 1], shift[oc + 1]) : c.r0;
         c.ch_stride = pair_c ? ch_stride : 0;
         c.panel = blocks <= TTE_PW_PANEL_WORDS ? panel : 0;
         sum0 = 0;
@@ -207,7 +188,7 @@ static inline void tte_pw_s8(const tte_pw_geom *g, const int8_t *input, const in
                                     : input + (b * g->in_h + oy * g->stride_h) * g->in_w * n;
             int8_t *const o = out + (oc - oc_begin) * ch_stride + r * run * pix_stride;
             /* two copies of the loop, one without the per-output shift test */
-            if (c.r0.shift < 0 && c.r1.shift < 0) {
+            if (c.r0.shift < -1 && c.r1.shift < -1) {
                 tte_pw_run_(&c, n, x, run, g->stride_w * n, o, pix_stride, 1);
             } else {
                 tte_pw_run_(&c, n, x, run, g->stride_w * n, o, pix_stride, 0);

@@ -16,6 +16,8 @@
 
 #include <stdint.h>
 
+#include "tte_dsp.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -27,20 +29,40 @@ static inline int32_t tte_requantize(int32_t val, int32_t multiplier, int32_t sh
     return (halves + 1) >> 1;
 }
 
-/** tte_requantize with the same result, faster when shift < 0 (a multiplier below 1/2, as
- *  almost every layer has): ((P >> n) + 1) >> 1 == (P + 2^n) >> (n + 1) for P = v * m and
- *  n = 30 - shift, and for shift < 0 that shift is >= 32, so the result is the high word of
- *  one 64-bit multiply-accumulate shifted right by -1 - shift (in [0, 30]): SMLAL + ASR on
- *  the Cortex-M7 instead of a variable 64-bit shift.  Same precondition as tte_requantize
- *  (the result well inside int32), under which both give the same integer. */
+/** One channel's requantization constants, worked out once per channel rather than per
+ *  output.  For shift < -1 (a multiplier below 1/4, as almost every layer has):
+ *  ((P >> n) + 1) >> 1 == (P + 2^n) >> (n + 1) for P = v * m and n = 30 - shift, a shift of
+ *  32 + rs with rs = -1 - shift in [1, 30]; the rounding term 2^(31 + rs) then has a zero
+ *  low word, so it can be added to the high word of P instead:
+ *  (floor(P / 2^32) + 2^(rs - 1)) >> rs, one SMMLA and one ASR on the Cortex-M7 instead of a
+ *  variable 64-bit shift.  Same precondition as tte_requantize, under which both give the
+ *  same integer. */
+typedef struct {
+    int32_t mult, shift, rs, half; /* rs and half = 2^(rs - 1) when shift < -1, else 0 */
+} tte_requant_ch;
+
+static inline tte_requant_ch tte_requant_ch_of(int32_t multiplier, int32_t shift)
+{
+    tte_requant_ch r;
+    r.mult = multiplier;
+    r.shift = shift;
+    r.rs = shift < -1 ? -1 - shift : 0;
+    r.half = shift < -1 ? (int32_t)1 << (r.rs - 1) : 0;
+    return r;
+}
+
+/** tte_requantize(val, r->mult, r->shift); fast: the caller knows r->shift < -1, so no test. */
+static inline int32_t tte_requant_ch_apply(int32_t val, const tte_requant_ch *r, int32_t fast)
+{
+    return fast || r->shift < -1 ? tte_smmla(val, r->mult, r->half) >> r->rs
+                                 : tte_requantize(val, r->mult, r->shift);
+}
+
+/** tte_requantize with the same result, faster for shift < -1 (tte_requant_ch). */
 static inline int32_t tte_requantize_fast(int32_t val, int32_t multiplier, int32_t shift)
 {
-    if (shift < 0) {
-        const int64_t round = (int64_t)1 << (30 - shift);
-        const int32_t high = (int32_t)(((int64_t)val * multiplier + round) >> 32);
-        return high >> (-1 - shift);
-    }
-    return tte_requantize(val, multiplier, shift);
+    const tte_requant_ch r = tte_requant_ch_of(multiplier, shift);
+    return tte_requant_ch_apply(val, &r, 0);
 }
 
 /** Clamp an int32 to [lo, hi] and narrow it to int8 (lo, hi within int8). */

@@ -120,6 +120,23 @@ def test_conv2d_1x1_matches_oracle_and_generic(runtime, n, h, w_, cin, cout, str
         _check_weighted(runtime, symbol, OpKind.CONV2D, c, (n, oh, ow, cout), (stride, stride))
 
 
+def test_pointwise_output_stage_every_shift(runtime):
+    """The multipliers random scales give sit near 2^-9; the pointwise core's output stage has
+    a fast path for shift < -1 only, so put one channel in each regime: shift 0, -1 (the
+    generic requantization), -2 (the smallest fast shift), -9, -30, -31 (the largest), and a
+    zero multiplier.  Through tte_conv2d_1x1_s8 and tte_conv2d_s8's gathered path."""
+    rng = np.random.default_rng(77)
+    m = np.array([0.6, 0.3, 0.15, 0.9 * 2.0**-9, 1.5 * 2.0**-31, 0.6 * 2.0**-31, 0.7 * 2.0**-32 / 2**4])
+    s_in, s_out = 0.02, 0.05
+    c = dict(x=rng.integers(-128, 128, (1, 3, 5, 12), dtype=np.int8),
+             w=rng.integers(-127, 128, (len(m), 1, 1, 12), dtype=np.int8),
+             b=rng.integers(-300, 301, len(m)).astype(np.int32), s_in=s_in, zp_in=-3,
+             s_w=_f32(m * s_out / s_in), s_out=s_out, zp_out=5, act=(-100, 120))
+    assert list(_c_quant(c)[1]) == [0, -1, -2, -9, -30, -31, 0]
+    for symbol in ("tte_conv2d_1x1_s8", "tte_conv2d_s8"):
+        _check_weighted(runtime, symbol, OpKind.CONV2D, c, (1, 3, 5, len(m)))
+
+
 # (n, h, w, c, k, stride, pads)
 DW_CASES = [
     (1, 8, 8, 8, 3, 1, (1, 1, 1, 1)),

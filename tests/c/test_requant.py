@@ -50,7 +50,7 @@ def test_requantize_extreme_shifts(runtime):
 
 
 def test_requantize_fast_equals_requantize(runtime):
-    """tte_requantize_fast (SMLAL + ASR for shift < 0) gives tte_requantize's integer on its domain."""
+    """tte_requantize_fast (SMMLA + ASR for shift < -1) gives tte_requantize's integer on its domain."""
     import ctypes
     fast = runtime.lib.tte_test_requantize_fast
     fast.argtypes, fast.restype = [ctypes.c_int32] * 3, ctypes.c_int32
