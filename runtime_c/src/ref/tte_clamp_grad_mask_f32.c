@@ -11,6 +11,7 @@
  *   (reference/backward/clamp_grad.py); the gradient itself is copied unchanged.
  *
  * Element-wise, each element read before it is written: the output may be the grad buffer.
+ * A mask byte is read once for its 8 elements.
  */
 #include "tte_kernels.h"
 
@@ -24,6 +25,12 @@ int32_t tte_clamp_grad_mask_f32_scratch_bytes(const tte_dims *input_dims,
     return 0;
 }
 
+/* grad if bit b of byte is set, else +0.0f */
+static float masked(uint32_t byte, int32_t b, float grad)
+{
+    return ((byte >> b) & 1u) != 0u ? grad : 0.0f;
+}
+
 tte_status tte_clamp_grad_mask_f32(const tte_ctx *ctx, const tte_dims *dims, const float *grad,
                                    const uint8_t *mask, float *output)
 {
@@ -34,9 +41,15 @@ tte_status tte_clamp_grad_mask_f32(const tte_ctx *ctx, const tte_dims *dims, con
         return TTE_ERR_ARG;
     }
     count = dims->n * dims->h * dims->w * dims->c;
-    for (i = 0; i < count; i++) {
-        const uint32_t bit = ((uint32_t)mask[i >> 3] >> (i & 7)) & 1u;
-        output[i] = bit != 0u ? grad[i] : 0.0f;
+    for (i = 0; i + 8 <= count; i += 8) {
+        const uint32_t byte = mask[i >> 3];
+        int32_t b;
+        for (b = 0; b < 8; b++) {
+            output[i + b] = masked(byte, b, grad[i + b]);
+        }
+    }
+    for (; i < count; i++) {
+        output[i] = masked(mask[i >> 3], i & 7, grad[i]);
     }
     return TTE_OK;
 }
