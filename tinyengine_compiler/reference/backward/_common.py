@@ -1,6 +1,8 @@
-"""Helpers of the backward kernels: dequantization and zero padding."""
+"""Helpers of the backward kernels: dequantization and sums in a fixed order."""
 
 from __future__ import annotations
+
+from typing import Callable
 
 import numpy as np
 
@@ -23,7 +25,21 @@ def real(g: Graph, name: str, value: np.ndarray, dtype) -> np.ndarray:
     return (value.astype(np.int64) - zero).astype(dtype) * scale
 
 
-def pad_hw(x: np.ndarray, pads) -> np.ndarray:
-    """[H, W, C] -> zero-padded [H + top + bottom, W + left + right, C] (zero = the real zero)."""
-    top, left, bottom, right = pads
-    return np.pad(x, ((top, bottom), (left, right), (0, 0)))
+# Elements of one block of terms in add_in_order: bounds its memory (16 MB of float32).
+_BLOCK_ELEMENTS = 1 << 22
+
+
+def add_in_order(total: np.ndarray, terms: Callable[[slice], np.ndarray], n: int) -> np.ndarray:
+    """total + t_0 + t_1 + ... + t_{n-1}, one rounded addition at a time in that order, where
+    terms(slice(a, b)) returns t_a .. t_{b-1} stacked on axis 0.
+
+    The C kernels add their terms one by one, so the reference must round the same sums in
+    the same order (np.sum adds in pairs, and np.add.accumulate along axis 0 is slower than
+    this loop).  The products of a block of terms are made in one vectorized multiply and
+    only the additions loop; blocks bound the memory a 64 x 64 feature map's products take."""
+    total = total.copy()
+    per = max(1, _BLOCK_ELEMENTS // max(1, total.size))
+    for start in range(0, n, per):
+        for term in terms(slice(start, min(n, start + per))):
+            total += term
+    return total

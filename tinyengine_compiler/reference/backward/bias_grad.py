@@ -6,12 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from ...ir import Graph, Node
-from ._common import real
+from ._common import add_in_order, real
 
 
 def bias_grad(g: Graph, node: Node, gz: np.ndarray, *, dtype) -> np.ndarray:
     rows = real(g, node.inputs[0], gz, dtype).reshape(-1, np.shape(gz)[-1])
-    total = np.zeros(rows.shape[1], dtype=dtype)
-    for row in rows:
-        total += row
-    return total
+    return add_in_order(np.zeros(rows.shape[1], dtype=dtype), lambda r: rows[r], rows.shape[0])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...ir import Graph, Node
-from ._common import real
+from ._common import add_in_order, real
 
 
 def conv2d_grad_input(g: Graph, node: Node, gz: np.ndarray, w: np.ndarray, *, dtype) -> np.ndarray:
@@ -22,6 +22,7 @@ def conv2d_grad_input(g: Graph, node: Node, gz: np.ndarray, w: np.ndarray, *, dt
     for i in range(w.shape[1]):
         for j in range(w.shape[2]):
             rows, cols = slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw)
-            for o in range(c_out):
-                dxp[rows, cols] += gz[:, :, o, None] * w[o, i, j]
+            dxp[rows, cols] = add_in_order(dxp[rows, cols],
+                                           lambda o: gz[:, :, o].transpose(2, 0, 1)[..., None] * w[o, i, j, None, None],
+                                           c_out)
     return dxp[top:top + h, left:left + wd][None]

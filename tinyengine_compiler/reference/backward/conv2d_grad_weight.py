@@ -10,17 +10,19 @@ from __future__ import annotations
 import numpy as np
 
 from ...ir import Graph, Node
-from ._common import pad_hw, real
+from ..ops._common import windows
+from ._common import add_in_order, real
 
 
 def conv2d_grad_weight(g: Graph, node: Node, x: np.ndarray, gz: np.ndarray, *, dtype) -> np.ndarray:
     channels = node.attrs.get("channels")
     x = x if channels is None else x[..., list(channels)]
-    xp = pad_hw(real(g, node.inputs[0], x, dtype)[0], node.attrs["pads"])
     gz = real(g, node.inputs[1], gz, dtype)[0]
-    (kh, kw), (sh, sw) = node.attrs["kernel"], node.attrs["stride"]
-    dw = np.zeros((gz.shape[2], kh, kw, xp.shape[2]), dtype=dtype)
-    for p in range(gz.shape[0]):
-        for q in range(gz.shape[1]):
-            dw += gz[p, q, :, None, None, None] * xp[None, p * sh:p * sh + kh, q * sw:q * sw + kw, :]
-    return dw
+    oh, ow, c_out = gz.shape
+    (kh, kw) = node.attrs["kernel"]
+    # x_pad's window of every output pixel, row-major: [OH * OW, KH, KW, n]
+    win = windows(real(g, node.inputs[0], x, dtype), node.attrs["kernel"], node.attrs["stride"],
+                  node.attrs["pads"])[0, :oh, :ow].transpose(0, 1, 3, 4, 2).reshape(oh * ow, kh, kw, -1)
+    gz = gz.reshape(oh * ow, c_out)
+    return add_in_order(np.zeros((c_out, kh, kw, win.shape[3]), dtype=dtype),
+                        lambda px: gz[px, :, None, None, None] * win[px, None], oh * ow)

@@ -10,17 +10,18 @@ from __future__ import annotations
 import numpy as np
 
 from ...ir import Graph, Node
-from ._common import pad_hw, real
+from ..ops._common import windows
+from ._common import add_in_order, real
 
 
 def depthwise_conv2d_grad_weight(g: Graph, node: Node, x: np.ndarray, gz: np.ndarray, *, dtype) -> np.ndarray:
     channels = node.attrs.get("channels")
     pick = slice(None) if channels is None else list(channels)
-    xp = pad_hw(real(g, node.inputs[0], x, dtype)[0][..., pick], node.attrs["pads"])
     gz = real(g, node.inputs[1], gz, dtype)[0][..., pick]
-    (kh, kw), (sh, sw) = node.attrs["kernel"], node.attrs["stride"]
-    dw = np.zeros((kh, kw, xp.shape[2]), dtype=dtype)
-    for p in range(gz.shape[0]):
-        for q in range(gz.shape[1]):
-            dw += gz[p, q] * xp[p * sh:p * sh + kh, q * sw:q * sw + kw, :]
-    return dw[None]
+    oh, ow, n = gz.shape
+    (kh, kw) = node.attrs["kernel"]
+    # x_pad's window of every output pixel, row-major: [OH * OW, KH, KW, n]
+    win = windows(real(g, node.inputs[0], x, dtype)[..., pick], node.attrs["kernel"], node.attrs["stride"],
+                  node.attrs["pads"])[0, :oh, :ow].transpose(0, 1, 3, 4, 2).reshape(oh * ow, kh, kw, n)
+    gz = gz.reshape(oh * ow, 1, 1, n)
+    return add_in_order(np.zeros((kh, kw, n), dtype=dtype), lambda px: gz[px] * win[px], oh * ow)[None]
