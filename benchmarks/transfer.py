@@ -390,8 +390,66 @@ def section(tasks: list[Task], rows: list[dict], models, jobs: int) -> str:
         lines += [f"### {task.name}", "", _describe(task, rows), "", table(task, rows, models), ""]
         lines += [f"- {c}" for c in checks(task, rows, models)] + [""]
         lines += [f"![{task.name}: top-1 against peak SRAM]({SVG[task.name]})", ""]
-
+    lines += analysis(tasks, rows, models)
     return "\n".join(lines)
+
+
+def analysis(tasks: list[Task], rows: list[dict], models) -> list[str]:
+    """Why the int8 runs land where they do, with this run's own numbers."""
+    def loss(task, scheme, precision, qas, storage="int8"):
+        tenths = [r["loss_by_tenth"] for r in rows if r["task"] == task.name and r["scheme"] == scheme
+                  and r["precision"] == precision and r["qas"] == qas and r["storage"] == storage]
+        return np.mean([t[0] for t in tenths]), np.mean([t[-1] for t in tenths])
+
+    checked = [r for r in rows if r["precision"] == "int8"]
+    out = ["### Reading the results", "",
+           f"- The C and the reference trainer: {sum(bool(r['c_equals_reference']) for r in checked)} of "
+           f"{len(checked)} int8 runs equal bit for bit over their first {SPOT_STEPS} steps (the script stops "
+           "on a difference).",
+           "- **Int8 storage rounds small steps away.**  A weight stored int8 and updated in place (on the "
+           "device, and in TinyEngine's demo) moves only when its step is at least half an int8 step.  With "
+           "QAS the step in int8 units is lr * dL/dW_real / s_w, the fp32 step measured in units of s_w, so "
+           "large steps survive and small ones vanish; the `fp32 master` rows keep a float32 copy of each "
+           "trained weight (`tte compile --storage float32`, 4 B more a weight) with the same int8 forward, "
+           "so the gap between the two rows is what in-place rounding costs.",
+           "- **Without QAS** the step in int8 units is s_w^2 (weights) or s_b^2 (biases) times smaller "
+           "again, far below half a step for nearly every parameter, so the loss hardly moves:"]
+    for task in tasks:
+        first, last = loss(task, "full", "int8", False)
+        q_first, q_last = loss(task, "full", "int8", True)
+        out.append(f"  {task.name}: mean training loss of the int8 full runs from the first to the last tenth "
+                   f"of training {first:.3f} -> {last:.3f} without QAS, {q_first:.3f} -> {q_last:.3f} with it.")
+    out += stuck_runs(tasks, rows)
+    out += ["- Batch 1, a few epochs and one learning rate for every run (no per-run tuning), so the "
+            "absolute accuracies are below what longer training reaches; the comparisons between runs use the "
+            "same images, order, flips and schedule.", ""]
+    return out
+
+
+def stuck_runs(tasks: list[Task], rows: list[dict]) -> list[str]:
+    """The int8 QAS runs whose training loss sits at exactly ln(classes) from some tenth to the
+    end, each with its float32-master twin."""
+    out = []
+    for task in tasks:
+        uniform = round(math.log(len(task.classes)), 4)
+        for r in rows:
+            tenths = r["loss_by_tenth"]
+            flat = len(tenths) - next((i for i in range(len(tenths), 0, -1) if tenths[i - 1] != uniform), 0)
+            if r["task"] != task.name or flat < 2 or r["precision"] != "int8" or not r["qas"] \
+                    or r["storage"] != "int8":
+                continue
+            twin = [t for t in rows if t["task"] == task.name and t["model"] == r["model"]
+                    and t["scheme"] == r["scheme"] and t["qas"] and t["storage"] == "float32"]
+            out.append(
+                f"- **{r['model']}, {task.name}, {_label(r)}: stuck.**  Mean training loss by tenth of training: "
+                f"{', '.join(f'{v:.2f}' for v in tenths)}; for the last {flat} tenths it is ln "
+                f"{len(task.classes)} = {uniform} to the digit, so every logit is equal on every image and the "
+                "loss never changes again.  A softmax loss has a nonzero gradient at equal logits, so the zero "
+                "comes from the output requantization's clamp: the int8 logits sit at its bound, and no step "
+                "can bring them back."
+                + (f"  Its float32-master twin (same int8 forward and gradients, no in-place rounding) ends at "
+                   f"{100 * twin[0]['top1']:.1f} % top-1." if twin else ""))
+    return out
 
 
 def _points(task: Task, rows: list[dict]) -> list[dict]:

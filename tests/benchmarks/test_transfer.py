@@ -57,3 +57,20 @@ def test_a_missing_model_is_one_line_and_exit_2(example_dir, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no-such-model" in err[0]
 
+
+
+def _row(model, tenths, storage="int8", top1=0.1):
+    return {"task": "fashion-mnist", "model": model, "scheme": "full", "precision": "int8", "qas": True,
+            "storage": storage, "loss_by_tenth": tenths, "top1": top1}
+
+
+def test_a_run_whose_loss_ends_at_ln_classes_is_reported_stuck_with_its_master_twin():
+    stuck = [2.19, 1.98, 1.91] + [2.3026] * 7
+    recovers = [2.19, 2.3026, 2.3026, 1.5] + [1.2] * 6
+    once = [2.19] * 9 + [2.3026]
+    rows = [_row("a", stuck), _row("a", [2.0] * 10, "float32", 0.837), _row("b", recovers), _row("c", once)]
+    lines = T.stuck_runs([T.TASKS["fashion-mnist"]], rows)
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("- **a, fashion-mnist, int8 full, QAS: stuck.**")
+    assert "for the last 7 tenths it is ln 10 = 2.3026" in lines[0]
+    assert "ends at 83.7 % top-1" in lines[0]
