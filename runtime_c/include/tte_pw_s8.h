@@ -56,6 +56,21 @@ typedef struct {
     tte_requant_ch r0, r1;
 } tte_pw_pair_;
 
+/* Four input channels of two pixels (x0v, x1v: 4 int8 each) against a channel pair's
+ * widened weights (lanes (0, 2) and (1, 3) of each channel): 8 dual multiply-adds into
+ * channel 0 and 1 of pixel 0 (a0, a1) and of pixel 1 (b0, b1). */
+static inline void tte_pw_mac4_(int32_t x0v, int32_t x1v, int32_t v0_lo, int32_t v0_hi,
+                                int32_t v1_lo, int32_t v1_hi, int32_t *a0, int32_t *a1,
+                                int32_t *b0, int32_t *b1)
+{
+    const int32_t x0_lo = tte_sxtb16(x0v), x0_hi = tte_sxtb16_ror8(x0v);
+    const int32_t x1_lo = tte_sxtb16(x1v), x1_hi = tte_sxtb16_ror8(x1v);
+    *a0 = tte_smlad(x0_hi, v0_hi, tte_smlad(x0_lo, v0_lo, *a0));
+    *a1 = tte_smlad(x0_hi, v1_hi, tte_smlad(x0_lo, v1_lo, *a1));
+    *b0 = tte_smlad(x1_hi, v0_hi, tte_smlad(x1_lo, v0_lo, *b0));
+    *b1 = tte_smlad(x1_hi, v1_hi, tte_smlad(x1_lo, v1_lo, *b1));
+}
+
 /* The n_pix pixels of one run (input pixels x_step bytes apart, outputs out_step apart) for
  * one channel pair. */
 static inline void tte_pw_run_(const tte_pw_pair_ *c, int32_t n, const int8_t *x, int32_t n_pix,
@@ -71,16 +86,8 @@ static inline void tte_pw_run_(const tte_pw_pair_ *c, int32_t n, const int8_t *x
         if (c->panel != 0) {
             const int32_t *pw = c->panel;
             while (x0 != x0_end) {
-                const int32_t v0_lo = pw[0], v0_hi = pw[1], v1_lo = pw[2], v1_hi = pw[3];
-                int32_t xv = tte_read_s8x4(x0), x_lo = tte_sxtb16(xv);
-                int32_t x_hi = tte_sxtb16_ror8(xv);
-                a0 = tte_smlad(x_hi, v0_hi, tte_smlad(x_lo, v0_lo, a0));
-                a1 = tte_smlad(x_hi, v1_hi, tte_smlad(x_lo, v1_lo, a1));
-                xv = tte_read_s8x4(x1);
-                x_lo = tte_sxtb16(xv);
-                x_hi = tte_sxtb16_ror8(xv);
-                b0 = tte_smlad(x_hi, v0_hi, tte_smlad(x_lo, v0_lo, b0));
-                b1 = tte_smlad(x_hi, v1_hi, tte_smlad(x_lo, v1_lo, b1));
+                tte_pw_mac4_(tte_read_s8x4(x0), tte_read_s8x4(x1), pw[0], pw[1], pw[2], pw[3],
+                             &a0, &a1, &b0, &b1);
                 pw += 4;
                 x0 += 4;
                 x1 += 4;
@@ -91,15 +98,8 @@ static inline void tte_pw_run_(const tte_pw_pair_ *c, int32_t n, const int8_t *x
                 const int32_t v0 = tte_read_s8x4(p0), v1 = tte_read_s8x4(p1);
                 const int32_t v0_lo = tte_sxtb16(v0), v0_hi = tte_sxtb16_ror8(v0);
                 const int32_t v1_lo = tte_sxtb16(v1), v1_hi = tte_sxtb16_ror8(v1);
-                int32_t xv = tte_read_s8x4(x0), x_lo = tte_sxtb16(xv);
-                int32_t x_hi = tte_sxtb16_ror8(xv);
-                a0 = tte_smlad(x_hi, v0_hi, tte_smlad(x_lo, v0_lo, a0));
-                a1 = tte_smlad(x_hi, v1_hi, tte_smlad(x_lo, v1_lo, a1));
-                xv = tte_read_s8x4(x1);
-                x_lo = tte_sxtb16(xv);
-                x_hi = tte_sxtb16_ror8(xv);
-                b0 = tte_smlad(x_hi, v0_hi, tte_smlad(x_lo, v0_lo, b0));
-                b1 = tte_smlad(x_hi, v1_hi, tte_smlad(x_lo, v1_lo, b1));
+                tte_pw_mac4_(tte_read_s8x4(x0), tte_read_s8x4(x1), v0_lo, v0_hi, v1_lo, v1_hi,
+                             &a0, &a1, &b0, &b1);
                 p0 += 4;
                 p1 += 4;
                 x0 += 4;
