@@ -353,11 +353,16 @@ def table(task: Task, rows: list[dict], models) -> str:
     return "\n".join(lines)
 
 
+def _select(rows: list[dict], task: Task, **fields) -> list[dict]:
+    """The rows of `task` whose fields equal `fields` (storage defaults to the device's int8)."""
+    want = {"storage": "int8", **fields}
+    return [r for r in rows if r["task"] == task.name and all(r[k] == v for k, v in want.items())]
+
+
 def checks(task: Task, rows: list[dict], models) -> list[str]:
     """The acceptance figures, computed from the table's own numbers."""
     def pick(model, scheme, precision, qas, storage="int8"):
-        return next(r for r in rows if r["task"] == task.name and r["model"] == model and r["scheme"] == scheme
-                    and r["precision"] == precision and r["qas"] == qas and r["storage"] == storage)
+        return _select(rows, task, model=model, scheme=scheme, precision=precision, qas=qas, storage=storage)[0]
 
     def mean(scheme, precision, qas, storage="int8"):
         return np.mean([pick(m, scheme, precision, qas, storage)["top1"] for m in models])
@@ -396,9 +401,8 @@ def section(tasks: list[Task], rows: list[dict], models, jobs: int) -> str:
 
 def analysis(tasks: list[Task], rows: list[dict], models) -> list[str]:
     """Why the int8 runs land where they do, with this run's own numbers."""
-    def loss(task, scheme, precision, qas, storage="int8"):
-        tenths = [r["loss_by_tenth"] for r in rows if r["task"] == task.name and r["scheme"] == scheme
-                  and r["precision"] == precision and r["qas"] == qas and r["storage"] == storage]
+    def loss(task, scheme, precision, qas):
+        tenths = [r["loss_by_tenth"] for r in _select(rows, task, scheme=scheme, precision=precision, qas=qas)]
         return np.mean([t[0] for t in tenths]), np.mean([t[-1] for t in tenths])
 
     checked = [r for r in rows if r["precision"] == "int8"]
@@ -438,8 +442,7 @@ def stuck_runs(tasks: list[Task], rows: list[dict]) -> list[str]:
             if r["task"] != task.name or flat < 2 or r["precision"] != "int8" or not r["qas"] \
                     or r["storage"] != "int8":
                 continue
-            twin = [t for t in rows if t["task"] == task.name and t["model"] == r["model"]
-                    and t["scheme"] == r["scheme"] and t["qas"] and t["storage"] == "float32"]
+            twin = _select(rows, task, model=r["model"], scheme=r["scheme"], qas=True, storage="float32")
             out.append(
                 f"- **{r['model']}, {task.name}, {_label(r)}: stuck.**  Mean training loss by tenth of training: "
                 f"{', '.join(f'{v:.2f}' for v in tenths)}; for the last {flat} tenths it is ln "

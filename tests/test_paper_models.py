@@ -76,7 +76,8 @@ def test_mcunet_executor_top5_on_china_has_a_building(imported):
 @pytest.mark.parametrize("name", MODELS)
 def test_executor_agrees_with_onnxruntime_on_100_images(imported, name):
     """End to end against the plain QDQ graph (ort_logits): logits within 2 LSB on >= 98% of
-    elements; the same top-1 on >= 95% of the images whose top-1 onnxruntime decides by >= 2 LSB (docs/numerics.md explains why not on near-ties)."""
+    elements; the same top-1 on >= 95% of the images whose top-1 onnxruntime decides by >= 2 LSB
+    (docs/numerics.md explains why not on near-ties)."""
     from tinyengine_compiler.reference.interp import run_graph
 
     g, onnx_path = imported[name]

@@ -58,7 +58,6 @@ def test_a_missing_model_is_one_line_and_exit_2(example_dir, capsys):
     assert len(err) == 1 and "no-such-model" in err[0]
 
 
-
 def _row(model, tenths, storage="int8", top1=0.1):
     return {"task": "fashion-mnist", "model": model, "scheme": "full", "precision": "int8", "qas": True,
             "storage": storage, "loss_by_tenth": tenths, "top1": top1}

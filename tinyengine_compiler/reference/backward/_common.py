@@ -6,7 +6,8 @@ from typing import Callable
 
 import numpy as np
 
-from ...ir import Graph
+from ...ir import Graph, Node
+from ..ops._common import windows
 
 
 def real(g: Graph, name: str, value: np.ndarray, dtype) -> np.ndarray:
@@ -23,6 +24,14 @@ def real(g: Graph, name: str, value: np.ndarray, dtype) -> np.ndarray:
     scale = np.asarray(qp.scale, dtype=dtype).reshape(shape)
     zero = np.asarray(qp.zero_point, dtype=np.int64).reshape(shape)
     return (value.astype(np.int64) - zero).astype(dtype) * scale
+
+
+def pixel_windows(g: Graph, node: Node, x: np.ndarray, out_hw: tuple[int, int], dtype) -> np.ndarray:
+    """The real, zero-padded kernel window of x (NHWC, batch 1) under every output pixel of
+    `node` (its kernel, stride and pads), row-major: [OH * OW, KH, KW, C]."""
+    (oh, ow), (kh, kw) = out_hw, node.attrs["kernel"]
+    win = windows(real(g, node.inputs[0], x, dtype), node.attrs["kernel"], node.attrs["stride"], node.attrs["pads"])
+    return win[0, :oh, :ow].transpose(0, 1, 3, 4, 2).reshape(oh * ow, kh, kw, -1)
 
 
 # Elements of one block of terms in add_in_order: bounds its memory (16 MB of float32).

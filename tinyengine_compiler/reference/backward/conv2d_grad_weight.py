@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...ir import Graph, Node
-from ..ops._common import windows
-from ._common import add_in_order, real
+from ._common import add_in_order, pixel_windows, real
 
 
 def conv2d_grad_weight(g: Graph, node: Node, x: np.ndarray, gz: np.ndarray, *, dtype) -> np.ndarray:
@@ -19,10 +18,7 @@ def conv2d_grad_weight(g: Graph, node: Node, x: np.ndarray, gz: np.ndarray, *, d
     x = x if channels is None else x[..., list(channels)]
     gz = real(g, node.inputs[1], gz, dtype)[0]
     oh, ow, c_out = gz.shape
-    (kh, kw) = node.attrs["kernel"]
-    # x_pad's window of every output pixel, row-major: [OH * OW, KH, KW, n]
-    win = windows(real(g, node.inputs[0], x, dtype), node.attrs["kernel"], node.attrs["stride"],
-                  node.attrs["pads"])[0, :oh, :ow].transpose(0, 1, 3, 4, 2).reshape(oh * ow, kh, kw, -1)
+    win = pixel_windows(g, node, x, (oh, ow), dtype)
     gz = gz.reshape(oh * ow, c_out)
-    return add_in_order(np.zeros((c_out, kh, kw, win.shape[3]), dtype=dtype),
+    return add_in_order(np.zeros((c_out, *win.shape[1:]), dtype=dtype),
                         lambda px: gz[px, :, None, None, None] * win[px, None], oh * ow)

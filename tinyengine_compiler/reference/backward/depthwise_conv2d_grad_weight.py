@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...ir import Graph, Node
-from ..ops._common import windows
-from ._common import add_in_order, real
+from ._common import add_in_order, pixel_windows, real
 
 
 def depthwise_conv2d_grad_weight(g: Graph, node: Node, x: np.ndarray, gz: np.ndarray, *, dtype) -> np.ndarray:
@@ -19,9 +18,6 @@ def depthwise_conv2d_grad_weight(g: Graph, node: Node, x: np.ndarray, gz: np.nda
     pick = slice(None) if channels is None else list(channels)
     gz = real(g, node.inputs[1], gz, dtype)[0][..., pick]
     oh, ow, n = gz.shape
-    (kh, kw) = node.attrs["kernel"]
-    # x_pad's window of every output pixel, row-major: [OH * OW, KH, KW, n]
-    win = windows(real(g, node.inputs[0], x, dtype)[..., pick], node.attrs["kernel"], node.attrs["stride"],
-                  node.attrs["pads"])[0, :oh, :ow].transpose(0, 1, 3, 4, 2).reshape(oh * ow, kh, kw, n)
+    win = pixel_windows(g, node, np.asarray(x)[..., pick], (oh, ow), dtype)
     gz = gz.reshape(oh * ow, 1, 1, n)
-    return add_in_order(np.zeros((kh, kw, n), dtype=dtype), lambda px: gz[px] * win[px], oh * ow)[None]
+    return add_in_order(np.zeros(win.shape[1:], dtype=dtype), lambda px: gz[px] * win[px], oh * ow)[None]
