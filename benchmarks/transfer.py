@@ -49,12 +49,14 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyengine_compiler.compile import compile_inference, compile_training, training_schedule
+from tinyengine_compiler.codegen.context import checkpoint_bytes
+from tinyengine_compiler.compile import compile_inference, compile_training
 from tinyengine_compiler.errors import TteError
 from tinyengine_compiler.frontend import load_model
 from tinyengine_compiler.frontend.inputs import quantize_image
 from tinyengine_compiler.ir import OpKind
 from tinyengine_compiler.passes.legalize_bias import legalize_biases
+from tinyengine_compiler.pipeline import Options, training_schedule
 from tinyengine_compiler.training.config import load_scheme
 from tinyengine_compiler.training.datasets import load_split
 from tinyengine_compiler.training.float_trainer import FloatTrainer
@@ -186,7 +188,7 @@ def _fp32_run(model: str, task: Task, run: Run, progress) -> dict:
 
 def _stored(trainer: Trainer, sched) -> bytes:
     """The reference's trained parameters in tte_get_trainable's order (the SGD_UPDATE order)."""
-    return b"".join(trainer.stored[n.inputs[0]].tobytes() for n in sched.nodes if n.op == OpKind.SGD_UPDATE)
+    return checkpoint_bytes(sched, trainer.stored)
 
 
 def _int8_run(model: str, task: Task, run: Run, progress, work: Path) -> dict:
@@ -204,10 +206,10 @@ def _int8_run(model: str, task: Task, run: Run, progress, work: Path) -> dict:
         train_g = suffix_g
     else:
         to_cut, train_g = (lambda x: x), head.graph   # noqa: E731
-    compile_training(train_g, explicit, str(work / "train"), use_qas=run.qas)
+    compile_training(train_g, explicit, str(work / "train"), Options(qas=run.qas))
     engine = engine_from_folder(str(work / "train"), str(work / "train-build"))
     # the reference trainer on the whole graph: the first steps must agree with the C bit for bit
-    _, whole = training_schedule(head.graph, explicit, use_qas=run.qas)
+    _, whole = training_schedule(head.graph, explicit, Options(qas=run.qas))
     reference = Trainer(whole, task.lr)
     cut_train = {}    # (image, flipped) -> the prefix's output, computed once
     losses, agree = [], True

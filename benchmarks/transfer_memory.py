@@ -15,20 +15,21 @@ from tinyengine_compiler.ir import DType
 from tinyengine_compiler.passes.lifetimes import lifetimes
 from tinyengine_compiler.passes.sparse_update import trained_params
 from tinyengine_compiler.planners import best_plan
-from tinyengine_compiler.report.plan import plan_memory
+from tinyengine_compiler.pipeline import Options, training_engine, training_schedule
 from tinyengine_compiler.training.config import load_scheme
 
 
 @lru_cache(maxsize=None)
 def int8_peak_bytes(model_path: str, preset: str, num_classes: int, storage: str = "int8") -> int:
-    mp = plan_memory(load_model(model_path), load_scheme(preset), num_classes=num_classes, storage=storage)
-    return int(mp.summary["peak_sram_bytes"])
+    engine = training_engine(load_model(model_path), load_scheme(preset), Options(num_classes=num_classes,
+                                                                                    storage=storage))
+    return int(engine.summary["peak_sram_bytes"])
 
 
 @lru_cache(maxsize=None)
 def fp32_peak_bytes(model_path: str, preset: str, num_classes: int) -> int:
-    sched = plan_memory(load_model(model_path), load_scheme(preset), num_classes=num_classes,
-                        storage="float32", masks=False).graph.copy()
+    _, sched = training_schedule(load_model(model_path), load_scheme(preset),
+                                 Options(num_classes=num_classes, storage="float32"))
     for t in sched.tensors.values():
         t.dtype = DType.FLOAT32
     # no 1-bit masks or kept channels: those describe int8 saved activations

@@ -77,10 +77,9 @@ def test_bad_budget_and_unknown_scheme_are_usage_errors(example_models, tmp_path
 
 def test_simulate_runs_the_compiled_c_like_the_reference_trainer(example_models, tmp_path):
     import numpy as np
-    from dataclasses import replace
 
-    from tinyengine_compiler.compile import training_schedule
     from tinyengine_compiler.frontend import load_model
+    from tinyengine_compiler.pipeline import Options, training_schedule
     from tinyengine_compiler.frontend.inputs import quantize_image
     from tinyengine_compiler.training.config import load_scheme
     from tinyengine_compiler.training.trainer import Trainer
@@ -97,7 +96,7 @@ def test_simulate_runs_the_compiled_c_like_the_reference_trainer(example_models,
                                   "--labels", str(tmp_path / "y.npy"), "--lr", "0.02", "--json"])
     assert r.exit_code == 0, r.output
     losses = json.loads(r.output)["losses"]
-    _, sched = training_schedule(g, replace(load_scheme("sparse_49kb"), weight_storage="int8"), num_classes=10)
+    _, sched = training_schedule(g, load_scheme("sparse_49kb"), Options(num_classes=10))
     trainer = Trainer(sched, 0.02)
     assert losses == [float(np.float32(trainer.step(x[None], y))) for x, y in zip(xs, [0, 1, 2, 3])]
     r = CliRunner().invoke(main, ["simulate", str(tmp_path / "out"), "--input", str(tmp_path / "x.npy"), "--json"])

@@ -25,10 +25,10 @@ GOLDEN = {
 @pytest.fixture(scope="module")
 def plans(paper_models_dir):
     from tinyengine_compiler.frontend import load_model
-    from tinyengine_compiler.report.plan import plan_memory
+    from tinyengine_compiler.pipeline import training_engine
     from tinyengine_compiler.training.config import load_scheme
 
-    return {m: plan_memory(load_model(f"{paper_models_dir}/{m}.pkl"), load_scheme(f"paper-{m}"), storage="int8")
+    return {m: training_engine(load_model(f"{paper_models_dir}/{m}.pkl"), load_scheme(f"paper-{m}"))
             for m in MODELS}
 
 

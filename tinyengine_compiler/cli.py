@@ -122,13 +122,16 @@ def run_cmd(model, input_path, as_json):
 
 
 def _training_options(fn):
-    """Options shared by `tte graph` and `tte train-sim`."""
+    """Options shared by `tte graph` and `tte train-sim` (defaults as `pipeline.Options`)."""
     for decorator in reversed([
         click.option("--update", "update", required=True,
                      help="Sparse-update scheme: a preset (full, last-layer, bias-only, paper-<model>, "
                           "sparse_49kb) or a JSON file (docs/sparse_update.md)."),
         click.option("--num-classes", type=int, default=None,
                      help="Replace the classifier by a new N-class one that trains in full."),
+        click.option("--storage", type=click.Choice(["int8", "float32"]), default=None,
+                     help="Trained weights: int8 updated in place, or a float32 master beside the int8 copy "
+                          "the forward reads.  Default: the scheme's, int8."),
         click.option("--no-qas", is_flag=True, help="Turn quantization-aware scaling off (to compare)."),
         click.option("--label-smoothing", type=float, default=0.0, show_default=True),
         click.option("--seed", type=int, default=0, show_default=True, help="Seed of the new classifier."),
@@ -137,15 +140,18 @@ def _training_options(fn):
     return fn
 
 
-def _load_training_graphs(model, update, num_classes, no_qas, label_smoothing, seed):
+def _load_training_graphs(model, update, num_classes, storage, no_qas, label_smoothing, seed):
+    """(forward graph with its head, the backward graph before pruning, the scheduled training
+    step of the one pipeline)."""
     from .frontend import load_model
+    from .passes.autodiff import autodiff
+    from .pipeline import Options, training_schedule
     from .training.config import load_scheme
-    from .training.pipeline import for_classes, training_graph
 
-    scheme = load_scheme(update)
-    g, scheme = for_classes(load_model(model, require_int8=True), scheme, num_classes, seed)
-    full, train = training_graph(g, scheme, use_qas=not no_qas, label_smoothing=label_smoothing)
-    return g, full, train
+    options = Options(num_classes=num_classes, storage=storage, qas=not no_qas, label_smoothing=label_smoothing,
+                      seed=seed)
+    g, train = training_schedule(load_model(model, require_int8=True), load_scheme(update), options)
+    return g, autodiff(g, label_smoothing=label_smoothing), train
 
 
 @main.command("graph")
@@ -153,12 +159,12 @@ def _load_training_graphs(model, update, num_classes, no_qas, label_smoothing, s
 @_training_options
 @click.option("--json", "as_json", is_flag=True, help="Print the op counts as one JSON line.")
 @_one_line_errors
-def graph_cmd(model, update, num_classes, no_qas, label_smoothing, seed, as_json):
+def graph_cmd(model, update, num_classes, storage, no_qas, label_smoothing, seed, as_json):
     """Build the training graph: op counts before and after pruning, and the backward ops kept."""
     from .ir.ops import BACKWARD_OPS
     from .passes.sparse_update import trained_params
 
-    g, full, train = _load_training_graphs(model, update, num_classes, no_qas, label_smoothing, seed)
+    g, full, train = _load_training_graphs(model, update, num_classes, storage, no_qas, label_smoothing, seed)
     before = [n for n in full.nodes if n.op in BACKWARD_OPS]
     after = [n for n in train.nodes if n.op in BACKWARD_OPS]
     params = trained_params(train)
@@ -188,7 +194,7 @@ def graph_cmd(model, update, num_classes, no_qas, label_smoothing, seed, as_json
 @click.option("--lr", type=float, required=True, help="SGD learning rate (batch 1, no momentum).")
 @click.option("--json", "as_json", is_flag=True, help='Print {"epochs": [{"loss": .., "test_acc": ..}, ...]}.')
 @_one_line_errors
-def train_sim_cmd(model, update, num_classes, no_qas, label_smoothing, seed, dataset, classes,
+def train_sim_cmd(model, update, num_classes, storage, no_qas, label_smoothing, seed, dataset, classes,
                   train_per_class, test_per_class, epochs, lr, as_json):
     """Simulate on-device training with the numpy reference trainer (the C's golden model)."""
     from .errors import ConfigError
@@ -200,7 +206,7 @@ def train_sim_cmd(model, update, num_classes, no_qas, label_smoothing, seed, dat
         class_ids = [int(c) for c in classes.split(",")]
     except ValueError:
         raise ConfigError(f"--classes {classes}: expected comma-separated integers") from None
-    g, _, train = _load_training_graphs(model, update, num_classes, no_qas, label_smoothing, seed)
+    g, _, train = _load_training_graphs(model, update, num_classes, storage, no_qas, label_smoothing, seed)
     n_logits = g.tensors[g.outputs[0]].shape[-1]
     if len(class_ids) > n_logits:
         raise ConfigError(f"{len(class_ids)} classes but the model has {n_logits} outputs; use --num-classes")
@@ -218,39 +224,65 @@ def train_sim_cmd(model, update, num_classes, no_qas, label_smoothing, seed, dat
             click.echo(f"epoch {i}: loss {h['loss']:.4f}  test accuracy {100 * h['test_acc']:.1f}%")
 
 
+def _engine_options(fn):
+    """Options shared by `tte plan`, `tte compile` and `tte bench-m7`: one pipeline, one set of
+    defaults (`pipeline.Options`)."""
+    for decorator in reversed([
+        click.option("--update", "update", required=True,
+                     help="Sparse-update scheme: a preset (full, last-layer, bias-only, paper-<model>, "
+                          "sparse_49kb) or a JSON file (docs/sparse_update.md)."),
+        click.option("--num-classes", type=int, default=None,
+                     help="Replace the classifier by a new N-class one that trains in full."),
+        click.option("--budget", default="256KB", show_default=True,
+                     help="SRAM budget for everything the engine keeps in SRAM (memory.json "
+                          "peak_sram_bytes: arena, trained parameters, static state, stack): over it, exit 1."),
+        click.option("--storage", type=click.Choice(["int8", "float32"]), default=None,
+                     help="Trained weights: int8 updated in place (steps under half a step of the int8 grid "
+                          "are lost), or a float32 master beside the int8 copy the forward reads (5 B a "
+                          "weight).  Default: the scheme's, int8."),
+        click.option("--no-qas", is_flag=True, help="Turn quantization-aware scaling off (to compare)."),
+        click.option("--no-reorder", is_flag=True,
+                     help="Baseline: compute every gradient, then apply all updates (the paper's 'w/o reorder')."),
+        click.option("--kernels", type=click.Choice(["portable", "cmsis_nn"]), default="portable", show_default=True,
+                     help="Kernel backend: our portable C, or calls into CMSIS-NN (you supply it as CMSIS_NN_ROOT)."),
+        click.option("--planner", default=None, help="One arena planner (default: the best of all of them)."),
+        click.option("--seed", type=int, default=0, show_default=True, help="Seed of the new classifier."),
+    ]):
+        fn = decorator(fn)
+    return fn
+
+
+def _build_engine(model, update, num_classes, storage, no_qas, no_reorder, kernels, planner, seed):
+    """The pipeline's training engine for the shared options (`_engine_options`)."""
+    from .frontend import load_model
+    from .pipeline import Options, training_engine
+    from .training.config import load_scheme
+
+    options = Options(num_classes=num_classes, storage=storage, qas=not no_qas, reorder=not no_reorder,
+                      kernels=kernels, planner=planner, seed=seed)
+    scheme = load_scheme(update)
+    return training_engine(load_model(model, require_int8=True), scheme, options), options
+
+
 @main.command("plan")
 @click.argument("model", type=click.Path(dir_okay=False))
-@click.option("--update", "update", required=True,
-              help="Sparse-update scheme: a preset (full, paper-<model>, sparse_49kb, ...) or a JSON file.")
-@click.option("--num-classes", type=int, default=None,
-              help="Replace the classifier by a new N-class one that trains in full.")
-@click.option("--no-reorder", is_flag=True,
-              help="Baseline: compute every gradient, then apply all updates (the paper's 'w/o reorder').")
-@click.option("--budget", default=None, help="SRAM budget, e.g. 256KB: exit 1 when the plan needs more.")
-@click.option("--planner", default=None, help="One arena planner (default: the best of all of them).")
-@click.option("--storage", type=click.Choice(["int8", "float32"]), default=None,
-              help="How trained weights are kept in SRAM (default: the scheme's, float32).")
-@click.option("--verify", is_flag=True, help="Check the plan with the overlap checker.")
+@_engine_options
 @click.option("-o", "--output", "out_dir", default=None, type=click.Path(file_okay=False),
               help="Write memory.json, memory.md and memory.svg into this folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print memory.json on one line.")
 @_one_line_errors
-def plan_cmd(model, update, num_classes, no_reorder, budget, planner, storage, verify, out_dir, as_json):
-    """Plan the SRAM of one training step: order, in-place, arena; report it, gate on a budget."""
-    from .frontend import load_model
-    from .report.memory import write_memory_report
-    from .report.plan import check_budget, parse_bytes, peak_breakdown, plan_memory
-    from .training.config import load_scheme
+def plan_cmd(model, update, num_classes, budget, storage, no_qas, no_reorder, kernels, planner, seed,
+             out_dir, as_json):
+    """Plan the SRAM of one training step as `tte compile` builds it; report it, gate on a budget."""
+    from .codegen.emit import write_files
+    from .report.memory import report_files
+    from .report.plan import check_budget, parse_bytes, peak_breakdown
 
-    budget_bytes = None if budget is None else parse_bytes(budget)
-    mp = plan_memory(load_model(model, require_int8=True), load_scheme(update), num_classes=num_classes,
-                     reorder=not no_reorder, storage=storage, planner=planner, verify=verify)
-    s = mp.summary
+    budget_bytes = parse_bytes(budget)
+    engine, _ = _build_engine(model, update, num_classes, storage, no_qas, no_reorder, kernels, planner, seed)
+    s = engine.summary
     if out_dir is not None:
-        write_memory_report(out_dir, mp.buffers, mp.plan, layers=s["layers"], flash_bytes=s["flash_bytes"],
-                            trainable_bytes=s["trainable_bytes"],
-                            extra={k: s[k] for k in ("fused_layers", "in_place_nodes", "reorder", "masks",
-                                                     "scheme", "weight_storage", "peak_op", "notes")})
+        write_files(out_dir, report_files(engine.buffers, engine.plan, s))
     if as_json:
         click.echo(json.dumps(s))
     else:
@@ -259,45 +291,33 @@ def plan_cmd(model, update, num_classes, no_reorder, budget, planner, storage, v
                    f"{s['arena_bytes']} B [{s['planner']}, lower bound {lb} B, ratio "
                    f"{s['arena_bytes'] / lb if lb else 0:.3f}] + trainable {s['trainable_bytes']} B; "
                    f"flash {s['flash_bytes']} B")
-        click.echo(peak_breakdown(mp))
+        click.echo(peak_breakdown(engine))
         for note in s["notes"]:
             click.echo(f"  {note}")
-    if budget_bytes is not None:
-        check_budget(mp, budget_bytes)
+    check_budget(engine, budget_bytes)
 
 
 @main.command("compile")
 @click.argument("model", type=click.Path(dir_okay=False))
-@click.option("--update", "update", required=True,
-              help="Sparse-update scheme: a preset (full, paper-<model>, sparse_49kb, ...) or a JSON file.")
-@click.option("--num-classes", type=int, default=None,
-              help="Replace the classifier by a new N-class one that trains in full.")
-@click.option("--budget", default="256KB", show_default=True,
-              help="SRAM budget (arena + trained parameters): over it, exit 1 and write nothing.")
-@click.option("--no-qas", is_flag=True, help="Turn quantization-aware scaling off (to compare).")
-@click.option("--kernels", type=click.Choice(["portable", "cmsis_nn"]), default="portable", show_default=True,
-              help="Kernel backend: our portable C, or calls into CMSIS-NN (you supply it as CMSIS_NN_ROOT).")
-@click.option("--storage", type=click.Choice(["int8", "float32"]), default="int8", show_default=True,
-              help="Trained weights: int8 updated in place (steps under half a step of the int8 grid are "
-                   "lost), or a float32 master beside the int8 copy the forward reads (5 B a weight).")
+@_engine_options
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Output folder: tte_model.[ch], tte_weights.[ch], runtime/, tte.mk, memory.*")
 @_one_line_errors
-def compile_cmd(model, update, num_classes, budget, no_qas, kernels, storage, out_dir):
-    """Compile the training step into a self-contained C folder."""
-    from dataclasses import replace
+def compile_cmd(model, update, num_classes, budget, storage, no_qas, no_reorder, kernels, planner, seed,
+                out_dir):
+    """Compile the training step into a self-contained C folder (memory.json as `tte plan` reports it)."""
+    from .compile import write_engine
+    from .report.plan import check_budget, parse_bytes
 
-    from .compile import compile_training
-    from .frontend import load_model
-    from .report.plan import parse_bytes
-    from .training.config import load_scheme
-
-    scheme = replace(load_scheme(update), weight_storage=storage)
-    plan, ctx, _ = compile_training(load_model(model, require_int8=True), scheme, out_dir,
-                                    budget_bytes=parse_bytes(budget), num_classes=num_classes, use_qas=not no_qas,
-                                    backend=kernels)
-    click.echo(f"wrote {out_dir}: arena {plan.arena_bytes} B + trained parameters {ctx['trainable_bytes']} B, "
-               f"{len(ctx['train_calls'])} kernel calls a training step")
+    budget_bytes = parse_bytes(budget)
+    engine, options = _build_engine(model, update, num_classes, storage, no_qas, no_reorder, kernels, planner,
+                                    seed)
+    check_budget(engine, budget_bytes)
+    write_engine(engine, out_dir, options)
+    s = engine.summary
+    click.echo(f"wrote {out_dir}: SRAM {s['peak_sram_bytes']} B ({s['peak_sram_bytes'] / 1024:.1f} KB) = arena "
+               f"{s['arena_bytes']} B + trained parameters {s['trainable_bytes']} B; "
+               f"{len(engine.context['train_calls'])} kernel calls a training step")
 
 
 @main.command("simulate")
@@ -364,10 +384,7 @@ def compare_cmd(old, new, max_regress):
 
 @main.command("bench-m7")
 @click.argument("model", type=click.Path(dir_okay=False))
-@click.option("--update", "update", required=True,
-              help="Sparse-update scheme: a preset (full, paper-<model>, sparse_49kb, ...) or a JSON file.")
-@click.option("--num-classes", type=int, default=None,
-              help="Replace the classifier by a new N-class one that trains in full.")
+@_engine_options
 @click.option("--steps", type=click.IntRange(min=1), default=3, show_default=True, help="Training steps K.")
 @click.option("--lr", type=float, default=0.01, show_default=True, help="SGD learning rate.")
 @click.option("--inputs", "inputs_path", default=None, type=click.Path(dir_okay=False),
@@ -378,21 +395,23 @@ def compare_cmd(old, new, max_regress):
 @click.option("--json", "as_json", is_flag=True,
               help="Print one JSON line: flash_bytes, ram_bytes, instr_* and losses.")
 @_one_line_errors
-def bench_m7_cmd(model, update, num_classes, steps, lr, inputs_path, opt, timeout, as_json):
+def bench_m7_cmd(model, update, num_classes, budget, storage, no_qas, no_reorder, kernels, planner, seed,
+                 steps, lr, inputs_path, opt, timeout, as_json):
     """Compile, link for the STM32F746 and train K steps on QEMU: sizes, instructions, losses."""
     import tempfile
-    from dataclasses import replace
 
-    from .compile import compile_training
+    from .compile import write_engine
     from .errors import ConfigError
-    from .frontend import load_model
     from .frontend.inputs import quantize_image
+    from .report.plan import check_budget, parse_bytes
     from .targets.bench import bench_m7
     from .targets.firmware import REGION_BYTES
-    from .training.config import load_scheme
 
-    g = load_model(model, require_int8=True)
-    scheme = replace(load_scheme(update), weight_storage="int8")
+    budget_bytes = parse_bytes(budget)
+    engine, options = _build_engine(model, update, num_classes, storage, no_qas, no_reorder, kernels, planner,
+                                    seed)
+    check_budget(engine, budget_bytes)
+    g = engine.forward
     shape = g.tensors[g.inputs[0]].shape
     if inputs_path is None:
         images = np.random.default_rng(0).integers(0, 256, (steps, *shape[1:]), dtype=np.uint8)
@@ -403,9 +422,8 @@ def bench_m7_cmd(model, update, num_classes, steps, lr, inputs_path, opt, timeou
                               f"{tuple(shape[1:])}, got {images.dtype} {images.shape}")
     xs = np.stack([quantize_image(g, im) if im.dtype == np.uint8 else im for im in images[:steps]])
     with tempfile.TemporaryDirectory(prefix="tte-bench-m7-") as tmp:
-        # no SRAM budget here: the linker script's 320 KB (with the stack reserve) is the gate
-        _, ctx, _ = compile_training(g, scheme, tmp, num_classes=num_classes)
-        labels = [i % ctx["output"]["bytes"] for i in range(steps)]
+        write_engine(engine, tmp, options)
+        labels = [i % engine.context["output"]["bytes"] for i in range(steps)]
         r = bench_m7(tmp, xs, labels, lr, opt=opt, timeout_s=timeout, strict_precision=False)
     if r["double_precision"]:
         click.echo(f"warning: {r['double_precision']}", err=True)

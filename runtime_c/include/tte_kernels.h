@@ -344,14 +344,17 @@ int32_t tte_fully_connected_grad_input_f32_scratch_bytes(const tte_dims *input_d
  * @param[in]  grad_dims    {1, OH, OW, C_out}, OH and OW as the forward conv's
  * @param[in]  grad         float32 NHWC
  * @param[in]  channels     int32 [n] trained input channels, increasing, < C_in; NULL = all
- * @param[in]  output_dims  {C_out, KH, KW, n} (n = C_in when channels is NULL)
- * @param[out] output       float32 [C_out, KH, KW, n]; must not alias an input
+ * @param[in]  rows         the block of output channels to make (a fused update's); NULL = all
+ * @param[in]  output_dims  {C_out, KH, KW, n} of the whole gradient (n = C_in when channels
+ *                          is NULL)
+ * @param[out] output       float32 [rows->count or C_out, KH, KW, n]: the block's rows; must
+ *                          not alias an input
  * ------------------------------------------------------------------------------------- */
 tte_status tte_conv2d_grad_weight_f32(const tte_ctx *ctx, const tte_conv_grad_params *p,
                                       const tte_dims *input_dims, const int8_t *input,
                                       const tte_dims *grad_dims, const float *grad,
-                                      const int32_t *channels, const tte_dims *output_dims,
-                                      float *output);
+                                      const int32_t *channels, const tte_rows *rows,
+                                      const tte_dims *output_dims, float *output);
 int32_t tte_conv2d_grad_weight_f32_scratch_bytes(const tte_dims *input_dims,
                                                  const tte_dims *filter_dims,
                                                  const tte_dims *output_dims);
@@ -391,13 +394,14 @@ int32_t tte_depthwise_conv2d_grad_weight_f32_scratch_bytes(const tte_dims *input
  * @param[in]  grad_dims    {N, 1, 1, OUT} (any h, w, c with h * w * c = OUT)
  * @param[in]  grad         float32 [N, OUT]
  * @param[in]  channels     int32 [n] trained columns, increasing, < IN; NULL = all
- * @param[in]  output_dims  {OUT, 1, 1, n}
- * @param[out] output       float32 [OUT, n]; must not alias an input
+ * @param[in]  rows         the block of output rows to make (a fused update's); NULL = all
+ * @param[in]  output_dims  {OUT, 1, 1, n} of the whole gradient
+ * @param[out] output       float32 [rows->count or OUT, n]; must not alias an input
  * ------------------------------------------------------------------------------------- */
 tte_status tte_fully_connected_grad_weight_f32(const tte_ctx *ctx, const tte_fc_grad_params *p,
                                                const tte_dims *input_dims, const int8_t *input,
                                                const tte_dims *grad_dims, const float *grad,
-                                               const int32_t *channels,
+                                               const int32_t *channels, const tte_rows *rows,
                                                const tte_dims *output_dims, float *output);
 int32_t tte_fully_connected_grad_weight_f32_scratch_bytes(const tte_dims *input_dims,
                                                           const tte_dims *filter_dims,
@@ -460,7 +464,9 @@ int32_t tte_grad_accumulate_f32_scratch_bytes(const tte_dims *input_dims,
  *   tte_sgd_update_s8 / _s32 (int8 weights / int32 biases):
  *     P = saturate(P - (int64) clamp(roundf(step), -2^32, 2^32)), roundf = nearest, ties
  *     away from zero; saturate to the storage type's range
- * Entries of untrained columns are left unchanged.
+ * Entries of untrained columns are left unchanged.  With `rows` (a fused update: the weight
+ * gradient is made and applied one block of output channels at a time) only that block of
+ * rows is updated, and grad holds just its rows.
  *
  * @param[in]  ctx          scratch; unused, may be NULL
  * @param[in]  p            learning rate and tte_scale_mode
@@ -468,9 +474,11 @@ int32_t tte_grad_accumulate_f32_scratch_bytes(const tte_dims *input_dims,
  *                          they are, FC [out, in] as {out, 1, 1, in}, a bias [C] as
  *                          {C, 1, 1, 1} (TTE_SCALE_PER_ROW) or {1, 1, 1, C}
  * @param[in]  grad_dims    {rows, h, w, n}: the gradient of the trained columns only
- * @param[in]  grad         float32, grad_dims layout, real domain dL/dP
+ * @param[in]  grad         float32, grad_dims layout (rows->count rows with `rows`), real
+ *                          domain dL/dP
  * @param[in]  grad_scale   float32: [1], [rows] or [C] by scale_mode
  * @param[in]  channels     int32 [n] trained columns, increasing, < C; NULL = all (n = C)
+ * @param[in]  rows         the block of rows to update; NULL = all
  * @param[in,out] param_inout  the stored parameter, updated in place
  * @param[out] image_output tte_sgd_update_f32 only: the int8 weights [rows, h, w, C] the
  *                          forward pass reads; the trained columns are rewritten
@@ -479,19 +487,20 @@ int32_t tte_grad_accumulate_f32_scratch_bytes(const tte_dims *input_dims,
 tte_status tte_sgd_update_f32(const tte_ctx *ctx, const tte_sgd_params *p,
                               const tte_dims *param_dims, const tte_dims *grad_dims,
                               const float *grad, const float *grad_scale,
-                              const int32_t *channels, float *param_inout, int8_t *image_output);
+                              const int32_t *channels, const tte_rows *rows, float *param_inout,
+                              int8_t *image_output);
 int32_t tte_sgd_update_f32_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
                                          const tte_dims *output_dims);
 tte_status tte_sgd_update_s8(const tte_ctx *ctx, const tte_sgd_params *p,
                              const tte_dims *param_dims, const tte_dims *grad_dims,
                              const float *grad, const float *grad_scale, const int32_t *channels,
-                             int8_t *param_inout);
+                             const tte_rows *rows, int8_t *param_inout);
 int32_t tte_sgd_update_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
                                         const tte_dims *output_dims);
 tte_status tte_sgd_update_s32(const tte_ctx *ctx, const tte_sgd_params *p,
                               const tte_dims *param_dims, const tte_dims *grad_dims,
                               const float *grad, const float *grad_scale,
-                              const int32_t *channels, int32_t *param_inout);
+                              const int32_t *channels, const tte_rows *rows, int32_t *param_inout);
 int32_t tte_sgd_update_s32_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
                                          const tte_dims *output_dims);
 
@@ -676,6 +685,70 @@ tte_status tte_depthwise_conv2d_grad_input_inplace_f32(
 int32_t tte_depthwise_conv2d_grad_input_inplace_f32_scratch_bytes(const tte_dims *input_dims,
                                                                   const tte_dims *filter_dims,
                                                                   const tte_dims *output_dims);
+
+/* =======================================================================================
+ * SPLIT STORAGE: a conv weight trained for some of its input channels keeps only those
+ * columns in SRAM, the rest stay in Flash (tte_types.h tte_split_filter).  The kernels that
+ * read such a weight take the split filter and compute exactly what their whole-tensor twin
+ * computes on the weight it describes.  The trained columns train with tte_sgd_update_* as a
+ * whole [C_out, KH, KW, n] parameter (channels NULL).
+ * ===================================================================================== */
+
+/** The widest weight row (C_in) the split kernels put together on the stack. */
+#define TTE_SPLIT_MAX_IN 640
+
+/** A split filter is well formed for C_in input channels: 1 <= n <= C_in, channels strictly
+ *  increasing and < C_in. */
+static inline int32_t tte_split_filter_ok(const tte_split_filter *f, int32_t in_c)
+{
+    int32_t j;
+    if (f == NULL || f->frozen == NULL || f->trained == NULL || f->channels == NULL || f->n < 1 || f->n > in_c) {
+        return 0;
+    }
+    for (j = 0; j < f->n; j++) {
+        if (f->channels[j] < 0 || f->channels[j] >= in_c || (j > 0 && f->channels[j] <= f->channels[j - 1])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * CONV2D with a 1x1 kernel on a split weight: tte_conv2d_1x1_s8, bit for bit, on the weight
+ * the split filter describes.
+ *
+ * @param[in]  ctx, p, q, input_dims, input, bias, output_dims  as tte_conv2d_1x1_s8
+ * @param[in]  filter_dims  {C_out, 1, 1, C_in}, C_in <= TTE_SPLIT_MAX_IN
+ * @param[in]  filter       the split weight (tte_split_filter_ok)
+ * @param[out] output       int8 NHWC; must not alias the input
+ * @return TTE_ERR_ARG as tte_conv2d_1x1_s8, or for a malformed split filter or C_in too wide.
+ * ------------------------------------------------------------------------------------- */
+tte_status tte_conv2d_1x1_split_s8(const tte_ctx *ctx, const tte_conv_params *p,
+                                   const tte_per_channel_quant *q, const tte_dims *input_dims,
+                                   const int8_t *input, const tte_dims *filter_dims,
+                                   const tte_split_filter *filter, const int32_t *bias,
+                                   const tte_dims *output_dims, int8_t *output);
+int32_t tte_conv2d_1x1_split_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
+                                              const tte_dims *output_dims);
+
+/* ---------------------------------------------------------------------------------------
+ * CONV2D_GRAD_INPUT of a 1x1, stride 1, unpadded conv on a split weight:
+ * tte_conv2d_grad_input_f32, bit for bit, on the weight the split filter describes.
+ *
+ * @param[in]  ctx, grad_dims, grad, filter_scale, output_dims  as tte_conv2d_grad_input_f32
+ * @param[in]  p            strides 1 and pads 0 (input_* unused)
+ * @param[in]  filter_dims  {C_out, 1, 1, C_in}
+ * @param[in]  filter       the split weight (tte_split_filter_ok)
+ * @param[out] output       float32 NHWC dx [N, H, W, C_in]; must not alias grad
+ * ------------------------------------------------------------------------------------- */
+tte_status tte_conv2d_grad_input_split_f32(const tte_ctx *ctx, const tte_conv_grad_params *p,
+                                           const tte_dims *grad_dims, const float *grad,
+                                           const tte_dims *filter_dims, const tte_split_filter *filter,
+                                           const float *filter_scale, const tte_dims *output_dims,
+                                           float *output);
+int32_t tte_conv2d_grad_input_split_f32_scratch_bytes(const tte_dims *input_dims,
+                                                      const tte_dims *filter_dims,
+                                                      const tte_dims *output_dims);
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,8 @@
  *
  * tte_channels_ok: a trained-channel list is NULL (all `limit` channels, so n == limit) or n
  * strictly increasing indices below `limit`.
+ * tte_rows_range: the rows [*begin, *end) a call covers: all `total` rows when rows is NULL,
+ * else the block, which must lie inside them (0 when it does not).
  * tte_sgd_args_ok: the arguments of a tte_sgd_update_* call agree (dims, scale mode, channels).
  * tte_sgd_step: the step of one gradient element, lr * (grad * grad_scale[k]) with k chosen by
  * the update's scale mode (docs/numerics.md: two float32 roundings, in that order).
@@ -32,6 +34,18 @@ static inline int32_t tte_channels_ok(const int32_t *channels, int32_t n, int32_
         }
     }
     return 1;
+}
+
+static inline int32_t tte_rows_range(const tte_rows *rows, int32_t total, int32_t *begin, int32_t *end)
+{
+    if (rows == NULL) {
+        *begin = 0;
+        *end = total;
+        return 1;
+    }
+    *begin = rows->begin;
+    *end = rows->begin + rows->count;
+    return rows->begin >= 0 && rows->count >= 1 && rows->count <= total - rows->begin;
 }
 
 static inline int32_t tte_sgd_args_ok(const tte_sgd_params *p, const tte_dims *param_dims,

@@ -167,6 +167,26 @@ typedef enum {
     TTE_SCALE_PER_COLUMN = 2  /**< grad_scale[channel of the last axis]: 1HWC depthwise weights */
 } tte_scale_mode;
 
+/** A conv weight whose trained input channels live apart from the rest (a partial sparse
+ *  update, the split storage of tinyengine_compiler/codegen): the frozen tensor stays in
+ *  Flash, only the trained columns are in SRAM.  Element [o, kh, kw, c] is
+ *  trained[((o * KH + kh) * KW + kw) * n + j] when c == channels[j], else the same element
+ *  of frozen. */
+typedef struct {
+    const int8_t *frozen;    /**< OHWI [C_out, KH, KW, C_in] as compiled; its trained columns are not read */
+    const int8_t *trained;   /**< [C_out, KH, KW, n]: the trained columns, updated in place */
+    const int32_t *channels; /**< [n] the trained input channels, strictly increasing, < C_in */
+    int32_t n;               /**< 1 <= n <= C_in */
+} tte_split_filter;
+
+/** A block of output channels: the rows [begin, begin + count) of a weight (its first axis)
+ *  and of its gradient.  A weight gradient and its SGD update run one block at a time, so the
+ *  whole gradient never exists (tinyengine_compiler/passes/reorder.py, fused updates). */
+typedef struct {
+    int32_t begin; /**< >= 0 */
+    int32_t count; /**< >= 1, begin + count <= rows */
+} tte_rows;
+
 /** SGD_UPDATE: learning rate and the axis of the per-channel grad_scale. */
 typedef struct {
     float lr;           /**< learning rate */

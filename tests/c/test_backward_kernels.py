@@ -19,7 +19,7 @@ from tinyengine_compiler.reference.backward import BACKWARD_OPS as REFERENCE
 from tinyengine_compiler.reference.backward import mathf
 from tinyengine_compiler.reference.backward.sgd_update import round_half_away, sgd_update
 
-from .tte_ctypes import (SCALE_PER_COLUMN, SCALE_PER_ROW, SCALE_PER_TENSOR, TTE_ERR_ARG, TTE_OK,
+from .tte_ctypes import (SCALE_PER_COLUMN, SCALE_PER_ROW, SCALE_PER_TENSOR, TTE_ERR_ARG, TTE_OK, Rows,
                          BACKWARD_SIGNATURES, ClampGradParams, ConvGradParams, FcGradParams, SgdParams,
                          SoftmaxCeParams, f32c)
 
@@ -240,8 +240,14 @@ def test_conv2d_grad_weight(runtime, case, subset):
     out = np.full((co, kh, kw, n), np.nan, np.float32)
     chans = None if ch is None else np.array(ch, np.int32)
     assert runtime.call("tte_conv2d_grad_weight_f32", _conv_params(s, pads, sx, zx), x.shape, x, gz.shape,
-                        f32c(gz), chans, out.shape, out) == TTE_OK
+                        f32c(gz), chans, None, out.shape, out) == TTE_OK
     _bits(out, expected)
+    # one block of output channels at a time (a fused update): the same rows, bit for bit
+    for begin, count in _blocks(co):
+        block = np.full((count, kh, kw, n), np.nan, np.float32)
+        assert runtime.call("tte_conv2d_grad_weight_f32", _conv_params(s, pads, sx, zx), x.shape, x, gz.shape,
+                            f32c(gz), chans, Rows(begin, count), out.shape, block) == TTE_OK
+        _bits(block, expected[begin:begin + count])
 
 
 # (h, w, c, k, stride, pads)
@@ -331,8 +337,14 @@ def test_fully_connected_grad_weight(runtime, in_shape, out_features, subset):
     out = np.full((out_features, k), np.nan, np.float32)
     chans = None if ch is None else np.array(ch, np.int32)
     assert runtime.call("tte_fully_connected_grad_weight_f32", FcGradParams(sx, zx), _nhwc(in_shape), x,
-                        (n, 1, 1, out_features), f32c(gz), chans, (out_features, 1, 1, k), out) == TTE_OK
+                        (n, 1, 1, out_features), f32c(gz), chans, None, (out_features, 1, 1, k), out) == TTE_OK
     _bits(out, expected)
+    for begin, count in _blocks(out_features):
+        block = np.full((count, k), np.nan, np.float32)
+        assert runtime.call("tte_fully_connected_grad_weight_f32", FcGradParams(sx, zx), _nhwc(in_shape), x,
+                            (n, 1, 1, out_features), f32c(gz), chans, Rows(begin, count),
+                            (out_features, 1, 1, k), block) == TTE_OK
+        _bits(block, expected[begin:begin + count])
 
 
 # --- SGD update ------------------------------------------------------------------------------
@@ -353,8 +365,17 @@ def _check_sgd(runtime, param, qp, grad, grad_scale, lr, storage, channels, c_di
     # a float32 master also rewrites its int8 image's trained columns; the others keep a marker
     image = np.full(buf.shape, 55, np.int8)
     st = runtime.call(symbol, SgdParams(lr, mode), c_dims, (*c_dims[:3], n), f32c(grad), f32c(grad_scale),
-                      chans, buf, *([image] if storage == "float32" else []))
+                      chans, None, buf, *([image] if storage == "float32" else []))
     assert st == TTE_OK
+    # the same update one block of rows at a time (a fused update): the same bytes
+    blocked, blocked_image = np.array(param, dtype, copy=True, order="C"), np.full(buf.shape, 55, np.int8)
+    grad_rows = np.asarray(grad, np.float32).reshape(c_dims[0], -1)
+    for begin, count in _blocks(c_dims[0]):
+        assert runtime.call(symbol, SgdParams(lr, mode), c_dims, (*c_dims[:3], n), f32c(grad_rows[begin:begin + count]),
+                            f32c(grad_scale), chans, Rows(begin, count), blocked,
+                            *([blocked_image] if storage == "float32" else [])) == TTE_OK
+    np.testing.assert_array_equal(blocked.view(np.uint8), buf.view(np.uint8), err_msg=f"{symbol} by blocks")
+    np.testing.assert_array_equal(blocked_image, image)
     if storage == "float32":
         _bits(buf, expected, symbol)
         cols = slice(None) if channels is None else list(channels)
@@ -439,6 +460,23 @@ def test_sgd_update_int32_bias_saturates(runtime):
                    "int32", None, (c, 1, 1, 1), SCALE_PER_ROW)
 
 
+def _blocks(rows: int) -> list[tuple[int, int]]:
+    """Blocks of 3 rows (the last one shorter): an uneven split of every test shape."""
+    return [(b, min(3, rows - b)) for b in range(0, rows, 3)]
+
+
+def test_a_block_outside_the_rows_is_rejected(runtime):
+    x, gz = np.zeros((1, 4, 4, 2), np.int8), np.zeros((1, 4, 4, 3), np.float32)
+    dw = np.zeros((3, 1, 1, 2), np.float32)
+    p = _conv_params(1, (0, 0, 0, 0))
+    for bad in (Rows(-1, 2), Rows(2, 2), Rows(0, 0)):
+        assert runtime.call("tte_conv2d_grad_weight_f32", p, x.shape, x, gz.shape, gz, None, bad,
+                            dw.shape, dw) == TTE_ERR_ARG
+        param = np.zeros((3, 1, 1, 2), np.int8)
+        assert runtime.call("tte_sgd_update_s8", SgdParams(0.1, SCALE_PER_ROW), param.shape, param.shape, dw,
+                            np.ones(3, np.float32), None, bad, param) == TTE_ERR_ARG
+
+
 # --- contract --------------------------------------------------------------------------------
 
 def test_every_backward_opkind_has_a_kernel_in_the_header():
@@ -464,6 +502,6 @@ def test_inconsistent_dims_are_rejected(runtime):
     dw = np.zeros((3, 3, 3, 2), np.float32)
     for bad in ([1, 0], [2, 5], [0, 0]):  # not increasing, out of range, repeated
         assert runtime.call("tte_conv2d_grad_weight_f32", p, x.shape, x, gz.shape, gz, np.array(bad, np.int32),
-                            dw.shape, dw) == TTE_ERR_ARG
-    assert runtime.call("tte_conv2d_grad_weight_f32", p, x.shape, x, gz.shape, gz, None, (3, 3, 3, 1),
+                            None, dw.shape, dw) == TTE_ERR_ARG
+    assert runtime.call("tte_conv2d_grad_weight_f32", p, x.shape, x, gz.shape, gz, None, None, (3, 3, 3, 1),
                         dw) == TTE_ERR_ARG  # NULL channels means all: n must be C_in

@@ -134,7 +134,7 @@ def test_conv2d_grad_weight_on_gathered_input(runtime, case, subset):
     assert runtime.call("tte_gather_channels_s8", x.shape, x, np.array(ch, np.int32), kept.shape, kept) == TTE_OK
     out = np.full((co, kh, kw, len(ch)), np.nan, np.float32)
     assert runtime.call("tte_conv2d_grad_weight_f32", _conv_params(s, pads, sx, zx), kept.shape, kept, gz.shape,
-                        f32c(gz), None, out.shape, out) == TTE_OK
+                        f32c(gz), None, None, out.shape, out) == TTE_OK
     _bits(out, expected, "conv2d dw from kept channels")
 
 

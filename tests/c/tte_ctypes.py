@@ -85,25 +85,41 @@ class SgdParams(C.Structure):
     _fields_ = [("lr", f32), ("scale_mode", i32)]
 
 
+class Rows(C.Structure):
+    _fields_ = [("begin", i32), ("count", i32)]
+
+
+class SplitFilter(C.Structure):
+    _fields_ = [("frozen", P8), ("trained", P8), ("channels", P32), ("n", i32)]
+
+
 SCALE_PER_TENSOR, SCALE_PER_ROW, SCALE_PER_COLUMN = 0, 1, 2
 
 # (symbol, argtypes after ctx) of the float32 training kernels
-_PD = C.POINTER(Dims)
+_PD, _PR = C.POINTER(Dims), C.POINTER(Rows)
 BACKWARD_SIGNATURES = {
     "tte_softmax_cross_entropy_f32": [C.POINTER(SoftmaxCeParams), _PD, P8, P32, PF, PF],
     "tte_clamp_grad_f32": [C.POINTER(ClampGradParams), _PD, PF, P8, PF],
     "tte_conv2d_grad_input_f32": [C.POINTER(ConvGradParams), _PD, PF, _PD, P8, PF, _PD, PF],
     "tte_depthwise_conv2d_grad_input_f32": [C.POINTER(ConvGradParams), _PD, PF, _PD, P8, PF, _PD, PF],
     "tte_fully_connected_grad_input_f32": [_PD, PF, _PD, P8, PF, _PD, PF],
-    "tte_conv2d_grad_weight_f32": [C.POINTER(ConvGradParams), _PD, P8, _PD, PF, P32, _PD, PF],
+    "tte_conv2d_grad_weight_f32": [C.POINTER(ConvGradParams), _PD, P8, _PD, PF, P32, _PR, _PD, PF],
     "tte_depthwise_conv2d_grad_weight_f32": [C.POINTER(ConvGradParams), _PD, P8, _PD, PF, P32, _PD, PF],
-    "tte_fully_connected_grad_weight_f32": [C.POINTER(FcGradParams), _PD, P8, _PD, PF, P32, _PD, PF],
+    "tte_fully_connected_grad_weight_f32": [C.POINTER(FcGradParams), _PD, P8, _PD, PF, P32, _PR, _PD, PF],
     "tte_bias_grad_f32": [_PD, PF, _PD, PF],
     "tte_global_avg_pool_grad_f32": [_PD, PF, _PD, PF],
     "tte_grad_accumulate_f32": [_PD, PF, PF, PF],
-    "tte_sgd_update_f32": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, PF, P8],
-    "tte_sgd_update_s8": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, P8],
-    "tte_sgd_update_s32": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, P32],
+    "tte_sgd_update_f32": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, _PR, PF, P8],
+    "tte_sgd_update_s8": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, _PR, P8],
+    "tte_sgd_update_s32": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, _PR, P32],
+}
+
+# (symbol, argtypes after ctx) of the kernels that read a split weight (tte_kernels.h "SPLIT
+# STORAGE"), with the twin each must equal
+_PS = C.POINTER(SplitFilter)
+SPLIT_SIGNATURES = {
+    "tte_conv2d_1x1_split_s8": [C.POINTER(ConvParams), C.POINTER(PerChannelQuant), _PD, P8, _PD, _PS, P32, _PD, P8],
+    "tte_conv2d_grad_input_split_f32": [C.POINTER(ConvGradParams), _PD, PF, _PD, _PS, PF, _PD, PF],
 }
 
 # (symbol, argtypes after ctx) of the saved-state kernels (tte_kernels.h "SAVED STATE")
@@ -174,7 +190,8 @@ class Runtime:
             fn.argtypes = [PD, PD, PD]
             fn.restype = i32
             self.scratch_fns[f"tte_{name}_s8"] = fn
-        for name, args in {**BACKWARD_SIGNATURES, **SAVED_STATE_SIGNATURES, **FROZEN_PREFIX_SIGNATURES}.items():
+        for name, args in {**BACKWARD_SIGNATURES, **SAVED_STATE_SIGNATURES, **FROZEN_PREFIX_SIGNATURES,
+                           **SPLIT_SIGNATURES}.items():
             fn = getattr(lib, name)
             fn.argtypes = [C.POINTER(Ctx), *args]
             fn.restype = C.c_int

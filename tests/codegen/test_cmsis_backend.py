@@ -1,6 +1,6 @@
 """The cmsis_nn kernel backend: the same engine, its int8 kernels swapped for CMSIS-NN calls.
 
-Without CMSIS-NN (CI): `compile_inference(..., backend="cmsis_nn")` copies the adapters of
+Without CMSIS-NN (CI): `compile_inference(..., Options(kernels="cmsis_nn"))` copies the adapters of
 runtime_c/src/cmsis for the kernels that have one and src/ref for the rest, and tte.mk says so.
 With `CMSIS_NN_ROOT` set to a CMSIS-NN checkout: the example MCUNet's engine is built the way a
 firmware would (the sources, flags and include dirs come from its own tte.mk, through make) on
@@ -26,6 +26,7 @@ from tinyengine_compiler.frontend import load_model
 from tinyengine_compiler.frontend.inputs import quantize_image
 from tinyengine_compiler.ir import OpKind
 from tinyengine_compiler.passes.legalize_bias import legalize_biases
+from tinyengine_compiler.pipeline import Options
 from tinyengine_compiler.targets.host import HostEngine, build_host_library
 
 from ..sample_images import sample_images
@@ -48,7 +49,7 @@ def _needs_cmsis_nn():
 
 def test_cmsis_backend_swaps_only_the_adapted_kernels(example_models, tmp_path):
     g = load_model(example_models["mcunet-5fps"]["int8"])
-    _, ctx = compile_inference(g, tmp_path / "cmsis", backend="cmsis_nn")
+    ctx = compile_inference(g, tmp_path / "cmsis", Options(kernels="cmsis_nn")).context
     src = tmp_path / "cmsis" / "runtime" / "src"
     for kernel in ctx["kernels"]:
         own = RUNTIME_C / ("cmsis" if kernel in ADAPTED else "ref") / f"{kernel}.c"
@@ -67,8 +68,8 @@ def test_cmsis_backend_swaps_only_the_adapted_kernels(example_models, tmp_path):
 
 def test_unknown_backend_is_a_config_error_and_writes_nothing(example_models, tmp_path):
     g = load_model(example_models["mcunet-5fps"]["int8"])
-    with pytest.raises(ConfigError, match="unknown kernel backend 'helium'"):
-        compile_inference(g, tmp_path / "out", backend="helium")
+    with pytest.raises(ConfigError, match="--kernels helium"):
+        compile_inference(g, tmp_path / "out", Options(kernels="helium"))
     assert not (tmp_path / "out").exists()
 
 
@@ -95,7 +96,7 @@ def cmsis_objects(tmp_path_factory, example_models):
     _needs_cmsis_nn()
     folder = tmp_path_factory.mktemp("cmsis_nn")
     g = load_model(example_models["mcunet-5fps"]["int8"])
-    compile_inference(g, folder / "probe", backend="cmsis_nn")
+    compile_inference(g, folder / "probe", Options(kernels="cmsis_nn"))
     mk = _make_vars(folder / "probe")
     assert mk["TTE_CMSIS_NN_SRCS"], f"tte.mk found no CMSIS-NN sources under {CMSIS_NN_ROOT}/Source"
     objs = folder / "obj"
@@ -106,7 +107,7 @@ def cmsis_objects(tmp_path_factory, example_models):
 
 def test_cmsis_engine_logits_equal_the_portable_engine(example_models, cmsis_objects, tmp_path):
     g = load_model(example_models["mcunet-5fps"]["int8"])
-    _, ctx = compile_inference(g, tmp_path / "cmsis", backend="cmsis_nn")
+    ctx = compile_inference(g, tmp_path / "cmsis", Options(kernels="cmsis_nn")).context
     compile_inference(g, tmp_path / "portable")
     mk = _make_vars(tmp_path / "cmsis")
     lib = tmp_path / "libtte_cmsis.so"

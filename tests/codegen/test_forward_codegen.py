@@ -26,7 +26,8 @@ def _inputs(g, n):
 @pytest.mark.parametrize("name", PAPER)
 def test_paper_model_logits_bit_exact(paper_models_dir, tmp_path, name):
     g = load_model(f"{paper_models_dir}/{name}.pkl")
-    plan, ctx = compile_inference(g, tmp_path / "out")
+    compiled = compile_inference(g, tmp_path / "out")
+    plan, ctx = compiled.plan, compiled.context
     engine = HostEngine(build_host_library(str(tmp_path / "out"), str(tmp_path)), ctx["input"]["bytes"],
                         ctx["output"]["bytes"])
     assert engine.arena_size() == plan.arena_bytes
@@ -36,7 +37,7 @@ def test_paper_model_logits_bit_exact(paper_models_dir, tmp_path, name):
 
 def test_example_model_bit_exact_and_sanitizer_clean(example_models, tmp_path):
     g = load_model(example_models["mcunet-5fps"]["int8"])
-    _, ctx = compile_inference(g, tmp_path / "out")
+    ctx = compile_inference(g, tmp_path / "out").context
     xs = _inputs(g, 3)
     logits = run_sanitized(str(tmp_path / "out"), xs, ctx["output"]["bytes"])
     for x, got in zip(xs, logits):

@@ -45,11 +45,11 @@ def test_reorder_lowers_the_peak_and_keeps_the_forward_order():
 
 def test_paper_model_weight_gradients_never_overlap(paper_models_dir):
     from tinyengine_compiler.frontend import load_model
-    from tinyengine_compiler.report.plan import plan_memory
+    from tinyengine_compiler.pipeline import training_engine
     from tinyengine_compiler.training.config import load_scheme
 
     g = load_model(f"{paper_models_dir}/mbv2-w0.35.pkl")
-    mp = plan_memory(g, load_scheme("paper-mbv2-w0.35"), storage="int8")
+    mp = training_engine(g, load_scheme("paper-mbv2-w0.35"))
     grads = [b for b in mp.buffers if b.name.endswith(".weight.grad")]
     assert len(grads) == 9   # 8 expand convs + the classifier
     assert not any(overlaps_in_time(a, b) for i, a in enumerate(grads) for b in grads[i + 1:])
@@ -59,11 +59,11 @@ def test_no_parameter_is_read_after_its_update(paper_models_dir):
     """An update overwrites its parameter in place: every other reader (the forward op, the
     layer's input gradient) must come before it, or the step would use half-updated weights."""
     from tinyengine_compiler.frontend import load_model
-    from tinyengine_compiler.report.plan import plan_memory
+    from tinyengine_compiler.pipeline import training_engine
     from tinyengine_compiler.training.config import load_scheme
 
     g = load_model(f"{paper_models_dir}/mcunet-5fps.pkl")
-    sched = plan_memory(g, load_scheme("paper-mcunet-5fps"), storage="int8").graph
+    sched = training_engine(g, load_scheme("paper-mcunet-5fps")).graph
     position = {n.name: i for i, n in enumerate(sched.nodes)}
     updates = [n for n in sched.nodes if n.op == OpKind.SGD_UPDATE]
     assert updates

@@ -14,10 +14,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from tinyengine_compiler.codegen.context import checkpoint_bytes
 from tinyengine_compiler.compile import compile_training
 from tinyengine_compiler.frontend import load_model
 from tinyengine_compiler.frontend.inputs import quantize_image
 from tinyengine_compiler.ir import OpKind
+from tinyengine_compiler.pipeline import Options
 from tinyengine_compiler.targets.bench import bench_m7
 from tinyengine_compiler.targets.host import HostEngine, build_host_library
 from tinyengine_compiler.training.config import load_scheme
@@ -38,7 +40,8 @@ CASES = [("mcunet-5fps", "paper-mcunet-5fps", "int8"), ("mbv2-w0.35", "paper-mbv
 def _compiled(paper_models_dir, tmp_path, model, scheme, storage="int8"):
     g = load_model(f"{paper_models_dir}/{model}.pkl")
     scheme = replace(load_scheme(scheme), weight_storage=storage)
-    _, ctx, sched = compile_training(g, scheme, str(tmp_path / "out"), num_classes=10)
+    compiled = compile_training(g, scheme, str(tmp_path / "out"), Options(num_classes=10))
+    ctx, sched = compiled.context, compiled.graph
     xs = np.stack([quantize_image(g, im) for im in sample_images(len(LABELS))])
     return ctx, sched, xs
 
@@ -58,8 +61,7 @@ def test_three_steps_on_m7_equal_reference_and_host(paper_models_dir, tmp_path, 
     trainer = Trainer(sched, LR)
     np.testing.assert_array_equal(got["logits"], trainer._forward(xs[0], None)[sched.outputs[0]].reshape(-1))
     assert got["losses"] == [float(np.float32(trainer.step(x, y))) for x, y in zip(xs, LABELS)]
-    assert got["trained"] == b"".join(trainer.stored[n.inputs[0]].tobytes()
-                                      for n in sched.nodes if n.op == OpKind.SGD_UPDATE)
+    assert got["trained"] == checkpoint_bytes(sched, trainer.stored)
 
     host = HostEngine(build_host_library(str(tmp_path / "out"), str(tmp_path / "host")), ctx["input"]["bytes"],
                       ctx["output"]["bytes"], ctx["trainable_bytes"])

@@ -3,6 +3,10 @@
 Same contract as `calls.forward_call`: static parameter objects plus arguments, with
 `ref(name)` giving each tensor's C expression.  `sgd_params` names the non-const SGD parameter
 struct of an update, whose learning rate `tte_train_step` sets at run time.
+
+A fused weight gradient (`fused_update`, passes/reorder.py) and its SGD update both take
+`BLOCK` (`&tte_block`, a tte_rows the generated loop steps through the output channels):
+the gradient kernel makes one block of rows and the update applies it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from .calls import Call, Static, _dims, _qp
 
 Ref = Callable[[str], str]
 SCALE_PER_TENSOR, SCALE_PER_ROW, SCALE_PER_COLUMN = 0, 1, 2
+BLOCK = "&tte_block"   # the tte_rows of a fused update's loop (templates/tte_model.c.j2)
 
 
 def _float(v: float) -> str:
@@ -93,6 +98,7 @@ def _grad_weight(g, n, tag, ref, kept):
     statics += [Static("tte_dims", f"{tag}_x_dims", _dims(x_shape)),
                 Static("tte_dims", f"{tag}_g_dims", _dims(g.tensors[gz].shape)),
                 Static("tte_dims", f"{tag}_out_dims", _dims(g.tensors[out].shape))]
+    rows = [BLOCK if n.attrs.get("fused_update") else "NULL"]   # conv and FC gradients take a block
     if n.op == OpKind.FULLY_CONNECTED_GRAD_WEIGHT:
         s, zp = _qp(g, x)
         statics.append(Static("tte_fc_grad_params", f"{tag}_params", [_float(s), zp]))
@@ -102,8 +108,10 @@ def _grad_weight(g, n, tag, ref, kept):
         symbol = {OpKind.CONV2D_GRAD_WEIGHT: "tte_conv2d_grad_weight_f32",
                   OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT: "tte_depthwise_conv2d_grad_weight_kept_f32"
                   if gathered else "tte_depthwise_conv2d_grad_weight_f32"}[n.op]
+        if n.op == OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT:
+            rows = []
     return Call(symbol, ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_x_dims", x_ref, f"&{tag}_g_dims", ref(gz),
-                         chan_arg, f"&{tag}_out_dims", ref(out)], statics)
+                         chan_arg, *rows, f"&{tag}_out_dims", ref(out)], statics)
 
 
 def _two_dims(symbol):
@@ -129,7 +137,9 @@ def master_name(image: str) -> str:
     return image.replace("tte_t_", "tte_m_", 1)
 
 
-def _sgd(g, n, tag, ref, kept):
+def _sgd(g, n, tag, ref, split: bool):
+    """The update of a parameter; a split weight's SRAM part is its trained columns, a whole
+    [C_out, KH, KW, n] parameter (codegen/context.py `split_weights`)."""
     param, grad, scale = n.inputs
     storage = n.attrs["storage"]
     if storage not in _SGD:
@@ -140,15 +150,18 @@ def _sgd(g, n, tag, ref, kept):
     channels = n.attrs.get("channels")
     # a bias [C] is {C, 1, 1, 1}: one row per output channel, scaled per row
     rows = (lambda shape: [shape[0], 1, 1, 1]) if len(p.shape) == 1 else _dims
-    statics = [Static("tte_dims", f"{tag}_p_dims", rows(p.shape)),
+    stored_shape = (*p.shape[:-1], len(channels)) if split else p.shape
+    channels = None if split else channels
+    statics = [Static("tte_dims", f"{tag}_p_dims", rows(stored_shape)),
                Static("tte_dims", f"{tag}_g_dims", rows(g.tensors[grad].shape))]
     chan_arg = "NULL"
     if channels is not None:
         statics.append(Static("int32_t", f"{tag}_channels", list(channels), len(channels)))
         chan_arg = f"{tag}_channels"
     stored = [master_name(ref(param)), ref(param)] if storage == "float32" else [ref(param)]
+    rows = BLOCK if g.producer(grad).attrs.get("fused_update") == n.name else "NULL"
     return Call(_SGD[storage], ["&tte_no_scratch", f"&{tag}_sgd", f"&{tag}_p_dims", f"&{tag}_g_dims", ref(grad),
-                                ref(scale), chan_arg, *stored], statics, sgd=(f"{tag}_sgd", mode))
+                                ref(scale), chan_arg, rows, *stored], statics, sgd=(f"{tag}_sgd", mode))
 
 
 _BACKWARD = {
@@ -158,10 +171,14 @@ _BACKWARD = {
     OpKind.CONV2D_GRAD_WEIGHT: _grad_weight, OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT: _grad_weight,
     OpKind.FULLY_CONNECTED_GRAD_WEIGHT: _grad_weight,
     OpKind.BIAS_GRAD: _two_dims("tte_bias_grad_f32"), OpKind.GLOBAL_AVG_POOL_GRAD: _two_dims("tte_global_avg_pool_grad_f32"),
-    OpKind.GRAD_ACCUMULATE: _accumulate, OpKind.SGD_UPDATE: _sgd,
+    OpKind.GRAD_ACCUMULATE: _accumulate,
 }
 
 
-def backward_call(g: Graph, n: Node, tag: str, ref: Ref, kept: dict[tuple[str, str], str]) -> Call:
-    """`kept[(x, reader)]` names the gathered buffer a partial weight gradient reads."""
+def backward_call(g: Graph, n: Node, tag: str, ref: Ref, kept: dict[tuple[str, str], str],
+                  split: frozenset[str] = frozenset()) -> Call:
+    """`kept[(x, reader)]` names the gathered buffer a partial weight gradient reads; `split`
+    the weights stored split (only their trained columns in SRAM)."""
+    if n.op == OpKind.SGD_UPDATE:
+        return _sgd(g, n, tag, ref, n.inputs[0] in split)
     return _BACKWARD[n.op](g, n, tag, ref, kept)

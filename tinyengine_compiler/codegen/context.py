@@ -9,6 +9,7 @@ constants with C identifiers.  Templates only print it.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -96,23 +97,83 @@ def _phase(node: Node) -> int:
 
 
 def _mark_phase_changes(calls: list[dict]) -> None:
-    """Set `mark` on each call that starts a new phase (the template emits the marker there)."""
+    """Set `mark` on each call that starts a new phase (the template emits the marker there).
+    A fused update's loop marks its own phases (backward, then update, per block)."""
     previous = None
     for call in calls:
+        if call["block"]:
+            call["mark"], previous = None, PHASE_UPDATE
+            continue
         call["mark"] = call["phase"] if call["phase"] != previous else None
         previous = call["phase"]
 
 
-def _trainable(g: Graph, update: Node, image: str, init: str) -> dict:
-    """One trained parameter's SRAM state.  int8 / int32 storage: the array the kernels read,
-    updated in place.  float32 storage: a float master (`master`, the state that
-    tte_get_trainable saves) and its int8 image (`name`), which the forward reads."""
+# A whole-tensor kernel that reads a weight -> its twin reading a split weight (runtime_c
+# tte_kernels.h "SPLIT STORAGE"), and the widest input the twins take (TTE_SPLIT_MAX_IN).
+SPLIT_TWINS = {"tte_conv2d_1x1_s8": "tte_conv2d_1x1_split_s8",
+               "tte_conv2d_grad_input_f32": "tte_conv2d_grad_input_split_f32"}
+SPLIT_MAX_IN = 640
+
+
+def split_weights(g: Graph) -> frozenset[str]:
+    """The trained weights stored split: the trained input channels in SRAM, the frozen
+    columns left in Flash.  A partial update (fewer channels than the weight has) of a 1x1,
+    stride 1, unpadded conv, at most SPLIT_MAX_IN wide, whose readers are its forward conv, its
+    input gradient and its update: the readers with a split twin.  Other partial updates keep
+    the whole tensor in SRAM (and memory.json counts it)."""
+    out = set()
+    for update in g.nodes:
+        if update.op != OpKind.SGD_UPDATE or update.attrs["param"] != "weight" or not update.attrs.get("channels"):
+            continue
+        w = g.tensors[update.inputs[0]]
+        readers = [n for n in g.nodes if w.name in n.inputs and n is not update]
+        if (len(w.shape) == 4 and w.shape[1:3] == (1, 1) and w.shape[3] <= SPLIT_MAX_IN
+                and all(n.op in (OpKind.CONV2D, OpKind.CONV2D_GRAD_INPUT) and tuple(n.attrs["stride"]) == (1, 1)
+                        and not any(n.attrs["pads"]) for n in readers)):
+            out.add(w.name)
+    return frozenset(out)
+
+
+def checkpoint_bytes(g: Graph, stored: Mapping[str, np.ndarray]) -> bytes:
+    """What tte_get_trainable writes when the trained parameters hold `stored` (name -> the
+    whole stored tensor, as the reference trainer keeps it): each in update order, a split
+    weight by its trained columns only."""
+    split = split_weights(g)
+    parts = []
+    for n in g.nodes:
+        if n.op == OpKind.SGD_UPDATE:
+            value = np.asarray(stored[n.inputs[0]])
+            if n.inputs[0] in split:
+                value = value[..., list(n.attrs["channels"])]
+            parts.append(np.ascontiguousarray(value).tobytes())
+    return b"".join(parts)
+
+
+def _trainable(g: Graph, update: Node, image: str, init: str, tag: str) -> tuple[dict, list[Static]]:
+    """One trained parameter's SRAM state, and the statics that describe it.  int8 / int32
+    storage: the array the kernels read, updated in place.  float32 storage: a float master
+    (`master`, the state that tte_get_trainable saves) and its int8 image (`name`), which the
+    forward reads.  A split weight (`split_weights`) holds only its trained columns, gathered
+    from the Flash tensor by tte_init (`gather`); `split` is its tte_split_filter."""
     t = g.tensors[update.inputs[0]]
-    entry = {"name": image, "init": init, "ctype": _CTYPES[t.dtype], "count": t.size, "bytes": t.nbytes,
-             "master": None}
+    channels = update.attrs.get("channels")
+    statics, gather, split = [], None, None
+    count = t.size
+    if tag:
+        count = t.size // t.shape[-1] * len(channels)
+        statics = [Static("int32_t", f"{tag}_channels", list(channels), len(channels)),
+                   Static("tte_dims", f"{tag}_dims", _dims(t.shape)),
+                   Static("tte_dims", f"{tag}_trained_dims", _dims((*t.shape[:-1], len(channels)))),
+                   Static("tte_split_filter", tag, [init, image, f"{tag}_channels", len(channels)])]
+        gather = {"dims": f"&{tag}_dims", "channels": f"{tag}_channels", "trained_dims": f"&{tag}_trained_dims"}
+        split = f"&{tag}"
+    # bytes: what tte_get_trainable saves of it; sram_bytes: what it occupies in SRAM
+    entry = {"name": image, "init": init, "ctype": _CTYPES[t.dtype], "count": count,
+             "bytes": count * t.dtype.itemsize, "sram_bytes": count * t.dtype.itemsize, "master": None,
+             "gather": gather, "split": split}
     if update.attrs["storage"] == "float32":
-        entry.update(master=master_name(image), bytes=4 * t.size)
-    return entry
+        entry.update(master=master_name(image), bytes=4 * count, sram_bytes=5 * count)
+    return entry, statics
 
 
 def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source: str, source_sha256: str,
@@ -126,6 +187,15 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
     constants = [t.name for t in g.tensors.values() if t.is_constant]
     idents = _identifiers(constants)
     sram = {name: idents[name].replace("tte_c_", "tte_t_", 1) for name in trained}
+    split = split_weights(g)
+    trainables, statics = [], []
+    for update in updates:
+        param = update.inputs[0]
+        entry, more = _trainable(g, update, sram[param], idents[param],
+                                 idents[param].replace("tte_c_", "tte_s_", 1) if param in split else "")
+        trainables.append(entry)
+        statics.extend(more)
+    split_refs = {t["init"]: t["split"] for t in trainables if t["split"]}
     kept = _saved_state(g, offsets)
     nodes = {n.name: n for n in g.nodes}
 
@@ -141,29 +211,48 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
             return idents[name]
         return f"(({_CTYPES[t.dtype]} *)(tte_arena + {offsets[name]}))"
 
-    infer_calls, train_calls, statics, sgd, used = [], [], [], [], set()
-    for i, node in enumerate(g.nodes):
-        tag = f"n{i}"
+    infer_calls, train_calls, sgd, used = [], [], [], set()
+    index = {n.name: i for i, n in enumerate(g.nodes)}
+    fused_updates = {n.attrs["fused_update"] for n in g.nodes if n.attrs.get("fused_update")}
+
+    def call_of(node: Node) -> dict:
+        tag = f"n{index[node.name]}"
         forward = node.op not in BACKWARD_OPS
-        call = forward_call(g, node, tag, ref) if forward else backward_call(g, node, tag, ref, kept)
+        call = forward_call(g, node, tag, ref) if forward else backward_call(g, node, tag, ref, kept, split)
+        for w in split & set(node.inputs) if node.op != OpKind.SGD_UPDATE else ():
+            # a reader of a split weight: the kernel's split twin, given the tte_split_filter
+            call.symbol = SPLIT_TWINS[call.symbol]
+            call.args = [split_refs[idents[w]] if a == sram[w] else a for a in call.args]
         scratch = f"{node.name}.scratch"
         if scratch in offsets:   # the node's kernel works through scratch memory in the arena
             statics.append(Static("tte_ctx", f"{tag}_ctx", [f"tte_arena + {offsets[scratch]}", sizes[scratch]]))
             call.args[0] = f"&{tag}_ctx"
-        entry = {"comment": f"{node.name}: {node.op.value} -> {', '.join(node.outputs)}", "symbol": call.symbol,
-                 "args": call.args, "phase": _phase(node)}
         statics.extend(call.statics)
-        used.update(n for n in node.inputs if g.tensors[n].is_constant and idents[n] in call.args)
+        used.update(n for n in node.inputs if g.tensors[n].is_constant and (idents[n] in call.args or n in split))
         if call.sgd:
             sgd.append({"name": call.sgd[0], "mode": call.sgd[1]})
+        return {"comment": f"{node.name}: {node.op.value} -> {', '.join(node.outputs)}", "symbol": call.symbol,
+                "args": call.args, "phase": _phase(node), "block": None}
+
+    for node in g.nodes:
+        forward = node.op not in BACKWARD_OPS
+        if node.name in fused_updates:   # applied inside its gradient's loop
+            continue
+        entry = call_of(node)
+        if node.attrs.get("fused_update"):
+            update = nodes[node.attrs["fused_update"]]
+            entry["comment"] += f", applied by {update.name}"
+            entry["block"] = {"rows": g.tensors[node.outputs[0]].shape[0], "size": node.attrs["block_rows"],
+                              "apply": call_of(update)}
         train_calls.append(entry)
         if forward:
             infer_calls.append(entry)
             for (tensor, reader), buffer in kept.items():
                 if tensor in node.outputs:
                     keep = _pack_mask if buffer.endswith(".mask") else _gather
-                    saved, more = keep(g, tensor, ref(buffer), nodes[reader], f"{tag}_{len(statics)}", ref)
-                    train_calls.append({**saved, "phase": PHASE_FORWARD})
+                    saved, more = keep(g, tensor, ref(buffer), nodes[reader], f"n{index[node.name]}_{len(statics)}",
+                                       ref)
+                    train_calls.append({**saved, "phase": PHASE_FORWARD, "block": None})
                     statics.extend(more)
     x, y = g.tensors[g.inputs[0]], g.tensors[g.outputs[0]]
     flash = [n for n in constants if n in used or n in sram]
@@ -178,16 +267,19 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
                        "rows": _rows(np.asarray(g.tensors[n].data).reshape(-1).tolist())} for n in flash],
         "calls": infer_calls,
         "training": bool(updates),
-        "kernels": sorted({c["symbol"] for c in train_calls}),
+        "fused_updates": bool(fused_updates),
+        "kernels": sorted({c["symbol"] for c in train_calls}
+                          | {c["block"]["apply"]["symbol"] for c in train_calls if c["block"]}
+                          | ({"tte_gather_channels_s8"} if split else set())),
     }
     if updates:
         _mark_phase_changes(train_calls)
-        trainables = [_trainable(g, n, sram[n.inputs[0]], idents[n.inputs[0]]) for n in updates]
         ctx.update({
             "phase_end": PHASE_END,
             "train_calls": train_calls,
             "trainables": trainables,
             "trainable_bytes": sum(t["bytes"] for t in trainables),
+            "trainable_sram_bytes": sum(t["sram_bytes"] for t in trainables),
             "sgd": sgd,
             "label_offset": offsets["label"],
             "loss_offset": offsets["loss"],

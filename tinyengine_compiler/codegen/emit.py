@@ -102,3 +102,20 @@ def write_output(out_dir: str, context: dict, extra_files: dict[str, str] | None
     finally:
         if staging.exists():
             shutil.rmtree(staging)
+
+
+def write_files(out_dir: str, files: dict[str, str]) -> None:
+    """Write the already rendered `files` (name -> text) into `out_dir` (created if needed),
+    each through a temporary file renamed over the old one: a file is old or new, never half
+    written, and other files of the folder are left alone (`tte plan -o`)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+            os.replace(tmp, out / name)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)

@@ -18,8 +18,9 @@ its size rounded up to `align` bytes:
         Codegen owes the mask kernel; `masks=False` keeps y whole (the IR as autodiff wrote it).
     If any backward op needs the full tensor, every backward reader reads it and there are no
     side buffers.
-  * a gradient whose producer carries `fused_update` (from `reorder`) is made and applied one
-    output channel at a time: its buffer is one output channel's slice (nbytes / shape[0]).
+  * a gradient whose producer carries `fused_update` and `block_rows` (from `reorder`) is made
+    and applied one block of output channels at a time, inside its producer's step: its buffer
+    is one block (block_rows / shape[0] of its bytes), live at that step only.
   * a node with `in_place=<input>` (from `inplace`) gets `alias_of=<input>`; raises ValueError
     if that input is still read after this node (an in-place write would corrupt it).
   * kernel scratch as `<node>.scratch` (`scratch`, live at its node's step only): two expanded
@@ -53,14 +54,22 @@ def backward_reads(n: Node, tensor: str, *, masks: bool) -> str:
     return "full"
 
 
+def fused_gradient(node: Node) -> bool:
+    """Is `node` a weight gradient made and applied block by block in its own step?"""
+    return node.attrs.get("fused_update") is not None
+
+
 def full_last_use(g: Graph, *, masks: bool = True) -> dict[str, int]:
     """The step after which each non-constant tensor's full bytes are dead."""
     step = {o: i for i, n in enumerate(g.nodes) for o in n.outputs}
     last = {name: 0 for name in g.inputs}
     last.update(step)
     slim = {name for name in last if _reads(g, name, masks) and "full" not in _reads(g, name, masks)}
+    applied_in_place = {o for n in g.nodes if fused_gradient(n) for o in n.outputs}
     for i, n in enumerate(g.nodes):
         for name in n.inputs:
+            if name in applied_in_place:   # its update ran inside the producer's step
+                continue
             if name in last and not (name in slim and n.op in BACKWARD_OPS):
                 last[name] = max(last[name], i)
     for name in g.outputs:
@@ -82,7 +91,9 @@ def lifetimes(g: Graph, *, masks: bool = True, align: int = 4) -> list[Buffer]:
         if alias is not None and last[alias] != first:
             raise ValueError(f"{producer.name}: in-place output {name!r} overwrites {alias!r}, "
                              f"which is read until step {last[alias]}")
-        nbytes = t.nbytes // t.shape[0] if producer is not None and producer.attrs.get("fused_update") else t.nbytes
+        nbytes = t.nbytes
+        if producer is not None and fused_gradient(producer):
+            nbytes = t.nbytes // t.shape[0] * producer.attrs["block_rows"]
         buffers.append(Buffer(name, align_up(nbytes, align), first, end,
                               _category(g, name, masks), align, alias))
         buffers += _side_buffers(g, name, first, masks, align)

@@ -9,10 +9,13 @@ Guarantees: a verified graph with the same nodes in a new topological order.
     (ties: the earlier node in the input order).  An SGD_UPDATE frees its gradient and allocates
     nothing (the parameter is updated in place), so it runs as soon as its gradient exists:
     each weight gradient is applied, then freed, before the next layer's is computed (with
-    partial-channel updates, only the trained channels' gradient ever exists).  The node that
-    makes an updated parameter's gradient (weight gradient, BIAS_GRAD) gets
-    `fused_update=<the SGD_UPDATE's name>`: its kernel applies the update one output channel at
-    a time, so the whole gradient is never held (`lifetimes` counts one output channel of it).
+    partial-channel updates, only the trained channels' gradient ever exists).  A conv or
+    fully connected weight gradient (CONV2D_GRAD_WEIGHT, FULLY_CONNECTED_GRAD_WEIGHT) gets
+    `fused_update=<the SGD_UPDATE's name>` and `block_rows`: the C makes and applies it one
+    block of `block_rows` output channels at a time, so the whole gradient is never held
+    (`lifetimes` counts one block; `update_blocks` widens the blocks where the arena has room).
+    Bias gradients ([C] floats) and depthwise weight gradients ([1, KH, KW, C]: the output
+    channels are the last axis) are made whole, then applied.
     An update overwrites its parameter, so it and the gradient it applies wait until every
     other reader of the parameter has run (a layer's input gradient reads the weight before the
     step): the IR names the updated value anew, so this write-after-read order is kept here.
@@ -33,14 +36,21 @@ from __future__ import annotations
 from ..ir import Graph, OpKind
 from ..ir.verify import verify
 
+# Weight gradients made and applied a block of output channels (rows) at a time.
+FUSABLE_GRADS = frozenset({OpKind.CONV2D_GRAD_WEIGHT, OpKind.FULLY_CONNECTED_GRAD_WEIGHT})
+# The smallest block: the 1x1 weight-gradient kernel's tile is 4 output channels.
+MIN_BLOCK_ROWS = 4
+
 
 def reorder(g: Graph, *, fuse_updates: bool = True) -> Graph:
     g = g.copy()
     if fuse_updates:
         g.nodes = _memory_aware_order(g)
         for n in g.nodes:
-            if n.op == OpKind.SGD_UPDATE:
-                g.producer(n.inputs[1]).attrs["fused_update"] = n.name
+            grad = g.producer(n.inputs[1]) if n.op == OpKind.SGD_UPDATE else None
+            if grad is not None and grad.op in FUSABLE_GRADS:
+                grad.attrs["fused_update"] = n.name
+                grad.attrs["block_rows"] = min(MIN_BLOCK_ROWS, g.tensors[n.inputs[1]].shape[0])
     else:
         g.nodes = ([n for n in g.nodes if n.op != OpKind.SGD_UPDATE]
                    + [n for n in g.nodes if n.op == OpKind.SGD_UPDATE])
@@ -79,7 +89,8 @@ def _memory_aware_order(g: Graph) -> list:
 
 def _growth(g: Graph, n, readers_left: dict[str, int], applied: set[str]) -> int:
     """Bytes the live set grows by when `n` runs now (negative: it shrinks).  A gradient that
-    an SGD_UPDATE applies costs one output channel (it is made and applied channel by channel)."""
+    an SGD_UPDATE applies costs one output channel (a cost model: it is made and applied a few
+    channels at a time)."""
     made = 0 if n.op == OpKind.SGD_UPDATE else sum(
         g.tensors[o].nbytes // (g.tensors[o].shape[0] if o in applied else 1) for o in n.outputs)
     freed = sum(g.tensors[name].nbytes for name in set(n.inputs)

@@ -36,7 +36,7 @@ from ..training.config import LayerUpdate
 STORAGE_BYTES = {"float32": 4, "int8": 1, "int32": 4}
 
 
-def sparse_update(g: Graph, trained: Mapping[str, LayerUpdate], *, weight_storage: str = "float32") -> Graph:
+def sparse_update(g: Graph, trained: Mapping[str, LayerUpdate], *, weight_storage: str = "int8") -> Graph:
     g = g.copy()
     kept_updates = []
     for node in g.nodes:

@@ -1,69 +1,21 @@
-"""The memory plan of one training step: the passes, the planners and the report, end to end.
+"""Budgets and the per-layer and Flash figures of a memory report, for `pipeline.py`.
 
-`plan_memory(g, scheme, ...)` builds the training graph (`training.pipeline`), then runs
-fuse_frozen_prefix -> reorder -> inplace -> lifetimes, places the buffers (one planner, or the
-best of all) and returns a `MemoryPlan` whose `summary` is memory.json's content:
-
-    peak_sram_bytes = arena_bytes (activations, saved state, gradients, scratch, input, label)
-                    + trainable_bytes (trained parameters, updated in place in SRAM)
-
-Scratch lives in the arena (`scratch_bytes` = 0; `at_peak_scratch_bytes` shows it).  Flash
-counts every constant of the forward graph (the trained parameters' initial values too) plus
-the QAS gradient scales.  `check_budget` raises BudgetError naming the peak op and the buffers
-live there, largest first.
+`parse_bytes` reads a budget; `check_budget(engine, budget)` raises BudgetError naming the
+peak op and the buffers live there, largest first, when the engine's SRAM total (memory.json
+`peak_sram_bytes`) exceeds the budget.  `layer_rows` and `flash_bytes` are the memory report's
+per-layer table and Flash total; `engine_notes` its description of the schedule.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
 
 from ..errors import BudgetError, ConfigError
 from ..ir import Graph, OpKind
-from ..passes.fuse_frozen_prefix import fuse_frozen_prefix
-from ..passes.inplace import inplace
-from ..passes.lifetimes import lifetimes
-from ..passes.reorder import reorder as reorder_pass
-from ..passes.sparse_update import trained_params
-from ..planners import PLANNERS, best_plan, check_no_overlap
-from ..planners.base import Buffer, Plan, blocks, live_bytes, peak_step
-from ..training.config import UpdateScheme
-from ..training.pipeline import for_classes, training_graph
+from ..planners.base import Buffer, blocks, live_bytes, peak_step
 from .inspect import layer_row
-from .memory import memory_summary
 
 _UNITS = {"": 1, "B": 1, "KB": 1024, "KIB": 1024, "K": 1024, "MB": 1 << 20, "MIB": 1 << 20, "M": 1 << 20}
-
-
-@dataclass(frozen=True)
-class MemoryPlan:
-    graph: Graph                 # the scheduled training graph
-    buffers: list[Buffer]
-    plan: Plan
-    summary: dict
-
-
-def plan_memory(g: Graph, scheme: UpdateScheme, *, num_classes: int | None = None,
-                reorder: bool = True, storage: str | None = None, planner: str | None = None,
-                masks: bool = True, verify: bool = False, seed: int = 0) -> MemoryPlan:
-    """Schedule and place one training step of forward graph `g` under `scheme`."""
-    if planner is not None and planner not in PLANNERS:
-        raise ConfigError(f"--planner {planner}: unknown; choose one of {', '.join(PLANNERS)}")
-    g, scheme = for_classes(g, scheme, num_classes, seed)
-    if storage is not None:
-        scheme = replace(scheme, weight_storage=storage)
-    _, train = training_graph(g, scheme)
-    fused = fuse_frozen_prefix(train)
-    sched = inplace(reorder_pass(fused, fuse_updates=reorder), masks=masks)
-    buffers = lifetimes(sched, masks=masks)
-    plan = best_plan(buffers) if planner is None else PLANNERS[planner](buffers)
-    if verify:
-        check_no_overlap(buffers, plan)
-    summary = memory_summary(
-        buffers, plan, layers=layer_rows(g, sched, buffers), flash_bytes=flash_bytes(g, sched),
-        trainable_bytes=sum(p.bytes for p in trained_params(sched)),
-        extra=_extra(sched, buffers, scheme, reorder, masks))
-    return MemoryPlan(sched, buffers, plan, summary)
 
 
 def parse_bytes(text: str) -> int:
@@ -74,25 +26,28 @@ def parse_bytes(text: str) -> int:
     return int(float(m.group(1)) * _UNITS[m.group(2).upper()])
 
 
-def peak_breakdown(mp: MemoryPlan, top: int = 6) -> str:
-    """'peak at step N, node X (OP): buf a B, buf b B, ...' (largest first)."""
-    step = mp.summary["peak_step"]
+def peak_breakdown(engine, top: int = 6) -> str:
+    """'peak at step N, node X (OP): buf a B, buf b B, ...' (largest first) of a
+    `pipeline.Engine`."""
+    step = engine.summary["peak_step"]
     if step is None:
         return "no buffers"
-    node = mp.graph.nodes[step]
-    live = sorted((b for b in blocks(mp.buffers) if b.first <= step <= b.last),
+    node = engine.graph.nodes[step]
+    live = sorted((b for b in blocks(engine.buffers) if b.first <= step <= b.last),
                   key=lambda b: (-b.size_bytes, b.name))
     parts = [f"{b.name} {b.size_bytes} B" for b in live[:top]]
     more = f", and {len(live) - top} more" if len(live) > top else ""
     return f"peak at step {step}, node {node.name} ({node.op.value}): {', '.join(parts)}{more}"
 
 
-def check_budget(mp: MemoryPlan, budget_bytes: int) -> None:
-    need = mp.summary["peak_sram_bytes"]
+def check_budget(engine, budget_bytes: int) -> None:
+    """Raise BudgetError when a `pipeline.Engine` needs more SRAM than `budget_bytes`."""
+    s = engine.summary
+    need = s["peak_sram_bytes"]
     if need > budget_bytes:
         raise BudgetError(f"needs {need} B of SRAM ({need / 1024:.1f} KB: arena "
-                          f"{mp.plan.arena_bytes} B + trainable {mp.summary['trainable_bytes']} B), "
-                          f"budget {budget_bytes} B ({budget_bytes / 1024:.1f} KB); {peak_breakdown(mp)}")
+                          f"{s['arena_bytes']} B + trainable {s['trainable_bytes']} B), "
+                          f"budget {budget_bytes} B ({budget_bytes / 1024:.1f} KB); {peak_breakdown(engine)}")
 
 
 def layer_rows(forward: Graph, sched: Graph, buffers: list[Buffer]) -> list[dict]:
@@ -114,16 +69,19 @@ def flash_bytes(forward: Graph, sched: Graph) -> int:
     return weights + scales
 
 
-def _extra(sched: Graph, buffers: list[Buffer], scheme: UpdateScheme, reorder: bool, masks: bool) -> dict:
+def engine_notes(sched: Graph, buffers: list[Buffer], scheme_name: str, options) -> dict:
+    """memory.json's description of a training schedule (`pipeline.Options` `options`)."""
     fused = [n.name for n in sched.nodes if n.op == OpKind.FUSED_EXPAND_DEPTHWISE]
     in_place = [n.name for n in sched.nodes if n.attrs.get("in_place")]
     step = peak_step(buffers)
+    storage = "/".join(sorted({n.attrs["storage"] for n in sched.nodes
+                               if n.op == OpKind.SGD_UPDATE and n.attrs["param"] == "weight"})) or "none"
     notes = [f"fused expand+depthwise (frozen prefix): {', '.join(fused) or 'none'}",
              f"in place: {len(in_place)} nodes",
-             "weight gradients fused with their SGD update" if reorder
+             "weight gradients fused with their SGD update" if options.reorder
              else "no reorder: every gradient is held until all updates run at the end",
-             "ReLU backward reads 1-bit masks" if masks else "ReLU backward reads the int8 outputs",
-             f"trained weights stored as {scheme.weight_storage}"]
-    return {"fused_layers": fused, "in_place_nodes": in_place, "reorder": reorder, "masks": masks,
-            "scheme": scheme.name, "weight_storage": scheme.weight_storage,
+             f"trained weights stored as {storage}",
+             f"kernels: {options.kernels}"]
+    return {"fused_layers": fused, "in_place_nodes": in_place, "reorder": options.reorder,
+            "scheme": scheme_name, "weight_storage": storage, "kernels": options.kernels,
             "peak_op": None if step is None else sched.nodes[step].name, "notes": notes}

@@ -27,7 +27,7 @@ from ..ir.ops import WEIGHTED_OPS
 
 RATIOS = (0.0, 0.125, 0.25, 0.5, 1.0)
 CHANNEL_SELECTIONS = ("norm", "first")
-WEIGHT_STORAGES = ("float32", "int8")
+WEIGHT_STORAGES = ("int8", "float32")
 ALL = "all"
 
 LayerRef = int | str
@@ -49,7 +49,7 @@ class UpdateScheme:
     weights: tuple[tuple[LayerRef, Selection], ...] | str = ()    # (layer, selection), or "all"
     n_bias_update: int = 0                                        # paper shorthand, see module doc
     channel_selection: str = "norm"                               # "norm": largest |W[..., i]|; "first"
-    weight_storage: str = "float32"                               # trained weights: float32 master or int8
+    weight_storage: str = "int8"                                  # trained weights: int8, or a float32 master too
     num_convs: int | None = None                                  # the model a paper preset is for
 
     def training_in_full(self, layer: LayerRef) -> "UpdateScheme":
@@ -128,7 +128,7 @@ def parse_scheme(d: dict, name: str = "scheme") -> UpdateScheme:
         if d.get(key, allowed[0]) not in allowed:
             raise ConfigError(f"{name}: {key} must be one of {', '.join(allowed)}, got {d[key]!r}")
     return UpdateScheme(name, biases, weights, n_bias, d.get("channel_selection", "norm"),
-                        d.get("weight_storage", "float32"))
+                        d.get("weight_storage", "int8"))
 
 
 def _ref(name: str, r) -> LayerRef:

@@ -14,129 +14,12 @@
  * weight row; the per-element order is the reference's.  No scratch memory.
  *
  * A 1x1 kernel with stride 1 and no padding (every pointwise conv) maps input pixel p to
- * grad pixel p, so dx[p, i] = sum over o in order of grad[p, o] * w_real[o, i]: per block of
- * 4 input channels the weights w_real[o, i .. i + 3] are dequantized once into a stack panel
- * (TTE_GI_PANEL_ROWS output channels at a time, 2.5 KB) that every pixel reads, and a tile
- * of 4 pixels x 4 input channels is kept in 16 float registers across the o loop, each
- * weight feeding 4 pixels.  With more output channels than the panel holds, the partial sums
- * go to dx between panels and come back, as float32 both ways.  Every element still starts
- * at +0 and adds the same rounded products in the same o order, so the result is
- * bit-identical.  An input channel count that is not a multiple of 4 leaves a last few
- * channels done one at a time, dequantizing in the loop.
+ * grad pixel p, so dx[p, i] = sum over o in order of grad[p, o] * w_real[o, i]: tte_gi_1x1.h's
+ * core, which dequantizes the weights of 4 input channels at a time into a stack panel and
+ * keeps a tile of 4 pixels x 4 input channels in registers (same products, same order).
  */
+#include "tte_gi_1x1.h"
 #include "tte_kernels.h"
-
-/* Dequantized weights of one block of 4 input channels for up to this many output channels:
- * [o][4] floats on the stack (2.5 KB). */
-#define TTE_GI_PANEL_ROWS 160
-
-/* The 4 x 4 tile of pixels p .. p + 3, input channels of the panel, over output channels
- * [o0, o0 + rows): continues the partial sums in d when o0 > 0. */
-static void tile_4x4(const float *grad, int32_t out_c, const float *panel, int32_t o0,
-                     int32_t rows, float *d, int32_t in_c)
-{
-    const float *g0 = grad + o0, *g1 = g0 + out_c, *g2 = g1 + out_c, *g3 = g2 + out_c;
-    float *d0 = d, *d1 = d0 + in_c, *d2 = d1 + in_c, *d3 = d2 + in_c;
-    const int32_t more = o0 > 0;
-    float a00 = more ? d0[0] : 0.0f, a01 = more ? d0[1] : 0.0f;
-    float a02 = more ? d0[2] : 0.0f, a03 = more ? d0[3] : 0.0f;
-    float a10 = more ? d1[0] : 0.0f, a11 = more ? d1[1] : 0.0f;
-    float a12 = more ? d1[2] : 0.0f, a13 = more ? d1[3] : 0.0f;
-    float a20 = more ? d2[0] : 0.0f, a21 = more ? d2[1] : 0.0f;
-    float a22 = more ? d2[2] : 0.0f, a23 = more ? d2[3] : 0.0f;
-    float a30 = more ? d3[0] : 0.0f, a31 = more ? d3[1] : 0.0f;
-    float a32 = more ? d3[2] : 0.0f, a33 = more ? d3[3] : 0.0f;
-    const float *w = panel;
-    int32_t o;
-    for (o = 0; o < rows; o++, w += 4) {
-        const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3];
-        const float x0 = g0[o], x1 = g1[o], x2 = g2[o], x3 = g3[o];
-        a00 = a00 + x0 * w0;
-        a01 = a01 + x0 * w1;
-        a02 = a02 + x0 * w2;
-        a03 = a03 + x0 * w3;
-        a10 = a10 + x1 * w0;
-        a11 = a11 + x1 * w1;
-        a12 = a12 + x1 * w2;
-        a13 = a13 + x1 * w3;
-        a20 = a20 + x2 * w0;
-        a21 = a21 + x2 * w1;
-        a22 = a22 + x2 * w2;
-        a23 = a23 + x2 * w3;
-        a30 = a30 + x3 * w0;
-        a31 = a31 + x3 * w1;
-        a32 = a32 + x3 * w2;
-        a33 = a33 + x3 * w3;
-    }
-    d0[0] = a00;
-    d0[1] = a01;
-    d0[2] = a02;
-    d0[3] = a03;
-    d1[0] = a10;
-    d1[1] = a11;
-    d1[2] = a12;
-    d1[3] = a13;
-    d2[0] = a20;
-    d2[1] = a21;
-    d2[2] = a22;
-    d2[3] = a23;
-    d3[0] = a30;
-    d3[1] = a31;
-    d3[2] = a32;
-    d3[3] = a33;
-}
-
-/* dx[p, i] for a 1x1 / stride 1 / no-pad conv over n_pix pixels (see the file comment). */
-static void grad_input_1x1(const float *grad, int32_t n_pix, int32_t out_c, const int8_t *filter,
-                           const float *filter_scale, int32_t in_c, float *dx)
-{
-    float panel[TTE_GI_PANEL_ROWS * 4];
-    int32_t p, i, o, o0;
-    for (i = 0; i + 4 <= in_c; i += 4) {
-        for (o0 = 0; o0 < out_c; o0 += TTE_GI_PANEL_ROWS) {
-            const int32_t rows = out_c - o0 < TTE_GI_PANEL_ROWS ? out_c - o0 : TTE_GI_PANEL_ROWS;
-            const int8_t *w = filter + o0 * in_c + i;
-            for (o = 0; o < rows; o++, w += in_c) {
-                const float s = filter_scale[o0 + o];
-                panel[4 * o] = (float)w[0] * s;
-                panel[4 * o + 1] = (float)w[1] * s;
-                panel[4 * o + 2] = (float)w[2] * s;
-                panel[4 * o + 3] = (float)w[3] * s;
-            }
-            for (p = 0; p + 4 <= n_pix; p += 4) {
-                tile_4x4(grad + p * out_c, out_c, panel, o0, rows, dx + p * in_c + i, in_c);
-            }
-            for (; p < n_pix; p++) {
-                const float *g0 = grad + p * out_c + o0;
-                float *d0 = dx + p * in_c + i;
-                float a0 = o0 > 0 ? d0[0] : 0.0f, a1 = o0 > 0 ? d0[1] : 0.0f;
-                float a2 = o0 > 0 ? d0[2] : 0.0f, a3 = o0 > 0 ? d0[3] : 0.0f;
-                for (o = 0; o < rows; o++) {
-                    const float x0 = g0[o];
-                    a0 = a0 + x0 * panel[4 * o];
-                    a1 = a1 + x0 * panel[4 * o + 1];
-                    a2 = a2 + x0 * panel[4 * o + 2];
-                    a3 = a3 + x0 * panel[4 * o + 3];
-                }
-                d0[0] = a0;
-                d0[1] = a1;
-                d0[2] = a2;
-                d0[3] = a3;
-            }
-        }
-    }
-    for (; i < in_c; i++) {
-        for (p = 0; p < n_pix; p++) {
-            const float *g0 = grad + p * out_c;
-            const int8_t *w = filter + i;
-            float a0 = 0.0f;
-            for (o = 0; o < out_c; o++, w += in_c) {
-                a0 = a0 + g0[o] * ((float)w[0] * filter_scale[o]);
-            }
-            dx[p * in_c + i] = a0;
-        }
-    }
-}
 
 int32_t tte_conv2d_grad_input_f32_scratch_bytes(const tte_dims *input_dims,
                                                 const tte_dims *filter_dims,
@@ -171,7 +54,7 @@ tte_status tte_conv2d_grad_input_f32(const tte_ctx *ctx, const tte_conv_grad_par
     }
     if (k_h == 1 && k_w == 1 && sh == 1 && sw == 1 && p->pad_top == 0 && p->pad_left == 0 &&
         p->pad_bottom == 0 && p->pad_right == 0) {
-        grad_input_1x1(grad, grad_dims->n * out_h * out_w, out_c, filter, filter_scale, in_c,
+        tte_gi_1x1_f32(grad, grad_dims->n * out_h * out_w, out_c, filter, NULL, filter_scale, in_c,
                        output);
         return TTE_OK;
     }

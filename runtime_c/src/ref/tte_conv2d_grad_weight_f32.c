@@ -14,7 +14,8 @@
  *   leaves a sum that started at +0 unchanged, so they are skipped).
  *
  * One output row dw[o, kh, kw, :] at a time, the pixel loops outside the channel loop.
- * No scratch memory.
+ * With `rows`, only output channels [begin, begin + count) are made, into an output that
+ * holds just them (a fused update's block).  No scratch memory.
  *
  * A 1x1 kernel with stride 1 and no padding (every pointwise conv) pairs grad pixel p with
  * input pixel p, so dw[o, j] = sum over p in order of grad[p, o] * x_real[p, channels[j]]:
@@ -71,10 +72,11 @@ static void tile_4x4(const float *g, int32_t out_c, const float *panel, int32_t 
     }
 }
 
-/* dw[o, j] for a 1x1 / stride 1 / no-pad conv over n_pix pixels (see the file comment). */
+/* dw[o - o_begin, j] for output channels o in [o_begin, o_end) of a 1x1 / stride 1 / no-pad
+ * conv over n_pix pixels (see the file comment). */
 static void grad_weight_1x1(const int8_t *input, int32_t in_c, int32_t zp, float scale,
-                            const float *grad, int32_t n_pix, int32_t out_c,
-                            const int32_t *channels, int32_t n, float *output)
+                            const float *grad, int32_t n_pix, int32_t out_c, int32_t o_begin,
+                            int32_t o_end, const int32_t *channels, int32_t n, float *output)
 {
     float panel[TTE_GW_PANEL_PIXELS * 4];
     int32_t j, p0, p, k, o;
@@ -90,11 +92,11 @@ static void grad_weight_1x1(const int8_t *input, int32_t in_c, int32_t zp, float
                     panel[4 * p + k] = c < 0 ? 0.0f : (float)((int32_t)row[c] - zp) * scale;
                 }
             }
-            for (o = 0; o + 4 <= out_c; o += 4) {
-                tile_4x4(g + o, out_c, panel, p0, rows, output + o * n + j, n, jn);
+            for (o = o_begin; o + 4 <= o_end; o += 4) {
+                tile_4x4(g + o, out_c, panel, p0, rows, output + (o - o_begin) * n + j, n, jn);
             }
-            for (; o < out_c; o++) {
-                float *dw = output + o * n + j;
+            for (; o < o_end; o++) {
+                float *dw = output + (o - o_begin) * n + j;
                 for (k = 0; k < jn; k++) {
                     float a = p0 > 0 ? dw[k] : 0.0f;
                     for (p = 0; p < rows; p++) {
@@ -120,8 +122,8 @@ int32_t tte_conv2d_grad_weight_f32_scratch_bytes(const tte_dims *input_dims,
 tte_status tte_conv2d_grad_weight_f32(const tte_ctx *ctx, const tte_conv_grad_params *p,
                                       const tte_dims *input_dims, const int8_t *input,
                                       const tte_dims *grad_dims, const float *grad,
-                                      const int32_t *channels, const tte_dims *output_dims,
-                                      float *output)
+                                      const int32_t *channels, const tte_rows *rows,
+                                      const tte_dims *output_dims, float *output)
 {
     const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
     const int32_t out_h = grad_dims->h, out_w = grad_dims->w, out_c = grad_dims->c;
@@ -129,7 +131,7 @@ tte_status tte_conv2d_grad_weight_f32(const tte_ctx *ctx, const tte_conv_grad_pa
     const int32_t sh = p->stride_h, sw = p->stride_w;
     const int32_t zp = p->input_zero_point;
     const float scale = p->input_scale;
-    int32_t o, kh, kw, oy, ox, j;
+    int32_t o, kh, kw, oy, ox, j, o_begin, o_end;
     (void)ctx;
 
     if (input_dims->n != 1 || grad_dims->n != 1 || output_dims->n != out_c || sh < 1 ||
@@ -138,19 +140,20 @@ tte_status tte_conv2d_grad_weight_f32(const tte_ctx *ctx, const tte_conv_grad_pa
         in_w + p->pad_left + p->pad_right < k_w ||
         out_h != (in_h + p->pad_top + p->pad_bottom - k_h) / sh + 1 ||
         out_w != (in_w + p->pad_left + p->pad_right - k_w) / sw + 1 ||
-        !tte_channels_ok(channels, n, in_c)) {
+        !tte_channels_ok(channels, n, in_c) || !tte_rows_range(rows, out_c, &o_begin, &o_end)) {
         return TTE_ERR_ARG;
     }
     if (k_h == 1 && k_w == 1 && sh == 1 && sw == 1 && p->pad_top == 0 && p->pad_left == 0 &&
         p->pad_bottom == 0 && p->pad_right == 0) {
-        grad_weight_1x1(input, in_c, zp, scale, grad, out_h * out_w, out_c, channels, n, output);
+        grad_weight_1x1(input, in_c, zp, scale, grad, out_h * out_w, out_c, o_begin, o_end, channels, n,
+                        output);
         return TTE_OK;
     }
 
-    for (o = 0; o < out_c; o++) {
+    for (o = o_begin; o < o_end; o++) {
         for (kh = 0; kh < k_h; kh++) {
             for (kw = 0; kw < k_w; kw++) {
-                float *dw = output + ((o * k_h + kh) * k_w + kw) * n;
+                float *dw = output + (((o - o_begin) * k_h + kh) * k_w + kw) * n;
                 for (j = 0; j < n; j++) {
                     dw[j] = 0.0f;
                 }

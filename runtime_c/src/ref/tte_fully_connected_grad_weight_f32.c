@@ -9,7 +9,8 @@
  *   dw[o, j] = +0, then for each batch row b in order: dw += grad[b, o] * x_real[b, channels[j]]
  *   (reference/backward/fully_connected_grad_weight.py).
  *
- * One output row dw[o, :] at a time.  No scratch memory.
+ * One output row dw[o, :] at a time; with `rows`, only rows [begin, begin + count), into an
+ * output that holds just them (a fused update's block).  No scratch memory.
  */
 #include "tte_kernels.h"
 #include "tte_train_common.h"
@@ -27,7 +28,7 @@ int32_t tte_fully_connected_grad_weight_f32_scratch_bytes(const tte_dims *input_
 tte_status tte_fully_connected_grad_weight_f32(const tte_ctx *ctx, const tte_fc_grad_params *p,
                                                const tte_dims *input_dims, const int8_t *input,
                                                const tte_dims *grad_dims, const float *grad,
-                                               const int32_t *channels,
+                                               const int32_t *channels, const tte_rows *rows,
                                                const tte_dims *output_dims, float *output)
 {
     const int32_t batch = input_dims->n;
@@ -36,15 +37,15 @@ tte_status tte_fully_connected_grad_weight_f32(const tte_ctx *ctx, const tte_fc_
     const int32_t n = output_dims->h * output_dims->w * output_dims->c;
     const int32_t zp = p->input_zero_point;
     const float scale = p->input_scale;
-    int32_t o, b, j;
+    int32_t o, b, j, o_begin, o_end;
     (void)ctx;
 
     if (grad_dims->n != batch || batch < 0 || output_dims->n != n_out || n_out < 1 ||
-        n_in < 1 || !tte_channels_ok(channels, n, n_in)) {
+        n_in < 1 || !tte_channels_ok(channels, n, n_in) || !tte_rows_range(rows, n_out, &o_begin, &o_end)) {
         return TTE_ERR_ARG;
     }
-    for (o = 0; o < n_out; o++) {
-        float *dw = output + o * n;
+    for (o = o_begin; o < o_end; o++) {
+        float *dw = output + (o - o_begin) * n;
         for (j = 0; j < n; j++) {
             dw[j] = 0.0f;
         }

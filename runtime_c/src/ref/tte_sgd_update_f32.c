@@ -12,7 +12,8 @@
  *   ties away from zero: what the forward reads (reference/backward/sgd_update.py and
  *   training/trainer.py); tte_train_common.h's tte_s8_of_master.
  *
- * Element-wise over the gradient; untouched columns keep their value.  No scratch memory.
+ * Element-wise over the gradient; untouched columns keep their value.  With `rows` the
+ * gradient holds only that block of rows and only those rows change.  No scratch memory.
  */
 #include "tte_kernels.h"
 #include "tte_train_common.h"
@@ -29,21 +30,22 @@ int32_t tte_sgd_update_f32_scratch_bytes(const tte_dims *input_dims, const tte_d
 tte_status tte_sgd_update_f32(const tte_ctx *ctx, const tte_sgd_params *p,
                               const tte_dims *param_dims, const tte_dims *grad_dims,
                               const float *grad, const float *grad_scale,
-                              const int32_t *channels, float *param_inout, int8_t *image_output)
+                              const int32_t *channels, const tte_rows *rows, float *param_inout, int8_t *image_output)
 {
-    const int32_t rows = param_dims->n, mid = param_dims->h * param_dims->w;
+    const int32_t mid = param_dims->h * param_dims->w;
     const int32_t cols = param_dims->c, n = grad_dims->c;
-    int32_t r, m, j;
+    int32_t r, m, j, begin, end;
     (void)ctx;
 
-    if (!tte_sgd_args_ok(p, param_dims, grad_dims, channels)) {
+    if (!tte_sgd_args_ok(p, param_dims, grad_dims, channels) ||
+        !tte_rows_range(rows, param_dims->n, &begin, &end)) {
         return TTE_ERR_ARG;
     }
-    for (r = 0; r < rows; r++) {
+    for (r = begin; r < end; r++) {
         for (m = 0; m < mid; m++) {
             float *row = param_inout + (r * mid + m) * cols;
             int8_t *image = image_output + (r * mid + m) * cols;
-            const float *g = grad + (r * mid + m) * n;
+            const float *g = grad + ((r - begin) * mid + m) * n;
             for (j = 0; j < n; j++) {
                 const int32_t col = channels == NULL ? j : channels[j];
                 const float step = tte_sgd_step(p, grad_scale, r, col, g[j]);

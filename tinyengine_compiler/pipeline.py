@@ -1,0 +1,123 @@
+"""The one pipeline: a forward graph and an update scheme -> the engine that `tte plan`,
+`tte compile`, `tte bench-m7`, the benchmarks and the tests all build.
+
+    TRAINING_PASSES   legalize_biases -> replace_classifier (with --num-classes) -> autodiff
+                      -> sparse_update -> qas -> fuse_frozen_prefix -> reorder -> inplace
+    then              lifetimes -> arena planner -> update_blocks (and plan again, kept if
+                      the arena did not grow) -> overlap check -> codegen context
+                      -> memory summary (memory.json)
+
+`training_engine(g, scheme, options)` runs it once and returns an `Engine`: the scheduled graph,
+the arena buffers and their placement, the codegen context (every kernel call of the C) and
+`summary`, the contents of memory.json.  The summary is computed from the context, that is from
+what the generated C allocates: the arena, the trained parameters as the C stores them, the
+other static state, and the worst-case stack of the kernels the C calls.  `tte plan` prints it,
+`tte compile` writes it beside the C; there is no second schedule.
+
+`Options` holds every choice a command can make, with the one default every command shares.
+`inference_engine(g)` is the forward-only engine (no training step).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+
+from .codegen.context import build_context
+from .errors import ConfigError
+from .ir import Graph
+from .passes.fuse_frozen_prefix import fuse_frozen_prefix
+from .passes.inplace import inplace
+from .passes.legalize_bias import legalize_biases
+from .passes.lifetimes import lifetimes
+from .passes.reorder import reorder
+from .passes.update_blocks import update_blocks
+from .planners import PLANNERS, best_plan
+from .planners.base import Buffer, Plan, check_no_overlap
+from .report.memory import memory_summary
+from .report.plan import engine_notes, flash_bytes, layer_rows
+from .training.config import WEIGHT_STORAGES, UpdateScheme
+from .training.pipeline import for_classes, training_graph
+
+KERNEL_BACKENDS = ("portable", "cmsis_nn")
+
+
+@dataclass(frozen=True)
+class Options:
+    """Every option of the pipeline, with the default that every command uses."""
+
+    num_classes: int | None = None     # a new N-class head that trains in full
+    storage: str | None = None         # trained weights: int8 in place, or a float32 master beside the
+                                       # int8 image; None: the scheme's (int8 unless it says otherwise)
+    qas: bool = True                   # quantization-aware scaling of the gradients
+    reorder: bool = True               # apply each gradient as soon as it exists (False: the paper's baseline)
+    label_smoothing: float = 0.0
+    seed: int = 0                      # seed of the new head
+    planner: str | None = None         # one arena planner, or None for the best of all
+    kernels: str = "portable"          # the C kernel backend: portable or cmsis_nn
+
+    def __post_init__(self):
+        if self.storage is not None and self.storage not in WEIGHT_STORAGES:
+            raise ConfigError(f"--storage {self.storage}: choose one of {', '.join(WEIGHT_STORAGES)}")
+        if self.planner is not None and self.planner not in PLANNERS:
+            raise ConfigError(f"--planner {self.planner}: unknown; choose one of {', '.join(PLANNERS)}")
+        if self.kernels not in KERNEL_BACKENDS:
+            raise ConfigError(f"--kernels {self.kernels}: choose one of {', '.join(KERNEL_BACKENDS)}")
+        if self.num_classes is not None and self.num_classes < 2:
+            raise ConfigError(f"--num-classes {self.num_classes}: a classifier needs at least 2 classes")
+
+
+@dataclass(frozen=True)
+class Engine:
+    """One compiled engine: what `tte compile` writes and `tte plan` reports."""
+
+    forward: Graph                 # the forward graph (with its new head)
+    graph: Graph                   # the step in the order the C runs it
+    buffers: list[Buffer]          # the arena's buffers
+    plan: Plan                     # their placement
+    context: dict                  # codegen's context: every kernel call, every static
+    summary: dict = field(repr=False)   # memory.json
+
+
+def training_schedule(g: Graph, scheme: UpdateScheme, options: Options = Options()) -> tuple[Graph, Graph]:
+    """(the forward graph with its new head, the training step in the order the C runs it):
+    the passes of TRAINING_PASSES."""
+    if options.storage is not None:
+        scheme = replace(scheme, weight_storage=options.storage)
+    g, scheme = for_classes(legalize_biases(g), scheme, options.num_classes, options.seed)
+    _, train = training_graph(g, scheme, use_qas=options.qas, label_smoothing=options.label_smoothing)
+    return g, inplace(reorder(fuse_frozen_prefix(train), fuse_updates=options.reorder))
+
+
+def training_engine(g: Graph, scheme: UpdateScheme, options: Options = Options()) -> Engine:
+    """The training engine of forward graph `g` under `scheme`."""
+    forward, sched = training_schedule(g, scheme, options)
+    return _engine(forward, sched, options, scheme_name=scheme.name)
+
+
+def inference_engine(g: Graph, options: Options = Options()) -> Engine:
+    """The inference engine of `g` (legal biases change no output: it computes what `g` does)."""
+    g = legalize_biases(g)
+    return _engine(g, g, options, scheme_name=None)
+
+
+def _placed(sched: Graph, options: Options) -> tuple[list[Buffer], Plan]:
+    buffers = lifetimes(sched)
+    return buffers, best_plan(buffers) if options.planner is None else PLANNERS[options.planner](buffers)
+
+
+def _engine(forward: Graph, sched: Graph, options: Options, scheme_name: str | None) -> Engine:
+    buffers, plan = _placed(sched, options)
+    wider = update_blocks(sched, buffers, plan.arena_bytes)
+    wider_buffers, wider_plan = _placed(wider, options)
+    if wider_plan.arena_bytes <= plan.arena_bytes:
+        sched, buffers, plan = wider, wider_buffers, wider_plan
+    check_no_overlap(buffers, plan)
+    ctx = build_context(sched, plan.offsets, plan.arena_bytes, source=sched.name,
+                        source_sha256=hashlib.sha256(sched.to_json().encode()).hexdigest(),
+                        sizes={b.name: b.size_bytes for b in buffers})
+    extra = engine_notes(sched, buffers, scheme_name, options) if scheme_name is not None else None
+    summary = memory_summary(buffers, plan, layers=layer_rows(forward, sched, buffers),
+                             flash_bytes=flash_bytes(forward, sched), trainable_bytes=ctx.get("trainable_sram_bytes", 0),
+                             extra=extra)
+    return Engine(forward, sched, buffers, plan, ctx, summary)
