@@ -264,6 +264,13 @@ def _build_engine(model, update, num_classes, storage, no_qas, no_reorder, kerne
     return training_engine(load_model(model, require_int8=True), scheme, options), options
 
 
+def _sram_line(s: dict) -> str:
+    """The SRAM total of a memory.json and what it is made of."""
+    return (f"SRAM {s['peak_sram_bytes']} B ({s['peak_sram_bytes'] / 1024:.1f} KB) = arena {s['arena_bytes']} B "
+            f"+ trained parameters {s['trainable_bytes']} B + other static {s['other_static_bytes']} B "
+            f"+ stack (worst case) {s['stack_bytes']} B")
+
+
 @main.command("plan")
 @click.argument("model", type=click.Path(dir_okay=False))
 @_engine_options
@@ -287,10 +294,9 @@ def plan_cmd(model, update, num_classes, budget, storage, no_qas, no_reorder, ke
         click.echo(json.dumps(s))
     else:
         lb = s["lower_bound_bytes"]
-        click.echo(f"peak SRAM {s['peak_sram_bytes']} B ({s['peak_sram_bytes'] / 1024:.1f} KB) = arena "
-                   f"{s['arena_bytes']} B [{s['planner']}, lower bound {lb} B, ratio "
-                   f"{s['arena_bytes'] / lb if lb else 0:.3f}] + trainable {s['trainable_bytes']} B; "
-                   f"flash {s['flash_bytes']} B")
+        click.echo(f"{_sram_line(s)}; flash {s['flash_bytes']} B")
+        click.echo(f"arena planner {s['planner']}: lower bound {lb} B, arena / lower bound "
+                   f"{s['arena_bytes'] / lb if lb else 0:.3f}")
         click.echo(peak_breakdown(engine))
         for note in s["notes"]:
             click.echo(f"  {note}")
@@ -314,9 +320,7 @@ def compile_cmd(model, update, num_classes, budget, storage, no_qas, no_reorder,
                                     seed)
     check_budget(engine, budget_bytes)
     write_engine(engine, out_dir, options)
-    s = engine.summary
-    click.echo(f"wrote {out_dir}: SRAM {s['peak_sram_bytes']} B ({s['peak_sram_bytes'] / 1024:.1f} KB) = arena "
-               f"{s['arena_bytes']} B + trained parameters {s['trainable_bytes']} B; "
+    click.echo(f"wrote {out_dir}: {_sram_line(engine.summary)}; "
                f"{len(engine.context['train_calls'])} kernel calls a training step")
 
 
@@ -428,7 +432,8 @@ def bench_m7_cmd(model, update, num_classes, budget, storage, no_qas, no_reorder
     if r["double_precision"]:
         click.echo(f"warning: {r['double_precision']}", err=True)
     if as_json:
-        keys = ["flash_bytes", "ram_bytes", "text_bytes", "data_bytes", "bss_bytes", "stack_bytes", "instr_infer",
+        keys = ["flash_bytes", "ram_bytes", "text_bytes", "data_bytes", "bss_bytes", "stack_bytes", "stack_used_bytes",
+                "stack_worst_case_bytes", "device_ram_bytes", "engine_ram_bytes", "harness_ram_bytes", "instr_infer",
                 "instr_train_step", "instr_forward", "instr_backward", "instr_update", "steps"]
         click.echo(json.dumps({**{k: r[k] for k in keys}, "losses": r["losses"],
                                "single_precision": r["double_precision"] is None}))
@@ -436,8 +441,10 @@ def bench_m7_cmd(model, update, num_classes, budget, storage, no_qas, no_reorder
     flash, ram = REGION_BYTES["FLASH"], REGION_BYTES["RAM"]
     click.echo(f"Flash {r['flash_bytes']:8d} B of {flash} ({100 * r['flash_bytes'] / flash:.1f}%): "
                f"text {r['text_bytes']} + data {r['data_bytes']}")
-    click.echo(f"RAM   {r['ram_bytes']:8d} B of {ram} ({100 * r['ram_bytes'] / ram:.1f}%): data {r['data_bytes']} "
-               f"+ bss {r['bss_bytes']} + stack reserve {r['stack_bytes']}")
+    click.echo(f"RAM   {r['device_ram_bytes']:8d} B of {ram} ({100 * r['device_ram_bytes'] / ram:.1f}%) used: "
+               f"data {r['data_bytes']} + bss {r['bss_bytes']} (the engine's {r['engine_ram_bytes']} + harness "
+               f"{r['harness_ram_bytes']}) + stack {r['stack_used_bytes']} measured (worst case "
+               f"{r['stack_worst_case_bytes']}, reserve {r['stack_bytes']})")
     click.echo(f"inference: {r['instr_infer']} instructions (QEMU, retired, not cycles)")
     for i, (s, loss) in enumerate(zip(r["steps"], r["losses"]), 1):
         click.echo(f"step {i}: loss {loss:.6f}  {s['train_step']} instructions = forward {s['forward']} "

@@ -119,5 +119,5 @@ def _engine(forward: Graph, sched: Graph, options: Options, scheme_name: str | N
     extra = engine_notes(sched, buffers, scheme_name, options) if scheme_name is not None else None
     summary = memory_summary(buffers, plan, layers=layer_rows(forward, sched, buffers),
                              flash_bytes=flash_bytes(forward, sched), trainable_bytes=ctx.get("trainable_sram_bytes", 0),
-                             extra=extra)
+                             data_bss_bytes=ctx["ram_bytes"], stack_bytes=ctx["stack_bytes"], extra=extra)
     return Engine(forward, sched, buffers, plan, ctx, summary)

@@ -169,8 +169,33 @@ TTE_DW_ROW_FN(tte_dw_row_k7s1_, 7, 1)
 TTE_DW_ROW_FN(tte_dw_row_k7s2_, 7, 2)
 #undef TTE_DW_ROW_FN
 
-typedef void (*tte_dw_row_fn_)(const int8_t *const *, int32_t, const int32_t *, int32_t, int32_t,
-                               const tte_dw_out_stage_ *, int8_t *);
+/* One output row by the row kernel of `kind` (k_w * 2 + stride_w: 7, 8, 11, 12, 15, 16).  A
+ * switch of direct calls rather than a function pointer, so that the compiler's call graph,
+ * and with it the worst-case stack (targets/stack.py), is static. */
+static inline void tte_dw_row_(int32_t kind, const int8_t *const *rows, int32_t k_h, const int32_t *wk,
+                               int32_t n, int32_t base, const tte_dw_out_stage_ *o, int8_t *out)
+{
+    switch (kind) {
+    case 7:
+        tte_dw_row_k3s1_(rows, k_h, wk, n, base, o, out);
+        break;
+    case 8:
+        tte_dw_row_k3s2_(rows, k_h, wk, n, base, o, out);
+        break;
+    case 11:
+        tte_dw_row_k5s1_(rows, k_h, wk, n, base, o, out);
+        break;
+    case 12:
+        tte_dw_row_k5s2_(rows, k_h, wk, n, base, o, out);
+        break;
+    case 15:
+        tte_dw_row_k7s1_(rows, k_h, wk, n, base, o, out);
+        break;
+    default:
+        tte_dw_row_k7s2_(rows, k_h, wk, n, base, o, out);
+        break;
+    }
+}
 
 /** The depthwise conv of one [in_h, in_w] plane into out[(oy * out_w + ox) * out_stride]. */
 static inline void tte_dw_plane_s8(const tte_dw_plane_geom *g, const int8_t *plane,
@@ -186,18 +211,11 @@ static inline void tte_dw_plane_s8(const tte_dw_plane_geom *g, const int8_t *pla
     int8_t ring[TTE_DW_RING_BYTES];
     const int8_t *rows[TTE_DW_MAX_K];
     int32_t wk[TTE_DW_MAX_K * TTE_DW_MAX_K];
-    tte_dw_row_fn_ fn = 0;
+    const int32_t kind = (k_w == 3 || k_w == 5 || k_w == 7) && (sw == 1 || sw == 2) ? k_w * 2 + sw : 0;
     tte_dw_out_stage_ o;
     int32_t base = bias, oy, ky, i, filled = 0;
 
-    if (k_w == 3) {
-        fn = sw == 1 ? tte_dw_row_k3s1_ : sw == 2 ? tte_dw_row_k3s2_ : 0;
-    } else if (k_w == 5) {
-        fn = sw == 1 ? tte_dw_row_k5s1_ : sw == 2 ? tte_dw_row_k5s2_ : 0;
-    } else if (k_w == 7) {
-        fn = sw == 1 ? tte_dw_row_k7s1_ : sw == 2 ? tte_dw_row_k7s2_ : 0;
-    }
-    if (fn == 0 || k_h > TTE_DW_MAX_K || k_h * pw > TTE_DW_RING_BYTES || need_h < 1) {
+    if (kind == 0 || k_h > TTE_DW_MAX_K || k_h * pw > TTE_DW_RING_BYTES || need_h < 1) {
         tte_dw_plane_generic_s8(g, plane, w, w_stride, bias, mult, shift, out, out_stride);
         return;
     }
@@ -228,7 +246,7 @@ static inline void tte_dw_plane_s8(const tte_dw_plane_geom *g, const int8_t *pla
         for (ky = 0; ky < k_h; ky++) {
             rows[ky] = ring + ((r0 + ky) % k_h) * pw;
         }
-        fn(rows, k_h, wk, g->out_w, base, &o, out + oy * g->out_w * out_stride);
+        tte_dw_row_(kind, rows, k_h, wk, g->out_w, base, &o, out + oy * g->out_w * out_stride);
     }
 }
 

@@ -1,8 +1,8 @@
 """One training-graph node -> one float32 runtime_c kernel call (the backward half of `calls`).
 
 Same contract as `calls.forward_call`: static parameter objects plus arguments, with
-`ref(name)` giving each tensor's C expression.  `sgd_params` names the non-const SGD parameter
-struct of an update, whose learning rate `tte_train_step` sets at run time.
+`ref(name)` giving each tensor's C expression.  An update reads `tte_ram.sgd[<scale mode>]`,
+the SGD parameters (learning rate, scale mode) that `tte_train_step` sets at run time.
 
 A fused weight gradient (`fused_update`, passes/reorder.py) and its SGD update both take
 `BLOCK` (`&tte_block`, a tte_rows the generated loop steps through the output channels):
@@ -21,6 +21,7 @@ from .calls import Call, Static, _dims, _qp
 
 Ref = Callable[[str], str]
 SCALE_PER_TENSOR, SCALE_PER_ROW, SCALE_PER_COLUMN = 0, 1, 2
+SCALE_MODES = (SCALE_PER_TENSOR, SCALE_PER_ROW, SCALE_PER_COLUMN)   # tte_scale_mode
 BLOCK = "&tte_block"   # the tte_rows of a fused update's loop (templates/tte_model.c.j2)
 
 
@@ -160,8 +161,8 @@ def _sgd(g, n, tag, ref, split: bool):
         chan_arg = f"{tag}_channels"
     stored = [master_name(ref(param)), ref(param)] if storage == "float32" else [ref(param)]
     rows = BLOCK if g.producer(grad).attrs.get("fused_update") == n.name else "NULL"
-    return Call(_SGD[storage], ["&tte_no_scratch", f"&{tag}_sgd", f"&{tag}_p_dims", f"&{tag}_g_dims", ref(grad),
-                                ref(scale), chan_arg, rows, *stored], statics, sgd=(f"{tag}_sgd", mode))
+    return Call(_SGD[storage], ["&tte_no_scratch", f"&tte_ram.sgd[{mode}]", f"&{tag}_p_dims", f"&{tag}_g_dims",
+                                ref(grad), ref(scale), chan_arg, rows, *stored], statics)
 
 
 _BACKWARD = {

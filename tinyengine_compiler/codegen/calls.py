@@ -39,7 +39,6 @@ class Call:
     symbol: str
     args: list[str]
     statics: list[Static] = field(default_factory=list)
-    sgd: tuple[str, int] | None = None   # (name, scale mode) of a mutable SGD parameter struct
 
 
 def _qp(g: Graph, name: str) -> tuple[float, int]:

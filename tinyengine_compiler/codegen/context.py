@@ -16,8 +16,9 @@ import numpy as np
 from .. import __version__
 from ..ir import DType, Graph, Node, OpKind
 from ..ir.ops import BACKWARD_OPS
-from .backward_calls import backward_call, master_name
+from .backward_calls import SCALE_MODES, backward_call, master_name
 from .calls import Static, _dims, forward_call
+from .kernels import engine_stack_bytes
 
 _CTYPES = {DType.INT8: "int8_t", DType.INT32: "int32_t", DType.FLOAT32: "float", DType.UINT8: "uint8_t"}
 
@@ -149,6 +150,35 @@ def checkpoint_bytes(g: Graph, stored: Mapping[str, np.ndarray]) -> bytes:
     return b"".join(parts)
 
 
+# Bytes and alignment of the C types the engine's state holds (Cortex-M7 and any host with
+# 4-byte int32/float: C struct layout rules, checked against the linker by the QEMU tests).
+_C_SIZE_ALIGN = {"uint8_t": (1, 1), "int8_t": (1, 1), "int32_t": (4, 4), "float": (4, 4), "tte_sgd_params": (8, 4)}
+STATE_ALIGN = 8
+
+
+def _state_members(arena_bytes: int, trainables: list[dict], training: bool) -> list[tuple[str, str, int]]:
+    """(ctype, member, count) of the engine's one static state struct, `tte_ram`, in order: the
+    arena, each trained parameter (and its float master), the SGD parameters per scale mode."""
+    members = [("uint8_t", "arena", arena_bytes)]
+    for t in trainables:
+        members.append((t["ctype"], t["member"], t["count"]))
+        if t["master"]:
+            members.append(("float", t["master_member"], t["count"]))
+    if training:
+        members.append(("tte_sgd_params", "sgd", len(SCALE_MODES)))
+    return members
+
+
+def state_bytes(members: list[tuple[str, str, int]]) -> int:
+    """sizeof(tte_ram): the members at their C offsets, the end rounded up to STATE_ALIGN (the
+    struct type's alignment attribute), which is what .bss holds for it."""
+    offset = 0
+    for ctype, _, count in members:
+        size, align = _C_SIZE_ALIGN[ctype]
+        offset = -(-offset // align) * align + size * count
+    return -(-offset // STATE_ALIGN) * STATE_ALIGN
+
+
 def _trainable(g: Graph, update: Node, image: str, init: str, tag: str) -> tuple[dict, list[Static]]:
     """One trained parameter's SRAM state, and the statics that describe it.  int8 / int32
     storage: the array the kernels read, updated in place.  float32 storage: a float master
@@ -186,13 +216,15 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
     trained = [n.inputs[0] for n in updates]
     constants = [t.name for t in g.tensors.values() if t.is_constant]
     idents = _identifiers(constants)
-    sram = {name: idents[name].replace("tte_c_", "tte_t_", 1) for name in trained}
+    sram = {name: "tte_ram." + idents[name].replace("tte_c_", "tte_t_", 1) for name in trained}
     split = split_weights(g)
     trainables, statics = [], []
     for update in updates:
         param = update.inputs[0]
         entry, more = _trainable(g, update, sram[param], idents[param],
                                  idents[param].replace("tte_c_", "tte_s_", 1) if param in split else "")
+        entry["member"] = entry["name"].split(".", 1)[1]
+        entry["master_member"] = entry["master"] and entry["master"].split(".", 1)[1]
         trainables.append(entry)
         statics.extend(more)
     split_refs = {t["init"]: t["split"] for t in trainables if t["split"]}
@@ -201,17 +233,17 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
 
     def ref(name: str) -> str:
         if name.endswith(".mask") and name in kept.values():
-            return f"((uint8_t *)(tte_arena + {offsets[name]}))"
+            return f"((uint8_t *)(tte_ram.arena + {offsets[name]}))"
         if name in kept.values():   # the gathered channels of a saved activation
-            return f"((int8_t *)(tte_arena + {offsets[name]}))"
+            return f"((int8_t *)(tte_ram.arena + {offsets[name]}))"
         t = g.tensors[name]
         if name in sram:
             return sram[name]
         if t.is_constant:
             return idents[name]
-        return f"(({_CTYPES[t.dtype]} *)(tte_arena + {offsets[name]}))"
+        return f"(({_CTYPES[t.dtype]} *)(tte_ram.arena + {offsets[name]}))"
 
-    infer_calls, train_calls, sgd, used = [], [], [], set()
+    infer_calls, train_calls, used = [], [], set()
     index = {n.name: i for i, n in enumerate(g.nodes)}
     fused_updates = {n.attrs["fused_update"] for n in g.nodes if n.attrs.get("fused_update")}
 
@@ -225,12 +257,11 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
             call.args = [split_refs[idents[w]] if a == sram[w] else a for a in call.args]
         scratch = f"{node.name}.scratch"
         if scratch in offsets:   # the node's kernel works through scratch memory in the arena
-            statics.append(Static("tte_ctx", f"{tag}_ctx", [f"tte_arena + {offsets[scratch]}", sizes[scratch]]))
+            statics.append(Static("tte_ctx", f"{tag}_ctx", [f"tte_ram.arena + {offsets[scratch]}", sizes[scratch]]))
             call.args[0] = f"&{tag}_ctx"
         statics.extend(call.statics)
         used.update(n for n in node.inputs if g.tensors[n].is_constant and (idents[n] in call.args or n in split))
-        if call.sgd:
-            sgd.append({"name": call.sgd[0], "mode": call.sgd[1]})
+
         return {"comment": f"{node.name}: {node.op.value} -> {', '.join(node.outputs)}", "symbol": call.symbol,
                 "args": call.args, "phase": _phase(node), "block": None}
 
@@ -255,10 +286,14 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
                     train_calls.append({**saved, "phase": PHASE_FORWARD, "block": None})
                     statics.extend(more)
     x, y = g.tensors[g.inputs[0]], g.tensors[g.outputs[0]]
+    members = _state_members(arena_bytes, trainables, bool(updates))
     flash = [n for n in constants if n in used or n in sram]
     ctx = {
         "version": __version__, "source": source, "source_sha256": source_sha256, "model": g.name,
         "arena_bytes": arena_bytes,
+        "state": [{"ctype": c, "name": m, "count": n} for c, m, n in members],
+        "state_align": STATE_ALIGN,
+        "ram_bytes": state_bytes(members),
         "input": {"offset": offsets[x.name], "bytes": x.nbytes, "shape": list(x.shape)},
         "output": {"offset": offsets[y.name], "bytes": y.nbytes, "shape": list(y.shape)},
         "statics": [{"ctype": s.ctype, "name": s.name, "count": s.count, "rows": _rows(s.values)}
@@ -272,6 +307,7 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
                           | {c["block"]["apply"]["symbol"] for c in train_calls if c["block"]}
                           | ({"tte_gather_channels_s8"} if split else set())),
     }
+    ctx["stack_bytes"] = engine_stack_bytes(ctx["kernels"])
     if updates:
         _mark_phase_changes(train_calls)
         ctx.update({
@@ -280,7 +316,8 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
             "trainables": trainables,
             "trainable_bytes": sum(t["bytes"] for t in trainables),
             "trainable_sram_bytes": sum(t["sram_bytes"] for t in trainables),
-            "sgd": sgd,
+            "scale_modes": list(SCALE_MODES),
+
             "label_offset": offsets["label"],
             "loss_offset": offsets["loss"],
         })

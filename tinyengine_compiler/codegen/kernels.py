@@ -19,9 +19,13 @@ holds both.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
+from ..errors import UnsupportedError
 from ..ir import OpKind
 
 Shape = tuple[int, ...]
@@ -123,3 +127,29 @@ HELPER_KERNELS: tuple[Kernel, ...] = (
 )
 
 KERNELS_BY_SYMBOL: dict[str, Kernel] = {k.symbol: k for ks in (*TTE_KERNELS.values(), HELPER_KERNELS) for k in ks}
+
+
+# The worst-case stack of a call to each portable kernel on the Cortex-M7 (its frame and the
+# deepest chain below it, the largest over -O2/-Os/-O3/-Ofast), measured from the compiler's
+# call graph by targets/stack.py and checked by tests/qemu/test_stack.py.
+STACK_TABLE = Path(__file__).resolve().parent / "stack_usage.json"
+# A bound on the frame of a generated entry point (tte_train_step, tte_infer, tte_init: saved
+# registers, the outgoing arguments of a 15-argument kernel call, two locals); 112 B measured
+# on the paper's engines, checked on every QEMU test engine.
+ENTRY_FRAME_BYTES = 128
+
+
+@lru_cache(maxsize=None)
+def _stack_table() -> dict[str, int]:
+    return json.loads(STACK_TABLE.read_text())["kernels"]
+
+
+def engine_stack_bytes(kernels: Iterable[str]) -> int:
+    """The worst-case stack of an engine that calls `kernels` (portable backend): an entry
+    point's frame plus the deepest kernel call."""
+    table = _stack_table()
+    missing = sorted(set(kernels) - set(table))
+    if missing:
+        raise UnsupportedError(f"no stack figure for kernel {missing[0]}; regenerate {STACK_TABLE.name} "
+                               "with python -m tinyengine_compiler.targets.stack")
+    return ENTRY_FRAME_BYTES + max((table[k] for k in kernels), default=0)

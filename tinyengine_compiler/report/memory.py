@@ -1,14 +1,15 @@
 """The memory report: `memory.json`, `memory.md` and `memory.svg` from a buffer list and its Plan.
 
 Who lives where is the caller's decision.  `buffers` are the buffers placed in the arena (the
-ones the planner saw); anything the caller keeps in its own static arrays outside the arena is
-passed as a byte count: `trainable_bytes` (e.g. trainable weights in RAM) and `scratch_bytes`
-(e.g. one kernel scratch buffer).  Then
+ones the planner saw); what the caller keeps beside the arena is passed as byte counts: the
+trained parameters (`trainable_bytes`), all of its static state (`data_bss_bytes`, the arena
+and the trained parameters included: what the linker's .data + .bss hold for it) and its
+worst-case stack (`stack_bytes`).  Then
 
-    peak_sram_bytes = arena_bytes + trainable_bytes + scratch_bytes
+    other_static_bytes = data_bss_bytes - arena_bytes - trainable_bytes   (e.g. SGD parameters)
+    peak_sram_bytes    = data_bss_bytes + stack_bytes                     (what a budget gates)
 
-and a caller that puts trainables or scratch into the arena passes 0 for them; the arena's
-make-up at its busiest step is in the `at_peak_<category>_bytes` keys either way.
+The arena's make-up at its busiest step is in the `at_peak_<category>_bytes` keys.
 
 Per-layer rows come from the IR side as dicts with the keys in `LAYER_KEYS`:
 `layer` (name), `op` (op kind), `out_shape` (list of ints), `params`, `macs`, `sram_bytes`
@@ -47,8 +48,8 @@ CATEGORY_COLORS = {
 
 
 def memory_summary(buffers: Sequence[Buffer], plan: Plan, *, layers: Sequence[dict],
-                   flash_bytes: int, trainable_bytes: int = 0, scratch_bytes: int = 0,
-                   extra: dict | None = None) -> dict:
+                   flash_bytes: int, trainable_bytes: int = 0, data_bss_bytes: int | None = None,
+                   stack_bytes: int = 0, extra: dict | None = None) -> dict:
     """The contents of memory.json: a dict with sorted keys (see the module docstring).
 
     `extra` adds the caller's own keys (e.g. which layers were fused); they may not replace
@@ -64,16 +65,21 @@ def memory_summary(buffers: Sequence[Buffer], plan: Plan, *, layers: Sequence[di
     for b in buffers:  # alias groups count once, as their root, like lower_bound()
         if b.alias_of is None and hull[b.name][0] <= step <= hull[b.name][1]:
             at_peak[b.category] += b.size_bytes
+    static = plan.arena_bytes + int(trainable_bytes) if data_bss_bytes is None else int(data_bss_bytes)
+    if static < plan.arena_bytes + int(trainable_bytes):
+        raise ValueError(f"data_bss_bytes {static} is less than the arena and the trained parameters")
     summary = {
         "arena_bytes": plan.arena_bytes,
         "buffers": len(buffers),
+        "data_bss_bytes": static,
         "flash_bytes": int(flash_bytes),
         "layers": rows,
         "lower_bound_bytes": lower_bound(buffers),
-        "peak_sram_bytes": plan.arena_bytes + int(trainable_bytes) + int(scratch_bytes),
+        "other_static_bytes": static - plan.arena_bytes - int(trainable_bytes),
+        "peak_sram_bytes": static + int(stack_bytes),
         "peak_step": step,
         "planner": plan.planner,
-        "scratch_bytes": int(scratch_bytes),
+        "stack_bytes": int(stack_bytes),
         "trainable_bytes": int(trainable_bytes),
         "weights_bytes": sum(r["flash_bytes"] for r in rows),
     }
@@ -100,16 +106,31 @@ def render_markdown(summary: dict) -> str:
         "",
         "```",
         line("weights (ro)", summary["weights_bytes"]),
-        line("activations (rw)", summary["arena_bytes"]),
+        line("arena (rw)", summary["arena_bytes"]),
         line("trainable (rw)", summary["trainable_bytes"]),
-        line("scratch (rw)", summary["scratch_bytes"]),
+        line("other static (rw)", summary["other_static_bytes"]),
+        line("data + bss", summary["data_bss_bytes"]),
+        line("stack (worst case)", summary["stack_bytes"]),
         line("ram (total)", summary["peak_sram_bytes"]),
         line("flash (total)", summary["flash_bytes"]),
         line("arena lower bound", lb),
         "```",
         "",
-        "`activations (rw)` is the whole arena; `trainable (rw)` and `scratch (rw)` count only "
-        "memory kept outside it.",
+        "What each figure counts (KiB = 1024 B):",
+        "",
+        "- `arena (rw)`: the one static arena: activations, saved state (1-bit masks, kept "
+        "channels), gradients (a fused weight gradient one block of output channels at a time), "
+        "kernel scratch, the input and the label.",
+        "- `trainable (rw)`: the trained parameters in SRAM as the C stores them (int8 weights, "
+        "int32 biases, float32 masters with `--storage float32`; a partly trained 1x1 conv keeps "
+        "only its trained input channels, its frozen columns stay in Flash).",
+        "- `other static (rw)`: the engine's other static state (the SGD parameters) and alignment.",
+        "- `data + bss`: the three above: everything the engine's objects add to the linker's "
+        ".data + .bss (`TTE_RAM_BYTES`; a firmware adds its own).",
+        "- `stack (worst case)`: the deepest call of the engine on the Cortex-M7: an entry "
+        "point's frame plus the deepest kernel, from the compiler's call graph "
+        "(`codegen/stack_usage.json`).",
+        "- `ram (total)`: data + bss + stack: what `--budget` gates.",
         "",
         *[f"- {note}" for note in summary.get("notes", [])],
         *([""] if summary.get("notes") else []),
@@ -166,16 +187,17 @@ def render_svg(buffers: Sequence[Buffer], plan: Plan) -> str:
 
 def write_memory_report(folder: str | Path, buffers: Sequence[Buffer], plan: Plan, *,
                         layers: Sequence[dict], flash_bytes: int, trainable_bytes: int = 0,
-                        scratch_bytes: int = 0, extra: dict | None = None) -> dict:
+                        data_bss_bytes: int | None = None, stack_bytes: int = 0,
+                        extra: dict | None = None) -> dict:
     """Write memory.json, memory.md and memory.svg into `folder` (created if needed).
 
-    `buffers` and `plan` describe the arena; `trainable_bytes` and `scratch_bytes` are bytes
-    the caller keeps outside it; `layers` are per-layer rows (keys `LAYER_KEYS`).  Returns the
-    dict written to memory.json.  Output is deterministic: the same input, the same bytes.
+    `buffers` and `plan` describe the arena; the other figures are `memory_summary`'s; `layers`
+    are per-layer rows (keys `LAYER_KEYS`).  Returns the dict written to memory.json.  Output
+    is deterministic: the same input, the same bytes.
     """
     summary = memory_summary(buffers, plan, layers=layers, flash_bytes=flash_bytes,
-                             trainable_bytes=trainable_bytes, scratch_bytes=scratch_bytes,
-                             extra=extra)
+                             trainable_bytes=trainable_bytes, data_bss_bytes=data_bss_bytes,
+                             stack_bytes=stack_bytes, extra=extra)
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     for name, text in report_files(buffers, plan, summary).items():

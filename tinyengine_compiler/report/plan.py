@@ -45,8 +45,9 @@ def check_budget(engine, budget_bytes: int) -> None:
     s = engine.summary
     need = s["peak_sram_bytes"]
     if need > budget_bytes:
-        raise BudgetError(f"needs {need} B of SRAM ({need / 1024:.1f} KB: arena "
-                          f"{s['arena_bytes']} B + trainable {s['trainable_bytes']} B), "
+        raise BudgetError(f"needs {need} B of SRAM ({need / 1024:.1f} KB: arena {s['arena_bytes']} B "
+                          f"+ trainable {s['trainable_bytes']} B + other static {s['other_static_bytes']} B "
+                          f"+ stack {s['stack_bytes']} B), "
                           f"budget {budget_bytes} B ({budget_bytes / 1024:.1f} KB); {peak_breakdown(engine)}")
 
 

@@ -11,24 +11,37 @@ with TTE_PHASE_MARK(n) defined as a marker, so the generated step reports where 
 puts each update right after its gradient, the phases alternate; each is summed over its runs.
 The step's prologue (copying the input and label, setting the rate) is counted as forward and
 its epilogue (reading the loss back) as update, so forward + backward + update is the whole step.
+
+RAM: the engine's static state is its memory.json `data_bss_bytes` (TTE_RAM_BYTES); the
+harness (main.c, startup.c, semihosting, newlib) adds HARNESS_RAM_BYTES of .data + .bss
+whatever the model, since it holds no buffer of its own.  The stack is measured: startup.c
+paints the free RAM before main() and reports the high-water mark (`stack_used_bytes`); a
+run whose stack passes the reserve fails with one line (`StackOverflowError`).
 """
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ..resources import data_dir
-from .errors import DoublePrecisionError, TargetError
+from .errors import DoublePrecisionError, StackOverflowError, TargetError
 from .firmware import assert_single_precision, build_firmware
 from .qemu import run_qemu
 
 MARK_INFER, MARK_INFER_END, MARK_STEP, MARK_STEP_END = 1, 2, 8, 9
+EXIT_STACK_OVERFLOW = 128 + 5   # startup.c TTE_EXIT_STACK_OVERFLOW
+# .data + .bss of the harness beside the engine's TTE_RAM_BYTES: it holds no buffer and links
+# no libc state, so none; tests/qemu/test_train_m7.py checks it on every engine it runs.
+HARNESS_RAM_BYTES = 0
+# The frames above the engine's entry points: Reset_Handler (24 B) and main (72 B) at every
+# optimization level (arm-none-eabi-gcc -fstack-usage; tests/qemu/test_stack.py checks it).
+HARNESS_STACK_BYTES = 96
 PHASES = {4: "forward", 5: "backward", 6: "update", 7: "update"}   # 7: after the last phase
 PHASE_MARK_DEFINE = 'TTE_PHASE_MARK(n)=__asm__ volatile("dbg #" #n ::: "memory")'
-STACK_BYTES = 16384
 
 
 def firmware_main() -> Path:
@@ -37,22 +50,32 @@ def firmware_main() -> Path:
 
 
 def bench_m7(out_dir: str | Path, inputs: np.ndarray, labels, lr: float, *, opt: str = "-O2",
-             build_dir: str | Path | None = None, timeout_s: float = 600, stack_bytes: int = STACK_BYTES,
+             build_dir: str | Path | None = None, timeout_s: float = 600, stack_bytes: int | None = None,
              plugin: str | Path | None = None, strict_precision: bool = True) -> dict:
     """Build, size, run: one tte_infer and len(inputs) tte_train_steps of the engine in `out_dir`.
 
     inputs: (K, ...) int8, each TTE_INPUT_BYTES; labels: K ints; lr: the SGD rate (float32).
-    Returns {"text_bytes", "data_bytes", "bss_bytes", "stack_bytes", "flash_bytes", "ram_bytes",
+    Returns {"text_bytes", "data_bytes", "bss_bytes", "stack_bytes" (the reserve), "flash_bytes",
+    "ram_bytes" (data + bss + reserve), "stack_used_bytes" (measured high-water mark),
+    "stack_worst_case_bytes" (memory.json's stack_bytes + HARNESS_STACK_BYTES),
+    "device_ram_bytes" (data + bss + measured stack), "engine_ram_bytes" (memory.json
+    data_bss_bytes), "harness_ram_bytes" (data + bss - engine_ram_bytes),
     "instr_infer", "instr_train_step", "instr_forward", "instr_backward", "instr_update" (ints:
     the first step's counts), "steps" (the same four counts per step), "losses" (K float32),
     "logits" (int8, the inference before training), "trained" (bytes, tte_get_trainable's),
     "double_precision" (see below)}.
+    stack_bytes is the stack reserve the link checks; by default the engine's worst case plus the
+    harness's frames, so that a run whose stack passes its bound fails (StackOverflowError).
     The image is checked with assert_single_precision before it runs: strict_precision raises
     its DoublePrecisionError, otherwise its message is returned as "double_precision" (None when
     the image is single precision) and the run goes on.
-    Raises FirmwareTooLargeError when the image does not fit, TargetError when the run fails.
+    Raises FirmwareTooLargeError when the image does not fit, StackOverflowError when the stack
+    passes the reserve, TargetError when the run fails otherwise.
     """
     out = Path(out_dir)
+    memory = json.loads((out / "memory.json").read_text())
+    if stack_bytes is None:   # reserve the worst case: a bound that is wrong then overflows, and fails
+        stack_bytes = -(-(memory["stack_bytes"] + HARNESS_STACK_BYTES) // 8) * 8
     xs = np.ascontiguousarray(inputs, dtype=np.int8)
     ys = np.ascontiguousarray(labels, dtype=np.int32).reshape(-1)
     if len(xs) == 0 or len(xs) != len(ys):
@@ -75,19 +98,28 @@ def bench_m7(out_dir: str | Path, inputs: np.ndarray, labels, lr: float, *, opt:
         (work / "labels.bin").write_bytes(ys.tobytes())
         (work / "lr.bin").write_bytes(np.float32(lr).tobytes())
         run = run_qemu(fw.elf, workdir=work, timeout_s=timeout_s, plugin=plugin)
+        if run.exit_code == EXIT_STACK_OVERFLOW:
+            console = " ".join(run.stdout.split())
+            raise StackOverflowError(f"the firmware overflowed its stack on QEMU: "
+                                     f"{console[console.find('stack overflow'):][:200]}")
         if run.exit_code != 0:
             console = " ".join(run.stdout.split())[-300:]
             raise TargetError(f"the firmware exited with {run.exit_code} on QEMU: {console or 'no output'}")
         losses = np.frombuffer((work / "losses.bin").read_bytes(), np.float32)
         logits = np.frombuffer((work / "logits.bin").read_bytes(), np.int8)
         trained = (work / "result.bin").read_bytes()
+        stack_used = int(np.frombuffer((work / "stack.bin").read_bytes(), np.uint32)[0])
     steps = step_counts(run.marks)
     if len(losses) != len(xs) or len(steps) != len(xs):
         raise TargetError(f"the firmware ran {len(steps)} steps and wrote {len(losses)} losses for {len(xs)} inputs")
     infer = [end - start for (a, start), (b, end) in zip(run.marks, run.marks[1:])
              if a == MARK_INFER and b == MARK_INFER_END]
+    engine_ram = memory["data_bss_bytes"]
     return {"text_bytes": fw.text_bytes, "data_bytes": fw.data_bytes, "bss_bytes": fw.bss_bytes,
             "stack_bytes": fw.stack_bytes, "flash_bytes": fw.flash_bytes, "ram_bytes": fw.ram_bytes,
+            "stack_used_bytes": stack_used, "device_ram_bytes": fw.data_bytes + fw.bss_bytes + stack_used,
+            "stack_worst_case_bytes": memory["stack_bytes"] + HARNESS_STACK_BYTES,
+            "engine_ram_bytes": engine_ram, "harness_ram_bytes": fw.data_bytes + fw.bss_bytes - engine_ram,
             "double_precision": double_precision, "instr_infer": infer[0], **{f"instr_{k}": v for k, v in steps[0].items()},
             "steps": steps, "losses": losses.tolist(), "logits": logits, "trained": trained}
 

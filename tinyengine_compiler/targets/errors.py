@@ -27,3 +27,7 @@ class QemuTimeoutError(TargetError):
     def __init__(self, message: str, pid: int):
         super().__init__(message)
         self.pid = pid
+
+
+class StackOverflowError(TargetError):
+    """The firmware's stack grew past its reserve on the emulator (startup.c's painted stack)."""

@@ -37,7 +37,9 @@ REGION_BYTES = {"FLASH": 1024 * 1024, "RAM": 320 * 1024}
 
 CC, SIZE, OBJDUMP = "arm-none-eabi-gcc", "arm-none-eabi-size", "arm-none-eabi-objdump"
 CPU_FLAGS = ("-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-sp-d16")
-C_FLAGS = ("-ffp-contract=off", "-std=c99", "-Wall", "-Wextra", "-Werror",
+# -fno-fast-math after the optimization level: -Ofast's fast-math would let GCC reassociate
+# the float32 backward, which must equal the reference bit for bit (docs/numerics.md)
+C_FLAGS = ("-fno-fast-math", "-ffp-contract=off", "-std=c99", "-Wall", "-Wextra", "-Werror",
            "-ffunction-sections", "-fdata-sections")
 LINK_FLAGS = ("-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", "-Wl,--gc-sections")
 

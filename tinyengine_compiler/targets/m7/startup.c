@@ -7,13 +7,20 @@
  * its name and the fault status registers, then exits with 128 + 3 (131); an unexpected
  * interrupt exits with 128 + 4 (132).
  *
+ * Stack measurement: before main() the free RAM between the end of .bss and the stack
+ * pointer is painted with TTE_STACK_PAINT; after main() returns, the lowest word that no
+ * longer holds it is the stack's high-water mark.  Its depth below _estack is written to the
+ * host file stack.bin (one uint32).  A depth past the reserve (_stack_limit, the linker
+ * script's _Min_Stack_Size) is a stack overflow: one line on the console and exit status
+ * 128 + 5 (133), whatever main() returned.
+ *
  * The symbols come from the linker scripts beside this file (stm32f746_qemu.ld, stm32f746.ld).
  */
 #include <stdint.h>
 
 #include "tte_semihost.h"
 
-extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _estack;
+extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _estack, _stack_limit;
 extern int main(void);
 extern void __libc_init_array(void) __attribute__((weak)); /* newlib; absent without libc */
 
@@ -31,6 +38,52 @@ void _fini(void) {}
 
 #define TTE_EXIT_FAULT (128 + 3)
 #define TTE_EXIT_UNEXPECTED_IRQ (128 + 4)
+#define TTE_EXIT_STACK_OVERFLOW (128 + 5)
+#define TTE_STACK_PAINT 0x5A7ACCEDu
+/* Words just below the stack pointer left unpainted: Reset_Handler's own frame may grow. */
+#define TTE_STACK_PAINT_GAP 64u
+
+/* Paint [end of .bss, sp - gap). */
+static void tte_stack_paint(void)
+{
+    volatile uint32_t *p = &_ebss;
+    uint32_t *sp;
+    __asm__ volatile("mov %0, sp" : "=r"(sp));
+    while ((uint32_t *)p < sp - TTE_STACK_PAINT_GAP) {
+        *p++ = TTE_STACK_PAINT;
+    }
+}
+
+/* Bytes from _estack down to the lowest word the stack wrote. */
+static uint32_t tte_stack_used(void)
+{
+    const volatile uint32_t *p = &_ebss;
+    while (p < &_estack && *p == TTE_STACK_PAINT) {
+        p++;
+    }
+    return (uint32_t)((uintptr_t)&_estack - (uintptr_t)p);
+}
+
+/* Write the high-water mark to stack.bin; the exit status, 133 on a stack overflow. */
+static int tte_stack_report(int status)
+{
+    const uint32_t used = tte_stack_used();
+    const uint32_t reserve = (uint32_t)((uintptr_t)&_estack - (uintptr_t)&_stack_limit);
+    const int fd = tte_sh_open("stack.bin", TTE_SH_MODE_WB);
+    if (fd >= 0) {
+        tte_sh_write(fd, &used, sizeof used);
+        tte_sh_close(fd);
+    }
+    if (used > reserve) {
+        tte_sh_puts("\n*** stack overflow: ");
+        tte_sh_putu(used);
+        tte_sh_puts(" B used, the reserve is ");
+        tte_sh_putu(reserve);
+        tte_sh_puts(" B\n");
+        return TTE_EXIT_STACK_OVERFLOW;
+    }
+    return status;
+}
 
 /* Runs before .data and .bss exist and before the FPU is on: no float, no globals here. */
 __attribute__((noreturn, used)) void Reset_Handler(void)
@@ -47,7 +100,8 @@ __attribute__((noreturn, used)) void Reset_Handler(void)
     for (dst = &_sbss; dst < &_ebss;) *dst++ = 0u;
 
     if (__libc_init_array) __libc_init_array();
-    tte_sh_exit(main());
+    tte_stack_paint();
+    tte_sh_exit(tte_stack_report(main()));
 }
 
 /* frame: the exception stack frame (r0-r3, r12, lr, pc, xpsr). */

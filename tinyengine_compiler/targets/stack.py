@@ -1,0 +1,114 @@
+"""Worst-case stack of C code on the Cortex-M7, from the compiler's own call graph.
+
+`worst_case_stack(sources, ...)` compiles the sources with arm-none-eabi-gcc
+`-fstack-usage -fcallgraph-info=su` and returns, for every function, the most stack a call of
+it can use: its own frame plus the deepest chain of calls below it.  A call to a libc leaf
+(memcpy, memset, memmove) counts LIBC_LEAF_BYTES; any other call outside the sources, an
+indirect call, a dynamic frame or recursion is an error, since no bound would be honest.
+
+`kernel_table()` does this for every portable runtime kernel at each optimization level the
+firmware may use and keeps the largest: the table `codegen/stack_usage.json` that
+`codegen/stack.py` reads to report an engine's worst-case stack without an ARM compiler.
+Regenerate it after changing a kernel:
+
+    python -m tinyengine_compiler.targets.stack        # rewrites codegen/stack_usage.json
+
+tests/qemu/test_stack.py checks the table against a fresh measurement, and the measured
+(painted) stack of the QEMU runs against the figure memory.json reports.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..resources import runtime_c_dir
+from .errors import TargetError
+from .firmware import CC, CPU_FLAGS, _tool
+
+OPT_LEVELS = ("-O2", "-Os", "-O3", "-Ofast")
+# newlib-nano's memcpy / memset / memmove on the M7 push at most a few registers
+LIBC_LEAF_BYTES = 32
+LIBC_LEAVES = frozenset({"memcpy", "memset", "memmove"})
+TABLE = Path(__file__).resolve().parents[1] / "codegen" / "stack_usage.json"
+
+_NODE = re.compile(r'node: \{ title: "([^"]+)" label: "([^"]*)"')
+_EDGE = re.compile(r'edge: \{ sourcename: "([^"]+)" targetname: "([^"]+)"')
+_BYTES = re.compile(r"\\n(\d+) bytes \((static|dynamic[^)]*)\)")
+
+
+def worst_case_stack(sources: Sequence[str | Path], include_dirs: Sequence[str | Path], opt: str,
+                     extra_flags: Sequence[str] = ()) -> dict[str, int]:
+    """Function name -> worst-case stack bytes of a call to it (see the module docstring)."""
+    cc = _tool(CC)
+    with tempfile.TemporaryDirectory(prefix="tte-stack-") as tmp:
+        for i, src in enumerate(sources):
+            cmd = [cc, *CPU_FLAGS, opt, "-std=c99", "-ffp-contract=off", "-fstack-usage", "-fcallgraph-info=su",
+                   *(f"-I{d}" for d in include_dirs), *extra_flags, "-c", str(src), "-o", f"{tmp}/{i}.o"]
+            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp)
+            if proc.returncode != 0:
+                raise TargetError(f"{CC} failed on {src}: {proc.stderr.strip().splitlines()[0]}")
+        frames, calls = _parse_call_graphs(sorted(Path(tmp).glob("*.ci")))
+    return {name: _depth(name, frames, calls, ()) for name in frames if not _is_local(name)}
+
+
+def _parse_call_graphs(files) -> tuple[dict[str, int], dict[str, set[str]]]:
+    frames: dict[str, int] = {}
+    calls: dict[str, set[str]] = {}
+    for f in files:
+        text = f.read_text()
+        for title, label in _NODE.findall(text):
+            m = _BYTES.search(label)
+            if m is None:
+                continue   # an external declaration
+            if m.group(2) != "static":
+                raise TargetError(f"{title}: a {m.group(2)} stack frame has no static bound")
+            frames[title] = int(m.group(1))
+        for src, dst in _EDGE.findall(text):
+            calls.setdefault(src, set()).add(dst)
+    return frames, calls
+
+
+def _is_local(title: str) -> bool:
+    return ":" in title   # a static function: "<file>:<name>"
+
+
+def _depth(name: str, frames: dict[str, int], calls: dict[str, set[str]], chain: tuple[str, ...]) -> int:
+    if name in chain:
+        raise TargetError(f"recursion through {' -> '.join(chain + (name,))}: no static stack bound")
+    if name not in frames:
+        callee = name.split(":")[-1]
+        if callee in LIBC_LEAVES:
+            return LIBC_LEAF_BYTES
+        raise TargetError(f"{chain[-1] if chain else '?'} calls {callee}, whose stack is unknown")
+    below = [_depth(c, frames, calls, chain + (name,)) for c in calls.get(name, ())]
+    return frames[name] + max(below, default=0)
+
+
+def kernel_table(opt_levels: Sequence[str] = OPT_LEVELS) -> dict[str, int]:
+    """Kernel symbol -> its worst-case stack, the largest over `opt_levels`."""
+    runtime = runtime_c_dir()
+    sources = sorted((runtime / "src" / "ref").glob("*.c"))
+    table: dict[str, int] = {}
+    for opt in opt_levels:
+        for name, n in worst_case_stack(sources, [runtime / "include"], opt).items():
+            if name.startswith("tte_") and not name.endswith("_scratch_bytes"):
+                table[name] = max(table.get(name, 0), n)
+    return dict(sorted(table.items()))
+
+
+def main() -> None:
+    table = {"comment": "Worst-case stack bytes of each portable kernel call on the Cortex-M7 (arm-none-eabi-gcc "
+                        f"{' / '.join(OPT_LEVELS)}, the largest): python -m tinyengine_compiler.targets.stack",
+             "opt_levels": list(OPT_LEVELS), "kernels": kernel_table()}
+    TABLE.write_text(json.dumps(table, indent=1) + "\n")
+    sys.stdout.write(f"wrote {TABLE} ({len(table['kernels'])} kernels)\n")
+
+
+if __name__ == "__main__":
+    main()
