@@ -42,7 +42,12 @@ extern "C" {
  * @param[in]  bias         int32 [C_out] at scale s_in * s_w[c]; NULL means all zero
  * @param[in]  output_dims  {N, OH, OW, C_out}, OH = (H + pad_top + pad_bottom - KH) /
  *                          stride_h + 1, OW likewise
- * @param[out] output       int8 NHWC [N, OH, OW, C_out]; must not alias the input
+ * @param[out] output       int8 NHWC [N, OH, OW, C_out].  With N = 1 it MAY OVERLAP the input
+ *                          as a row band (the row-banded in-place conv): output rows are
+ *                          written in order, and once any byte of output row r is written
+ *                          only input rows >= r * stride_h - pad_top are read, so output row r
+ *                          may cover the input rows below that (planners/base.py RowBanding).
+ *                          Otherwise it must not alias the input.
  * ------------------------------------------------------------------------------------- */
 tte_status tte_conv2d_s8(const tte_ctx *ctx, const tte_conv_params *p,
                          const tte_per_channel_quant *q, const tte_dims *input_dims,

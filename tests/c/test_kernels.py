@@ -311,3 +311,39 @@ def test_inconsistent_dims_are_rejected(runtime):
     assert st == TTE_ERR_ARG
     st, _ = runtime.avg_pool2d(PoolParams(1, 1, 3, 3, 3, 3, -128, 127), c["x"], (3, 3), (1, 10, 10, 4))  # pad >= k
     assert st == TTE_ERR_ARG
+
+
+@pytest.mark.parametrize("case", [
+    (1, 16, 16, 3, 16, 3, 3, 2, (1, 1, 1, 1)),     # the paper's first conv, in miniature
+    (1, 12, 10, 3, 8, 3, 3, 2, (0, 0, 1, 1)),      # TF "SAME" stride 2
+    (1, 9, 7, 5, 6, 3, 3, 1, (1, 1, 1, 1)),
+    (1, 5, 4, 120, 5, 3, 3, 1, (1, 1, 1, 1)),      # the direct (not gathered) path
+], ids=lambda c: "x".join(map(str, c[:7])) + f"_s{c[7]}_p{''.join(map(str, c[8]))}")
+def test_conv2d_written_over_its_input_row_by_row(runtime, case):
+    """The row-banded in-place conv: the input sits inside the output's buffer at the least
+    offset where no output row covers an input row still to be read (worked out here from the
+    row sizes, stride and top pad), and the kernel still computes what the oracle does."""
+    from .tte_ctypes import PerChannelQuant, _p32
+
+    n, h, w_, cin, cout, kh, kw, stride, pads = case
+    rng = np.random.default_rng(sum(case[:8]) * 31 + sum(pads))
+    c = _weighted_case(rng, (n, h, w_, cin), (cout, kh, kw, cin), cout, kh * kw * cin)
+    oh, ow = _out_hw(h, w_, (kh, kw), stride, pads)
+    out_row, in_row = ow * cout, w_ * cin
+    offset = max(0, max((r + 1) * out_row - max(0, r * stride - pads[0]) * in_row for r in range(oh)))
+    buf = np.zeros(max(oh * out_row, offset + h * in_row), np.int8)
+    buf[offset:offset + h * in_row] = c["x"].reshape(-1)
+    attrs = {"act_min": c["act"][0], "act_max": c["act"][1], "stride": (stride, stride), "pads": pads}
+    expected = oracle.weighted(OpKind.CONV2D, c["x"], c["w"], c["b"], s_in=c["s_in"], zp_in=c["zp_in"],
+                               s_w=c["s_w"], s_out=c["s_out"], zp_out=c["zp_out"], out_shape=(n, oh, ow, cout),
+                               attrs=attrs)
+    mult, shift = _c_quant(c)
+    p = ConvParams(stride, stride, *pads, -c["zp_in"], c["zp_out"], *c["act"])
+    q = PerChannelQuant(_p32(mult), _p32(shift))
+    w = np.ascontiguousarray(c["w"])
+    x_in_buf = ctypes.cast(buf.ctypes.data + offset, ctypes.POINTER(ctypes.c_int8))
+    st = runtime.lib.tte_conv2d_s8(None, ctypes.byref(p), ctypes.byref(q), ctypes.byref(dims(c["x"].shape)),
+                                   x_in_buf, ctypes.byref(dims(w.shape)), _p8(w), _p32(c["b"]),
+                                   ctypes.byref(dims((n, oh, ow, cout))), _p8(buf))
+    assert st == TTE_OK
+    np.testing.assert_array_equal(buf[:oh * out_row].reshape(expected.shape), expected)

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from tinyengine_compiler.planners import PLANNERS, best_plan
-from tinyengine_compiler.planners.base import (Buffer, Plan, check_no_overlap, format_plan,
+from tinyengine_compiler.planners.base import (Buffer, Plan, RowBanding, check_no_overlap, format_plan,
                                                lower_bound)
 
 
@@ -114,7 +114,8 @@ def test_alias_chain_follows_root():
 
 
 @pytest.mark.parametrize("bufs, message", [
-    ([act("a", 8, 0, 1), act("b", 16, 1, 2, alias_of="a")], "larger than its target"),
+    ([act("a", 8, 0, 1), act("b", 16, 1, 2, alias_of="a")], "does not fit its target"),
+    ([act("a", 16, 0, 1), act("b", 8, 1, 2, alias_of="a", alias_offset=12)], "does not fit its target"),
     ([act("a", 8, 0, 1, alias_of="zz")], "unknown buffer"),
     ([act("a", 8, 0, 1, alias_of="b"), act("b", 8, 0, 1, alias_of="a")], "alias cycle"),
     ([act("a", 8, 0, 1), act("a", 8, 2, 3)], "duplicate"),
@@ -122,6 +123,29 @@ def test_alias_chain_follows_root():
 def test_bad_aliases_rejected(bufs, message):
     with pytest.raises(ValueError, match=message):
         PLANNERS["greedy_by_size"](bufs)
+
+
+# A conv writing 4 output rows of 8 B over an input of 8 rows of 4 B, stride 2, pad 1: output
+# row r is written once input rows >= 2r - 1 are all that is still read.  By hand, the rows
+# need (r + 1) * 8 - max(0, 2r - 1) * 4 <= offset: 8, 12, 12, 12, so the input goes 12 B in.
+BAND = RowBanding(out_rows=4, out_row_bytes=8, in_row_bytes=4, stride=2, pad_top=1)
+
+
+def test_banding_needs_the_hand_computed_offset():
+    assert BAND.min_offset() == 12
+
+
+@pytest.mark.parametrize("offset, ok", [(12, True), (16, True), (8, False), (0, False)])
+def test_the_checker_proves_every_banded_row(offset, ok):
+    bufs = [act("out", max(32, offset + 32), 1, 3), act("in", 32, 0, 1, alias_of="out", alias_offset=offset,
+                                                         banding=BAND)]
+    plan = PLANNERS["greedy_by_size"](bufs)
+    assert plan.offsets["in"] == plan.offsets["out"] + offset
+    if ok:
+        check_no_overlap(bufs, plan)
+    else:
+        with pytest.raises(ValueError, match="output row .* covers input 'in' row"):
+            check_no_overlap(bufs, plan)
 
 
 def test_bad_buffer_fields_rejected():
@@ -145,7 +169,7 @@ def test_check_allows_time_disjoint_reuse_and_zero_size():
 
 
 @pytest.mark.parametrize("plan, message", [
-    (Plan({"X": 0, "Y": 40, "Z": 64}, 128, "p"), "not inside its target"),
+    (Plan({"X": 0, "Y": 40, "Z": 64}, 128, "p"), r"is not \+0 inside its target"),
     (Plan({"X": 0, "Y": 0}, 128, "p"), "no offset"),
     (Plan({"X": 2, "Y": 2, "Z": 68}, 132, "p"), "aligned"),
     (Plan({"X": 0, "Y": 0, "Z": 64}, 100, "p"), "past the arena"),

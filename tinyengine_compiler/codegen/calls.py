@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import UnsupportedError
 from ..ir import Graph, Node, OpKind
+from ..ir.ops import is_pointwise
 from ..ir.quant import quantize_multiplier
 from ..passes.legalize_bias import legal_bias
 
@@ -71,7 +72,7 @@ def _weighted_kernel(g: Graph, node: Node) -> tuple[str, str, list[int]]:
     if node.op == OpKind.DEPTHWISE_CONV2D:
         inplace = "tte_depthwise_conv2d_inplace_s8" if node.attrs.get("in_place") else "tte_depthwise_conv2d_s8"
         return inplace, "tte_conv_params", params
-    pointwise = g.tensors[node.inputs[1]].shape[1:3] == (1, 1) and not any(node.attrs["pads"])
+    pointwise = is_pointwise(g.tensors[node.inputs[1]].shape, node.attrs["pads"])
     return ("tte_conv2d_1x1_s8" if pointwise else "tte_conv2d_s8"), "tte_conv_params", params
 
 

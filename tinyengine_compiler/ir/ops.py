@@ -82,3 +82,10 @@ BACKWARD_OPS = frozenset({
     OpKind.DEPTHWISE_CONV2D_GRAD_INPUT, OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT,
     OpKind.FULLY_CONNECTED_GRAD_INPUT, OpKind.FULLY_CONNECTED_GRAD_WEIGHT, OpKind.BIAS_GRAD,
     OpKind.GLOBAL_AVG_POOL_GRAD, OpKind.GRAD_ACCUMULATE, OpKind.SGD_UPDATE})
+
+
+def is_pointwise(filter_shape, pads) -> bool:
+    """A CONV2D with a 1x1 kernel and no padding: the pointwise kernels (channel pairs outer,
+    pixels inner) run it; every other CONV2D runs through the generic kernel, which writes its
+    output rows in order (the row-banded in-place conv of passes/inplace.py relies on that)."""
+    return tuple(filter_shape[1:3]) == (1, 1) and not any(pads)

@@ -13,6 +13,12 @@ and is at least as large as the output:
     one-channel scratch buffer (`lifetimes.scratch_bytes`): the frozen prefix's in-place
     depthwise conv; likewise DEPTHWISE_CONV2D_GRAD_INPUT over its incoming gradient (same
     channel-by-channel trick, a one-channel float32 scratch).
+With `banded=True` (the portable kernels), also `banded=<input name>` on a CONV2D that the
+generic kernel runs (not pointwise: `ir.ops.is_pointwise`), batch 1, whose int8 input dies at
+it: the kernel writes output rows in order, so the output may overwrite the input rows it has
+finished with (the first conv's 48 KB input inside its 64 KB output).  `lifetimes` places
+the input at the least offset inside the output where that holds (`planners.base.RowBanding`)
+and the overlap checker proves every row.
 Values are unchanged; `lifetimes` turns each decision into `Buffer.alias_of` and checks it.
 
 Leaves to later passes: lifetimes and placement; codegen emits the aliasing kernels.
@@ -22,7 +28,8 @@ Paper: section 3, in-place update and TinyEngine's in-place depthwise convolutio
 
 from __future__ import annotations
 
-from ..ir import Graph, OpKind
+from ..ir import DType, Graph, OpKind
+from ..ir.ops import is_pointwise
 from ..ir.verify import verify
 from .lifetimes import full_last_use
 
@@ -30,10 +37,14 @@ FIRST_INPUT_ONLY = {OpKind.CLAMP_GRAD, OpKind.DEPTHWISE_CONV2D, OpKind.DEPTHWISE
 IN_PLACE_OPS = FIRST_INPUT_ONLY | {OpKind.ADD, OpKind.GRAD_ACCUMULATE}
 
 
-def inplace(g: Graph, *, masks: bool = True) -> Graph:
+def inplace(g: Graph, *, masks: bool = True, banded: bool = True) -> Graph:
     g = g.copy()
     last = full_last_use(g, masks=masks)
     for i, n in enumerate(g.nodes):
+        if banded and n.op == OpKind.CONV2D and not is_pointwise(g.tensors[n.inputs[1]].shape, n.attrs["pads"]):
+            x = g.tensors[n.inputs[0]]
+            if not x.is_constant and x.dtype == DType.INT8 and x.shape[0] == 1 and last.get(x.name) == i:
+                n.attrs["banded"] = x.name
         if n.op not in IN_PLACE_OPS:
             continue
         out = g.tensors[n.outputs[0]]

@@ -23,6 +23,10 @@ its size rounded up to `align` bytes:
     is one block (block_rows / shape[0] of its bytes), live at that step only.
   * a node with `in_place=<input>` (from `inplace`) gets `alias_of=<input>`; raises ValueError
     if that input is still read after this node (an in-place write would corrupt it).
+  * a conv with `banded=<input>` (from `inplace`) writes its output over its input row by row:
+    the output's buffer grows to hold the input at the least safe offset inside it
+    (`RowBanding.min_offset`), and the input's buffer is its alias there, with the banding
+    for the overlap checker to prove.
   * kernel scratch as `<node>.scratch` (`scratch`, live at its node's step only): two expanded
     channels for FUSED_EXPAND_DEPTHWISE, one padded input channel for an in-place depthwise conv
     or depthwise input gradient (the forward C kernels need none: codegen/kernels.py).
@@ -39,7 +43,7 @@ from __future__ import annotations
 
 from ..ir import DType, Graph, Node, OpKind
 from ..ir.ops import BACKWARD_OPS
-from ..planners.base import Buffer, align_up
+from ..planners.base import Buffer, RowBanding, align_up
 from .fuse_frozen_prefix import fused_scratch_bytes
 
 GRAD_WEIGHT_OPS = frozenset({OpKind.CONV2D_GRAD_WEIGHT, OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT})
@@ -77,9 +81,25 @@ def full_last_use(g: Graph, *, masks: bool = True) -> dict[str, int]:
     return last
 
 
+def banding(g: Graph, node: Node) -> RowBanding:
+    """How a `banded` conv (passes/inplace.py) writes its output over its input, row by row."""
+    x, y = g.tensors[node.inputs[0]], g.tensors[node.outputs[0]]
+    return RowBanding(out_rows=y.shape[1], out_row_bytes=y.nbytes // y.shape[1], in_row_bytes=x.nbytes // x.shape[1],
+                      stride=node.attrs["stride"][0], pad_top=node.attrs["pads"][0])
+
+
 def lifetimes(g: Graph, *, masks: bool = True, align: int = 4) -> list[Buffer]:
     step = {o: i for i, n in enumerate(g.nodes) for o in n.outputs}
     last = full_last_use(g, masks=masks)
+    # input -> (output written over it, its offset inside that output, the rows' discipline)
+    banded = {}
+    for i, n in enumerate(g.nodes):
+        if n.attrs.get("banded") is not None:
+            if last[n.attrs["banded"]] != i:
+                raise ValueError(f"{n.name}: banded output {n.outputs[0]!r} overwrites {n.attrs['banded']!r}, "
+                                 f"which is read until step {last[n.attrs['banded']]}")
+            band = banding(g, n)
+            banded[n.attrs["banded"]] = (n.outputs[0], align_up(band.min_offset(), align), band)
     buffers = []
     for name, end in last.items():
         producer = g.nodes[step[name]] if name in step else None
@@ -94,8 +114,14 @@ def lifetimes(g: Graph, *, masks: bool = True, align: int = 4) -> list[Buffer]:
         nbytes = t.nbytes
         if producer is not None and fused_gradient(producer):
             nbytes = t.nbytes // t.shape[0] * producer.attrs["block_rows"]
+        alias_offset, band = 0, None
+        if name in banded:      # the input, inside the output written over it
+            alias, alias_offset, band = banded[name]
+        if producer is not None and producer.attrs.get("banded") is not None:   # room for its input too
+            x = producer.attrs["banded"]
+            nbytes = max(nbytes, banded[x][1] + align_up(g.tensors[x].nbytes, align))
         buffers.append(Buffer(name, align_up(nbytes, align), first, end,
-                              _category(g, name, masks), align, alias))
+                              _category(g, name, masks), align, alias, alias_offset, band))
         buffers += _side_buffers(g, name, first, masks, align)
     return buffers + _scratch_buffers(g, align)
 

@@ -6,10 +6,12 @@ size).  It never sees a Graph; deriving the buffers is `passes/lifetimes.py`'s j
 categories live in the arena at all is the caller's choice (it passes only those buffers).
 
 Aliases.  A buffer with `alias_of` set (an in-place output, a view) is not placed on its own:
-it takes the offset of the root of its alias chain and must fit inside its target's bytes.  All
-planners therefore place *blocks*: one per alias group, as large as the root, live over the hull
-of its members' lifetimes (`blocks()`).  `lower_bound()` counts the same blocks, so a group is
-counted once.
+it sits `alias_offset` bytes into its target and must fit inside the target's bytes.  All
+planners therefore place *blocks*: one per alias group, as large as the root, live over the
+hull of its members' lifetimes (`blocks()`).  `lower_bound()` counts the same blocks, so a
+group is counted once.  Members of a group may share bytes (that is the point of in-place),
+except where a buffer carries `banding`: an op reads it and writes its target row by row,
+and `check_no_overlap` proves that no output row lands on an input row still to be read.
 
 Also here: `check_no_overlap()` (run by codegen before any C is written, and by every test),
 `lower_bound()` (the most block bytes live at any one step: no placement of the blocks can use
@@ -26,11 +28,36 @@ CATEGORIES = ("activation", "saved_activation", "gradient", "trainable", "scratc
 
 
 @dataclass(frozen=True)
+class RowBanding:
+    """How an op overwrites its input with its output, one row at a time: it writes output
+    rows 0, 1, ... in order (`out_rows` rows of `out_row_bytes`), and once it writes any byte of
+    output row r it reads only input rows >= r * stride - pad_top (rows of `in_row_bytes`).
+    So output row r may cover input rows below that, which are finished with."""
+
+    out_rows: int
+    out_row_bytes: int
+    in_row_bytes: int
+    stride: int
+    pad_top: int
+
+    def first_live_input_row(self, r: int) -> int:
+        return max(0, r * self.stride - self.pad_top)
+
+    def min_offset(self) -> int:
+        """The least offset of the input inside the output (input start - output start) at
+        which no output row covers an input row still to be read."""
+        return max(0, max((r + 1) * self.out_row_bytes - self.first_live_input_row(r) * self.in_row_bytes
+                          for r in range(self.out_rows)))
+
+
+@dataclass(frozen=True)
 class Buffer:
     """One tensor to place: `size_bytes` bytes live from step `first` to step `last` inclusive.
 
     `align` is the alignment its offset needs (a power of two).  `alias_of` names a buffer whose
-    bytes this one reuses (in-place); it must not be larger than that buffer.
+    bytes this one reuses (in-place), at `alias_offset` bytes into it; it must fit inside that
+    buffer.  `banding`: this buffer is the input of an op that writes `alias_of` over it row by
+    row (RowBanding); the overlap checker then proves each row.
     """
 
     name: str
@@ -40,6 +67,8 @@ class Buffer:
     category: str
     align: int = 4
     alias_of: str | None = None
+    alias_offset: int = 0
+    banding: RowBanding | None = None
 
     def __post_init__(self):
         if self.size_bytes < 0:
@@ -50,6 +79,11 @@ class Buffer:
             raise ValueError(f"buffer {self.name!r}: unknown category {self.category!r}")
         if self.align < 1 or self.align & (self.align - 1):
             raise ValueError(f"buffer {self.name!r}: align {self.align} is not a power of two")
+        if self.alias_offset and (self.alias_of is None or self.alias_offset < 0 or self.alias_offset % self.align):
+            raise ValueError(f"buffer {self.name!r}: alias_offset {self.alias_offset} needs an alias and an "
+                             f"aligned, non-negative value")
+        if self.banding is not None and self.alias_of is None:
+            raise ValueError(f"buffer {self.name!r}: banding needs the buffer it is written over (alias_of)")
 
 
 @dataclass(frozen=True)
@@ -96,9 +130,9 @@ def alias_roots(buffers: Sequence[Buffer]) -> dict[str, str]:
             target = by_name.get(cur.alias_of)
             if target is None:
                 raise ValueError(f"buffer {cur.name!r} aliases unknown buffer {cur.alias_of!r}")
-            if cur.size_bytes > target.size_bytes:
-                raise ValueError(f"alias {cur.name!r} ({cur.size_bytes} B) is larger than its "
-                                 f"target {target.name!r} ({target.size_bytes} B)")
+            if cur.alias_offset + cur.size_bytes > target.size_bytes:
+                raise ValueError(f"alias {cur.name!r} ({cur.size_bytes} B at +{cur.alias_offset}) does not fit "
+                                 f"its target {target.name!r} ({target.size_bytes} B)")
             if target.name in seen:
                 raise ValueError(f"alias cycle through {' -> '.join(seen + [target.name])}")
             seen.append(target.name)
@@ -124,9 +158,15 @@ def blocks(buffers: Sequence[Buffer], align: int = 1) -> list[Block]:
 
 
 def make_plan(buffers: Sequence[Buffer], block_offsets: dict[str, int], planner: str) -> Plan:
-    """Give every buffer its block's offset; the arena ends at the highest buffer end."""
+    """Give every buffer its block's offset plus its alias offsets down the chain; the arena
+    ends at the highest buffer end."""
     roots = alias_roots(buffers)
-    offsets = {b.name: block_offsets[roots[b.name]] for b in buffers}
+    by_name = {b.name: b for b in buffers}
+
+    def inside(b: Buffer) -> int:
+        return 0 if b.alias_of is None else b.alias_offset + inside(by_name[b.alias_of])
+
+    offsets = {b.name: block_offsets[roots[b.name]] + inside(b) for b in buffers}
     arena = max((offsets[b.name] + b.size_bytes for b in buffers), default=0)
     return Plan(offsets, arena, planner)
 
@@ -135,9 +175,11 @@ def check_no_overlap(buffers: Sequence[Buffer], plan: Plan) -> None:
     """Raise ValueError unless `plan` is a valid placement of `buffers`.
 
     Checks that every buffer has an aligned, non-negative offset and ends inside the arena, that
-    every alias lies within its target's bytes, and that no two buffers that are live at the
-    same step share a byte unless they belong to the same alias group.  The first offending pair
-    in input order is named.  O(N^2) pairs, milliseconds for hundreds of buffers.
+    every alias sits at its alias_offset within its target's bytes, that a banded input and the
+    output written over it never meet on a row still to be read (`RowBanding`), and that no two
+    buffers that are live at the same step share a byte unless they belong to the same alias
+    group.  The first offending pair in input order is named.  O(N^2) pairs, milliseconds for
+    hundreds of buffers.
     """
     roots = alias_roots(buffers)
     by_name = {b.name: b for b in buffers}
@@ -154,10 +196,12 @@ def check_no_overlap(buffers: Sequence[Buffer], plan: Plan) -> None:
         if b.alias_of is not None:
             t = by_name[b.alias_of]
             t_off = plan.offsets.get(t.name, -1)
-            if not t_off <= off <= t_off + t.size_bytes - b.size_bytes:
+            if off != t_off + b.alias_offset or off + b.size_bytes > t_off + t.size_bytes:
                 raise ValueError(f"alias {b.name!r} at [{off}, {off + b.size_bytes}) is not "
-                                 f"inside its target {t.name!r} at "
+                                 f"+{b.alias_offset} inside its target {t.name!r} at "
                                  f"[{t_off}, {t_off + t.size_bytes})")
+            if b.banding is not None:
+                _check_banding(b, off, t.name, t_off)
     for i, a in enumerate(buffers):
         a_lo = plan.offsets[a.name]
         a_hi = a_lo + a.size_bytes
@@ -171,6 +215,19 @@ def check_no_overlap(buffers: Sequence[Buffer], plan: Plan) -> None:
                     f"buffers {a.name!r} [{a_lo}, {a_hi}) steps {a.first}..{a.last} and "
                     f"{b.name!r} [{b_lo}, {b_lo + b.size_bytes}) steps {b.first}..{b.last} "
                     "are live at the same step and share bytes")
+
+
+def _check_banding(b: Buffer, in_off: int, out_name: str, out_off: int) -> None:
+    """Output row r, written over input `b`, must not cover an input row still to be read."""
+    band = b.banding
+    in_rows = b.size_bytes // band.in_row_bytes
+    for r in range(band.out_rows):
+        lo, hi = out_off + r * band.out_row_bytes, out_off + (r + 1) * band.out_row_bytes
+        first = band.first_live_input_row(r)
+        live_lo, live_hi = in_off + first * band.in_row_bytes, in_off + in_rows * band.in_row_bytes
+        if first < in_rows and lo < live_hi and live_lo < hi:
+            raise ValueError(f"banded {out_name!r}: output row {r} at [{lo}, {hi}) covers input {b.name!r} "
+                             f"row {first} or later, still to be read")
 
 
 def live_bytes(buffers: Sequence[Buffer]) -> dict[int, int]:

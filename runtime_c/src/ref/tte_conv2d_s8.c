@@ -24,7 +24,9 @@
  * lanes (input_offset added in the same step) and multiplied with dual 16-bit MACs
  * (tte_dsp.h: SXTAB16, SXTB16, SMLAD on the Cortex-M7, a plain-C twin elsewhere), with a
  * scalar tail.
- * No scratch memory.
+ * Both paths go through the output rows in order and, for row r, read only input rows from
+ * r * stride_h - pad_top on: the output may be written over the input rows it has finished
+ * with (the row-banded in-place conv, tte_kernels.h).  No scratch memory.
  */
 #include <string.h>
 
