@@ -24,8 +24,10 @@ engine, and a training engine compiled for the rest of the graph takes it as its
 is exact (the prefix is deterministic and frozen); the first steps are still checked against
 the reference trainer on the whole graph.
 
-Peak SRAM is the planner's (`tte plan --storage int8|float32`, arena + trained parameters) for
-the int8 runs, and for fp32 the same schedule with every tensor float32.
+Peak SRAM of an int8 run is the SRAM of its engine as `tte compile` writes it for the whole
+model (memory.json `peak_sram_bytes`: arena, trained parameters, static state, worst-case
+stack; `transfer_memory.py`); for fp32 a what-if figure, the same schedule with every tensor
+float32.
 
 Tasks: Fashion-MNIST (Debian dataset-fashion-mnist, 10 classes, grey to RGB, 28 -> 128) and
 `fashion-vww`, a seeded "visual wake words"-like task built from it
@@ -390,9 +392,10 @@ def section(tasks: list[Task], rows: list[dict], models, jobs: int) -> str:
              "twin of the int8 graph (`training/float_trainer.py`); int8 = `tte compile`'s C engine on "
              "this host, trained weights int8 and biases int32 updated in place as on the device; the "
              f"first {SPOT_STEPS} steps of every int8 run equal the numpy reference trainer's bit for bit "
-             "(checked by the script).  Peak KB = the planner's peak SRAM of the scheme "
-             "(arena + trained parameters, `tte plan --storage int8 --num-classes N`; fp32: the same "
-             "schedule with every tensor float32).  Top-1 in %.", ""]
+             "(checked by the script).  Peak KB = the SRAM of the scheme's engine for the whole model, "
+             "memory.json `peak_sram_bytes` of `tte compile --storage int8|float32 --num-classes N` "
+             "(arena, trained parameters, static state, worst-case stack); fp32: a what-if figure, the "
+             "same schedule with every tensor float32.  Top-1 in %.", ""]
     for task in tasks:
         lines += [f"### {task.name}", "", _describe(task, rows), "", table(task, rows, models), ""]
         lines += [f"- {c}" for c in checks(task, rows, models)] + [""]

@@ -10,15 +10,20 @@ from tinyengine_compiler.cli import main
 from tinyengine_compiler.planners import PLANNERS, check_no_overlap, lower_bound
 
 MODELS = ("mbv2-w0.35", "proxyless-w0.3", "mcunet-5fps")
-# Sparse + reorder: the busiest step is first_conv, where the input image (128*128*3 int8 =
-# 49152 B), its output (64*64*16 = 65536 B) and the label (4 B) are live: 114692 B for all three
-# models, which is also what greedy_by_size and hill_climb reach (arena = lower bound).
-FIRST_CONV_BYTES = 128 * 128 * 3 + 64 * 64 * 16 + 4
+# Sparse + reorder, by hand: the first conv (3x3, stride 2, pad 1) writes its 64x64x16 output
+# over its 128x128x3 input row by row; output row r may cover input rows below 2r - 1, so the
+# input starts 64*1024 - (2*63 - 1)*384 = 17536 B into the output's buffer, which then spans
+# 17536 + 49152 = 66688 B.  The busiest forward step is the first block's 1x1 projection: that
+# buffer (its depthwise conv ran in place), the projection's 64x64x8 output (32768 B) and the
+# label (4 B): 99460 B.  MbV2's and Proxyless' peaks are there (greedy_by_size and hill_climb
+# reach it); MCUNet's backward peaks a little higher.
+FIRST_BLOCK_BYTES = (64 * 1024 - (2 * 63 - 1) * 384) + 128 * 128 * 3 + 64 * 64 * 8 + 4
 # Arenas measured on 2026 code, each >= the lower bound above; gate at 3% growth like TFLM.
 GOLDEN = {
-    "mbv2-w0.35": {"greedy_by_size": 114692, "greedy_by_conflicts": 136560, "hill_climb": 114692, "linear": 871032},
-    "proxyless-w0.3": {"greedy_by_size": 114692, "greedy_by_conflicts": 128496, "hill_climb": 114692, "linear": 756896},
-    "mcunet-5fps": {"greedy_by_size": 114692, "greedy_by_conflicts": 138896, "hill_climb": 114692, "linear": 867792},
+    "mbv2-w0.35": {"greedy_by_size": 99460, "greedy_by_conflicts": 170480, "hill_climb": 99460, "linear": 854804},
+    "proxyless-w0.3": {"greedy_by_size": 99460, "greedy_by_conflicts": 113264, "hill_climb": 99460,
+                       "linear": 1006296},
+    "mcunet-5fps": {"greedy_by_size": 100528, "greedy_by_conflicts": 123664, "hill_climb": 100524, "linear": 854148},
 }
 
 
@@ -38,17 +43,18 @@ def test_paper_model_plans(plans, model, planner):
     bufs = plans[model].buffers
     plan = PLANNERS[planner](bufs)
     check_no_overlap(bufs, plan)
-    assert lower_bound(bufs) == FIRST_CONV_BYTES
+    assert lower_bound(bufs) == FIRST_BLOCK_BYTES if model != "mcunet-5fps" else lower_bound(bufs) > FIRST_BLOCK_BYTES
     assert lower_bound(bufs) <= plan.arena_bytes <= GOLDEN[model][planner] * 1.03
 
 
 def test_plan_json_keys_and_fused_layers(paper_models_dir, tmp_path):
     r = CliRunner().invoke(main, ["plan", f"{paper_models_dir}/mbv2-w0.35.pkl", "--update", "paper-mbv2-w0.35",
-                                  "--storage", "int8", "--json", "-o", str(tmp_path)])
+                                  "--budget", "1MB", "--json", "-o", str(tmp_path)])
     assert r.exit_code == 0, r.output
     s = json.loads(r.output)
-    assert s["peak_sram_bytes"] == s["arena_bytes"] + s["trainable_bytes"] + s["scratch_bytes"]
-    assert s["arena_bytes"] == s["lower_bound_bytes"] == FIRST_CONV_BYTES
+    assert s["peak_sram_bytes"] == (s["arena_bytes"] + s["trainable_bytes"] + s["other_static_bytes"]
+                                    + s["stack_bytes"])
+    assert s["arena_bytes"] == s["lower_bound_bytes"] == FIRST_BLOCK_BYTES
     assert isinstance(s["planner"], str) and s["flash_bytes"] > 0
     assert s["fused_layers"][0] == "blocks.1.pointwise1+blocks.1.depthwise" and len(s["fused_layers"]) == 8
     assert json.loads((tmp_path / "memory.json").read_text())["fused_layers"] == s["fused_layers"]

@@ -24,6 +24,7 @@ import hashlib
 from dataclasses import dataclass, field, replace
 
 from .codegen.context import build_context
+from .codegen.kernels import cmsis_scratch_bytes, engine_stack_bytes
 from .errors import ConfigError
 from .ir import Graph
 from .passes.fuse_frozen_prefix import fuse_frozen_prefix
@@ -86,7 +87,9 @@ def training_schedule(g: Graph, scheme: UpdateScheme, options: Options = Options
         scheme = replace(scheme, weight_storage=options.storage)
     g, scheme = for_classes(legalize_biases(g), scheme, options.num_classes, options.seed)
     _, train = training_graph(g, scheme, use_qas=options.qas, label_smoothing=options.label_smoothing)
-    return g, inplace(reorder(fuse_frozen_prefix(train), fuse_updates=options.reorder))
+    # the row-banded in-place conv relies on the portable kernel's row order (tte_kernels.h)
+    return g, inplace(reorder(fuse_frozen_prefix(train), fuse_updates=options.reorder),
+                      banded=options.kernels == "portable")
 
 
 def training_engine(g: Graph, scheme: UpdateScheme, options: Options = Options()) -> Engine:
@@ -102,7 +105,7 @@ def inference_engine(g: Graph, options: Options = Options()) -> Engine:
 
 
 def _placed(sched: Graph, options: Options) -> tuple[list[Buffer], Plan]:
-    buffers = lifetimes(sched)
+    buffers = lifetimes(sched, backend_scratch=cmsis_scratch_bytes if options.kernels == "cmsis_nn" else None)
     return buffers, best_plan(buffers) if options.planner is None else PLANNERS[options.planner](buffers)
 
 
@@ -119,5 +122,6 @@ def _engine(forward: Graph, sched: Graph, options: Options, scheme_name: str | N
     extra = engine_notes(sched, buffers, scheme_name, options) if scheme_name is not None else None
     summary = memory_summary(buffers, plan, layers=layer_rows(forward, sched, buffers),
                              flash_bytes=flash_bytes(forward, sched), trainable_bytes=ctx.get("trainable_sram_bytes", 0),
-                             data_bss_bytes=ctx["ram_bytes"], stack_bytes=ctx["stack_bytes"], extra=extra)
+                             data_bss_bytes=ctx["ram_bytes"], stack_bytes=engine_stack_bytes(ctx["kernels"], options.kernels),
+                             extra=extra)
     return Engine(forward, sched, buffers, plan, ctx, summary)

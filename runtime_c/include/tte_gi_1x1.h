@@ -1,4 +1,5 @@
 /*
+ * TRAINING (float32)
  * tte_gi_1x1.h: the 1x1 (stride 1, no padding) input-gradient core shared by
  * tte_conv2d_grad_input_f32 and tte_conv2d_grad_input_split_f32.  Internal to runtime_c:
  * not part of the kernel API.

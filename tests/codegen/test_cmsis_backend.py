@@ -4,9 +4,9 @@ Without CMSIS-NN (CI): `compile_inference(..., Options(kernels="cmsis_nn"))` cop
 runtime_c/src/cmsis for the kernels that have one and src/ref for the rest, and tte.mk says so.
 With `CMSIS_NN_ROOT` set to a CMSIS-NN checkout: the example MCUNet's engine is built the way a
 firmware would (the sources, flags and include dirs come from its own tte.mk, through make) on
-the host, and its logits must equal the portable engine's bit for bit; and the static scratch
-that tte.mk reserves must hold every Cortex-M7 (DSP) buffer CMSIS-NN asks for, by its own
-arm_*_get_buffer_size_dsp functions, in each example model.
+the host, and its logits must equal the portable engine's bit for bit; and the arena scratch
+the planner places for each CMSIS-NN call must hold the Cortex-M7 (DSP) buffer CMSIS-NN asks
+for, by its own arm_*_get_buffer_size_dsp functions, in every layer of the models.
 """
 
 from __future__ import annotations
@@ -19,14 +19,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinyengine_compiler.codegen.emit import CMSIS_SCRATCH_BYTES
 from tinyengine_compiler.compile import compile_inference
 from tinyengine_compiler.errors import ConfigError
 from tinyengine_compiler.frontend import load_model
 from tinyengine_compiler.frontend.inputs import quantize_image
 from tinyengine_compiler.ir import OpKind
 from tinyengine_compiler.passes.legalize_bias import legalize_biases
-from tinyengine_compiler.pipeline import Options
+from tinyengine_compiler.pipeline import Options, inference_engine
 from tinyengine_compiler.targets.host import HostEngine, build_host_library
 
 from ..sample_images import sample_images
@@ -58,7 +57,7 @@ def test_cmsis_backend_swaps_only_the_adapted_kernels(example_models, tmp_path):
     mk = (tmp_path / "cmsis" / "tte.mk").read_text()
     assert "TTE_KERNELS := cmsis_nn" in mk and "runtime/src/tte_cmsis_scratch.c" in mk
     assert "-DCMSIS_NN_USE_SINGLE_ROUNDING" in mk and "$(CMSIS_NN_ROOT)/Include" in mk
-    assert f"TTE_CMSIS_SCRATCH_BYTES ?= {CMSIS_SCRATCH_BYTES}" in mk
+    assert "TTE_CMSIS_SCRATCH" not in mk   # no static scratch: it is in the arena
 
     compile_inference(g, tmp_path / "portable")
     assert "TTE_KERNELS := portable" in (tmp_path / "portable" / "tte.mk").read_text()
@@ -124,14 +123,16 @@ def test_cmsis_engine_logits_equal_the_portable_engine(example_models, cmsis_obj
         np.testing.assert_array_equal(cmsis.infer(x), portable.infer(x))
 
 
-def _layer_rows(g) -> list[str]:
-    """One C initializer a CONV2D / DEPTHWISE_CONV2D / FULLY_CONNECTED node: kind, strides,
-    top / left pads, input, filter and output dims as the adapters pass them to CMSIS-NN."""
-    rows = []
+def _layer_rows(g) -> tuple[list[str], list[str]]:
+    """(node names, one C initializer each) of the CONV2D / DEPTHWISE_CONV2D / FULLY_CONNECTED
+    nodes: kind, strides, top / left pads, input, filter and output dims as the adapters pass
+    them to CMSIS-NN."""
+    names, rows = [], []
     for node in legalize_biases(g).nodes:
         if node.op not in (OpKind.CONV2D, OpKind.DEPTHWISE_CONV2D, OpKind.FULLY_CONNECTED):
             continue
         x, w, y = (g.tensors[n].shape for n in (node.inputs[0], node.inputs[1], node.outputs[0]))
+        names.append(node.name)
         if node.op == OpKind.FULLY_CONNECTED:
             rows.append(f"{{2, 1, 1, 0, 0, {{{x[0]}, 1, 1, {int(np.prod(x[1:]))}}}, {{{w[1]}, 1, 1, {w[0]}}}, "
                         f"{{{y[0]}, 1, 1, {y[-1]}}}}}")
@@ -140,7 +141,7 @@ def _layer_rows(g) -> list[str]:
             kind = int(node.op == OpKind.DEPTHWISE_CONV2D)
             rows.append(f"{{{kind}, {sh}, {sw}, {top}, {left}, {{{', '.join(map(str, x))}}}, "
                         f"{{{', '.join(map(str, w))}}}, {{{', '.join(map(str, y))}}}}}")
-    return rows
+    return names, rows
 
 
 DSP_PROBE = r"""
@@ -150,7 +151,6 @@ typedef struct { int kind, sh, sw, top, left; cmsis_nn_dims in, flt, out; } laye
 static const layer layers[] = { %s };
 int main(void)
 {
-    int32_t most = 0;
     for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++) {
         const layer *l = &layers[i];
         cmsis_nn_conv_params c = {0, 0, {l->sw, l->sh}, {l->left, l->top}, {1, 1}, {-128, 127}};
@@ -158,28 +158,36 @@ int main(void)
         int32_t need = l->kind == 0 ? arm_convolve_wrapper_s8_get_buffer_size_dsp(&c, &l->in, &l->flt, &l->out)
                      : l->kind == 1 ? arm_depthwise_conv_wrapper_s8_get_buffer_size_dsp(&d, &l->in, &l->flt, &l->out)
                      : arm_fully_connected_s8_get_buffer_size_dsp(&l->flt);
-        most = need > most ? need : most;
+        printf("%%d\n", (int)need);
     }
-    printf("%%d\n", (int)most);
     return 0;
 }
 """
 
 
-def _dsp_scratch_need(g, cmsis_objects, tmp_path) -> int:
-    """The largest buffer CMSIS-NN asks for on a Cortex-M7 (its _dsp size functions) in `g`."""
-    (tmp_path / "probe.c").write_text(DSP_PROBE % ",\n    ".join(_layer_rows(g)))
+def _dsp_scratch_needs(g, cmsis_objects, tmp_path) -> dict[str, int]:
+    """Node name -> the buffer CMSIS-NN asks for on a Cortex-M7 (its _dsp size functions)."""
+    names, rows = _layer_rows(g)
+    (tmp_path / "probe.c").write_text(DSP_PROBE % ",\n    ".join(rows))
     _run(["cc", "-O1", "-std=c99", f"-I{CMSIS_NN_ROOT}/Include", "probe.c", *cmsis_objects, "-o", "probe"], tmp_path)
-    return int(subprocess.run([str(tmp_path / "probe")], capture_output=True, text=True, check=True).stdout)
+    out = subprocess.run([str(tmp_path / "probe")], capture_output=True, text=True, check=True).stdout
+    return dict(zip(names, map(int, out.split())))
+
+
+def _check_arena_scratch(g, cmsis_objects, tmp_path) -> None:
+    needs = _dsp_scratch_needs(g, cmsis_objects, tmp_path)
+    engine = inference_engine(g, Options(kernels="cmsis_nn"))
+    placed = {b.name[:-len(".scratch")]: b.size_bytes for b in engine.buffers if b.category == "scratch"}
+    assert any(needs.values())
+    for node, need in needs.items():
+        assert need <= placed.get(node, 0), f"{node}: CMSIS-NN asks for {need} B on a Cortex-M7"
 
 
 @pytest.mark.parametrize("name", ["mcunet-5fps", "mbv2-w0.35", "proxyless-w0.3"])
-def test_tte_mk_scratch_holds_every_cortex_m7_cmsis_buffer(example_models, cmsis_objects, tmp_path, name):
-    need = _dsp_scratch_need(load_model(example_models[name]["int8"]), cmsis_objects, tmp_path)
-    assert 0 < need <= CMSIS_SCRATCH_BYTES, f"{name}: CMSIS-NN asks for {need} B on a Cortex-M7"
+def test_the_arena_holds_every_cortex_m7_cmsis_buffer(example_models, cmsis_objects, tmp_path, name):
+    _check_arena_scratch(load_model(example_models[name]["int8"]), cmsis_objects, tmp_path)
 
 
 @pytest.mark.parametrize("name", ["mcunet-5fps", "mbv2-w0.35", "proxyless-w0.3"])
-def test_tte_mk_scratch_holds_the_paper_models_cmsis_buffers(paper_models_dir, cmsis_objects, tmp_path, name):
-    need = _dsp_scratch_need(load_model(f"{paper_models_dir}/{name}.pkl"), cmsis_objects, tmp_path)
-    assert 0 < need <= CMSIS_SCRATCH_BYTES, f"{name}: CMSIS-NN asks for {need} B on a Cortex-M7"
+def test_the_arena_holds_the_paper_models_cmsis_buffers(paper_models_dir, cmsis_objects, tmp_path, name):
+    _check_arena_scratch(load_model(f"{paper_models_dir}/{name}.pkl"), cmsis_objects, tmp_path)

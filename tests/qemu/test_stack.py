@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -24,7 +25,7 @@ from tinyengine_compiler.pipeline import Options
 from tinyengine_compiler.targets.bench import HARNESS_STACK_BYTES, bench_m7, firmware_main
 from tinyengine_compiler.targets.errors import StackOverflowError
 from tinyengine_compiler.targets.firmware import CPU_FLAGS, HARNESS_DIR, STARTUP_C
-from tinyengine_compiler.targets.stack import OPT_LEVELS, TABLE, kernel_table, worst_case_stack
+from tinyengine_compiler.targets.stack import OPT_LEVELS, TABLE, cmsis_table, kernel_table, worst_case_stack
 from tinyengine_compiler.training.config import load_scheme
 
 from ..sample_images import sample_images
@@ -35,6 +36,15 @@ from .conftest import needs_arm_gcc, needs_qemu
 def test_the_kernel_table_equals_a_fresh_measurement():
     assert json.loads(TABLE.read_text())["kernels"] == kernel_table(), \
         "python -m tinyengine_compiler.targets.stack regenerates codegen/stack_usage.json"
+
+
+@needs_arm_gcc
+def test_the_cmsis_nn_table_equals_a_fresh_measurement():
+    root = os.environ.get("CMSIS_NN_ROOT")
+    if not root:
+        pytest.skip("CMSIS_NN_ROOT is not set: point it at a CMSIS-NN checkout to measure its adapters' stack")
+    assert json.loads(TABLE.read_text())["cmsis_nn"] == cmsis_table(root), \
+        "CMSIS_NN_ROOT=... python -m tinyengine_compiler.targets.stack regenerates codegen/stack_usage.json"
 
 
 @pytest.fixture(scope="module")

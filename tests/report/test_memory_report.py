@@ -30,7 +30,7 @@ LAYERS = [
 def report(tmp_path):
     check_no_overlap(BUFFERS, PLAN)
     summary = write_memory_report(tmp_path, BUFFERS, PLAN, layers=LAYERS, flash_bytes=5000,
-                                  trainable_bytes=300, scratch_bytes=40)
+                                  trainable_bytes=300, data_bss_bytes=96 + 300 + 24, stack_bytes=40)
     return tmp_path, summary
 
 
@@ -41,14 +41,15 @@ def test_json_keys_and_values(report):
     assert data == summary
     assert list(data) == sorted(data)  # stable key order
     for key in ("peak_sram_bytes", "arena_bytes", "lower_bound_bytes", "trainable_bytes",
-                "scratch_bytes", "flash_bytes"):
+                "other_static_bytes", "data_bss_bytes", "stack_bytes", "flash_bytes"):
         assert type(data[key]) is int, key
     assert all(type(v) is int for k, v in data.items() if k.endswith("_bytes"))
     assert data["planner"] == "hand"
     assert data["arena_bytes"] == 96
     assert data["lower_bound_bytes"] == 96
     assert data["peak_step"] == 1
-    assert data["peak_sram_bytes"] == 96 + 300 + 40
+    assert data["other_static_bytes"] == 24
+    assert data["peak_sram_bytes"] == 96 + 300 + 24 + 40
     assert data["weights_bytes"] == 120 + 2600
     # step 1 holds the x/y block (saved_activation, 64) and w (trainable, 32)
     assert data["at_peak_saved_activation_bytes"] == 64
@@ -59,13 +60,13 @@ def test_json_keys_and_values(report):
 def test_markdown_labels_and_table(report):
     folder, _ = report
     md = (folder / "memory.md").read_text()
-    for label in ("weights (ro)", "activations (rw)", "trainable (rw)", "scratch (rw)",
-                  "ram (total)", "flash (total)"):
+    for label in ("weights (ro)", "arena (rw)", "trainable (rw)", "other static (rw)", "data + bss",
+                  "stack (worst case)", "ram (total)", "flash (total)"):
         assert label in md
     assert "| layer | op | out shape | params | MACs | SRAM live at peak | flash bytes |" in md
     assert "| conv0 | CONV2D | 1x8x8x4 | 112 | 6,912 | 96 | 120 |" in md
     ram_line = next(ln for ln in md.splitlines() if ln.startswith("ram (total)"))
-    assert "436 B" in ram_line
+    assert "460 B" in ram_line
 
 
 def test_svg_one_rect_per_buffer(report):

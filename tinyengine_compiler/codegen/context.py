@@ -18,7 +18,6 @@ from ..ir import DType, Graph, Node, OpKind
 from ..ir.ops import BACKWARD_OPS
 from .backward_calls import SCALE_MODES, backward_call, master_name
 from .calls import Static, _dims, forward_call
-from .kernels import engine_stack_bytes
 
 _CTYPES = {DType.INT8: "int8_t", DType.INT32: "int32_t", DType.FLOAT32: "float", DType.UINT8: "uint8_t"}
 
@@ -307,7 +306,6 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
                           | {c["block"]["apply"]["symbol"] for c in train_calls if c["block"]}
                           | ({"tte_gather_channels_s8"} if split else set())),
     }
-    ctx["stack_bytes"] = engine_stack_bytes(ctx["kernels"])
     if updates:
         _mark_phase_changes(train_calls)
         ctx.update({

@@ -33,14 +33,6 @@ RENDERED = {"tte_model.h": "tte_model.h.j2", "tte_model.c": "tte_model.c.j2",
 BACKENDS = {"portable": "ref", "cmsis_nn": "cmsis"}
 # the files every CMSIS-NN adapter needs beside it (the shared header and scratch)
 CMSIS_SUPPORT = ("tte_cmsis.h", "tte_cmsis_scratch.c")
-# Default bytes of the static scratch the CMSIS-NN adapters share (tte.mk; a firmware overrides
-# it with `make TTE_CMSIS_SCRATCH_BYTES=...`).  One constant for every model until the planner
-# places CMSIS-NN scratch in the arena (not done yet): the largest Cortex-M7 (DSP) buffer that
-# CMSIS-NN's arm_*_get_buffer_size_dsp asks for in the three paper models, rounded up to 40 KB
-# (proxyless-w0.3: a 7x7 depthwise over 384 channels, 384 * 49 int16 = 37632 B; mcunet-5fps
-# needs 23520 B, mbv2-w0.35 112 B).  tests/codegen/test_cmsis_backend.py re-checks it against
-# the real functions; a layer needing more returns TTE_ERR_SCRATCH.
-CMSIS_SCRATCH_BYTES = 40960
 
 
 def _kernel_sources(kernels: list[str], backend: str) -> tuple[list[tuple[str, Path]], list[str]]:
@@ -70,8 +62,7 @@ def _environment() -> jinja2.Environment:
 def _fill(folder: Path, context: dict, extra_files: dict[str, str], backend: str) -> None:
     files, swapped = _kernel_sources(context["kernels"], backend)
     sources = [name[:-2] for name, _ in files if name.endswith(".c")]
-    build = {"backend": backend, "backend_kernels": swapped,
-             "sources": sources, "cmsis_scratch_bytes": CMSIS_SCRATCH_BYTES}
+    build = {"backend": backend, "backend_kernels": swapped, "sources": sources}
     env = _environment()
     for name, template in RENDERED.items():
         (folder / name).write_text(env.get_template(template).render(**context, **build))

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from ..errors import UnsupportedError
 from ..ir import OpKind
+from ..ir.ops import is_pointwise
 
 Shape = tuple[int, ...]
 
@@ -112,6 +113,41 @@ TTE_KERNELS: dict[OpKind, tuple[Kernel, ...]] = {
     ),
 }
 
+def _cmsis_conv(in_shape: Shape, filter_shape: Shape | None, out_shape: Shape) -> int:
+    """arm_convolve_s8_get_buffer_size: two int16 im2col columns of KH * KW * C_in, rounded up
+    to 4 (the generic kernel's, which bounds the 1xN and 1x1 ones)."""
+    cols = filter_shape[1] * filter_shape[2] * in_shape[3]
+    return 2 * (-(-cols // 4) * 4) * 2
+
+
+def _cmsis_depthwise(in_shape: Shape, filter_shape: Shape | None, out_shape: Shape) -> int:
+    """arm_depthwise_conv_s8_opt_get_buffer_size on a DSP core (Cortex-M7): C * KH * KW int16."""
+    return in_shape[3] * filter_shape[1] * filter_shape[2] * 2
+
+
+# The scratch of each CMSIS-NN adapter (runtime_c/src/cmsis/<symbol>.c, its _scratch_bytes
+# function) on the Cortex-M7 built with GCC (DSP extension, no Helium): the bytes the planner
+# places in the arena for each call.  tests/codegen/test_cmsis_backend.py checks them against
+# CMSIS-NN's own *_get_buffer_size_dsp functions on every layer of the models.
+CMSIS_SCRATCH: dict[str, Callable[[Shape, Shape | None, Shape], int]] = {
+    "tte_conv2d_s8": _cmsis_conv,
+    "tte_conv2d_1x1_s8": _no_scratch,       # arm_convolve_1x1_s8_fast needs none with GCC
+    "tte_depthwise_conv2d_s8": _cmsis_depthwise,
+    "tte_fully_connected_s8": _no_scratch,
+    "tte_add_s8": _no_scratch,
+}
+
+
+def cmsis_scratch_bytes(g, node) -> int:
+    """The arena scratch of a forward conv node run by a CMSIS-NN adapter (0 for the others)."""
+    if node.op not in (OpKind.CONV2D, OpKind.DEPTHWISE_CONV2D):
+        return 0
+    x, w, y = (g.tensors[name].shape for name in (node.inputs[0], node.inputs[1], node.outputs[0]))
+    symbol = ("tte_depthwise_conv2d_s8" if node.op == OpKind.DEPTHWISE_CONV2D
+              else "tte_conv2d_1x1_s8" if is_pointwise(w, node.attrs["pads"]) else "tte_conv2d_s8")
+    return CMSIS_SCRATCH[symbol](x, w, y)
+
+
 # Kernels of no OpKind: they make and read the compact saved state that passes/lifetimes.py
 # plans instead of a whole int8 activation (runtime_c "SAVED STATE" section).
 HELPER_KERNELS: tuple[Kernel, ...] = (
@@ -126,7 +162,16 @@ HELPER_KERNELS: tuple[Kernel, ...] = (
            "with tte_conv2d_grad_weight_f32 and channels NULL)"),
 )
 
-KERNELS_BY_SYMBOL: dict[str, Kernel] = {k.symbol: k for ks in (*TTE_KERNELS.values(), HELPER_KERNELS) for k in ks}
+# The twins of whole-weight kernels that read a split weight (runtime_c "SPLIT STORAGE"): codegen
+# swaps them in for the readers of a partly trained 1x1 conv (context.py SPLIT_TWINS).
+SPLIT_KERNELS: tuple[Kernel, ...] = (
+    Kernel("tte_conv2d_1x1_split_s8", _no_scratch, "CONV2D 1x1 whose weight is split (trained columns in SRAM)"),
+    Kernel("tte_conv2d_grad_input_split_f32", _no_scratch,
+           "CONV2D_GRAD_INPUT of a 1x1, stride 1, unpadded conv whose weight is split"),
+)
+
+KERNELS_BY_SYMBOL: dict[str, Kernel] = {k.symbol: k for ks in (*TTE_KERNELS.values(), HELPER_KERNELS, SPLIT_KERNELS)
+                                        for k in ks}
 
 
 # The worst-case stack of a call to each portable kernel on the Cortex-M7 (its frame and the
@@ -140,14 +185,16 @@ ENTRY_FRAME_BYTES = 128
 
 
 @lru_cache(maxsize=None)
-def _stack_table() -> dict[str, int]:
-    return json.loads(STACK_TABLE.read_text())["kernels"]
+def _stack_table(backend: str) -> dict[str, int]:
+    tables = json.loads(STACK_TABLE.read_text())
+    # the cmsis_nn backend swaps in its adapters (runtime_c/src/cmsis) for the kernels it has
+    return {**tables["kernels"], **(tables["cmsis_nn"] if backend == "cmsis_nn" else {})}
 
 
-def engine_stack_bytes(kernels: Iterable[str]) -> int:
-    """The worst-case stack of an engine that calls `kernels` (portable backend): an entry
+def engine_stack_bytes(kernels: Iterable[str], backend: str = "portable") -> int:
+    """The worst-case stack of an engine that calls `kernels` with kernel `backend`: an entry
     point's frame plus the deepest kernel call."""
-    table = _stack_table()
+    table = _stack_table(backend)
     missing = sorted(set(kernels) - set(table))
     if missing:
         raise UnsupportedError(f"no stack figure for kernel {missing[0]}; regenerate {STACK_TABLE.name} "

@@ -29,7 +29,10 @@ its size rounded up to `align` bytes:
     for the overlap checker to prove.
   * kernel scratch as `<node>.scratch` (`scratch`, live at its node's step only): two expanded
     channels for FUSED_EXPAND_DEPTHWISE, one padded input channel for an in-place depthwise conv
-    or depthwise input gradient (the forward C kernels need none: codegen/kernels.py).
+    or depthwise input gradient (the other portable kernels need none: codegen/kernels.py); with
+    a `backend_scratch(g, node)` (the pipeline passes codegen.kernels.cmsis_scratch_bytes for
+    the cmsis_nn backend), what that backend's kernel asks for: no static scratch outside the
+    arena.
 Not in the arena: constants (Flash), trained parameters (updated in place where they live:
 `sparse_update.trained_params`; SGD_UPDATE outputs name that same memory, so get no buffer).
 
@@ -40,6 +43,8 @@ accounting of section 2.3 (kept channels of the saved activation, 1-bit ReLU mas
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from ..ir import DType, Graph, Node, OpKind
 from ..ir.ops import BACKWARD_OPS
@@ -88,7 +93,8 @@ def banding(g: Graph, node: Node) -> RowBanding:
                       stride=node.attrs["stride"][0], pad_top=node.attrs["pads"][0])
 
 
-def lifetimes(g: Graph, *, masks: bool = True, align: int = 4) -> list[Buffer]:
+def lifetimes(g: Graph, *, masks: bool = True, align: int = 4,
+              backend_scratch: Callable[[Graph, Node], int] | None = None) -> list[Buffer]:
     step = {o: i for i, n in enumerate(g.nodes) for o in n.outputs}
     last = full_last_use(g, masks=masks)
     # input -> (output written over it, its offset inside that output, the rows' discipline)
@@ -123,7 +129,7 @@ def lifetimes(g: Graph, *, masks: bool = True, align: int = 4) -> list[Buffer]:
         buffers.append(Buffer(name, align_up(nbytes, align), first, end,
                               _category(g, name, masks), align, alias, alias_offset, band))
         buffers += _side_buffers(g, name, first, masks, align)
-    return buffers + _scratch_buffers(g, align)
+    return buffers + _scratch_buffers(g, align, backend_scratch)
 
 
 def _reads(g: Graph, name: str, masks: bool) -> set[str]:
@@ -161,17 +167,19 @@ def _side_buffers(g: Graph, name: str, first: int, masks: bool, align: int) -> l
     return out
 
 
-def scratch_bytes(g: Graph, n: Node) -> int:
-    """The scratch memory node `n`'s kernel needs (see the module docstring)."""
+def scratch_bytes(g: Graph, n: Node, backend_scratch: Callable[[Graph, Node], int] | None = None) -> int:
+    """The scratch memory node `n`'s kernel needs (see the module docstring); what a kernel
+    backend's own kernel asks for beyond that comes from `backend_scratch`."""
     if n.op == OpKind.FUSED_EXPAND_DEPTHWISE:
         return fused_scratch_bytes(g, n)
     if n.op in (OpKind.DEPTHWISE_CONV2D, OpKind.DEPTHWISE_CONV2D_GRAD_INPUT) and n.attrs.get("in_place"):
         _, h, w, _ = g.tensors[n.inputs[0]].shape
         top, left, bottom, right = n.attrs["pads"]
         return (h + top + bottom) * (w + left + right) * g.tensors[n.inputs[0]].dtype.itemsize
-    return 0
+    return backend_scratch(g, n) if backend_scratch is not None else 0
 
 
-def _scratch_buffers(g: Graph, align: int) -> list[Buffer]:
-    return [Buffer(f"{n.name}.scratch", align_up(scratch_bytes(g, n), align), i, i, "scratch", align)
-            for i, n in enumerate(g.nodes) if scratch_bytes(g, n)]
+def _scratch_buffers(g: Graph, align: int, backend_scratch) -> list[Buffer]:
+    sizes = [scratch_bytes(g, n, backend_scratch) for n in g.nodes]
+    return [Buffer(f"{n.name}.scratch", align_up(size, align), i, i, "scratch", align)
+            for i, (n, size) in enumerate(zip(g.nodes, sizes)) if size]

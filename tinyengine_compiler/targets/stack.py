@@ -8,10 +8,12 @@ indirect call, a dynamic frame or recursion is an error, since no bound would be
 
 `kernel_table()` does this for every portable runtime kernel at each optimization level the
 firmware may use and keeps the largest: the table `codegen/stack_usage.json` that
-`codegen/stack.py` reads to report an engine's worst-case stack without an ARM compiler.
-Regenerate it after changing a kernel:
+`codegen/kernels.py` reads to report an engine's worst-case stack without an ARM compiler.
+`cmsis_table(root)` does the same for the CMSIS-NN adapters, through the CMSIS-NN sources at
+`root` that they call.  Regenerate after changing a kernel:
 
     python -m tinyengine_compiler.targets.stack        # rewrites codegen/stack_usage.json
+    CMSIS_NN_ROOT=... python -m tinyengine_compiler.targets.stack   # and the cmsis_nn part
 
 tests/qemu/test_stack.py checks the table against a fresh measurement, and the measured
 (painted) stack of the QEMU runs against the figure memory.json reports.
@@ -20,6 +22,7 @@ tests/qemu/test_stack.py checks the table against a fresh measurement, and the m
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -90,24 +93,50 @@ def _depth(name: str, frames: dict[str, int], calls: dict[str, set[str]], chain:
     return frames[name] + max(below, default=0)
 
 
-def kernel_table(opt_levels: Sequence[str] = OPT_LEVELS) -> dict[str, int]:
-    """Kernel symbol -> its worst-case stack, the largest over `opt_levels`."""
-    runtime = runtime_c_dir()
-    sources = sorted((runtime / "src" / "ref").glob("*.c"))
+def _table(sources, include_dirs, flags: Sequence[str], keep, opt_levels) -> dict[str, int]:
     table: dict[str, int] = {}
     for opt in opt_levels:
-        for name, n in worst_case_stack(sources, [runtime / "include"], opt).items():
-            if name.startswith("tte_") and not name.endswith("_scratch_bytes"):
+        for name, n in worst_case_stack(sources, include_dirs, opt, flags).items():
+            if keep(name):
                 table[name] = max(table.get(name, 0), n)
     return dict(sorted(table.items()))
 
 
+def _is_kernel(name: str) -> bool:
+    return name.startswith("tte_") and not name.endswith("_scratch_bytes")
+
+
+def kernel_table(opt_levels: Sequence[str] = OPT_LEVELS) -> dict[str, int]:
+    """Portable kernel symbol -> its worst-case stack, the largest over `opt_levels`."""
+    runtime = runtime_c_dir()
+    return _table(sorted((runtime / "src" / "ref").glob("*.c")), [runtime / "include"], (), _is_kernel, opt_levels)
+
+
+def cmsis_table(cmsis_nn_root: str | Path, opt_levels: Sequence[str] = OPT_LEVELS) -> dict[str, int]:
+    """CMSIS-NN adapter symbol -> its worst-case stack through the CMSIS-NN functions it calls
+    (the integer sources tte.mk builds, with its flags)."""
+    runtime, root = runtime_c_dir(), Path(cmsis_nn_root)
+    adapters = sorted((runtime / "src" / "cmsis").glob("*.c"))
+    families = ("ConvolutionFunctions", "FullyConnectedFunctions", "BasicMathFunctions", "NNSupportFunctions",
+                "ActivationFunctions")
+    cmsis = [p for f in families for p in sorted((root / "Source" / f).glob("*.c"))
+             if not p.name.endswith(("_f16.c", "_f32.c", "_flt.c"))]
+    names = {p.stem for p in adapters}
+    return _table([*adapters, *cmsis], [runtime / "include", runtime / "src" / "cmsis", root / "Include"],
+                  ("-DCMSIS_NN_USE_SINGLE_ROUNDING",), lambda n: n in names, opt_levels)
+
+
 def main() -> None:
-    table = {"comment": "Worst-case stack bytes of each portable kernel call on the Cortex-M7 (arm-none-eabi-gcc "
-                        f"{' / '.join(OPT_LEVELS)}, the largest): python -m tinyengine_compiler.targets.stack",
-             "opt_levels": list(OPT_LEVELS), "kernels": kernel_table()}
+    old = json.loads(TABLE.read_text()) if TABLE.is_file() else {}
+    root = os.environ.get("CMSIS_NN_ROOT")
+    table = {"comment": "Worst-case stack bytes of each kernel call on the Cortex-M7 (arm-none-eabi-gcc "
+                        f"{' / '.join(OPT_LEVELS)}, the largest): python -m tinyengine_compiler.targets.stack; "
+                        "cmsis_nn: the CMSIS-NN adapters with the CMSIS-NN they call (CMSIS_NN_ROOT set)",
+             "opt_levels": list(OPT_LEVELS), "kernels": kernel_table(),
+             "cmsis_nn": cmsis_table(root) if root else old.get("cmsis_nn", {})}
     TABLE.write_text(json.dumps(table, indent=1) + "\n")
-    sys.stdout.write(f"wrote {TABLE} ({len(table['kernels'])} kernels)\n")
+    sys.stdout.write(f"wrote {TABLE} ({len(table['kernels'])} portable kernels, "
+                     f"{len(table['cmsis_nn'])} CMSIS-NN adapters)\n")
 
 
 if __name__ == "__main__":

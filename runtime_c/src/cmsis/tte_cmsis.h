@@ -26,14 +26,11 @@
  *
  * Scratch.  A CMSIS-NN kernel asks for its scratch through arm_*_get_buffer_size (which
  * depends on the ISA it is built for: plain C, DSP, Helium).  The adapter asks that function at
- * run time and uses the tte_ctx it is given when that holds enough; the generated code passes
- * an empty one today (the planner does not place CMSIS-NN scratch yet: out of scope for now),
- * so the adapters fall back to one static buffer of TTE_CMSIS_SCRATCH_BYTES shared by all of
- * them (tte_cmsis_scratch.c; the kernels run one at a time, so sharing is safe, but not
- * re-entrant).  tte.mk sets a default size, which a firmware overrides with
- * `make TTE_CMSIS_SCRATCH_BYTES=...`; a kernel whose scratch does not fit returns
- * TTE_ERR_SCRATCH with its output untouched.  This static buffer deviates from "no mutable
- * statics" on purpose, until codegen reserves `<node>.scratch` for this backend too.
+ * run time and uses the tte_ctx it is given: a `<node>.scratch` buffer that the planner placed
+ * in the arena, sized by the adapter's _scratch_bytes formula for the Cortex-M7
+ * (tinyengine_compiler/codegen/kernels.py CMSIS_SCRATCH, checked against CMSIS-NN's own
+ * functions).  There is no static scratch; a kernel whose scratch does not fit returns
+ * TTE_ERR_SCRATCH with its output untouched.
  */
 #ifndef TTE_CMSIS_H
 #define TTE_CMSIS_H
@@ -49,8 +46,8 @@
 extern "C" {
 #endif
 
-/** A CMSIS-NN context of at least `need` bytes: ctx's buffer if it is that large, otherwise the
- *  shared static buffer if that is; TTE_ERR_SCRATCH when neither is. */
+/** A CMSIS-NN context of at least `need` bytes: ctx's buffer (the arena scratch the planner
+ *  placed for this call); TTE_ERR_SCRATCH when it is smaller. */
 tte_status tte_cmsis_context(const tte_ctx *ctx, int32_t need, cmsis_nn_context *out);
 
 static inline cmsis_nn_dims tte_cmsis_dims(const tte_dims *d)
