@@ -141,9 +141,10 @@ def _training_options(fn):
 
 
 def _load_training_graphs(model, update, num_classes, storage, no_qas, label_smoothing, seed):
-    """(forward graph with its head, the backward graph before pruning, the scheduled training
-    step of the one pipeline)."""
+    """(forward graph with its head, the backward graph of every op before pruning, or None when
+    an op has no gradient rule, the scheduled training step of the one pipeline)."""
     from .frontend import load_model
+    from .grads import trainable_ops
     from .passes.autodiff import autodiff
     from .pipeline import Options, training_schedule
     from .training.config import load_scheme
@@ -151,7 +152,8 @@ def _load_training_graphs(model, update, num_classes, storage, no_qas, label_smo
     options = Options(num_classes=num_classes, storage=storage, qas=not no_qas, label_smoothing=label_smoothing,
                       seed=seed)
     g, train = training_schedule(load_model(model, require_int8=True), load_scheme(update), options)
-    return g, autodiff(g, label_smoothing=label_smoothing), train
+    whole = all(n.op in trainable_ops() for n in g.nodes)
+    return g, autodiff(g, label_smoothing=label_smoothing) if whole else None, train
 
 
 @main.command("graph")
@@ -165,15 +167,16 @@ def graph_cmd(model, update, num_classes, storage, no_qas, label_smoothing, seed
     from .passes.sparse_update import trained_params
 
     g, full, train = _load_training_graphs(model, update, num_classes, storage, no_qas, label_smoothing, seed)
-    before = [n for n in full.nodes if n.op in BACKWARD_OPS]
+    before = None if full is None else len([n for n in full.nodes if n.op in BACKWARD_OPS])
     after = [n for n in train.nodes if n.op in BACKWARD_OPS]
     params = trained_params(train)
     if as_json:
-        click.echo(json.dumps({"forward_ops": len(g.nodes), "backward_ops_before_pruning": len(before),
+        click.echo(json.dumps({"forward_ops": len(g.nodes), "backward_ops_before_pruning": before,
                                "backward_ops_after_pruning": len(after), "trained_params": len(params)}))
         return
     click.echo(f"forward ops: {len(g.nodes)}")
-    click.echo(f"backward ops: {len(before)} before pruning, {len(after)} after")
+    click.echo(f"backward ops: {before if before is not None else 'n/a (an op has no gradient rule)'} "
+               f"before pruning, {len(after)} after")
     click.echo(f"trained parameters: {len(params)} tensors, {sum(p.elements for p in params)} values, "
                f"{sum(p.bytes for p in params)} bytes")
     for n in after:

@@ -94,3 +94,29 @@ def test_every_parameter_gradient_against_finite_differences(smoothing):
         fd, got = np.array(fd), np.array([grad[c] for c in coords])
         assert np.linalg.norm(fd) > 1e-8, param
         assert np.linalg.norm(got - fd) / np.linalg.norm(fd) <= 1e-4, param
+
+
+def test_backward_stops_at_the_earliest_trained_layer(monkeypatch):
+    """With `trained`, autodiff builds the backward of the ops above the earliest trained layer
+    only: an op without a gradient rule below it is fine, above it an error naming the op,
+    the node and the trained layer that needs its gradient."""
+    from tinyengine_compiler import grads
+    from tinyengine_compiler.errors import UnsupportedError
+
+    net = NetBuilder(np.random.default_rng(3), shape=(1, 4, 4, 3))
+    net.conv("c0", 4, 3)
+    net.pool()
+    net.fc("fc", 5)
+    monkeypatch.delitem(grads._RULES, OpKind.GLOBAL_AVG_POOL)   # as if the pool had no rule
+    g = autodiff(net.g, trained=["fc.weight", "fc.bias"])
+    assert dump(g) == """\
+loss: SOFTMAX_CROSS_ENTROPY(fc.out, label) -> fc.out.grad, loss
+fc.clamp_grad: CLAMP_GRAD(fc.out.grad, fc.out) -> fc.preact.grad
+fc.grad_input: FULLY_CONNECTED_GRAD_INPUT(fc.preact.grad, fc.weight) -> pool.out.grad
+fc.grad_weight: FULLY_CONNECTED_GRAD_WEIGHT(pool.out, fc.preact.grad) -> fc.weight.grad
+fc.grad_bias: BIAS_GRAD(fc.preact.grad) -> fc.bias.grad
+fc.weight.sgd_update: SGD_UPDATE(fc.weight, fc.weight.grad, fc.weight.grad_scale) -> fc.weight.updated
+fc.bias.sgd_update: SGD_UPDATE(fc.bias, fc.bias.grad, fc.bias.grad_scale) -> fc.bias.updated"""
+    with pytest.raises(UnsupportedError, match=r"node 'pool' \(GLOBAL_AVG_POOL\) has no gradient rule.*to train "
+                                               r"c0; supported for training: .*CONV2D"):
+        autodiff(net.g, trained=["c0.bias"])

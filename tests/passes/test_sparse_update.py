@@ -66,11 +66,19 @@ def counts(model_dir, model, preset, num_classes=None):
 
 def test_mcunet_paper_scheme_counts(paper_models_dir):
     before, after, train = counts(paper_models_dir, "mcunet-5fps", "paper-mcunet-5fps")
-    # Before (every partial): MCUNet has 42 convs + the classifier = 43 weighted layers, 7 adds,
-    # 1 pool.  Loss 1; per weighted layer clamp_grad, grad_input, grad_weight, grad_bias: 4 * 43
-    # = 172; one update per weight and bias: 86; a clamp_grad per add: 7; the pool: 1; a
-    # GRAD_ACCUMULATE per residual block input: 7.  1 + 172 + 86 + 7 + 1 + 7 = 274.
-    assert len(before) == 274
+    # The whole backward graph (every partial of every op): MCUNet has 42 convs + the
+    # classifier = 43 weighted layers, 7 adds, 1 pool.  Loss 1; per weighted layer clamp_grad,
+    # grad_input, grad_weight, grad_bias: 4 * 43 = 172; one update per weight and bias: 86; a
+    # clamp_grad per add: 7; the pool: 1; a GRAD_ACCUMULATE per residual block input: 7.
+    # 1 + 172 + 86 + 7 + 1 + 7 = 274.
+    g = load_paper_model(f"{paper_models_dir}/mcunet-5fps.pkl")
+    assert len([n for n in autodiff(g).nodes if n.op in BACKWARD_OPS]) == 274
+    # What autodiff builds for the scheme (every partial of the ops above the earliest trained
+    # layer, conv 20 = blocks.6.pointwise2): convs 20..41 and the classifier, 23 weighted layers:
+    # 4 * 23 = 92 partials and 2 * 23 = 46 updates; the 5 adds above conv 20 (blocks 6, 8, 9,
+    # 11, 12): 5 clamp_grads; pool 1, loss 1; accumulations at the inputs of blocks 8, 9, 11, 12:
+    # 4 (block 6's input gets one contribution, from its add).  1 + 92 + 46 + 5 + 1 + 4 = 149.
+    assert len(before) == 149
     # After: n_bias_update 22 trains the biases of convs 20..41, so backward stops at conv 20
     # (blocks.6.pointwise2).  Convs 20..41 (22): clamp_grad 22, grad_bias 22, grad_input 21
     # (not conv 20), grad_weight 6 (21, 24, 27, 30, 36, 39).  Classifier: clamp, grad_input,

@@ -32,6 +32,11 @@ def register_grad(op: OpKind):
     return wrap
 
 
+def trainable_ops() -> frozenset[OpKind]:
+    """The forward ops a gradient can pass through (the ops with a rule)."""
+    return frozenset(_RULES)
+
+
 def rule_for(op: OpKind) -> Rule:
     if op not in _RULES:
         raise UnsupportedError(f"no gradient rule for {op.value}: this op cannot be trained through")

@@ -1,7 +1,12 @@
 """autodiff: append the backward graph (loss, every gradient, one SGD update per parameter).
 
 Takes: a verified int8 forward Graph with one output, the logits [1, K] (as the front ends and
-`replace_classifier` produce).  Every forward op must have a rule in `grads/`.
+`replace_classifier` produce), and optionally `trained`, the names of the parameters that will
+train.  With `trained`, only the forward nodes a trained parameter reaches (it is one of their
+inputs, or flows into one through the forward graph) get backward nodes: the backward graph
+starts at the loss and stops at the earliest trained layer, so an op with no rule in `grads/`
+is an error (UnsupportedError naming the op, the node and a trained layer below it) only where
+a kept gradient must pass through it.  Without `trained` every forward op must have a rule.
 
 Guarantees: a verified Graph holding the forward nodes unchanged, then
   * the graph input `label` (int32 [1]) and the node `loss` (SOFTMAX_CROSS_ENTROPY) with outputs
@@ -25,29 +30,39 @@ time"), with the int8 forward and float backward of section 3.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 
 from ..errors import UnsupportedError
-from ..grads import Builder, rule_for
+from ..grads import Builder, rule_for, trainable_ops
 from ..grads.loss import softmax_cross_entropy
 from ..ir import DType, Graph, OpKind, Tensor
 from ..ir.verify import verify
 
 
-def autodiff(g: Graph, *, label_smoothing: float = 0.0) -> Graph:
+def autodiff(g: Graph, *, label_smoothing: float = 0.0, trained: Collection[str] | None = None) -> Graph:
     if g.tensors[g.inputs[0]].dtype != DType.INT8:
         raise UnsupportedError(f"graph '{g.name}' is a float model; training needs an int8 model")
     if len(g.outputs) != 1 or len(g.tensors[g.outputs[0]].shape) != 2:
         raise UnsupportedError(f"graph '{g.name}' must have one output of logits [1, classes] to train")
     forward = list(g.nodes)
+    below = _trained_below(g, trained)
     b = Builder(g.copy())
     logits = g.outputs[0]
     contributions: dict[str, list[str]] = {logits: [softmax_cross_entropy(b, logits, label_smoothing)]}
     for node in reversed(forward):
         gy = _summed(b, node.outputs[0], contributions.pop(node.outputs[0], []))
-        if gy is None:
+        if gy is None or (below is not None and node.outputs[0] not in below):
             continue
-        for name, grad in zip(node.inputs, rule_for(node.op)(b, node, gy)):
+        try:
+            rule = rule_for(node.op)
+        except UnsupportedError:
+            needed = f" to train {below[node.outputs[0]]}" if below is not None else ""
+            raise UnsupportedError(f"node '{node.name}' ({node.op.value}) has no gradient rule, and the gradient "
+                                   f"must pass through it{needed}; supported for training: "
+                                   f"{', '.join(sorted(op.value for op in trainable_ops()))}") from None
+        for name, grad in zip(node.inputs, rule(b, node, gy)):
             if grad is None or name in g.inputs:
                 continue
             if g.tensors[name].is_constant:
@@ -56,6 +71,21 @@ def autodiff(g: Graph, *, label_smoothing: float = 0.0) -> Graph:
                 contributions.setdefault(name, []).append(grad)
     b.g.outputs = [logits, "loss"]
     return verify(b.g)
+
+
+def _trained_below(g: Graph, trained: Collection[str] | None) -> dict[str, str] | None:
+    """Output tensor -> the name of a layer with a trained parameter at or below the node that
+    makes it (a trained parameter is one of its inputs, or reaches one through the forward
+    graph); None when every node gets its gradient."""
+    if trained is None:
+        return None
+    below: dict[str, str] = {}
+    for node in g.nodes:
+        layer = node.name if set(trained) & set(node.inputs) else next(
+            (below[i] for i in node.inputs if i in below), None)
+        if layer is not None:
+            below.update(dict.fromkeys(node.outputs, layer))
+    return below
 
 
 def _summed(b: Builder, tensor: str, parts: list[str]) -> str | None:

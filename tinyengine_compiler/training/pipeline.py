@@ -21,7 +21,12 @@ def for_classes(g: Graph, scheme: UpdateScheme, num_classes: int | None, seed: i
 
 def training_graph(g: Graph, scheme: UpdateScheme, *, use_qas: bool = True,
                    label_smoothing: float = 0.0) -> tuple[Graph, Graph]:
-    """(the full backward graph before pruning, the pruned training graph)."""
-    full = autodiff(g, label_smoothing=label_smoothing)
-    pruned = sparse_update(full, resolve(scheme, g), weight_storage=scheme.weight_storage)
+    """(the backward graph before pruning, the pruned training graph).  Autodiff builds the
+    backward of the nodes above the earliest trained layer only (passes/autodiff.py), so a
+    frozen op without a gradient rule below it does not matter."""
+    trained = resolve(scheme, g)
+    params = [g.node(layer).inputs[i] for layer, u in trained.items()
+              for i, kept in ((1, u.channels is not None), (2, u.bias)) if kept]
+    full = autodiff(g, label_smoothing=label_smoothing, trained=params)
+    pruned = sparse_update(full, trained, weight_storage=scheme.weight_storage)
     return full, (qas(pruned) if use_qas else pruned)
