@@ -109,12 +109,35 @@ def _placed(sched: Graph, options: Options) -> tuple[list[Buffer], Plan]:
     return buffers, best_plan(buffers) if options.planner is None else PLANNERS[options.planner](buffers)
 
 
-def _engine(forward: Graph, sched: Graph, options: Options, scheme_name: str | None) -> Engine:
-    buffers, plan = _placed(sched, options)
+# The shares of an arena's free bytes a fused update's block may widen into (`_widened`).
+WIDEN_SHARES = (1.0, 0.5)
+
+
+def _widened(sched: Graph, buffers: list[Buffer], plan: Plan, options: Options):
+    """The fused weight-gradient blocks as wide as the arena allows (passes/update_blocks.py):
+    all at once into the bytes free at their steps, or, when that placement grows the arena,
+    one node at a time, into all then half of its free bytes, each kept only if the arena did
+    not grow.  The live bytes are a lower bound, hence the placements."""
     wider = update_blocks(sched, buffers, plan.arena_bytes)
     wider_buffers, wider_plan = _placed(wider, options)
     if wider_plan.arena_bytes <= plan.arena_bytes:
-        sched, buffers, plan = wider, wider_buffers, wider_plan
+        return wider, wider_buffers, wider_plan
+    for node in [n.name for n in sched.nodes if n.attrs.get("fused_update")]:
+        for share in WIDEN_SHARES:
+            trial = update_blocks(sched, buffers, plan.arena_bytes, only=node, share=share)
+            if trial.node(node).attrs["block_rows"] == sched.node(node).attrs["block_rows"]:
+                break
+            trial_buffers, trial_plan = _placed(trial, options)
+            if trial_plan.arena_bytes <= plan.arena_bytes:
+                sched, buffers, plan = trial, trial_buffers, trial_plan
+                break
+    return sched, buffers, plan
+
+
+def _engine(forward: Graph, sched: Graph, options: Options, scheme_name: str | None) -> Engine:
+    buffers, plan = _placed(sched, options)
+    if any(n.attrs.get("fused_update") for n in sched.nodes):
+        sched, buffers, plan = _widened(sched, buffers, plan, options)
     check_no_overlap(buffers, plan)
     ctx = build_context(sched, plan.offsets, plan.arena_bytes, source=sched.name,
                         source_sha256=hashlib.sha256(sched.to_json().encode()).hexdigest(),

@@ -4,7 +4,8 @@ Takes a float model that the front end accepts and calibration images of the mod
 size, and writes the model as onnxruntime's `quantize_static` quantizes it (QDQ format,
 per-channel symmetric int8 weights, asymmetric int8 activations, MinMax calibration), in the
 form `frontend.onnx_import` reads back.  BatchNormalization is folded into the Conv before it
-first, so that its parameters never become separately quantized tensors.  The output is
+first, and a MatMul followed by an Add of a constant becomes one Gemm, so that neither leaves a
+separately quantized parameter or intermediate.  The output is
 written to a temporary file and renamed: a failure never leaves a partial model.
 
 Calibration data: a folder of .npy files (uint8 HxWx3 each; also .png/.jpg when Pillow is
@@ -44,7 +45,7 @@ def quantize_onnx(float_path: str, calib: str, out_path: str) -> None:
     os.makedirs(folder, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder, prefix=".tte-quantize-") as tmp:
         folded = os.path.join(tmp, "folded.onnx")
-        onnx.save(fold_batch_norm(model), folded)
+        onnx.save(fuse_matmul_add(fold_batch_norm(model)), folded)
         result = os.path.join(tmp, "quantized.onnx")
         _quantize_static(folded, result, input_name, batches)
         os.replace(result, out_path)
@@ -146,6 +147,38 @@ def fold_batch_norm(model: onnx.ModelProto) -> onnx.ModelProto:
         dropped.append(bn)
     for bn in dropped:
         graph.node.remove(bn)
+    _drop_unused_initializers(graph)
+    return m
+
+
+def fuse_matmul_add(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A copy of `model` where each MatMul with a constant [in, out] weight whose output only an
+    Add of a constant [out] (or scalar) reads is one Gemm with that bias: the same float
+    function, quantized as one op."""
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    graph = m.graph
+    inits = {t.name: t for t in graph.initializer}
+    readers: dict[str, list] = {}
+    for n in graph.node:
+        for i in n.input:
+            readers.setdefault(i, []).append(n)
+    for mm in [n for n in graph.node if n.op_type == "MatMul" and n.input[1] in inits]:
+        adds = readers.get(mm.output[0], [])
+        if len(adds) != 1 or adds[0].op_type != "Add" or len(inits[mm.input[1]].dims) != 2:
+            continue
+        add = adds[0]
+        bias = next((i for i in add.input if i in inits and i != mm.output[0]), None)
+        out = inits[mm.input[1]].dims[1]
+        if bias is None or numpy_helper.to_array(inits[bias]).size not in (1, out):
+            continue
+        b = np.broadcast_to(numpy_helper.to_array(inits[bias]).astype(np.float32).reshape(-1), (out,))
+        b_name = f"{add.output[0]}.gemm_bias"
+        graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(b), b_name))
+        gemm = onnx.helper.make_node("Gemm", [mm.input[0], mm.input[1], b_name], [add.output[0]], name=mm.name)
+        graph.node.insert(list(graph.node).index(mm), gemm)
+        graph.node.remove(mm)
+        graph.node.remove(add)
     _drop_unused_initializers(graph)
     return m
 

@@ -154,7 +154,8 @@ def test_fully_connected_weight_is_out_in(tmp_path, op, attrs, stored):
 
 
 def test_batch_norm_folds_into_conv_like_onnxruntime_computes_it(tmp_path):
-    """On a 1x1 image a 1x1 conv is W @ x + b; onnxruntime runs the unfolded Conv + BN."""
+    """On a 1x1 image a 1x1 conv is W @ x + b; onnxruntime runs the unfolded Conv + BN.  (Being
+    the logits, the 1x1 conv on a 1x1 map is the classifier, a FULLY_CONNECTED in the IR.)"""
     rng = np.random.default_rng(3)
     inits = {"w": rng.normal(size=(5, 3, 1, 1)).astype(np.float32), "b": rng.normal(size=5).astype(np.float32),
              "gamma": rng.uniform(0.5, 2, 5).astype(np.float32), "beta": rng.normal(size=5).astype(np.float32),
@@ -165,7 +166,7 @@ def test_batch_norm_folds_into_conv_like_onnxruntime_computes_it(tmp_path):
     path = _save(tmp_path, nodes, [_vi("x", [1, 3, 1, 1])], [_vi("y", [1, 5, 1, 1])], inits)
     g = import_onnx(path)
     (node,) = g.nodes
-    assert node.op == OpKind.CONV2D and g.tensors[node.outputs[0]].dtype == DType.FLOAT32
+    assert node.op == OpKind.FULLY_CONNECTED and g.tensors[node.outputs[0]].dtype == DType.FLOAT32
     x = rng.normal(size=(1, 3, 1, 1)).astype(np.float32)
     expected = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0].reshape(5)
     w, b = g.tensors[node.inputs[1]].data, g.tensors[node.inputs[2]].data

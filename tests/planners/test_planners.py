@@ -128,7 +128,7 @@ def test_bad_aliases_rejected(bufs, message):
 # A conv writing 4 output rows of 8 B over an input of 8 rows of 4 B, stride 2, pad 1: output
 # row r is written once input rows >= 2r - 1 are all that is still read.  By hand, the rows
 # need (r + 1) * 8 - max(0, 2r - 1) * 4 <= offset: 8, 12, 12, 12, so the input goes 12 B in.
-BAND = RowBanding(out_rows=4, out_row_bytes=8, in_row_bytes=4, stride=2, pad_top=1)
+BAND = RowBanding(out_rows=4, out_row_bytes=8, in_rows=8, in_row_bytes=4, stride=2, pad_top=1)
 
 
 def test_banding_needs_the_hand_computed_offset():

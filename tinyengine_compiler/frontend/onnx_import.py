@@ -13,7 +13,11 @@ accepts, with NHWC activations, OHWI / 1HWC / [out, in] weights and one input an
 * **Float** (no QuantizeLinear): the same ops on float32 tensors without qparams;
   BatchNormalization folds into the Conv before it and Relu/Clip become float clamps.
 
-Flatten/Reshape are accepted only where they do not move data in NHWC order (1x1 spatial).
+Flatten/Reshape are accepted where they do not move data in NHWC order (1x1 spatial), and as the
+flattening of a spatial map into a Gemm/MatMul classifier, whose weight columns are then
+permuted from CHW to HWC order at compile time.  The classifier takes one IR form: a
+Gemm/MatMul (in a float model also MatMul + Add of a constant, folded as its bias) or a 1x1
+Conv on a 1x1 map (`onnx_rules.classifier_as_fully_connected`) is a FULLY_CONNECTED.
 Identity and Dropout are skipped.  Every refusal names the node and the reason.
 """
 
@@ -32,7 +36,8 @@ from ..ir.ops import CONV_OPS, WEIGHTED_OPS
 from ..ir.shapes import output_shape
 from ..ir.verify import verify
 from .onnx_checks import load_checked, node_label
-from .onnx_rules import attr, float_clamp, fold_bn, int8_clamp, padding, prune, to_nhwc
+from .onnx_rules import (attr, classifier_as_fully_connected, float_clamp, fold_bn, int8_clamp, padding, prune,
+                         to_nhwc)
 
 CLAMPABLE = WEIGHTED_OPS | {OpKind.ADD}
 
@@ -53,6 +58,19 @@ class QAct:
 class Const:
     data: np.ndarray
     qparams: QParams | None = None   # set for the output of a DequantizeLinear of an initializer
+
+
+@dataclass(frozen=True)
+class Flat:
+    """IR activation `ir` ([N, H, W, C]) flattened in ONNX's CHW order: only a Gemm/MatMul may
+    read it (its weight columns are permuted to the NHWC order the IR flattens in)."""
+    ir: str
+
+
+@dataclass(frozen=True)
+class QFlat:
+    """The int8 ONNX value of a Flat (a QuantizeLinear of it with its own parameters)."""
+    ir: str
 
 
 @dataclass(frozen=True)
@@ -112,6 +130,8 @@ class _Importer:
             v = self.env[name] = Act(self.materialize(v, name))
         if isinstance(v, Act):
             return v.ir
+        if isinstance(v, Flat):
+            self.fail(f"reads '{name}', a flattened spatial map: only a Gemm or MatMul classifier may read one")
         if isinstance(v, Pending):
             self.fail(f"reads '{name}', which is not quantized (expected QuantizeLinear then DequantizeLinear)")
         self.fail(f"input '{name}' must be an activation, not a {type(v).__name__}")
@@ -172,6 +192,9 @@ class _Importer:
             ir = self.materialize(v, node.output[0], qp)
         elif isinstance(v, Act) and self.tensors[v.ir].qparams == qp:
             ir = v.ir   # Q(DQ(x)) with x's own parameters: the same int8 tensor
+        elif isinstance(v, Flat) and self.tensors[v.ir].qparams == qp:
+            self.env[node.output[0]] = QFlat(v.ir)   # the same, flattened
+            return
         elif isinstance(v, Act):
             self.fail("requantizing an activation to new parameters without an op is not supported")
         else:
@@ -183,6 +206,8 @@ class _Importer:
         v = self.env[node.input[0]]
         if isinstance(v, QAct):
             self.env[node.output[0]] = Act(v.ir)
+        elif isinstance(v, QFlat):
+            self.env[node.output[0]] = Flat(v.ir)
         elif isinstance(v, Const):
             self.env[node.output[0]] = Const(v.data, qp)
         else:
@@ -226,22 +251,41 @@ class _Importer:
                                            w_ir, self.bias(node, x, w_ir, data.shape[axis]))
 
     def gemm(self, node):
-        x = self.act(node.input[0])
+        flat = self.env.get(node.input[0])
+        x = flat.ir if isinstance(flat, Flat) else self.act(node.input[0])
         w = self.weight(node.input[1], 2)
         if node.op_type == "Gemm" and (attr(node, "transA", 0) or attr(node, "alpha", 1.0) != 1.0
                                        or (attr(node, "beta", 1.0) != 1.0 and len(node.input) > 2)):
             self.fail("Gemm with transA, alpha or beta other than the defaults is not supported")
         out_first = node.op_type == "Gemm" and attr(node, "transB", 0) == 1
         data = w.data if out_first else w.data.T                                     # -> [out, in]
+        if isinstance(flat, Flat):   # columns in CHW order -> the NHWC order of the IR's flattening
+            _, h, wd, c = self.tensors[x].shape
+            data = data.reshape(-1, c, h, wd).transpose(0, 2, 3, 1).reshape(data.shape)
         w_ir = self.ir_weight(w, data, 0 if out_first else 1, 0)
         self.env[node.output[0]] = Pending(self.label, OpKind.FULLY_CONNECTED, (x,), node.output[0], {},
                                            w_ir, self.bias(node, x, w_ir, data.shape[0]))
 
     def add(self, node):
+        constant = [i for i in (0, 1) if isinstance(self.env.get(node.input[i]), Const)]
+        if constant:
+            return self.add_bias(node, constant[0])
         a, b = self.act(node.input[0]), self.act(node.input[1])
         if self.tensors[a].shape != self.tensors[b].shape:
             self.fail("Add with broadcasting is not supported; both operands must have the same shape")
         self.env[node.output[0]] = Pending(self.label, OpKind.ADD, (a, b), node.output[0])
+
+    def add_bias(self, node, i: int):
+        """Add of a constant after a float MatMul/Gemm/Conv that has no bias of its own: its bias."""
+        p = self.fusable(node.input[1 - i])
+        c = self.const(node.input[i], "addend").data.astype(np.float32).reshape(-1)
+        if self.quantized or p is None or p.weight is None or np.any(p.bias.data) or p.lo != -np.inf \
+                or p.hi != np.inf or c.size not in (1, p.bias.data.size):
+            self.fail("Add of a constant is supported only as the bias of a float MatMul, Gemm or Conv right "
+                      "before it (in a quantized model, fuse MatMul + Add into Gemm before quantizing, as "
+                      "tte quantize does)")
+        self.env[node.output[0]] = replace(p, bias=Const(np.broadcast_to(c, p.bias.data.shape).astype(np.float32)),
+                                           onnx_out=node.output[0])
 
     def global_avg_pool(self, node):
         self.env[node.output[0]] = Pending(self.label, OpKind.GLOBAL_AVG_POOL, (self.act(node.input[0]),),
@@ -288,14 +332,15 @@ class _Importer:
         v, src, dst = self.env[node.input[0]], self.shapes.get(node.input[0]), self.shapes.get(node.output[0])
         if src is None or dst is None:
             self.fail(f"{node.op_type} needs static shapes")
-        if src != dst and not (len(src) == 4 and src[2] * src[3] == 1 and dst == (src[0], src[1])):
+        spatial = len(src) == 4 and src[2] * src[3] > 1 and tuple(dst) == (src[0], src[1] * src[2] * src[3])
+        if src != dst and not spatial and not (len(src) == 4 and src[2] * src[3] == 1 and dst == (src[0], src[1])):
             self.fail(f"{node.op_type} from {list(src)} to {list(dst)} is not supported: only flattening "
-                      "a 1x1-spatial tensor is a no-op in NHWC order")
+                      "(of a 1x1 map, or of a spatial map into a Gemm/MatMul classifier)")
         if isinstance(v, Pending) and not self.quantized:
             v = Act(self.act(node.input[0]))
         if not isinstance(v, Act):
             self.fail(f"{node.op_type} of '{node.input[0]}' ({type(v).__name__}) is not supported")
-        self.env[node.output[0]] = v
+        self.env[node.output[0]] = Flat(v.ir) if spatial else v
 
     def identity(self, node):
         self.env[node.output[0]] = self.env[node.input[0]]
@@ -366,7 +411,7 @@ class _Importer:
             raise UnsupportedError(f"input '{image.name}' of a quantized model must be read by a QuantizeLinear")
         output = self.output_tensor(self.graph.output[0].name)
         name = os.path.splitext(os.path.basename(self.path))[0]
-        g = prune(Graph(name, self.tensors, self.nodes, [self.image_input], [output]))
+        g = classifier_as_fully_connected(prune(Graph(name, self.tensors, self.nodes, [self.image_input], [output])))
         try:
             return verify(g)
         except ValueError as e:

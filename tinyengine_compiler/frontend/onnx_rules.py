@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import onnx
 
-from ..ir import Graph, QParams
+from ..ir import Graph, OpKind, QParams
 
 INT8_MIN, INT8_MAX = -128, 127
 
@@ -71,3 +71,24 @@ def prune(g: Graph) -> Graph:
     used = needed | set(g.inputs)
     tensors = {k: t for k, t in g.tensors.items() if k in used}
     return Graph(g.name, tensors, keep[::-1], g.inputs, g.outputs)
+
+
+def classifier_as_fully_connected(g: Graph) -> Graph:
+    """The classifier in its one IR form: when the logits come from a CONV2D with a 1x1 kernel
+    on a 1x1 map (no padding; a Flatten or Reshape after it is already a no-op), it becomes the
+    FULLY_CONNECTED it computes: weight [O, 1, 1, I] -> [O, I], output [N, 1, 1, O] -> [N, O].
+    The same integer sums, so the same outputs.  Any other graph is returned as it is."""
+    node = next((n for n in g.nodes if g.outputs[0] in n.outputs), None)
+    if node is None or node.op != OpKind.CONV2D:
+        return g
+    x, w, y = (g.tensors[n] for n in (node.inputs[0], node.inputs[1], node.outputs[0]))
+    if x.shape[1:3] != (1, 1) or w.shape[1:3] != (1, 1) or any(node.attrs["pads"]):
+        return g
+    g = g.copy()
+    node = g.producer(g.outputs[0])
+    w, y = g.tensors[node.inputs[1]], g.tensors[node.outputs[0]]
+    w.data, w.shape = w.data.reshape(w.shape[0], w.shape[3]), (w.shape[0], w.shape[3])
+    y.shape = (y.shape[0], y.shape[3])
+    node.op = OpKind.FULLY_CONNECTED
+    node.attrs = {k: v for k, v in node.attrs.items() if k in ("act_min", "act_max")}
+    return g

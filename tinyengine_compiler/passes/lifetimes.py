@@ -89,8 +89,8 @@ def full_last_use(g: Graph, *, masks: bool = True) -> dict[str, int]:
 def banding(g: Graph, node: Node) -> RowBanding:
     """How a `banded` conv (passes/inplace.py) writes its output over its input, row by row."""
     x, y = g.tensors[node.inputs[0]], g.tensors[node.outputs[0]]
-    return RowBanding(out_rows=y.shape[1], out_row_bytes=y.nbytes // y.shape[1], in_row_bytes=x.nbytes // x.shape[1],
-                      stride=node.attrs["stride"][0], pad_top=node.attrs["pads"][0])
+    return RowBanding(out_rows=y.shape[1], out_row_bytes=y.nbytes // y.shape[1], in_rows=x.shape[1],
+                      in_row_bytes=x.nbytes // x.shape[1], stride=node.attrs["stride"][0], pad_top=node.attrs["pads"][0])
 
 
 def lifetimes(g: Graph, *, masks: bool = True, align: int = 4,
@@ -106,7 +106,7 @@ def lifetimes(g: Graph, *, masks: bool = True, align: int = 4,
                                  f"which is read until step {last[n.attrs['banded']]}")
             band = banding(g, n)
             banded[n.attrs["banded"]] = (n.outputs[0], align_up(band.min_offset(), align), band)
-    buffers = []
+    buffers, sizes = [], {}
     for name, end in last.items():
         producer = g.nodes[step[name]] if name in step else None
         if producer is not None and producer.op == OpKind.SGD_UPDATE:
@@ -125,9 +125,10 @@ def lifetimes(g: Graph, *, masks: bool = True, align: int = 4,
             alias, alias_offset, band = banded[name]
         if producer is not None and producer.attrs.get("banded") is not None:   # room for its input too
             x = producer.attrs["banded"]
-            nbytes = max(nbytes, banded[x][1] + align_up(g.tensors[x].nbytes, align))
-        buffers.append(Buffer(name, align_up(nbytes, align), first, end,
-                              _category(g, name, masks), align, alias, alias_offset, band))
+            nbytes = max(nbytes, banded[x][1] + sizes[x])
+        sizes[name] = align_up(nbytes, align)
+        buffers.append(Buffer(name, sizes[name], first, end, _category(g, name, masks), align, alias,
+                              alias_offset, band))
         buffers += _side_buffers(g, name, first, masks, align)
     return buffers + _scratch_buffers(g, align, backend_scratch)
 

@@ -36,6 +36,7 @@ class RowBanding:
 
     out_rows: int
     out_row_bytes: int
+    in_rows: int
     in_row_bytes: int
     stride: int
     pad_top: int
@@ -220,7 +221,7 @@ def check_no_overlap(buffers: Sequence[Buffer], plan: Plan) -> None:
 def _check_banding(b: Buffer, in_off: int, out_name: str, out_off: int) -> None:
     """Output row r, written over input `b`, must not cover an input row still to be read."""
     band = b.banding
-    in_rows = b.size_bytes // band.in_row_bytes
+    in_rows = band.in_rows
     for r in range(band.out_rows):
         lo, hi = out_off + r * band.out_row_bytes, out_off + (r + 1) * band.out_row_bytes
         first = band.first_live_input_row(r)
