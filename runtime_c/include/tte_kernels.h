@@ -445,6 +445,26 @@ int32_t tte_global_avg_pool_grad_f32_scratch_bytes(const tte_dims *input_dims,
                                                    const tte_dims *output_dims);
 
 /* ---------------------------------------------------------------------------------------
+ * AVG_POOL2D_GRAD: each window's share = grad[oy, ox, c] / float(its valid taps), one division;
+ * dx starts at +0 and, for kh, for kw (lexicographic), each tap of each window inside the
+ * input gets that window's share added.
+ *
+ * @param[in]  ctx          scratch; unused, may be NULL
+ * @param[in]  p            the forward pool's strides >= 1 and pads (each smaller than the
+ *                          kernel; act_* unused)
+ * @param[in]  grad_dims    {1, OH, OW, C} as the forward pool's output
+ * @param[in]  grad         float32 NHWC
+ * @param[in]  filter_dims  {1, KH, KW, 1}: the pool's window
+ * @param[in]  output_dims  {1, H, W, C}
+ * @param[out] output       float32 NHWC dx; must not alias grad
+ * ------------------------------------------------------------------------------------- */
+tte_status tte_avg_pool2d_grad_f32(const tte_ctx *ctx, const tte_pool_params *p, const tte_dims *grad_dims,
+                                   const float *grad, const tte_dims *filter_dims, const tte_dims *output_dims,
+                                   float *output);
+int32_t tte_avg_pool2d_grad_f32_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
+                                              const tte_dims *output_dims);
+
+/* ---------------------------------------------------------------------------------------
  * GRAD_ACCUMULATE: output = input1 + input2, element by element.
  *
  * @param[in]  ctx          scratch; unused, may be NULL

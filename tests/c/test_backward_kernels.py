@@ -20,7 +20,7 @@ from tinyengine_compiler.reference.backward import mathf
 from tinyengine_compiler.reference.backward.sgd_update import round_half_away, sgd_update
 
 from .tte_ctypes import (SCALE_PER_COLUMN, SCALE_PER_ROW, SCALE_PER_TENSOR, TTE_ERR_ARG, TTE_OK, Rows,
-                         BACKWARD_SIGNATURES, ClampGradParams, ConvGradParams, FcGradParams, SgdParams,
+                         BACKWARD_SIGNATURES, ClampGradParams, ConvGradParams, FcGradParams, PoolParams, SgdParams,
                          SoftmaxCeParams, f32c)
 
 _DTYPES = {np.dtype(np.int8): DType.INT8, np.dtype(np.int32): DType.INT32, np.dtype(np.float32): DType.FLOAT32}
@@ -300,6 +300,22 @@ def test_depthwise_conv2d_grad_weight(runtime, case, subset):
     chans = None if ch is None else np.array(ch, np.int32)
     assert runtime.call("tte_depthwise_conv2d_grad_weight_f32", _conv_params(s, pads, sx, zx), x.shape, x,
                         gz.shape, f32c(gz), chans, out.shape, out) == TTE_OK
+    _bits(out, expected)
+
+
+@pytest.mark.parametrize("case", [(8, 8, 3, 2, 2, (0, 0, 0, 0)), (7, 6, 5, 3, 2, (1, 1, 1, 1)),
+                                  (9, 9, 4, 3, 1, (1, 1, 1, 1)), (10, 7, 2, 3, 2, (0, 0, 1, 1)),
+                                  (6, 6, 3, 5, 3, (2, 1, 2, 1))])
+def test_avg_pool2d_grad(runtime, case):
+    h, w, c, k, s, pads = case
+    rng = np.random.default_rng(sum(case[:5]) * 53 + sum(pads))
+    oh, ow = _out_hw(h, w, k, k, s, pads)
+    gy = _grad(rng, (1, oh, ow, c))
+    attrs = {"kernel": (k, k), "stride": (s, s), "pads": pads, "input_shape": (1, h, w, c)}
+    expected = _reference(OpKind.AVG_POOL2D_GRAD, [("gy", gy, None)], attrs)
+    out = np.full((1, h, w, c), np.nan, np.float32)
+    assert runtime.call("tte_avg_pool2d_grad_f32", PoolParams(s, s, *pads, -128, 127), gy.shape, f32c(gy),
+                        (1, k, k, 1), out.shape, out) == TTE_OK
     _bits(out, expected)
 
 

@@ -108,6 +108,7 @@ BACKWARD_SIGNATURES = {
     "tte_fully_connected_grad_weight_f32": [C.POINTER(FcGradParams), _PD, P8, _PD, PF, P32, _PR, _PD, PF],
     "tte_bias_grad_f32": [_PD, PF, _PD, PF],
     "tte_global_avg_pool_grad_f32": [_PD, PF, _PD, PF],
+    "tte_avg_pool2d_grad_f32": [C.POINTER(PoolParams), _PD, PF, _PD, _PD, PF],
     "tte_grad_accumulate_f32": [_PD, PF, PF, PF],
     "tte_sgd_update_f32": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, _PR, PF, P8],
     "tte_sgd_update_s8": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, _PR, P8],

@@ -36,7 +36,8 @@ class NetBuilder:
         for t in consts:
             g.tensors[t.name] = t
         out = Tensor(f"{name}.out", (), DType.INT8, QParams.make(1.0, 0))
-        clamp = {} if op == OpKind.GLOBAL_AVG_POOL else {"act_min": -128, "act_max": 127}
+        pool = op in (OpKind.GLOBAL_AVG_POOL, OpKind.AVG_POOL2D)
+        clamp = {} if pool else {"act_min": -128, "act_max": 127}
         node = Node(name, op, inputs, [out.name], {**clamp, **attrs})
         g.tensors[out.name] = out
         g.nodes.append(node)
@@ -44,7 +45,7 @@ class NetBuilder:
         # Pick the output quantization from the real pre-activation (clamp disabled by a huge scale).
         out.qparams = QParams.make(1e6, 0)
         pre = run_real(g, real_values(g, self.x))[out.name]
-        if op == OpKind.GLOBAL_AVG_POOL:
+        if pool:
             out.qparams = g.tensors[inputs[0]].qparams
         elif relu:
             v = np.unique(pre[pre > 0])  # upper bound halfway between two values, never at one
@@ -75,6 +76,11 @@ class NetBuilder:
 
     def pool(self, name="pool"):
         return self._append(name, OpKind.GLOBAL_AVG_POOL, [self.current], {})
+
+    def avg_pool(self, name, k, stride, pads):
+        """An average pool keeping its input's quantization (what ORT's QDQ gives a pool)."""
+        return self._append(name, OpKind.AVG_POOL2D, [self.current],
+                            {"kernel": (k, k), "stride": (stride, stride), "pads": pads})
 
     def fc(self, name, cout):
         cin = self.g.tensors[self.current].size

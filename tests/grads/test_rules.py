@@ -106,6 +106,22 @@ def test_global_avg_pool_rule():
     np.testing.assert_allclose(grads["input"][0, 2, 3], gy[0, 0, 0] / 20, rtol=1e-12)  # by hand
 
 
+@pytest.mark.parametrize("k,stride,pads", [(2, 2, (0, 0, 0, 0)), (3, 2, (1, 1, 1, 1)), (3, 1, (1, 1, 1, 1)),
+                                           (3, 2, (0, 0, 1, 1))])
+def test_avg_pool2d_rule(k, stride, pads):
+    net = NetBuilder(np.random.default_rng(12 + k + stride), shape=(1, 7, 6, 3))
+    net.avg_pool("pool", k, stride, pads)
+    node = net.g.node("pool")
+    values = run_real(net.g, real_values(net.g, net.x))
+    gy = np.random.default_rng(2).standard_normal(values["pool.out"].shape)
+    grads = rule_gradients(net.g, node, values, gy)
+    fd = finite_difference(net.g, node, values, gy, "input", [np.unravel_index(i, (1, 7, 6, 3)) for i in range(126)])
+    np.testing.assert_allclose(grads["input"].reshape(-1), fd, rtol=1e-6, atol=1e-9)
+    # by hand: with stride 2 and no padding, pixel (0, 0) lies in one 2x2 window
+    if (k, stride, pads) == (2, 2, (0, 0, 0, 0)):
+        np.testing.assert_allclose(grads["input"][0, 0, 0], gy[0, 0, 0] / 4, rtol=1e-12)
+
+
 def test_float32_mode_matches_float64():
     net = NetBuilder(np.random.default_rng(11), shape=(1, 8, 8, 4))
     net.conv("conv", 6, 3, 2)
@@ -122,5 +138,5 @@ def test_float32_mode_matches_float64():
 
 
 def test_missing_rule_names_the_op():
-    with pytest.raises(TteError, match="AVG_POOL2D"):
-        rule_for(OpKind.AVG_POOL2D)
+    with pytest.raises(TteError, match="FUSED_EXPAND_DEPTHWISE"):
+        rule_for(OpKind.FUSED_EXPAND_DEPTHWISE)

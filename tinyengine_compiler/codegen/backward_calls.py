@@ -124,6 +124,16 @@ def _two_dims(symbol):
     return build
 
 
+def _avg_pool_grad(g, n, tag, ref, kept):
+    gy, out = n.inputs[0], n.outputs[0]
+    statics = [Static("tte_pool_params", f"{tag}_params", [*n.attrs["stride"], *n.attrs["pads"], -128, 127]),
+               Static("tte_dims", f"{tag}_g_dims", _dims(g.tensors[gy].shape)),
+               Static("tte_dims", f"{tag}_k_dims", [1, *n.attrs["kernel"], 1]),
+               Static("tte_dims", f"{tag}_out_dims", _dims(g.tensors[out].shape))]
+    return Call("tte_avg_pool2d_grad_f32", ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_g_dims", ref(gy),
+                                            f"&{tag}_k_dims", f"&{tag}_out_dims", ref(out)], statics)
+
+
 def _accumulate(g, n, tag, ref, kept):
     statics = [Static("tte_dims", f"{tag}_dims", _dims(g.tensors[n.outputs[0]].shape))]
     return Call("tte_grad_accumulate_f32", ["&tte_no_scratch", f"&{tag}_dims", ref(n.inputs[0]), ref(n.inputs[1]),
@@ -172,7 +182,7 @@ _BACKWARD = {
     OpKind.CONV2D_GRAD_WEIGHT: _grad_weight, OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT: _grad_weight,
     OpKind.FULLY_CONNECTED_GRAD_WEIGHT: _grad_weight,
     OpKind.BIAS_GRAD: _two_dims("tte_bias_grad_f32"), OpKind.GLOBAL_AVG_POOL_GRAD: _two_dims("tte_global_avg_pool_grad_f32"),
-    OpKind.GRAD_ACCUMULATE: _accumulate,
+    OpKind.GRAD_ACCUMULATE: _accumulate, OpKind.AVG_POOL2D_GRAD: _avg_pool_grad,
 }
 
 

@@ -105,6 +105,7 @@ TTE_KERNELS: dict[OpKind, tuple[Kernel, ...]] = {
         Kernel("tte_fully_connected_grad_weight_f32", _no_scratch, "any channel subset"),),
     OpKind.BIAS_GRAD: (Kernel("tte_bias_grad_f32", _no_scratch, "always"),),
     OpKind.GLOBAL_AVG_POOL_GRAD: (Kernel("tte_global_avg_pool_grad_f32", _no_scratch, "always"),),
+    OpKind.AVG_POOL2D_GRAD: (Kernel("tte_avg_pool2d_grad_f32", _no_scratch, "batch 1, every pad smaller than the kernel"),),
     OpKind.GRAD_ACCUMULATE: (Kernel("tte_grad_accumulate_f32", _no_scratch, "always; may run in place"),),
     OpKind.SGD_UPDATE: (
         Kernel("tte_sgd_update_f32", _no_scratch, "float32 master weights"),

@@ -1,6 +1,13 @@
-"""Rule for GLOBAL_AVG_POOL: y = mean over H, W of x (its requantization is the identity in the
-real domain and it has no clamp beyond int8 saturation, which the average of int8 values never
-reaches) -> dx = dy / (H * W) at every pixel."""
+"""Rules for the pools.
+
+GLOBAL_AVG_POOL: y = mean over H, W of x (its requantization is the identity in the real domain
+and it has no clamp beyond int8 saturation, which the average of int8 values never reaches)
+-> dx = dy / (H * W) at every pixel.
+
+AVG_POOL2D: y = the mean of each window's valid taps -> each window's dy / its count, added to
+its taps (AVG_POOL2D_GRAD).  Like the global pool it has no fused clamp: with the output's own
+quantization the average never saturates, and a requantized one is taken as the identity.
+"""
 
 from __future__ import annotations
 
@@ -13,3 +20,11 @@ def global_avg_pool_grad(b: Builder, node: Node, gy: str) -> list:
     """y = global_avg_pool(x) -> [dx]."""
     return [b.emit(f"{node.name}.grad_input", OpKind.GLOBAL_AVG_POOL_GRAD, [gy],
                    {"input_shape": tuple(b.g.tensors[node.inputs[0]].shape)}, out=b.grad_name(node, 0))]
+
+
+@register_grad(OpKind.AVG_POOL2D)
+def avg_pool2d_grad(b: Builder, node: Node, gy: str) -> list:
+    """y = avg_pool2d(x) -> [dx]."""
+    attrs = {k: tuple(node.attrs[k]) for k in ("kernel", "stride", "pads")}
+    return [b.emit(f"{node.name}.grad_input", OpKind.AVG_POOL2D_GRAD, [gy],
+                   {**attrs, "input_shape": tuple(b.g.tensors[node.inputs[0]].shape)}, out=b.grad_name(node, 0))]

@@ -37,6 +37,7 @@ weights are dequantized where read; semantics and summation order in docs/numeri
 | FULLY_CONNECTED_GRAD_WEIGHT   | x (saved), gz       | channels -> dw [out, n]                   |
 | BIAS_GRAD                     | gz                  | -> [C], the sum over all but the last axis |
 | GLOBAL_AVG_POOL_GRAD          | gy                  | input_shape -> gy / (H * W) broadcast     |
+| AVG_POOL2D_GRAD               | gy                  | kernel, stride, pads, input_shape -> each window's gy / its count, to its taps |
 | GRAD_ACCUMULATE               | a, b                | -> a + b                                  |
 | SGD_UPDATE                    | param, grad, grad_scale | layer, param, channels, storage, qas -> updated param |
 
@@ -71,6 +72,7 @@ class OpKind(str, enum.Enum):
     FULLY_CONNECTED_GRAD_WEIGHT = "FULLY_CONNECTED_GRAD_WEIGHT"
     BIAS_GRAD = "BIAS_GRAD"
     GLOBAL_AVG_POOL_GRAD = "GLOBAL_AVG_POOL_GRAD"
+    AVG_POOL2D_GRAD = "AVG_POOL2D_GRAD"
     GRAD_ACCUMULATE = "GRAD_ACCUMULATE"
     SGD_UPDATE = "SGD_UPDATE"
 
@@ -81,7 +83,7 @@ BACKWARD_OPS = frozenset({
     OpKind.SOFTMAX_CROSS_ENTROPY, OpKind.CLAMP_GRAD, OpKind.CONV2D_GRAD_INPUT, OpKind.CONV2D_GRAD_WEIGHT,
     OpKind.DEPTHWISE_CONV2D_GRAD_INPUT, OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT,
     OpKind.FULLY_CONNECTED_GRAD_INPUT, OpKind.FULLY_CONNECTED_GRAD_WEIGHT, OpKind.BIAS_GRAD,
-    OpKind.GLOBAL_AVG_POOL_GRAD, OpKind.GRAD_ACCUMULATE, OpKind.SGD_UPDATE})
+    OpKind.GLOBAL_AVG_POOL_GRAD, OpKind.AVG_POOL2D_GRAD, OpKind.GRAD_ACCUMULATE, OpKind.SGD_UPDATE})
 
 
 def is_pointwise(filter_shape, pads) -> bool:

@@ -39,7 +39,7 @@ def _backward_output_shape(g: Graph, node: Node) -> tuple[int, ...]:
     if node.op in (OpKind.SOFTMAX_CROSS_ENTROPY, OpKind.CLAMP_GRAD, OpKind.GRAD_ACCUMULATE, OpKind.SGD_UPDATE):
         return shape
     if node.op in (OpKind.CONV2D_GRAD_INPUT, OpKind.DEPTHWISE_CONV2D_GRAD_INPUT,
-                   OpKind.FULLY_CONNECTED_GRAD_INPUT, OpKind.GLOBAL_AVG_POOL_GRAD):
+                   OpKind.FULLY_CONNECTED_GRAD_INPUT, OpKind.GLOBAL_AVG_POOL_GRAD, OpKind.AVG_POOL2D_GRAD):
         return tuple(node.attrs["input_shape"])
     if node.op == OpKind.BIAS_GRAD:
         return (shape[-1],)

@@ -40,7 +40,7 @@ def run_real(g: Graph, values: dict[str, np.ndarray], start: int = 0) -> dict[st
 
 
 def _clamp(g: Graph, node: Node, y: np.ndarray) -> np.ndarray:
-    if node.op == OpKind.GLOBAL_AVG_POOL:
+    if node.op in (OpKind.GLOBAL_AVG_POOL, OpKind.AVG_POOL2D):   # no fused clamp (grads/pool.py)
         return y
     lo, hi = node.attrs.get("act_min", -128), node.attrs.get("act_max", 127)
     bounds = real(g, node.outputs[0], np.array([lo, hi]), y.dtype)
@@ -58,6 +58,14 @@ def _conv2d(node, x, w, b):
     return np.einsum("nhwcij,oijc->nhwo", win, w) + b
 
 
+def _avg_pool2d(node, x):
+    """The mean of each window's valid (non-padding) taps."""
+    kernel, stride, pads = node.attrs["kernel"], node.attrs["stride"], node.attrs["pads"]
+    total = _windows(x, kernel, stride, pads).sum(axis=(-2, -1))
+    count = _windows(np.ones((1, *x.shape[1:3], 1), x.dtype), kernel, stride, pads).sum(axis=(-2, -1))
+    return total / count
+
+
 def _depthwise(node, x, w, b):
     win = _windows(x, w.shape[1:3], node.attrs["stride"], node.attrs["pads"])
     return np.einsum("nhwcij,ijc->nhwc", win, w[0]) + b
@@ -69,4 +77,5 @@ _OPS = {
     OpKind.FULLY_CONNECTED: lambda node, x, w, b: x.reshape(x.shape[0], -1) @ w.T + b,
     OpKind.ADD: lambda node, a, b: a + b,
     OpKind.GLOBAL_AVG_POOL: lambda node, x: x.mean(axis=(1, 2), keepdims=True),
+    OpKind.AVG_POOL2D: _avg_pool2d,
 }

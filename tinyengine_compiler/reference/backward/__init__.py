@@ -14,6 +14,7 @@ parameters (`sgd_update.py`, called by the trainer).
 from __future__ import annotations
 
 from ...ir import OpKind
+from .avg_pool2d_grad import avg_pool2d_grad
 from .bias_grad import bias_grad
 from .clamp_grad import clamp_grad
 from .conv2d_grad_input import conv2d_grad_input
@@ -37,5 +38,6 @@ BACKWARD_OPS = {
     OpKind.FULLY_CONNECTED_GRAD_WEIGHT: fully_connected_grad_weight,
     OpKind.BIAS_GRAD: bias_grad,
     OpKind.GLOBAL_AVG_POOL_GRAD: global_avg_pool_grad,
+    OpKind.AVG_POOL2D_GRAD: avg_pool2d_grad,
     OpKind.GRAD_ACCUMULATE: grad_accumulate,
 }

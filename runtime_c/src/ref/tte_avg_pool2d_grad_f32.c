@@ -1,0 +1,76 @@
+/*
+ * Title:       tte_avg_pool2d_grad_f32.c
+ * Description: AVG_POOL2D backward: each window's gradient divided by its count of valid
+ *              (non-padding) taps, added to those taps.
+ *
+ * Layout:      grad float32 NHWC [1, OH, OW, C]; output float32 NHWC [1, H, W, C].
+ * Quantization: none.  share = grad[oy, ox, c] / float32(count[oy, ox]), one correctly
+ *   rounded division; dx = +0, then for kh, for kw (lexicographic), every tap (y, x) =
+ *   (oy * stride_h + kh - pad_top, ox * stride_w + kw - pad_left) inside the input gets its
+ *   window's share added (reference/backward/avg_pool2d_grad.py).
+ *
+ * For a fixed (kh, kw) distinct windows reach distinct taps, so each dx element gets its adds
+ * in (kh, kw) order, as the reference's.  No scratch memory.
+ */
+#include "tte_kernels.h"
+
+int32_t tte_avg_pool2d_grad_f32_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
+                                              const tte_dims *output_dims)
+{
+    (void)input_dims;
+    (void)filter_dims;
+    (void)output_dims;
+    return 0;
+}
+
+/* The valid taps of a window starting at padded coordinate `start` along an axis of `n`. */
+static int32_t valid_taps(int32_t start, int32_t k, int32_t n)
+{
+    const int32_t lo = start < 0 ? 0 : start, hi = start + k > n ? n : start + k;
+    return hi > lo ? hi - lo : 0;
+}
+
+tte_status tte_avg_pool2d_grad_f32(const tte_ctx *ctx, const tte_pool_params *p, const tte_dims *grad_dims,
+                                   const float *grad, const tte_dims *filter_dims, const tte_dims *output_dims,
+                                   float *output)
+{
+    const int32_t in_h = output_dims->h, in_w = output_dims->w, ch = output_dims->c;
+    const int32_t out_h = grad_dims->h, out_w = grad_dims->w, k_h = filter_dims->h, k_w = filter_dims->w;
+    int32_t i, kh, kw, oy, ox, c;
+    (void)ctx;
+
+    if (grad_dims->n != 1 || output_dims->n != 1 || grad_dims->c != ch || p->stride_h < 1 || p->stride_w < 1 ||
+        k_h < 1 || k_w < 1 || p->pad_top < 0 || p->pad_left < 0 || p->pad_bottom < 0 || p->pad_right < 0 ||
+        p->pad_top >= k_h || p->pad_bottom >= k_h || p->pad_left >= k_w || p->pad_right >= k_w ||
+        out_h != (in_h + p->pad_top + p->pad_bottom - k_h) / p->stride_h + 1 ||
+        out_w != (in_w + p->pad_left + p->pad_right - k_w) / p->stride_w + 1) {
+        return TTE_ERR_ARG;
+    }
+    for (i = 0; i < in_h * in_w * ch; i++) {
+        output[i] = 0.0f;
+    }
+    for (kh = 0; kh < k_h; kh++) {
+        for (kw = 0; kw < k_w; kw++) {
+            for (oy = 0; oy < out_h; oy++) {
+                const int32_t y0 = oy * p->stride_h - p->pad_top, y = y0 + kh;
+                if (y < 0 || y >= in_h) {
+                    continue;
+                }
+                for (ox = 0; ox < out_w; ox++) {
+                    const int32_t x0 = ox * p->stride_w - p->pad_left, x = x0 + kw;
+                    const float *g = grad + (oy * out_w + ox) * ch;
+                    float *d = output + (y * in_w + x) * ch;
+                    float count;
+                    if (x < 0 || x >= in_w) {
+                        continue;
+                    }
+                    count = (float)(valid_taps(y0, k_h, in_h) * valid_taps(x0, k_w, in_w));
+                    for (c = 0; c < ch; c++) {
+                        d[c] = d[c] + g[c] / count;
+                    }
+                }
+            }
+        }
+    }
+    return TTE_OK;
+}
