@@ -215,6 +215,41 @@ int32_t tte_avg_pool2d_requant_s8_scratch_bytes(const tte_dims *input_dims,
                                                 const tte_dims *filter_dims,
                                                 const tte_dims *output_dims);
 
+/** The geometry of a pool: same batch and channels in and out, strides >= 1, pads >= 0 and each
+ *  smaller than the kernel (every window holds a valid tap), OH and OW as a conv's. */
+static inline int32_t tte_pool_geometry_ok(const tte_pool_params *p, const tte_dims *in, const tte_dims *filter,
+                                           const tte_dims *out)
+{
+    return out->n == in->n && out->c == in->c && p->stride_h >= 1 && p->stride_w >= 1 && filter->h >= 1 &&
+           filter->w >= 1 && p->pad_top >= 0 && p->pad_left >= 0 && p->pad_bottom >= 0 && p->pad_right >= 0 &&
+           p->pad_top < filter->h && p->pad_bottom < filter->h && p->pad_left < filter->w &&
+           p->pad_right < filter->w && in->h + p->pad_top + p->pad_bottom >= filter->h &&
+           in->w + p->pad_left + p->pad_right >= filter->w &&
+           out->h == (in->h + p->pad_top + p->pad_bottom - filter->h) / p->stride_h + 1 &&
+           out->w == (in->w + p->pad_left + p->pad_right - filter->w) / p->stride_w + 1;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * MAX_POOL2D: the largest valid tap of each window (padding never wins), requantized when
+ * the output's quantization differs: out = clamp(m) with rq NULL, else
+ * clamp(tte_requantize(m + input_offset, multiplier, shift) + output_offset).
+ *
+ * @param[in]  ctx          scratch; unused (scratch_bytes is 0), may be NULL
+ * @param[in]  p            strides >= 1; pads >= 0, each smaller than the kernel; clamp
+ * @param[in]  rq           NULL when input and output share their quantization, else the
+ *                          requantization (tte_pool_requant)
+ * @param[in]  input_dims   {N, H, W, C}
+ * @param[in]  input        int8 NHWC
+ * @param[in]  filter_dims  {1, KH, KW, 1}: the window
+ * @param[in]  output_dims  {N, OH, OW, C} as for tte_conv2d_s8
+ * @param[out] output       int8 NHWC; must not alias the input
+ * ------------------------------------------------------------------------------------- */
+tte_status tte_max_pool2d_s8(const tte_ctx *ctx, const tte_pool_params *p, const tte_pool_requant *rq,
+                             const tte_dims *input_dims, const int8_t *input, const tte_dims *filter_dims,
+                             const tte_dims *output_dims, int8_t *output);
+int32_t tte_max_pool2d_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
+                                        const tte_dims *output_dims);
+
 /* =======================================================================================
  * TRAINING (float32): the backward and update kernels.
  *
@@ -465,6 +500,25 @@ int32_t tte_avg_pool2d_grad_f32_scratch_bytes(const tte_dims *input_dims, const 
                                               const tte_dims *output_dims);
 
 /* ---------------------------------------------------------------------------------------
+ * MAX_POOL2D_GRAD: dx starts at +0; for each window in row-major order, each channel's
+ * gradient is added to the tap it picked (index: kh * KW + kw, from tte_max_pool2d_argmax_s8).
+ *
+ * @param[in]  ctx          scratch; unused, may be NULL
+ * @param[in]  p            the forward pool's strides and pads (act_* unused)
+ * @param[in]  grad_dims    {1, OH, OW, C} as the forward pool's output
+ * @param[in]  grad         float32 NHWC
+ * @param[in]  index        uint8 NHWC [1, OH, OW, C]
+ * @param[in]  filter_dims  {1, KH, KW, 1}: the pool's window
+ * @param[in]  output_dims  {1, H, W, C}
+ * @param[out] output       float32 NHWC dx; must not alias grad
+ * ------------------------------------------------------------------------------------- */
+tte_status tte_max_pool2d_grad_f32(const tte_ctx *ctx, const tte_pool_params *p, const tte_dims *grad_dims,
+                                   const float *grad, const uint8_t *index, const tte_dims *filter_dims,
+                                   const tte_dims *output_dims, float *output);
+int32_t tte_max_pool2d_grad_f32_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
+                                              const tte_dims *output_dims);
+
+/* ---------------------------------------------------------------------------------------
  * GRAD_ACCUMULATE: output = input1 + input2, element by element.
  *
  * @param[in]  ctx          scratch; unused, may be NULL
@@ -540,8 +594,10 @@ int32_t tte_sgd_update_s32_scratch_bytes(const tte_dims *input_dims, const tte_d
  *                       every channel, so it takes the kept list to pair them).
  * The packed mask: element i (flat, NHWC order) is bit (i % 8) of byte i / 8, least
  * significant bit first (numpy.packbits(..., bitorder="little")); the unused high bits of
- * the last byte are 0.  Python oracle: reference/backward/saved_state.py.  All need no
- * scratch (their _scratch_bytes return 0; ctx may be NULL).
+ * the last byte are 0.  `<x>.argmax.<reader>` is made by tte_max_pool2d_argmax_s8 when the
+ * max pool runs, and read by tte_max_pool2d_grad_f32: one byte a window instead of the pool's
+ * input.  Python oracle: reference/backward/saved_state.py.  All need no scratch (their
+ * _scratch_bytes return 0; ctx may be NULL).
  * ===================================================================================== */
 
 /* ---------------------------------------------------------------------------------------
@@ -619,6 +675,24 @@ tte_status tte_depthwise_conv2d_grad_weight_kept_f32(const tte_ctx *ctx,
 int32_t tte_depthwise_conv2d_grad_weight_kept_f32_scratch_bytes(const tte_dims *input_dims,
                                                                 const tte_dims *filter_dims,
                                                                 const tte_dims *output_dims);
+
+/* ---------------------------------------------------------------------------------------
+ * MAX_POOL2D ARGMAX: output[oy, ox, c] = kh * KW + kw of the window's first largest valid tap
+ * (taps in row-major order; padding never wins).
+ *
+ * @param[in]  ctx          scratch; unused, may be NULL
+ * @param[in]  p            the pool's strides and pads (act_* unused)
+ * @param[in]  input_dims   {1, H, W, C}
+ * @param[in]  input        int8 NHWC: the pool's input
+ * @param[in]  filter_dims  {1, KH, KW, 1}, KH * KW <= 256
+ * @param[in]  output_dims  {1, OH, OW, C}
+ * @param[out] output       uint8 NHWC; must not alias the input
+ * ------------------------------------------------------------------------------------- */
+tte_status tte_max_pool2d_argmax_s8(const tte_ctx *ctx, const tte_pool_params *p, const tte_dims *input_dims,
+                                    const int8_t *input, const tte_dims *filter_dims, const tte_dims *output_dims,
+                                    uint8_t *output);
+int32_t tte_max_pool2d_argmax_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
+                                               const tte_dims *output_dims);
 
 /* =======================================================================================
  * FROZEN-PREFIX MEMORY SAVERS: kernels that never hold a whole intermediate tensor, working

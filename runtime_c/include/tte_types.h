@@ -167,6 +167,15 @@ typedef enum {
     TTE_SCALE_PER_COLUMN = 2  /**< grad_scale[channel of the last axis]: 1HWC depthwise weights */
 } tte_scale_mode;
 
+/** The requantization of a max pool whose output quantization differs from its input's:
+ *  out = requantize(max + input_offset, multiplier, shift) + output_offset. */
+typedef struct {
+    int32_t input_offset;  /**< -input zero point, [-127, 128] */
+    int32_t output_offset; /**< output zero point, [-128, 127] */
+    int32_t multiplier;    /**< Q31 of s_in / s_out */
+    int32_t shift;
+} tte_pool_requant;
+
 /** A conv weight whose trained input channels live apart from the rest (a partial sparse
  *  update, the split storage of tinyengine_compiler/codegen): the frozen tensor stays in
  *  Flash, only the trained columns are in SRAM.  Element [o, kh, kw, c] is

@@ -521,3 +521,23 @@ def test_inconsistent_dims_are_rejected(runtime):
                             None, dw.shape, dw) == TTE_ERR_ARG
     assert runtime.call("tte_conv2d_grad_weight_f32", p, x.shape, x, gz.shape, gz, None, None, (3, 3, 3, 1),
                         dw) == TTE_ERR_ARG  # NULL channels means all: n must be C_in
+
+
+@pytest.mark.parametrize("case", [(8, 8, 3, 2, 2, (0, 0, 0, 0)), (7, 6, 5, 3, 2, (1, 1, 1, 1)),
+                                  (9, 9, 4, 3, 1, (1, 1, 1, 1)), (10, 7, 2, 3, 2, (0, 0, 1, 1))])
+def test_max_pool2d_grad(runtime, case):
+    """From the index tte_max_pool2d_argmax_s8 keeps, the reference's dx (recomputed from x)."""
+    h, w, c, k, s, pads = case
+    rng = np.random.default_rng(sum(case[:5]) * 59 + sum(pads))
+    oh, ow = _out_hw(h, w, k, k, s, pads)
+    x = rng.integers(-6, 6, (1, h, w, c), dtype=np.int8)   # few values: many ties and shared taps
+    gy = _grad(rng, (1, oh, ow, c))
+    attrs = {"kernel": (k, k), "stride": (s, s), "pads": pads, "input_shape": (1, h, w, c)}
+    expected = _reference(OpKind.MAX_POOL2D_GRAD, [("gy", gy, None), ("x", x, QParams.make(0.1, 0))], attrs)
+    index = np.zeros((1, oh, ow, c), np.uint8)
+    p = PoolParams(s, s, *pads, -128, 127)
+    assert runtime.call("tte_max_pool2d_argmax_s8", p, x.shape, x, (1, k, k, 1), index.shape, index) == TTE_OK
+    out = np.full((1, h, w, c), np.nan, np.float32)
+    assert runtime.call("tte_max_pool2d_grad_f32", p, gy.shape, f32c(gy), index, (1, k, k, 1), out.shape,
+                        out) == TTE_OK
+    _bits(out, expected)

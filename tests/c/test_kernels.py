@@ -347,3 +347,49 @@ def test_conv2d_written_over_its_input_row_by_row(runtime, case):
                                    ctypes.byref(dims((n, oh, ow, cout))), _p8(buf))
     assert st == TTE_OK
     np.testing.assert_array_equal(buf[:oh * out_row].reshape(expected.shape), expected)
+
+
+@pytest.mark.parametrize("case", POOL_CASES, ids=str)
+@pytest.mark.parametrize("requant", [False, True])
+def test_max_pool2d_matches_oracle(runtime, case, requant):
+    from tinyengine_compiler.reference.backward.max_pool2d_grad import argmax
+
+    from .tte_ctypes import PoolRequant
+
+    n, h, w_, ch, kernel, stride, pads = case
+    rng = np.random.default_rng(h * w_ * ch + kernel[0] + 7 * requant)
+    x = rng.integers(-128, 128, (n, h, w_, ch), dtype=np.int8)
+    x[..., 0] = 5   # a channel of ties: the first largest tap wins
+    q_in = (float(_f32(rng.uniform(0.01, 0.1))), int(rng.integers(-128, 128)))
+    q_out = (float(_f32(rng.uniform(0.01, 0.1))), int(rng.integers(-128, 128))) if requant else q_in
+    oh = (h + pads[0] + pads[2] - kernel[0]) // stride + 1
+    ow = (w_ + pads[1] + pads[3] - kernel[1]) // stride + 1
+    act = _act(rng, q_out[1], q_out[0])
+    attrs = {"kernel": kernel, "stride": (stride, stride), "pads": pads, "act_min": act[0], "act_max": act[1]}
+    expected = oracle.pool(OpKind.MAX_POOL2D, x, q_in=q_in, q_out=q_out, out_shape=(n, oh, ow, ch), attrs=attrs)
+    # independently: numpy's max over each window's valid taps, requantized
+    top, left, _, _ = pads
+    best = np.full((n, oh, ow, ch), -1000)
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            ys, xs = np.arange(oh) * stride - top + i, np.arange(ow) * stride - left + j
+            ok = (ys[:, None] >= 0) & (ys[:, None] < h) & (xs[None] >= 0) & (xs[None] < w_)
+            tap = x[:, np.clip(ys, 0, h - 1)][:, :, np.clip(xs, 0, w_ - 1)].astype(int)
+            best = np.where(ok[None, :, :, None], np.maximum(best, tap), best)
+    if not requant:
+        np.testing.assert_array_equal(expected, np.clip(best, *act))
+    rq = None
+    if requant:
+        m, s = quantize_multiplier(q_in[0] / q_out[0])
+        rq = PoolRequant(-q_in[1], q_out[1], m, s)
+    got = np.zeros(expected.shape, np.int8)
+    assert runtime.call("tte_max_pool2d_s8", PoolParams(stride, stride, *pads, *act), rq, x.shape,
+                        np.ascontiguousarray(x), (1, *kernel, 1), got.shape, got) == TTE_OK
+    np.testing.assert_array_equal(got, expected)
+    if n == 1:   # the tap each window picks, for the backward
+        index = np.zeros((1, oh, ow, ch), np.uint8)
+        assert runtime.call("tte_max_pool2d_argmax_s8", PoolParams(stride, stride, *pads, -128, 127), x.shape,
+                            np.ascontiguousarray(x), (1, *kernel, 1), index.shape, index) == TTE_OK
+        np.testing.assert_array_equal(index, argmax(x, kernel, (stride, stride), pads))
+        assert (index[..., 0] == (np.maximum(0, top - np.arange(oh) * stride)[:, None] * kernel[1]
+                                  + np.maximum(0, left - np.arange(ow) * stride)[None])).all()

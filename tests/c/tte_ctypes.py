@@ -85,6 +85,10 @@ class SgdParams(C.Structure):
     _fields_ = [("lr", f32), ("scale_mode", i32)]
 
 
+class PoolRequant(C.Structure):
+    _fields_ = [(k, i32) for k in ("input_offset", "output_offset", "multiplier", "shift")]
+
+
 class Rows(C.Structure):
     _fields_ = [("begin", i32), ("count", i32)]
 
@@ -109,10 +113,16 @@ BACKWARD_SIGNATURES = {
     "tte_bias_grad_f32": [_PD, PF, _PD, PF],
     "tte_global_avg_pool_grad_f32": [_PD, PF, _PD, PF],
     "tte_avg_pool2d_grad_f32": [C.POINTER(PoolParams), _PD, PF, _PD, _PD, PF],
+    "tte_max_pool2d_grad_f32": [C.POINTER(PoolParams), _PD, PF, C.POINTER(C.c_uint8), _PD, _PD, PF],
     "tte_grad_accumulate_f32": [_PD, PF, PF, PF],
     "tte_sgd_update_f32": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, _PR, PF, P8],
     "tte_sgd_update_s8": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, _PR, P8],
     "tte_sgd_update_s32": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, _PR, P32],
+}
+
+# (symbol, argtypes after ctx) of the int8 forward kernels called through `call`
+FORWARD_SIGNATURES = {
+    "tte_max_pool2d_s8": [C.POINTER(PoolParams), C.POINTER(PoolRequant), _PD, P8, _PD, _PD, P8],
 }
 
 # (symbol, argtypes after ctx) of the kernels that read a split weight (tte_kernels.h "SPLIT
@@ -129,6 +139,7 @@ SAVED_STATE_SIGNATURES = {
     "tte_pack_mask_s8": [C.POINTER(ClampGradParams), _PD, P8, PU8],
     "tte_clamp_grad_mask_f32": [_PD, PF, PU8, PF],
     "tte_gather_channels_s8": [_PD, P8, P32, _PD, P8],
+    "tte_max_pool2d_argmax_s8": [C.POINTER(PoolParams), _PD, P8, _PD, _PD, C.POINTER(C.c_uint8)],
     "tte_depthwise_conv2d_grad_weight_kept_f32": [C.POINTER(ConvGradParams), _PD, P8, _PD, PF, P32, _PD, PF],
 }
 
@@ -192,7 +203,7 @@ class Runtime:
             fn.restype = i32
             self.scratch_fns[f"tte_{name}_s8"] = fn
         for name, args in {**BACKWARD_SIGNATURES, **SAVED_STATE_SIGNATURES, **FROZEN_PREFIX_SIGNATURES,
-                           **SPLIT_SIGNATURES}.items():
+                           **SPLIT_SIGNATURES, **FORWARD_SIGNATURES}.items():
             fn = getattr(lib, name)
             fn.argtypes = [C.POINTER(Ctx), *args]
             fn.restype = C.c_int

@@ -36,7 +36,7 @@ class NetBuilder:
         for t in consts:
             g.tensors[t.name] = t
         out = Tensor(f"{name}.out", (), DType.INT8, QParams.make(1.0, 0))
-        pool = op in (OpKind.GLOBAL_AVG_POOL, OpKind.AVG_POOL2D)
+        pool = op in (OpKind.GLOBAL_AVG_POOL, OpKind.AVG_POOL2D, OpKind.MAX_POOL2D)
         clamp = {} if pool else {"act_min": -128, "act_max": 127}
         node = Node(name, op, inputs, [out.name], {**clamp, **attrs})
         g.tensors[out.name] = out
@@ -76,6 +76,11 @@ class NetBuilder:
 
     def pool(self, name="pool"):
         return self._append(name, OpKind.GLOBAL_AVG_POOL, [self.current], {})
+
+    def max_pool(self, name, k, stride, pads):
+        """A max pool keeping its input's quantization (what ORT's QDQ gives a pool)."""
+        return self._append(name, OpKind.MAX_POOL2D, [self.current],
+                            {"kernel": (k, k), "stride": (stride, stride), "pads": pads})
 
     def avg_pool(self, name, k, stride, pads):
         """An average pool keeping its input's quantization (what ORT's QDQ gives a pool)."""

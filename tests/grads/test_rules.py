@@ -122,6 +122,24 @@ def test_avg_pool2d_rule(k, stride, pads):
         np.testing.assert_allclose(grads["input"][0, 0, 0], gy[0, 0, 0] / 4, rtol=1e-12)
 
 
+@pytest.mark.parametrize("k,stride,pads", [(2, 2, (0, 0, 0, 0)), (3, 2, (1, 1, 1, 1)), (3, 1, (1, 1, 1, 1)),
+                                           (3, 2, (0, 0, 1, 1))])
+def test_max_pool2d_rule(k, stride, pads):
+    net = NetBuilder(np.random.default_rng(20 + k + stride), shape=(1, 7, 6, 3))
+    net.max_pool("pool", k, stride, pads)
+    node = net.g.node("pool")
+    values = real_values(net.g, net.x)
+    # int8 inputs repeat values; ties make the max non-differentiable, so break them
+    values["input"] = values["input"] + np.random.default_rng(3).uniform(-1e-3, 1e-3, values["input"].shape)
+    values = run_real(net.g, values)
+    gy = np.random.default_rng(2).standard_normal(values["pool.out"].shape)
+    grads = rule_gradients(net.g, node, values, gy)
+    fd = finite_difference(net.g, node, values, gy, "input", [np.unravel_index(i, (1, 7, 6, 3)) for i in range(126)])
+    np.testing.assert_allclose(grads["input"].reshape(-1), fd, rtol=1e-6, atol=1e-9)
+    # by hand: each window routes its whole gradient to one tap
+    assert np.count_nonzero(fd) > 0 and np.isclose(grads["input"].sum(), gy.sum(), rtol=1e-12)
+
+
 def test_float32_mode_matches_float64():
     net = NetBuilder(np.random.default_rng(11), shape=(1, 8, 8, 4))
     net.conv("conv", 6, 3, 2)

@@ -134,6 +134,19 @@ def _avg_pool_grad(g, n, tag, ref, kept):
                                             f"&{tag}_k_dims", f"&{tag}_out_dims", ref(out)], statics)
 
 
+def _max_pool_grad(g, n, tag, ref, kept):
+    """From the tap each window picked (`<x>.argmax.<reader>`, tte_max_pool2d_argmax_s8)."""
+    gy, x = n.inputs
+    out = n.outputs[0]
+    statics = [Static("tte_pool_params", f"{tag}_params", [*n.attrs["stride"], *n.attrs["pads"], -128, 127]),
+               Static("tte_dims", f"{tag}_g_dims", _dims(g.tensors[gy].shape)),
+               Static("tte_dims", f"{tag}_k_dims", [1, *n.attrs["kernel"], 1]),
+               Static("tte_dims", f"{tag}_out_dims", _dims(g.tensors[out].shape))]
+    return Call("tte_max_pool2d_grad_f32", ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_g_dims", ref(gy),
+                                            ref(kept[(x, n.name)]), f"&{tag}_k_dims", f"&{tag}_out_dims", ref(out)],
+                statics)
+
+
 def _accumulate(g, n, tag, ref, kept):
     statics = [Static("tte_dims", f"{tag}_dims", _dims(g.tensors[n.outputs[0]].shape))]
     return Call("tte_grad_accumulate_f32", ["&tte_no_scratch", f"&{tag}_dims", ref(n.inputs[0]), ref(n.inputs[1]),
@@ -183,6 +196,7 @@ _BACKWARD = {
     OpKind.FULLY_CONNECTED_GRAD_WEIGHT: _grad_weight,
     OpKind.BIAS_GRAD: _two_dims("tte_bias_grad_f32"), OpKind.GLOBAL_AVG_POOL_GRAD: _two_dims("tte_global_avg_pool_grad_f32"),
     OpKind.GRAD_ACCUMULATE: _accumulate, OpKind.AVG_POOL2D_GRAD: _avg_pool_grad,
+    OpKind.MAX_POOL2D_GRAD: _max_pool_grad,
 }
 
 

@@ -126,6 +126,45 @@ def _global_avg_pool(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) 
                          ref(y.name)], statics)
 
 
+def _pool_statics(g: Graph, node: Node, tag: str) -> list[Static]:
+    x, y = g.tensors[node.inputs[0]], g.tensors[node.outputs[0]]
+    return [Static("tte_pool_params", f"{tag}_params",
+                   [*node.attrs["stride"], *node.attrs["pads"], node.attrs.get("act_min", -128),
+                    node.attrs.get("act_max", 127)]),
+            Static("tte_dims", f"{tag}_in_dims", _dims(x.shape)),
+            Static("tte_dims", f"{tag}_k_dims", [1, *node.attrs["kernel"], 1]),
+            Static("tte_dims", f"{tag}_out_dims", _dims(y.shape))]
+
+
+def _avg_pool(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
+    """An average pool; requantized per count of valid taps when its quantization changes."""
+    x, y = g.tensors[node.inputs[0]], g.tensors[node.outputs[0]]
+    (s_in, zp_in), (s_out, zp_out) = _qp(g, x.name), _qp(g, y.name)
+    statics = _pool_statics(g, node, tag)
+    args = [f"&{tag}_params", f"&{tag}_in_dims", ref(x.name), f"&{tag}_k_dims", f"&{tag}_out_dims", ref(y.name)]
+    if (s_in, zp_in) == (s_out, zp_out):
+        return Call("tte_avg_pool2d_s8", ["&tte_no_scratch", *args], statics)
+    taps = node.attrs["kernel"][0] * node.attrs["kernel"][1]
+    mult, shift = _multipliers(np.float64(s_in) / (np.float64(s_out) * np.arange(1, taps + 1)))
+    statics += [Static("int32_t", f"{tag}_mult", mult, taps), Static("int32_t", f"{tag}_shift", shift, taps),
+                Static("tte_avg_requant", f"{tag}_rq", [-zp_in, zp_out, f"{tag}_mult", f"{tag}_shift"])]
+    return Call("tte_avg_pool2d_requant_s8", ["&tte_no_scratch", args[0], f"&{tag}_rq", *args[1:]], statics)
+
+
+def _max_pool(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
+    """A max pool; its output requantized when its quantization differs from the input's."""
+    x, y = g.tensors[node.inputs[0]], g.tensors[node.outputs[0]]
+    (s_in, zp_in), (s_out, zp_out) = _qp(g, x.name), _qp(g, y.name)
+    statics = _pool_statics(g, node, tag)
+    rq = "NULL"
+    if (s_in, zp_in) != (s_out, zp_out):
+        m, s = quantize_multiplier(np.float64(s_in) / np.float64(s_out))
+        statics.append(Static("tte_pool_requant", f"{tag}_rq", [-zp_in, zp_out, m, s]))
+        rq = f"&{tag}_rq"
+    return Call("tte_max_pool2d_s8", ["&tte_no_scratch", f"&{tag}_params", rq, f"&{tag}_in_dims", ref(x.name),
+                                      f"&{tag}_k_dims", f"&{tag}_out_dims", ref(y.name)], statics)
+
+
 def _fused_expand_depthwise(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
     """Expand 1x1 conv then depthwise conv, two expanded channels at a time through the node's
     scratch (the biases were legalized before `fuse_frozen_prefix` made this node)."""
@@ -154,7 +193,8 @@ def _fused_expand_depthwise(g: Graph, node: Node, tag: str, ref: Callable[[str],
 
 _FORWARD = {OpKind.CONV2D: _weighted, OpKind.DEPTHWISE_CONV2D: _weighted, OpKind.FULLY_CONNECTED: _weighted,
             OpKind.ADD: _add, OpKind.GLOBAL_AVG_POOL: _global_avg_pool,
-            OpKind.FUSED_EXPAND_DEPTHWISE: _fused_expand_depthwise}
+            OpKind.FUSED_EXPAND_DEPTHWISE: _fused_expand_depthwise, OpKind.MAX_POOL2D: _max_pool,
+            OpKind.AVG_POOL2D: _avg_pool}
 
 
 def forward_call(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:

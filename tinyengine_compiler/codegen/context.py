@@ -49,12 +49,14 @@ def _identifiers(names: list[str]) -> dict[str, str]:
 
 def _saved_state(g: Graph, offsets: dict[str, int]) -> dict[tuple[str, str], str]:
     """What backward keeps of a forward tensor instead of the whole (`passes/lifetimes.py`):
-    (tensor, reader) -> `<tensor>.kept.<reader>`, the kept channels for a weight gradient, and
+    (tensor, reader) -> `<tensor>.kept.<reader>`, the kept channels for a weight gradient,
+    `<tensor>.argmax.<reader>`, the tap each window of a max pool picked, and
     (tensor, CLAMP_GRAD reader) -> `<tensor>.mask`, its packed 1-bit ReLU mask."""
     out = {}
     for name in offsets:
-        if ".kept." in name:
-            tensor, reader = name.split(".kept.", 1)
+        role = next((r for r in (".kept.", ".argmax.") if r in name), None)
+        if role is not None:
+            tensor, reader = name.split(role, 1)
             out[(tensor, reader)] = name
         elif name.endswith(".mask"):
             tensor = name[:-len(".mask")]
@@ -62,6 +64,18 @@ def _saved_state(g: Graph, offsets: dict[str, int]) -> dict[tuple[str, str], str
                 if n.op == OpKind.CLAMP_GRAD and n.inputs[1] == tensor:
                     out[(tensor, n.name)] = name
     return out
+
+
+def _argmax(g: Graph, tensor: str, index_ref: str, reader: Node, tag: str, ref) -> tuple[dict, list[Static]]:
+    statics = [Static("tte_pool_params", f"{tag}_params", [*reader.attrs["stride"], *reader.attrs["pads"], -128, 127]),
+               Static("tte_dims", f"{tag}_in_dims", _dims(g.tensors[tensor].shape)),
+               Static("tte_dims", f"{tag}_k_dims", [1, *reader.attrs["kernel"], 1]),
+               Static("tte_dims", f"{tag}_out_dims", _dims(g.tensors[reader.inputs[0]].shape))]
+    call = {"comment": f"the tap of each window of {reader.attrs['forward']} for {reader.name}",
+            "symbol": "tte_max_pool2d_argmax_s8",
+            "args": ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_in_dims", ref(tensor), f"&{tag}_k_dims",
+                     f"&{tag}_out_dims", index_ref]}
+    return call, statics
 
 
 def _pack_mask(g: Graph, tensor: str, mask_ref: str, reader: Node, tag: str, ref) -> tuple[dict, list[Static]]:
@@ -231,7 +245,7 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
     nodes = {n.name: n for n in g.nodes}
 
     def ref(name: str) -> str:
-        if name.endswith(".mask") and name in kept.values():
+        if (name.endswith(".mask") or ".argmax." in name) and name in kept.values():
             return f"((uint8_t *)(tte_ram.arena + {offsets[name]}))"
         if name in kept.values():   # the gathered channels of a saved activation
             return f"((int8_t *)(tte_ram.arena + {offsets[name]}))"
@@ -278,8 +292,9 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
         if forward:
             infer_calls.append(entry)
             for (tensor, reader), buffer in kept.items():
-                if tensor in node.outputs:
-                    keep = _pack_mask if buffer.endswith(".mask") else _gather
+                argmax = ".argmax." in buffer
+                if (node.name == nodes[reader].attrs.get("forward")) if argmax else (tensor in node.outputs):
+                    keep = _argmax if argmax else _pack_mask if buffer.endswith(".mask") else _gather
                     saved, more = keep(g, tensor, ref(buffer), nodes[reader], f"n{index[node.name]}_{len(statics)}",
                                        ref)
                     train_calls.append({**saved, "phase": PHASE_FORWARD, "block": None})

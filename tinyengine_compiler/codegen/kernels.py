@@ -88,6 +88,9 @@ TTE_KERNELS: dict[OpKind, tuple[Kernel, ...]] = {
         Kernel("tte_avg_pool2d_s8", _no_scratch,
                "input and output qparams equal, every pad smaller than the kernel"),
     ),
+    OpKind.MAX_POOL2D: (
+        Kernel("tte_max_pool2d_s8", _no_scratch, "every pad smaller than the kernel; rq when the qparams differ"),
+    ),
     # float32 training kernels (runtime_c "TRAINING (float32)" section)
     OpKind.SOFTMAX_CROSS_ENTROPY: (Kernel("tte_softmax_cross_entropy_f32", _no_scratch, "batch 1"),),
     OpKind.CLAMP_GRAD: (Kernel("tte_clamp_grad_f32", _no_scratch, "always; may run in place"),),
@@ -106,6 +109,7 @@ TTE_KERNELS: dict[OpKind, tuple[Kernel, ...]] = {
     OpKind.BIAS_GRAD: (Kernel("tte_bias_grad_f32", _no_scratch, "always"),),
     OpKind.GLOBAL_AVG_POOL_GRAD: (Kernel("tte_global_avg_pool_grad_f32", _no_scratch, "always"),),
     OpKind.AVG_POOL2D_GRAD: (Kernel("tte_avg_pool2d_grad_f32", _no_scratch, "batch 1, every pad smaller than the kernel"),),
+    OpKind.MAX_POOL2D_GRAD: (Kernel("tte_max_pool2d_grad_f32", _no_scratch, "batch 1, reads `<x>.argmax.<reader>`"),),
     OpKind.GRAD_ACCUMULATE: (Kernel("tte_grad_accumulate_f32", _no_scratch, "always; may run in place"),),
     OpKind.SGD_UPDATE: (
         Kernel("tte_sgd_update_f32", _no_scratch, "float32 master weights"),
@@ -158,6 +162,8 @@ HELPER_KERNELS: tuple[Kernel, ...] = (
            "CLAMP_GRAD whose y is kept as `<y>.mask`; may run in place"),
     Kernel("tte_gather_channels_s8", _no_scratch,
            "when a weight gradient's saved input is produced: its `<x>.kept.<reader>`"),
+    Kernel("tte_max_pool2d_argmax_s8", _no_scratch,
+           "when a max pool whose gradient is kept runs: `<x>.argmax.<reader>`, the tap of each window"),
     Kernel("tte_depthwise_conv2d_grad_weight_kept_f32", _no_scratch,
            "DEPTHWISE_CONV2D_GRAD_WEIGHT reading `<x>.kept.<reader>` (CONV2D_GRAD_WEIGHT reads it "
            "with tte_conv2d_grad_weight_f32 and channels NULL)"),

@@ -302,6 +302,19 @@ class _Importer:
         self.env[node.output[0]] = Pending(self.label, OpKind.AVG_POOL2D, (x,), node.output[0],
                                            {"kernel": k, "stride": stride, "pads": pads})
 
+    def max_pool(self, node):
+        x = self.act(node.input[0])
+        k, stride = tuple(attr(node, "kernel_shape", [])), tuple(attr(node, "strides", [1, 1]))
+        if attr(node, "ceil_mode", 0) or any(d != 1 for d in attr(node, "dilations", [1, 1])):
+            self.fail("MaxPool with ceil_mode or dilations is not supported")
+        if len(node.output) > 1 and node.output[1]:
+            self.fail("MaxPool's Indices output is not supported")
+        pads = padding(node, self.tensors[x].shape[1:3], k, stride)
+        if any(p >= kk for p, kk in zip(pads, (k[0], k[1], k[0], k[1]))):
+            self.fail(f"MaxPool pads {list(pads)} must be smaller than the kernel {list(k)}")
+        self.env[node.output[0]] = Pending(self.label, OpKind.MAX_POOL2D, (x,), node.output[0],
+                                           {"kernel": k, "stride": stride, "pads": pads})
+
     def clamp(self, node):
         p = self.fusable(node.input[0])
         if p is None or p.op not in CLAMPABLE:
@@ -432,6 +445,7 @@ HANDLERS = {
     "QuantizeLinear": _Importer.quantize_linear, "DequantizeLinear": _Importer.dequantize_linear,
     "Conv": _Importer.conv, "Gemm": _Importer.gemm, "MatMul": _Importer.gemm, "Add": _Importer.add,
     "GlobalAveragePool": _Importer.global_avg_pool, "AveragePool": _Importer.avg_pool,
+    "MaxPool": _Importer.max_pool,
     "Relu": _Importer.clamp, "Clip": _Importer.clamp, "BatchNormalization": _Importer.batch_norm,
     "Flatten": _Importer.reshape, "Reshape": _Importer.reshape, "Identity": _Importer.identity,
     "Dropout": _Importer.identity, "Constant": _Importer.constant,

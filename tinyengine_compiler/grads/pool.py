@@ -5,7 +5,11 @@ and it has no clamp beyond int8 saturation, which the average of int8 values nev
 -> dx = dy / (H * W) at every pixel.
 
 AVG_POOL2D: y = the mean of each window's valid taps -> each window's dy / its count, added to
-its taps (AVG_POOL2D_GRAD).  Like the global pool it has no fused clamp: with the output's own
+its taps (AVG_POOL2D_GRAD).
+
+MAX_POOL2D: y = the largest valid tap of each window -> each window's dy to that tap, the first
+largest in row-major order (MAX_POOL2D_GRAD, which reads the saved input: the C keeps only the
+index of each window's tap).  Requantization is taken as the identity, as everywhere.  Like the global pool it has no fused clamp: with the output's own
 quantization the average never saturates, and a requantized one is taken as the identity.
 """
 
@@ -28,3 +32,12 @@ def avg_pool2d_grad(b: Builder, node: Node, gy: str) -> list:
     attrs = {k: tuple(node.attrs[k]) for k in ("kernel", "stride", "pads")}
     return [b.emit(f"{node.name}.grad_input", OpKind.AVG_POOL2D_GRAD, [gy],
                    {**attrs, "input_shape": tuple(b.g.tensors[node.inputs[0]].shape)}, out=b.grad_name(node, 0))]
+
+
+@register_grad(OpKind.MAX_POOL2D)
+def max_pool2d_grad(b: Builder, node: Node, gy: str) -> list:
+    """y = max_pool2d(x) -> [dx]."""
+    attrs = {k: tuple(node.attrs[k]) for k in ("kernel", "stride", "pads")}
+    return [b.emit(f"{node.name}.grad_input", OpKind.MAX_POOL2D_GRAD, [gy, node.inputs[0]],
+                   {**attrs, "input_shape": tuple(b.g.tensors[node.inputs[0]].shape), "forward": node.name},
+                   out=b.grad_name(node, 0))]

@@ -27,7 +27,7 @@ def output_shape(g: Graph, node: Node) -> tuple[int, ...]:
         return x
     if node.op == OpKind.GLOBAL_AVG_POOL:
         return (x[0], 1, 1, x[3])
-    if node.op == OpKind.AVG_POOL2D:
+    if node.op in (OpKind.AVG_POOL2D, OpKind.MAX_POOL2D):
         oh, ow = conv_out_hw(x[1], x[2], node.attrs["kernel"], node.attrs["stride"], node.attrs["pads"])
         return (x[0], oh, ow, x[3])
     return _backward_output_shape(g, node)
@@ -39,7 +39,8 @@ def _backward_output_shape(g: Graph, node: Node) -> tuple[int, ...]:
     if node.op in (OpKind.SOFTMAX_CROSS_ENTROPY, OpKind.CLAMP_GRAD, OpKind.GRAD_ACCUMULATE, OpKind.SGD_UPDATE):
         return shape
     if node.op in (OpKind.CONV2D_GRAD_INPUT, OpKind.DEPTHWISE_CONV2D_GRAD_INPUT,
-                   OpKind.FULLY_CONNECTED_GRAD_INPUT, OpKind.GLOBAL_AVG_POOL_GRAD, OpKind.AVG_POOL2D_GRAD):
+                   OpKind.FULLY_CONNECTED_GRAD_INPUT, OpKind.GLOBAL_AVG_POOL_GRAD, OpKind.AVG_POOL2D_GRAD,
+                   OpKind.MAX_POOL2D_GRAD):
         return tuple(node.attrs["input_shape"])
     if node.op == OpKind.BIAS_GRAD:
         return (shape[-1],)

@@ -10,6 +10,8 @@ its size rounded up to `align` bytes:
     its full bytes (a graph output: to the last step).  int8 tensors are `activation`, or
     `saved_activation` when a backward op reads them in full; float32 ones are `gradient`.
   * what backward keeps of a forward tensor instead of the whole of it (`backward_reads`):
+      - a max pool's backward reads `<x>.argmax.<reader>`, the tap each window picked (a byte a
+        window, the size of the pool's output), made when the pool runs;
       - a weight gradient with `channels` reads only those input channels: the forward op's
         output is gathered into `<t>.kept.<reader>` (size x kept / total channels) at the step
         that produces it, and the full tensor dies at its last forward reader;
@@ -55,9 +57,12 @@ GRAD_WEIGHT_OPS = frozenset({OpKind.CONV2D_GRAD_WEIGHT, OpKind.DEPTHWISE_CONV2D_
 
 
 def backward_reads(n: Node, tensor: str, *, masks: bool) -> str:
-    """How node `n` reads a forward tensor: "mask", "kept" (some channels) or "full"."""
+    """How node `n` reads a forward tensor: "mask", "kept" (some channels), "argmax" (a max
+    pool's input, of which its backward needs only each window's tap) or "full"."""
     if masks and n.op == OpKind.CLAMP_GRAD and n.inputs[1] == tensor:
         return "mask"
+    if n.op == OpKind.MAX_POOL2D_GRAD and n.inputs[1] == tensor:
+        return "argmax"
     if n.op in GRAD_WEIGHT_OPS and n.inputs[0] == tensor and n.attrs.get("channels") is not None:
         return "kept"
     return "full"
@@ -150,12 +155,16 @@ def _category(g: Graph, name: str, masks: bool) -> str:
 
 
 def _side_buffers(g: Graph, name: str, first: int, masks: bool, align: int) -> list[Buffer]:
-    """What backward keeps of `name` when it does not keep the whole tensor."""
-    if "full" in _reads(g, name, masks):
-        return []
-    t = g.tensors[name]
-    out = []
+    """What backward keeps of `name` when it does not keep the whole tensor (a max pool's
+    argmax, made when the pool runs, always)."""
     readers = [(i, n) for i, n in enumerate(g.nodes) if n.op in BACKWARD_OPS and name in n.inputs]
+    step = {n.name: i for i, n in enumerate(g.nodes)}
+    out = [Buffer(f"{name}.argmax.{n.name}", align_up(g.tensors[n.inputs[0]].size, align), step[n.attrs["forward"]],
+                  i, "saved_activation", align)
+           for i, n in readers if backward_reads(n, name, masks=masks) == "argmax"]
+    if "full" in _reads(g, name, masks):
+        return out
+    t = g.tensors[name]
     mask_steps = [i for i, n in readers if backward_reads(n, name, masks=masks) == "mask"]
     if mask_steps:
         out.append(Buffer(f"{name}.mask", align_up(-(-t.size // 8), align), first, max(mask_steps),

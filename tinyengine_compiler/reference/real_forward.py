@@ -40,7 +40,7 @@ def run_real(g: Graph, values: dict[str, np.ndarray], start: int = 0) -> dict[st
 
 
 def _clamp(g: Graph, node: Node, y: np.ndarray) -> np.ndarray:
-    if node.op in (OpKind.GLOBAL_AVG_POOL, OpKind.AVG_POOL2D):   # no fused clamp (grads/pool.py)
+    if node.op in (OpKind.GLOBAL_AVG_POOL, OpKind.AVG_POOL2D, OpKind.MAX_POOL2D):   # no clamp (grads/pool.py)
         return y
     lo, hi = node.attrs.get("act_min", -128), node.attrs.get("act_max", 127)
     bounds = real(g, node.outputs[0], np.array([lo, hi]), y.dtype)
@@ -66,6 +66,14 @@ def _avg_pool2d(node, x):
     return total / count
 
 
+def _max_pool2d(node, x):
+    """The largest valid tap of each window (padding never wins)."""
+    kernel, stride, pads = node.attrs["kernel"], node.attrs["stride"], node.attrs["pads"]
+    top, left, bottom, right = pads
+    xp = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=-np.inf)
+    return sliding_window_view(xp, tuple(kernel), axis=(1, 2))[:, ::stride[0], ::stride[1]].max(axis=(-2, -1))
+
+
 def _depthwise(node, x, w, b):
     win = _windows(x, w.shape[1:3], node.attrs["stride"], node.attrs["pads"])
     return np.einsum("nhwcij,ijc->nhwc", win, w[0]) + b
@@ -78,4 +86,5 @@ _OPS = {
     OpKind.ADD: lambda node, a, b: a + b,
     OpKind.GLOBAL_AVG_POOL: lambda node, x: x.mean(axis=(1, 2), keepdims=True),
     OpKind.AVG_POOL2D: _avg_pool2d,
+    OpKind.MAX_POOL2D: _max_pool2d,
 }

@@ -24,6 +24,7 @@ from .depthwise_conv2d_grad_weight import depthwise_conv2d_grad_weight
 from .fully_connected_grad_input import fully_connected_grad_input
 from .fully_connected_grad_weight import fully_connected_grad_weight
 from .global_avg_pool_grad import global_avg_pool_grad
+from .max_pool2d_grad import max_pool2d_grad
 from .grad_accumulate import grad_accumulate
 from .softmax_cross_entropy import softmax_cross_entropy
 
@@ -39,5 +40,6 @@ BACKWARD_OPS = {
     OpKind.BIAS_GRAD: bias_grad,
     OpKind.GLOBAL_AVG_POOL_GRAD: global_avg_pool_grad,
     OpKind.AVG_POOL2D_GRAD: avg_pool2d_grad,
+    OpKind.MAX_POOL2D_GRAD: max_pool2d_grad,
     OpKind.GRAD_ACCUMULATE: grad_accumulate,
 }

@@ -14,6 +14,7 @@ from .depthwise_conv2d import depthwise_conv2d
 from .fully_connected import fully_connected
 from .fused_expand_depthwise import fused_expand_depthwise
 from .global_avg_pool import global_avg_pool
+from .max_pool2d import max_pool2d
 
 OPS = {
     OpKind.CONV2D: conv2d,
@@ -22,5 +23,6 @@ OPS = {
     OpKind.ADD: add,
     OpKind.GLOBAL_AVG_POOL: global_avg_pool,
     OpKind.AVG_POOL2D: avg_pool2d,
+    OpKind.MAX_POOL2D: max_pool2d,
     OpKind.FUSED_EXPAND_DEPTHWISE: fused_expand_depthwise,
 }

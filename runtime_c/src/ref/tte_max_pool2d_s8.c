@@ -1,0 +1,70 @@
+/*
+ * Title:       tte_max_pool2d_s8.c
+ * Description: int8 2-D max pooling; padded taps never win; the output requantized when its
+ *              quantization differs from the input's.
+ *
+ * Layout:      input NHWC [N, H, W, C]; kernel size as dims {1, KH, KW, 1};
+ *              output NHWC [N, OH, OW, C].
+ * Quantization (per output pixel and channel):
+ *   m   = the largest valid tap in[iy, ix, c] (raw int8)
+ *   out = clamp(m, act_min, act_max)                                   (rq NULL: same qparams)
+ *   out = clamp(tte_requantize(m + input_offset, multiplier, shift) + output_offset,
+ *               act_min, act_max)                                       (rq: requantized)
+ *   (reference/ops/max_pool2d.py; requantization is monotonic, so this is the max of the
+ *   requantized taps).
+ *
+ * The window is clipped once per output pixel; pads must be smaller than the kernel, so every
+ * window holds at least one valid tap.  No scratch memory.
+ */
+#include "tte_kernels.h"
+#include "tte_requant.h"
+
+int32_t tte_max_pool2d_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
+                                        const tte_dims *output_dims)
+{
+    (void)input_dims;
+    (void)filter_dims;
+    (void)output_dims;
+    return 0;
+}
+
+tte_status tte_max_pool2d_s8(const tte_ctx *ctx, const tte_pool_params *p, const tte_pool_requant *rq,
+                             const tte_dims *input_dims, const int8_t *input, const tte_dims *filter_dims,
+                             const tte_dims *output_dims, int8_t *output)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, ch = input_dims->c;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w;
+    int32_t b, oy, ox, c, y, x;
+    (void)ctx;
+
+    if (!tte_pool_geometry_ok(p, input_dims, filter_dims, output_dims)) {
+        return TTE_ERR_ARG;
+    }
+    for (b = 0; b < input_dims->n; b++) {
+        const int8_t *in_b = input + b * in_h * in_w * ch;
+        for (oy = 0; oy < out_h; oy++) {
+            const int32_t iy0 = oy * p->stride_h - p->pad_top;
+            const int32_t y_lo = iy0 < 0 ? 0 : iy0, y_hi = iy0 + k_h > in_h ? in_h : iy0 + k_h;
+            for (ox = 0; ox < out_w; ox++) {
+                const int32_t ix0 = ox * p->stride_w - p->pad_left;
+                const int32_t x_lo = ix0 < 0 ? 0 : ix0, x_hi = ix0 + k_w > in_w ? in_w : ix0 + k_w;
+                int8_t *out = output + ((b * out_h + oy) * out_w + ox) * ch;
+                for (c = 0; c < ch; c++) {
+                    int32_t m = -128;
+                    for (y = y_lo; y < y_hi; y++) {
+                        const int8_t *px = in_b + (y * in_w + x_lo) * ch + c;
+                        for (x = x_lo; x < x_hi; x++, px += ch) {
+                            m = *px > m ? *px : m;
+                        }
+                    }
+                    if (rq != NULL) {
+                        m = tte_requantize(m + rq->input_offset, rq->multiplier, rq->shift) + rq->output_offset;
+                    }
+                    out[c] = tte_clamp_s8(m, p->act_min, p->act_max);
+                }
+            }
+        }
+    }
+    return TTE_OK;
+}
