@@ -229,6 +229,44 @@ static inline int32_t tte_pool_geometry_ok(const tte_pool_params *p, const tte_d
            out->w == (in->w + p->pad_left + p->pad_right - filter->w) / p->stride_w + 1;
 }
 
+/** A channel list of a channel move: n >= 0 channels each in [0, limit); NULL: 0 .. n - 1,
+ *  so n <= limit.  (The output channels of a move must also be distinct; not checked.) */
+static inline int32_t tte_channel_list_ok(const int32_t *channels, int32_t n, int32_t limit)
+{
+    int32_t j;
+    if (n < 0 || (channels == NULL && n > limit)) {
+        return 0;
+    }
+    for (j = 0; channels != NULL && j < n; j++) {
+        if (channels[j] < 0 || channels[j] >= limit) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * CONCAT (one call per input) and CHANNEL_SELECT: out[p, out_channels[j]] =
+ * in[p, in_channels[j]] for every pixel p and j < n, moved to the output's quantization with
+ * rq: clamp(tte_requantize(in + input_offset, multiplier, shift) + output_offset).  Other
+ * output channels are left as they are.
+ *
+ * @param[in]  ctx          scratch; unused (scratch_bytes is 0), may be NULL
+ * @param[in]  rq           NULL when input and output share their quantization
+ * @param[in]  input_dims   {N, H, W, C_in}
+ * @param[in]  input        int8 NHWC
+ * @param[in]  in_channels  int32 [n] (tte_channel_list_ok for C_in), NULL: 0 .. n - 1
+ * @param[in]  out_channels int32 [n], distinct (tte_channel_list_ok for C_out), NULL: 0 .. n - 1
+ * @param[in]  n            channels moved
+ * @param[in]  output_dims  {N, H, W, C_out}
+ * @param[out] output       int8 NHWC; must not alias the input
+ * ------------------------------------------------------------------------------------- */
+tte_status tte_copy_channels_s8(const tte_ctx *ctx, const tte_rescale *rq, const tte_dims *input_dims,
+                                const int8_t *input, const int32_t *in_channels, const int32_t *out_channels,
+                                int32_t n, const tte_dims *output_dims, int8_t *output);
+int32_t tte_copy_channels_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
+                                           const tte_dims *output_dims);
+
 /* ---------------------------------------------------------------------------------------
  * MAX_POOL2D: the largest valid tap of each window (padding never wins), requantized when
  * the output's quantization differs: out = clamp(m) with rq NULL, else
@@ -237,14 +275,14 @@ static inline int32_t tte_pool_geometry_ok(const tte_pool_params *p, const tte_d
  * @param[in]  ctx          scratch; unused (scratch_bytes is 0), may be NULL
  * @param[in]  p            strides >= 1; pads >= 0, each smaller than the kernel; clamp
  * @param[in]  rq           NULL when input and output share their quantization, else the
- *                          requantization (tte_pool_requant)
+ *                          requantization (tte_rescale)
  * @param[in]  input_dims   {N, H, W, C}
  * @param[in]  input        int8 NHWC
  * @param[in]  filter_dims  {1, KH, KW, 1}: the window
  * @param[in]  output_dims  {N, OH, OW, C} as for tte_conv2d_s8
  * @param[out] output       int8 NHWC; must not alias the input
  * ------------------------------------------------------------------------------------- */
-tte_status tte_max_pool2d_s8(const tte_ctx *ctx, const tte_pool_params *p, const tte_pool_requant *rq,
+tte_status tte_max_pool2d_s8(const tte_ctx *ctx, const tte_pool_params *p, const tte_rescale *rq,
                              const tte_dims *input_dims, const int8_t *input, const tte_dims *filter_dims,
                              const tte_dims *output_dims, int8_t *output);
 int32_t tte_max_pool2d_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
@@ -517,6 +555,25 @@ tte_status tte_max_pool2d_grad_f32(const tte_ctx *ctx, const tte_pool_params *p,
                                    const tte_dims *output_dims, float *output);
 int32_t tte_max_pool2d_grad_f32_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
                                               const tte_dims *output_dims);
+
+/* ---------------------------------------------------------------------------------------
+ * GRAD_MOVE_CHANNELS: out[p, out_channels[j]] = in[p, in_channels[j]]; every other output
+ * channel is +0 (CONCAT's gradient gathers, CHANNEL_SELECT's scatters).
+ *
+ * @param[in]  ctx          scratch; unused, may be NULL
+ * @param[in]  input_dims   {N, H, W, C_in}
+ * @param[in]  input        float32 NHWC
+ * @param[in]  in_channels  int32 [n] (tte_channel_list_ok for C_in), NULL: 0 .. n - 1
+ * @param[in]  out_channels int32 [n], distinct (tte_channel_list_ok for C_out), NULL: 0 .. n - 1
+ * @param[in]  n            channels moved
+ * @param[in]  output_dims  {N, H, W, C_out}
+ * @param[out] output       float32 NHWC; must not alias the input
+ * ------------------------------------------------------------------------------------- */
+tte_status tte_grad_move_channels_f32(const tte_ctx *ctx, const tte_dims *input_dims, const float *input,
+                                 const int32_t *in_channels, const int32_t *out_channels, int32_t n,
+                                 const tte_dims *output_dims, float *output);
+int32_t tte_grad_move_channels_f32_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
+                                            const tte_dims *output_dims);
 
 /* ---------------------------------------------------------------------------------------
  * GRAD_ACCUMULATE: output = input1 + input2, element by element.

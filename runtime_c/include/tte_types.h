@@ -167,14 +167,15 @@ typedef enum {
     TTE_SCALE_PER_COLUMN = 2  /**< grad_scale[channel of the last axis]: 1HWC depthwise weights */
 } tte_scale_mode;
 
-/** The requantization of a max pool whose output quantization differs from its input's:
- *  out = requantize(max + input_offset, multiplier, shift) + output_offset. */
+/** An int8 value moved to another quantization, unchanged in the real domain (a max pool's
+ *  output, a channel copied into a concat):
+ *  out = tte_requantize(in + input_offset, multiplier, shift) + output_offset. */
 typedef struct {
     int32_t input_offset;  /**< -input zero point, [-127, 128] */
     int32_t output_offset; /**< output zero point, [-128, 127] */
     int32_t multiplier;    /**< Q31 of s_in / s_out */
     int32_t shift;
-} tte_pool_requant;
+} tte_rescale;
 
 /** A conv weight whose trained input channels live apart from the rest (a partial sparse
  *  update, the split storage of tinyengine_compiler/codegen): the frozen tensor stays in

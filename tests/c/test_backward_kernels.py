@@ -541,3 +541,21 @@ def test_max_pool2d_grad(runtime, case):
     assert runtime.call("tte_max_pool2d_grad_f32", p, gy.shape, f32c(gy), index, (1, k, k, 1), out.shape,
                         out) == TTE_OK
     _bits(out, expected)
+
+
+@pytest.mark.parametrize("src, dst, out_c", [((2, 3, 4), None, 3),            # a CONCAT input's channels
+                                             (None, (5, 0, 3, 1), 7),        # a CHANNEL_SELECT scattered back
+                                             ((1, 0), (3, 6), 8)])
+def test_grad_move_channels(runtime, src, dst, out_c):
+    rng = np.random.default_rng(out_c)
+    n = len(src) if src is not None else len(dst)
+    in_c = 6 if src is not None else n
+    gy = _grad(rng, (1, 3, 2, in_c))
+    attrs = {"in_channels": src, "out_channels": dst, "output_shape": (1, 3, 2, out_c)}
+    expected = _reference(OpKind.GRAD_MOVE_CHANNELS, [("gy", gy, None)], attrs)
+    out = np.full((1, 3, 2, out_c), np.nan, np.float32)
+    lists = [None if c is None else np.array(c, np.int32) for c in (src, dst)]
+    assert runtime.call("tte_grad_move_channels_f32", gy.shape, f32c(gy), *lists, n, out.shape, out) == TTE_OK
+    _bits(out, expected)
+    assert runtime.call("tte_grad_move_channels_f32", gy.shape, f32c(gy), np.array([in_c], np.int32), None, 1,
+                        out.shape, out) == TTE_ERR_ARG   # a channel past the input's

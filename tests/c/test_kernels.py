@@ -354,7 +354,7 @@ def test_conv2d_written_over_its_input_row_by_row(runtime, case):
 def test_max_pool2d_matches_oracle(runtime, case, requant):
     from tinyengine_compiler.reference.backward.max_pool2d_grad import argmax
 
-    from .tte_ctypes import PoolRequant
+    from .tte_ctypes import Rescale
 
     n, h, w_, ch, kernel, stride, pads = case
     rng = np.random.default_rng(h * w_ * ch + kernel[0] + 7 * requant)
@@ -381,7 +381,7 @@ def test_max_pool2d_matches_oracle(runtime, case, requant):
     rq = None
     if requant:
         m, s = quantize_multiplier(q_in[0] / q_out[0])
-        rq = PoolRequant(-q_in[1], q_out[1], m, s)
+        rq = Rescale(-q_in[1], q_out[1], m, s)
     got = np.zeros(expected.shape, np.int8)
     assert runtime.call("tte_max_pool2d_s8", PoolParams(stride, stride, *pads, *act), rq, x.shape,
                         np.ascontiguousarray(x), (1, *kernel, 1), got.shape, got) == TTE_OK
@@ -393,3 +393,46 @@ def test_max_pool2d_matches_oracle(runtime, case, requant):
         np.testing.assert_array_equal(index, argmax(x, kernel, (stride, stride), pads))
         assert (index[..., 0] == (np.maximum(0, top - np.arange(oh) * stride)[:, None] * kernel[1]
                                   + np.maximum(0, left - np.arange(ow) * stride)[None])).all()
+
+
+@pytest.mark.parametrize("requant", [False, True])
+def test_copy_channels_makes_concat_and_channel_select(runtime, requant):
+    """A CONCAT, one tte_copy_channels_s8 per input, and a CHANNEL_SELECT (a channel shuffle)
+    against the reference ops."""
+    from tinyengine_compiler.ir import DType, Graph, Node, QParams, Tensor
+    from tinyengine_compiler.ir.quant import quantize_multiplier
+    from tinyengine_compiler.reference.ops import OPS
+
+    from .tte_ctypes import Rescale
+
+    rng = np.random.default_rng(5 + requant)
+    a, b = rng.integers(-128, 128, (1, 3, 4, 5), np.int8), rng.integers(-128, 128, (1, 3, 4, 3), np.int8)
+    q = {n: (float(_f32(rng.uniform(0.01, 0.1))), int(rng.integers(-128, 128))) for n in ("a", "b", "y")}
+    if not requant:
+        q["b"] = q["y"] = q["a"]
+    tensors = {n: Tensor(n, s, DType.INT8, QParams.make(*q[n])) for n, s in
+               (("a", a.shape), ("b", b.shape), ("y", (1, 3, 4, 8)))}
+    node = Node("cat", OpKind.CONCAT, ["a", "b"], ["y"], {})
+    g = Graph("g", tensors, [node], ["a"], ["y"])
+    expected = OPS[OpKind.CONCAT](g, node, a, b)
+
+    def rescale(src):
+        if q[src] == q["y"]:
+            return None
+        m, s = quantize_multiplier(q[src][0] / q["y"][0])
+        return Rescale(-q[src][1], q["y"][1], m, s)
+
+    got = np.zeros((1, 3, 4, 8), np.int8)
+    for name, x, start in (("a", a, 0), ("b", b, 5)):
+        c = x.shape[-1]
+        assert runtime.call("tte_copy_channels_s8", rescale(name), x.shape, x, None,
+                            np.arange(start, start + c, dtype=np.int32), c, got.shape, got) == TTE_OK
+    np.testing.assert_array_equal(got, expected)
+    if not requant:   # a copy: the inputs, side by side
+        np.testing.assert_array_equal(got, np.concatenate([a, b], axis=-1))
+    # a channel shuffle of the concat's output, groups 2: out k * 2 + i <- in i * 4 + k
+    perm = np.array([i * 4 + k for k in range(4) for i in range(2)], np.int32)
+    shuffled = np.zeros_like(got)
+    assert runtime.call("tte_copy_channels_s8", None, got.shape, got, perm, None, 8, shuffled.shape,
+                        shuffled) == TTE_OK
+    np.testing.assert_array_equal(shuffled, got[..., perm])

@@ -85,7 +85,7 @@ class SgdParams(C.Structure):
     _fields_ = [("lr", f32), ("scale_mode", i32)]
 
 
-class PoolRequant(C.Structure):
+class Rescale(C.Structure):
     _fields_ = [(k, i32) for k in ("input_offset", "output_offset", "multiplier", "shift")]
 
 
@@ -114,6 +114,7 @@ BACKWARD_SIGNATURES = {
     "tte_global_avg_pool_grad_f32": [_PD, PF, _PD, PF],
     "tte_avg_pool2d_grad_f32": [C.POINTER(PoolParams), _PD, PF, _PD, _PD, PF],
     "tte_max_pool2d_grad_f32": [C.POINTER(PoolParams), _PD, PF, C.POINTER(C.c_uint8), _PD, _PD, PF],
+    "tte_grad_move_channels_f32": [_PD, PF, P32, P32, i32, _PD, PF],
     "tte_grad_accumulate_f32": [_PD, PF, PF, PF],
     "tte_sgd_update_f32": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, _PR, PF, P8],
     "tte_sgd_update_s8": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, _PR, P8],
@@ -122,7 +123,8 @@ BACKWARD_SIGNATURES = {
 
 # (symbol, argtypes after ctx) of the int8 forward kernels called through `call`
 FORWARD_SIGNATURES = {
-    "tte_max_pool2d_s8": [C.POINTER(PoolParams), C.POINTER(PoolRequant), _PD, P8, _PD, _PD, P8],
+    "tte_max_pool2d_s8": [C.POINTER(PoolParams), C.POINTER(Rescale), _PD, P8, _PD, _PD, P8],
+    "tte_copy_channels_s8": [C.POINTER(Rescale), _PD, P8, P32, P32, i32, _PD, P8],
 }
 
 # (symbol, argtypes after ctx) of the kernels that read a split weight (tte_kernels.h "SPLIT
@@ -223,8 +225,8 @@ class Runtime:
         return y
 
     def call(self, symbol: str, *args) -> int:
-        """Call a training kernel with ctx NULL; numpy arrays are passed as pointers (int8,
-        int32 or float32 by dtype), tuples as tte_dims, ctypes structures by reference."""
+        """Call a kernel with ctx NULL; numpy arrays are passed as pointers (int8, uint8, int32 or
+        float32 by dtype), tuples as tte_dims, ctypes structures by reference, ints as they are."""
         conv = []
         for a in args:
             if a is None:
@@ -233,6 +235,8 @@ class Runtime:
                 conv.append(C.byref(dims(a)))
             elif isinstance(a, C.Structure):
                 conv.append(C.byref(a))
+            elif isinstance(a, int):
+                conv.append(a)
             else:
                 assert a.flags.c_contiguous, symbol
                 conv.append({np.dtype(np.int8): _p8, np.dtype(np.int32): _p32,

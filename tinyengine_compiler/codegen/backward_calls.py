@@ -147,6 +147,23 @@ def _max_pool_grad(g, n, tag, ref, kept):
                 statics)
 
 
+def _move_channels(g, n, tag, ref, kept):
+    gy, out = n.inputs[0], n.outputs[0]
+    src, dst = n.attrs["in_channels"], n.attrs["out_channels"]
+    count = len(src) if src is not None else len(dst)
+    statics = [Static("tte_dims", f"{tag}_g_dims", _dims(g.tensors[gy].shape)),
+               Static("tte_dims", f"{tag}_out_dims", _dims(g.tensors[out].shape))]
+    lists = []
+    for side, channels in (("in", src), ("out", dst)):
+        if channels is None:
+            lists.append("NULL")
+        else:
+            statics.append(Static("int32_t", f"{tag}_{side}_channels", list(channels), len(channels)))
+            lists.append(f"{tag}_{side}_channels")
+    return Call("tte_grad_move_channels_f32", ["&tte_no_scratch", f"&{tag}_g_dims", ref(gy), *lists, str(count),
+                                               f"&{tag}_out_dims", ref(out)], statics)
+
+
 def _accumulate(g, n, tag, ref, kept):
     statics = [Static("tte_dims", f"{tag}_dims", _dims(g.tensors[n.outputs[0]].shape))]
     return Call("tte_grad_accumulate_f32", ["&tte_no_scratch", f"&{tag}_dims", ref(n.inputs[0]), ref(n.inputs[1]),
@@ -196,7 +213,7 @@ _BACKWARD = {
     OpKind.FULLY_CONNECTED_GRAD_WEIGHT: _grad_weight,
     OpKind.BIAS_GRAD: _two_dims("tte_bias_grad_f32"), OpKind.GLOBAL_AVG_POOL_GRAD: _two_dims("tte_global_avg_pool_grad_f32"),
     OpKind.GRAD_ACCUMULATE: _accumulate, OpKind.AVG_POOL2D_GRAD: _avg_pool_grad,
-    OpKind.MAX_POOL2D_GRAD: _max_pool_grad,
+    OpKind.MAX_POOL2D_GRAD: _max_pool_grad, OpKind.GRAD_MOVE_CHANNELS: _move_channels,
 }
 
 

@@ -159,10 +159,49 @@ def _max_pool(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call
     rq = "NULL"
     if (s_in, zp_in) != (s_out, zp_out):
         m, s = quantize_multiplier(np.float64(s_in) / np.float64(s_out))
-        statics.append(Static("tte_pool_requant", f"{tag}_rq", [-zp_in, zp_out, m, s]))
+        statics.append(Static("tte_rescale", f"{tag}_rq", [-zp_in, zp_out, m, s]))
         rq = f"&{tag}_rq"
     return Call("tte_max_pool2d_s8", ["&tte_no_scratch", f"&{tag}_params", rq, f"&{tag}_in_dims", ref(x.name),
                                       f"&{tag}_k_dims", f"&{tag}_out_dims", ref(y.name)], statics)
+
+
+def _rescale(g: Graph, src: str, dst: str, tag: str) -> tuple[str, list[Static]]:
+    """("NULL", []) when tensors `src` and `dst` share their quantization, else a tte_rescale."""
+    (s_in, zp_in), (s_out, zp_out) = _qp(g, src), _qp(g, dst)
+    if (s_in, zp_in) == (s_out, zp_out):
+        return "NULL", []
+    m, s = quantize_multiplier(np.float64(s_in) / np.float64(s_out))
+    return f"&{tag}", [Static("tte_rescale", tag, [-zp_in, zp_out, m, s])]
+
+
+def _concat(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> list[Call]:
+    """One tte_copy_channels_s8 per input, into its channels of the output."""
+    y = g.tensors[node.outputs[0]]
+    calls, start = [], 0
+    for i, name in enumerate(node.inputs):
+        x = g.tensors[name]
+        rq, statics = _rescale(g, name, y.name, f"{tag}_rq{i}")
+        n = x.shape[-1]
+        statics += [Static("tte_dims", f"{tag}_in_dims{i}", _dims(x.shape)),
+                    Static("int32_t", f"{tag}_out_channels{i}", list(range(start, start + n)), n)]
+        if i == 0:
+            statics.append(Static("tte_dims", f"{tag}_out_dims", _dims(y.shape)))
+        calls.append(Call("tte_copy_channels_s8", ["&tte_no_scratch", rq, f"&{tag}_in_dims{i}", ref(name), "NULL",
+                                                   f"{tag}_out_channels{i}", str(n), f"&{tag}_out_dims", ref(y.name)],
+                          statics))
+        start += n
+    return calls
+
+
+def _channel_select(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
+    x, y = g.tensors[node.inputs[0]], g.tensors[node.outputs[0]]
+    channels = list(node.attrs["channels"])
+    rq, statics = _rescale(g, x.name, y.name, f"{tag}_rq")
+    statics += [Static("tte_dims", f"{tag}_in_dims", _dims(x.shape)),
+                Static("int32_t", f"{tag}_channels", channels, len(channels)),
+                Static("tte_dims", f"{tag}_out_dims", _dims(y.shape))]
+    return Call("tte_copy_channels_s8", ["&tte_no_scratch", rq, f"&{tag}_in_dims", ref(x.name), f"{tag}_channels",
+                                         "NULL", str(len(channels)), f"&{tag}_out_dims", ref(y.name)], statics)
 
 
 def _fused_expand_depthwise(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
@@ -194,11 +233,12 @@ def _fused_expand_depthwise(g: Graph, node: Node, tag: str, ref: Callable[[str],
 _FORWARD = {OpKind.CONV2D: _weighted, OpKind.DEPTHWISE_CONV2D: _weighted, OpKind.FULLY_CONNECTED: _weighted,
             OpKind.ADD: _add, OpKind.GLOBAL_AVG_POOL: _global_avg_pool,
             OpKind.FUSED_EXPAND_DEPTHWISE: _fused_expand_depthwise, OpKind.MAX_POOL2D: _max_pool,
-            OpKind.AVG_POOL2D: _avg_pool}
+            OpKind.AVG_POOL2D: _avg_pool, OpKind.CONCAT: _concat, OpKind.CHANNEL_SELECT: _channel_select}
 
 
-def forward_call(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
-    """The kernel call of int8 forward node `node`; `tag` prefixes its static objects."""
+def forward_call(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call | list[Call]:
+    """The kernel call of int8 forward node `node` (CONCAT: one call per input); `tag`
+    prefixes its static objects."""
     try:
         build = _FORWARD[node.op]
     except KeyError:

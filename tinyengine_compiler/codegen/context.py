@@ -260,37 +260,40 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
     index = {n.name: i for i, n in enumerate(g.nodes)}
     fused_updates = {n.attrs["fused_update"] for n in g.nodes if n.attrs.get("fused_update")}
 
-    def call_of(node: Node) -> dict:
+    def calls_of(node: Node) -> list[dict]:
+        """The kernel calls of `node` (a CONCAT makes one per input)."""
         tag = f"n{index[node.name]}"
         forward = node.op not in BACKWARD_OPS
-        call = forward_call(g, node, tag, ref) if forward else backward_call(g, node, tag, ref, kept, split)
-        for w in split & set(node.inputs) if node.op != OpKind.SGD_UPDATE else ():
-            # a reader of a split weight: the kernel's split twin, given the tte_split_filter
-            call.symbol = SPLIT_TWINS[call.symbol]
-            call.args = [split_refs[idents[w]] if a == sram[w] else a for a in call.args]
-        scratch = f"{node.name}.scratch"
-        if scratch in offsets:   # the node's kernel works through scratch memory in the arena
-            statics.append(Static("tte_ctx", f"{tag}_ctx", [f"tte_ram.arena + {offsets[scratch]}", sizes[scratch]]))
-            call.args[0] = f"&{tag}_ctx"
-        statics.extend(call.statics)
-        used.update(n for n in node.inputs if g.tensors[n].is_constant and (idents[n] in call.args or n in split))
-
-        return {"comment": f"{node.name}: {node.op.value} -> {', '.join(node.outputs)}", "symbol": call.symbol,
-                "args": call.args, "phase": _phase(node), "block": None}
+        made = forward_call(g, node, tag, ref) if forward else backward_call(g, node, tag, ref, kept, split)
+        calls = made if isinstance(made, list) else [made]
+        for call in calls:
+            for w in split & set(node.inputs) if node.op != OpKind.SGD_UPDATE else ():
+                # a reader of a split weight: the kernel's split twin, given the tte_split_filter
+                call.symbol = SPLIT_TWINS[call.symbol]
+                call.args = [split_refs[idents[w]] if a == sram[w] else a for a in call.args]
+            scratch = f"{node.name}.scratch"
+            if scratch in offsets:   # the node's kernel works through scratch memory in the arena
+                statics.append(Static("tte_ctx", f"{tag}_ctx",
+                                      [f"tte_ram.arena + {offsets[scratch]}", sizes[scratch]]))
+                call.args[0] = f"&{tag}_ctx"
+            statics.extend(call.statics)
+            used.update(n for n in node.inputs if g.tensors[n].is_constant and (idents[n] in call.args or n in split))
+        return [{"comment": f"{node.name}: {node.op.value} -> {', '.join(node.outputs)}", "symbol": call.symbol,
+                 "args": call.args, "phase": _phase(node), "block": None} for call in calls]
 
     for node in g.nodes:
         forward = node.op not in BACKWARD_OPS
         if node.name in fused_updates:   # applied inside its gradient's loop
             continue
-        entry = call_of(node)
+        entries = calls_of(node)
         if node.attrs.get("fused_update"):
             update = nodes[node.attrs["fused_update"]]
-            entry["comment"] += f", applied by {update.name}"
-            entry["block"] = {"rows": g.tensors[node.outputs[0]].shape[0], "size": node.attrs["block_rows"],
-                              "apply": call_of(update)}
-        train_calls.append(entry)
+            entries[0]["comment"] += f", applied by {update.name}"
+            entries[0]["block"] = {"rows": g.tensors[node.outputs[0]].shape[0], "size": node.attrs["block_rows"],
+                                   "apply": calls_of(update)[0]}
+        train_calls.extend(entries)
         if forward:
-            infer_calls.append(entry)
+            infer_calls.extend(entries)
             for (tensor, reader), buffer in kept.items():
                 argmax = ".argmax." in buffer
                 if (node.name == nodes[reader].attrs.get("forward")) if argmax else (tensor in node.outputs):

@@ -88,6 +88,8 @@ TTE_KERNELS: dict[OpKind, tuple[Kernel, ...]] = {
         Kernel("tte_avg_pool2d_s8", _no_scratch,
                "input and output qparams equal, every pad smaller than the kernel"),
     ),
+    OpKind.CONCAT: (Kernel("tte_copy_channels_s8", _no_scratch, "one call per input, rq when its qparams differ"),),
+    OpKind.CHANNEL_SELECT: (Kernel("tte_copy_channels_s8", _no_scratch, "rq when the qparams differ"),),
     OpKind.MAX_POOL2D: (
         Kernel("tte_max_pool2d_s8", _no_scratch, "every pad smaller than the kernel; rq when the qparams differ"),
     ),
@@ -109,6 +111,7 @@ TTE_KERNELS: dict[OpKind, tuple[Kernel, ...]] = {
     OpKind.BIAS_GRAD: (Kernel("tte_bias_grad_f32", _no_scratch, "always"),),
     OpKind.GLOBAL_AVG_POOL_GRAD: (Kernel("tte_global_avg_pool_grad_f32", _no_scratch, "always"),),
     OpKind.AVG_POOL2D_GRAD: (Kernel("tte_avg_pool2d_grad_f32", _no_scratch, "batch 1, every pad smaller than the kernel"),),
+    OpKind.GRAD_MOVE_CHANNELS: (Kernel("tte_grad_move_channels_f32", _no_scratch, "always"),),
     OpKind.MAX_POOL2D_GRAD: (Kernel("tte_max_pool2d_grad_f32", _no_scratch, "batch 1, reads `<x>.argmax.<reader>`"),),
     OpKind.GRAD_ACCUMULATE: (Kernel("tte_grad_accumulate_f32", _no_scratch, "always; may run in place"),),
     OpKind.SGD_UPDATE: (

@@ -18,6 +18,7 @@ import onnx
 from onnx import TensorProto
 
 from ..errors import ModelFormatError, UnsupportedError
+from .onnx_fold import fold_constants
 
 
 def load_checked(path: str, supported_ops: frozenset[str]) -> tuple[onnx.ModelProto, dict]:
@@ -37,7 +38,11 @@ def load_checked(path: str, supported_ops: frozenset[str]) -> tuple[onnx.ModelPr
     except Exception as e:  # InferenceError, or a schema error surfacing as another type
         raise ModelFormatError(f"{path}: ONNX shape inference failed ({_first_line(e)})") from None
     _check_input(model.graph)
-    return model, _static_shapes(model.graph)
+    while True:   # folding a reshape target can make later shapes static, and foldable in turn
+        folded = fold_constants(model, _static_shapes(model.graph))
+        if len(folded.graph.node) == len(model.graph.node):
+            return model, _static_shapes(model.graph)
+        model = folded
 
 
 def node_label(node: onnx.NodeProto, index: int) -> str:

@@ -61,16 +61,21 @@ class Const:
 
 
 @dataclass(frozen=True)
-class Flat:
-    """IR activation `ir` ([N, H, W, C]) flattened in ONNX's CHW order: only a Gemm/MatMul may
-    read it (its weight columns are permuted to the NHWC order the IR flattens in)."""
+class View:
+    """IR activation `ir` ([N, H, W, C]) reshaped in ONNX's NCHW order, which moves data in NHWC:
+    "flat" ([N, C*H*W] in CHW order), only a Gemm/MatMul may read it (its weight columns are
+    permuted to the NHWC order the IR flattens in); "grouped" ([N, groups, C/groups, H, W]) and
+    "shuffled" (its transpose [N, C/groups, groups, H, W]), the steps of a channel shuffle, which
+    the Reshape back to [N, C, H, W] turns into one CHANNEL_SELECT."""
     ir: str
+    kind: str
+    groups: int = 1
 
 
 @dataclass(frozen=True)
-class QFlat:
-    """The int8 ONNX value of a Flat (a QuantizeLinear of it with its own parameters)."""
-    ir: str
+class QView:
+    """The int8 ONNX value of a View (a QuantizeLinear of it with its own parameters)."""
+    view: View
 
 
 @dataclass(frozen=True)
@@ -130,8 +135,11 @@ class _Importer:
             v = self.env[name] = Act(self.materialize(v, name))
         if isinstance(v, Act):
             return v.ir
-        if isinstance(v, Flat):
+        if isinstance(v, View) and v.kind == "flat":
             self.fail(f"reads '{name}', a flattened spatial map: only a Gemm or MatMul classifier may read one")
+        if isinstance(v, View):
+            self.fail(f"reads '{name}', a {v.kind} view of a channel shuffle (Reshape to [N, groups, C/groups, H, W], "
+                      "Transpose 0 2 1 3 4, Reshape back) that does not complete")
         if isinstance(v, Pending):
             self.fail(f"reads '{name}', which is not quantized (expected QuantizeLinear then DequantizeLinear)")
         self.fail(f"input '{name}' must be an activation, not a {type(v).__name__}")
@@ -192,8 +200,8 @@ class _Importer:
             ir = self.materialize(v, node.output[0], qp)
         elif isinstance(v, Act) and self.tensors[v.ir].qparams == qp:
             ir = v.ir   # Q(DQ(x)) with x's own parameters: the same int8 tensor
-        elif isinstance(v, Flat) and self.tensors[v.ir].qparams == qp:
-            self.env[node.output[0]] = QFlat(v.ir)   # the same, flattened
+        elif isinstance(v, View) and self.tensors[v.ir].qparams == qp:
+            self.env[node.output[0]] = QView(v)   # the same, viewed
             return
         elif isinstance(v, Act):
             self.fail("requantizing an activation to new parameters without an op is not supported")
@@ -206,8 +214,8 @@ class _Importer:
         v = self.env[node.input[0]]
         if isinstance(v, QAct):
             self.env[node.output[0]] = Act(v.ir)
-        elif isinstance(v, QFlat):
-            self.env[node.output[0]] = Flat(v.ir)
+        elif isinstance(v, QView):
+            self.env[node.output[0]] = v.view
         elif isinstance(v, Const):
             self.env[node.output[0]] = Const(v.data, qp)
         else:
@@ -252,14 +260,15 @@ class _Importer:
 
     def gemm(self, node):
         flat = self.env.get(node.input[0])
-        x = flat.ir if isinstance(flat, Flat) else self.act(node.input[0])
+        flat = flat if isinstance(flat, View) and flat.kind == "flat" else None
+        x = flat.ir if flat is not None else self.act(node.input[0])
         w = self.weight(node.input[1], 2)
         if node.op_type == "Gemm" and (attr(node, "transA", 0) or attr(node, "alpha", 1.0) != 1.0
                                        or (attr(node, "beta", 1.0) != 1.0 and len(node.input) > 2)):
             self.fail("Gemm with transA, alpha or beta other than the defaults is not supported")
         out_first = node.op_type == "Gemm" and attr(node, "transB", 0) == 1
         data = w.data if out_first else w.data.T                                     # -> [out, in]
-        if isinstance(flat, Flat):   # columns in CHW order -> the NHWC order of the IR's flattening
+        if flat is not None:   # columns in CHW order -> the NHWC order of the IR's flattening
             _, h, wd, c = self.tensors[x].shape
             data = data.reshape(-1, c, h, wd).transpose(0, 2, 3, 1).reshape(data.shape)
         w_ir = self.ir_weight(w, data, 0 if out_first else 1, 0)
@@ -345,15 +354,81 @@ class _Importer:
         v, src, dst = self.env[node.input[0]], self.shapes.get(node.input[0]), self.shapes.get(node.output[0])
         if src is None or dst is None:
             self.fail(f"{node.op_type} needs static shapes")
-        spatial = len(src) == 4 and src[2] * src[3] > 1 and tuple(dst) == (src[0], src[1] * src[2] * src[3])
-        if src != dst and not spatial and not (len(src) == 4 and src[2] * src[3] == 1 and dst == (src[0], src[1])):
-            self.fail(f"{node.op_type} from {list(src)} to {list(dst)} is not supported: only flattening "
-                      "(of a 1x1 map, or of a spatial map into a Gemm/MatMul classifier)")
+        src, dst = tuple(src), tuple(dst)
+        if isinstance(v, View) and v.kind == "shuffled" and len(dst) == 4:
+            return self.channel_shuffle(node, v)
         if isinstance(v, Pending) and not self.quantized:
             v = Act(self.act(node.input[0]))
         if not isinstance(v, Act):
             self.fail(f"{node.op_type} of '{node.input[0]}' ({type(v).__name__}) is not supported")
-        self.env[node.output[0]] = Flat(v.ir) if spatial else v
+        if src == dst or (len(src) == 4 and src[2] * src[3] == 1 and dst == (src[0], src[1])):
+            self.env[node.output[0]] = v   # no data moves in NHWC order
+        elif len(src) == 4 and dst == (src[0], src[1] * src[2] * src[3]):
+            self.env[node.output[0]] = View(v.ir, "flat")
+        elif len(src) == 4 and len(dst) == 5 and dst[1] * dst[2] == src[1] and dst[3:] == src[2:]:
+            self.env[node.output[0]] = View(v.ir, "grouped", dst[1])
+        else:
+            self.fail(f"{node.op_type} from {list(src)} to {list(dst)} is not supported: only flattening (of a 1x1 "
+                      "map, or of a spatial map into a Gemm/MatMul classifier) and a channel shuffle")
+
+    def transpose(self, node):
+        v = self.env[node.input[0]]
+        if not (isinstance(v, View) and v.kind == "grouped" and list(attr(node, "perm", [])) == [0, 2, 1, 3, 4]):
+            self.fail("Transpose is supported only as the middle step of a channel shuffle (Reshape to "
+                      "[N, groups, C/groups, H, W], Transpose 0 2 1 3 4, Reshape back)")
+        self.env[node.output[0]] = View(v.ir, "shuffled", v.groups)
+
+    def channel_shuffle(self, node, v: View):
+        """out channel k * groups + i <- in channel i * (C / groups) + k."""
+        c = self.tensors[v.ir].shape[3]
+        per = c // v.groups
+        channels = tuple(i * per + k for k in range(per) for i in range(v.groups))
+        self.env[node.output[0]] = Pending(self.label, OpKind.CHANNEL_SELECT, (v.ir,), node.output[0],
+                                           {"channels": channels})
+
+    def concat(self, node):
+        rank = len(self.shapes.get(node.output[0]) or ())
+        axis = attr(node, "axis", 1)
+        if rank != 4 or axis not in (1, -3):
+            self.fail(f"Concat along axis {axis} of a rank-{rank} tensor is not supported; only channels (axis 1)")
+        xs = tuple(self.act(i) for i in node.input)
+        self.env[node.output[0]] = Pending(self.label, OpKind.CONCAT, xs, node.output[0])
+
+    def select(self, node, out_name: str, channels: tuple[int, ...]):
+        x = self.act(node.input[0])
+        if not channels or len(set(channels)) != len(channels):
+            self.fail(f"{node.op_type} selects no channel or the same channel twice")
+        self.env[out_name] = Pending(self.label, OpKind.CHANNEL_SELECT, (x,), out_name, {"channels": channels})
+
+    def slice(self, node):
+        shape = self.shapes.get(node.input[0])
+        starts, ends = (self.const(n, "Slice bound").data.reshape(-1) for n in node.input[1:3])
+        axes = self.const(node.input[3], "Slice axes").data.reshape(-1) if len(node.input) > 3 and node.input[3] \
+            else np.arange(len(starts))
+        steps = self.const(node.input[4], "Slice steps").data.reshape(-1) if len(node.input) > 4 and node.input[4] \
+            else np.ones(len(starts), np.int64)
+        if shape is None or len(shape) != 4 or [int(a) % 4 for a in axes] != [1]:
+            self.fail("Slice is supported only along the channels of an NCHW tensor")
+        channels = tuple(range(shape[1]))[slice(int(starts[0]), int(ends[0]), int(steps[0]))]
+        self.select(node, node.output[0], channels)
+
+    def split(self, node):
+        shape = self.shapes.get(node.input[0])
+        if shape is None or len(shape) != 4 or attr(node, "axis", 0) % 4 != 1:
+            self.fail("Split is supported only along the channels of an NCHW tensor")
+        if len(node.input) > 1 and node.input[1]:
+            sizes = [int(s) for s in self.const(node.input[1], "Split sizes").data.reshape(-1)]
+        elif attr(node, "split", None) is not None:
+            sizes = [int(s) for s in attr(node, "split", [])]
+        else:
+            sizes = [shape[1] // len(node.output)] * len(node.output)
+        start = 0
+        for out, size in zip(node.output, sizes):
+            self.select(node, out, tuple(range(start, start + size)))
+            start += size
+
+    def not_folded(self, node):
+        self.fail(f"{node.op_type} is supported only on constants (shape arithmetic, folded at import)")
 
     def identity(self, node):
         self.env[node.output[0]] = self.env[node.input[0]]
@@ -445,11 +520,14 @@ HANDLERS = {
     "QuantizeLinear": _Importer.quantize_linear, "DequantizeLinear": _Importer.dequantize_linear,
     "Conv": _Importer.conv, "Gemm": _Importer.gemm, "MatMul": _Importer.gemm, "Add": _Importer.add,
     "GlobalAveragePool": _Importer.global_avg_pool, "AveragePool": _Importer.avg_pool,
-    "MaxPool": _Importer.max_pool,
+    "MaxPool": _Importer.max_pool, "Concat": _Importer.concat, "Slice": _Importer.slice,
+    "Split": _Importer.split, "Transpose": _Importer.transpose,
     "Relu": _Importer.clamp, "Clip": _Importer.clamp, "BatchNormalization": _Importer.batch_norm,
     "Flatten": _Importer.reshape, "Reshape": _Importer.reshape, "Identity": _Importer.identity,
     "Dropout": _Importer.identity, "Constant": _Importer.constant,
 }
+HANDLERS.update(dict.fromkeys(("Shape", "Gather", "Cast", "Unsqueeze", "Squeeze", "Sub", "Div", "Floor", "Ceil",
+                                "Range", "ConstantOfShape"), _Importer.not_folded))
 SUPPORTED_OPS = frozenset(HANDLERS)
 
 

@@ -27,6 +27,10 @@ def output_shape(g: Graph, node: Node) -> tuple[int, ...]:
         return x
     if node.op == OpKind.GLOBAL_AVG_POOL:
         return (x[0], 1, 1, x[3])
+    if node.op == OpKind.CONCAT:
+        return (*x[:-1], sum(g.tensors[i].shape[-1] for i in node.inputs))
+    if node.op == OpKind.CHANNEL_SELECT:
+        return (*x[:-1], len(node.attrs["channels"]))
     if node.op in (OpKind.AVG_POOL2D, OpKind.MAX_POOL2D):
         oh, ow = conv_out_hw(x[1], x[2], node.attrs["kernel"], node.attrs["stride"], node.attrs["pads"])
         return (x[0], oh, ow, x[3])
@@ -42,6 +46,8 @@ def _backward_output_shape(g: Graph, node: Node) -> tuple[int, ...]:
                    OpKind.FULLY_CONNECTED_GRAD_INPUT, OpKind.GLOBAL_AVG_POOL_GRAD, OpKind.AVG_POOL2D_GRAD,
                    OpKind.MAX_POOL2D_GRAD):
         return tuple(node.attrs["input_shape"])
+    if node.op == OpKind.GRAD_MOVE_CHANNELS:
+        return tuple(node.attrs["output_shape"])
     if node.op == OpKind.BIAS_GRAD:
         return (shape[-1],)
     if node.op in (OpKind.CONV2D_GRAD_WEIGHT, OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT, OpKind.FULLY_CONNECTED_GRAD_WEIGHT):

@@ -39,8 +39,13 @@ def run_real(g: Graph, values: dict[str, np.ndarray], start: int = 0) -> dict[st
     return values
 
 
+# ops without a fused clamp: pools and channel moves (their requantization is the identity)
+NO_CLAMP = frozenset({OpKind.GLOBAL_AVG_POOL, OpKind.AVG_POOL2D, OpKind.MAX_POOL2D, OpKind.CONCAT,
+                      OpKind.CHANNEL_SELECT})
+
+
 def _clamp(g: Graph, node: Node, y: np.ndarray) -> np.ndarray:
-    if node.op in (OpKind.GLOBAL_AVG_POOL, OpKind.AVG_POOL2D, OpKind.MAX_POOL2D):   # no clamp (grads/pool.py)
+    if node.op in NO_CLAMP:
         return y
     lo, hi = node.attrs.get("act_min", -128), node.attrs.get("act_max", 127)
     bounds = real(g, node.outputs[0], np.array([lo, hi]), y.dtype)
@@ -87,4 +92,6 @@ _OPS = {
     OpKind.GLOBAL_AVG_POOL: lambda node, x: x.mean(axis=(1, 2), keepdims=True),
     OpKind.AVG_POOL2D: _avg_pool2d,
     OpKind.MAX_POOL2D: _max_pool2d,
+    OpKind.CONCAT: lambda node, *xs: np.concatenate(xs, axis=-1),
+    OpKind.CHANNEL_SELECT: lambda node, x: x[..., list(node.attrs["channels"])],
 }

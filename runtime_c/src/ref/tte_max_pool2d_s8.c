@@ -28,7 +28,7 @@ int32_t tte_max_pool2d_s8_scratch_bytes(const tte_dims *input_dims, const tte_di
     return 0;
 }
 
-tte_status tte_max_pool2d_s8(const tte_ctx *ctx, const tte_pool_params *p, const tte_pool_requant *rq,
+tte_status tte_max_pool2d_s8(const tte_ctx *ctx, const tte_pool_params *p, const tte_rescale *rq,
                              const tte_dims *input_dims, const int8_t *input, const tte_dims *filter_dims,
                              const tte_dims *output_dims, int8_t *output)
 {

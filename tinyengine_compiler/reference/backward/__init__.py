@@ -16,6 +16,7 @@ from __future__ import annotations
 from ...ir import OpKind
 from .avg_pool2d_grad import avg_pool2d_grad
 from .bias_grad import bias_grad
+from .channels import grad_move_channels
 from .clamp_grad import clamp_grad
 from .conv2d_grad_input import conv2d_grad_input
 from .conv2d_grad_weight import conv2d_grad_weight
@@ -41,5 +42,6 @@ BACKWARD_OPS = {
     OpKind.GLOBAL_AVG_POOL_GRAD: global_avg_pool_grad,
     OpKind.AVG_POOL2D_GRAD: avg_pool2d_grad,
     OpKind.MAX_POOL2D_GRAD: max_pool2d_grad,
+    OpKind.GRAD_MOVE_CHANNELS: grad_move_channels,
     OpKind.GRAD_ACCUMULATE: grad_accumulate,
 }

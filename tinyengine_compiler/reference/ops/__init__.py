@@ -9,6 +9,7 @@ from __future__ import annotations
 from ...ir import OpKind
 from .add import add
 from .avg_pool2d import avg_pool2d
+from .channels import channel_select, concat
 from .conv2d import conv2d
 from .depthwise_conv2d import depthwise_conv2d
 from .fully_connected import fully_connected
@@ -24,5 +25,7 @@ OPS = {
     OpKind.GLOBAL_AVG_POOL: global_avg_pool,
     OpKind.AVG_POOL2D: avg_pool2d,
     OpKind.MAX_POOL2D: max_pool2d,
+    OpKind.CONCAT: concat,
+    OpKind.CHANNEL_SELECT: channel_select,
     OpKind.FUSED_EXPAND_DEPTHWISE: fused_expand_depthwise,
 }
