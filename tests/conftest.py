@@ -5,6 +5,8 @@
 * `example_models`: the example models of `examples/build_models.py`, as
   name -> {"float": path, "int8": path}.  Reuses examples/models when `make examples` has
   built it, and otherwise builds all three once per session into a temporary folder.
+* `family_models`: the SqueezeNet-, ShuffleNetV2- and MobileNetV3-like models of
+  `examples/families.py` at 64 px, float and int8 (`tte quantize`), built once per session.
 """
 
 from __future__ import annotations
@@ -36,3 +38,13 @@ def example_models(tmp_path_factory) -> dict[str, dict[str, str]]:
     if all(Path(p).is_file() for paths in prebuilt.values() for p in paths.values()):
         return prebuilt
     return build(str(tmp_path_factory.mktemp("example_models")))
+
+
+FAMILY_SIZE = 64
+
+
+@pytest.fixture(scope="session")
+def family_models(tmp_path_factory) -> dict[str, dict[str, str]]:
+    from examples.families import build
+
+    return build(str(tmp_path_factory.mktemp("family_models")), FAMILY_SIZE)

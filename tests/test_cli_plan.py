@@ -19,11 +19,13 @@ MODELS = ("mbv2-w0.35", "proxyless-w0.3", "mcunet-5fps")
 # reach it); MCUNet's backward peaks a little higher.
 FIRST_BLOCK_BYTES = (64 * 1024 - (2 * 63 - 1) * 384) + 128 * 128 * 3 + 64 * 64 * 8 + 4
 # Arenas measured on 2026 code, each >= the lower bound above; gate at 3% growth like TFLM.
+# The fused-update blocks are widened into the best planner's free bytes (pipeline.py), so the
+# linear baseline, which reuses nothing, pays for every widened block.
 GOLDEN = {
-    "mbv2-w0.35": {"greedy_by_size": 99460, "greedy_by_conflicts": 170480, "hill_climb": 99460, "linear": 854804},
+    "mbv2-w0.35": {"greedy_by_size": 99460, "greedy_by_conflicts": 170480, "hill_climb": 99460, "linear": 1062500},
     "proxyless-w0.3": {"greedy_by_size": 99460, "greedy_by_conflicts": 113264, "hill_climb": 99460,
-                       "linear": 1006296},
-    "mcunet-5fps": {"greedy_by_size": 100528, "greedy_by_conflicts": 123664, "hill_climb": 100524, "linear": 854148},
+                       "linear": 984152},
+    "mcunet-5fps": {"greedy_by_size": 101008, "greedy_by_conflicts": 123664, "hill_climb": 100524, "linear": 961860},
 }
 
 

@@ -124,11 +124,14 @@ def run_cmd(model, input_path, as_json):
 def _training_options(fn):
     """Options shared by `tte graph` and `tte train-sim` (defaults as `pipeline.Options`)."""
     for decorator in reversed([
-        click.option("--update", "update", required=True,
-                     help="Sparse-update scheme: a preset (full, last-layer, bias-only, paper-<model>, "
-                          "sparse_49kb) or a JSON file (docs/sparse_update.md)."),
+        click.option("--update", "update", default="auto", show_default=True,
+                     help="Sparse-update scheme: a preset (auto: the paper's recipe by position, the largest "
+                          "that fits --budget; full, last-layer, bias-only, paper-<model>, sparse_49kb) or a "
+                          "JSON file (docs/sparse_update.md)."),
         click.option("--num-classes", type=int, default=None,
                      help="Replace the classifier by a new N-class one that trains in full."),
+        click.option("--budget", default="256KB", show_default=True,
+                     help="SRAM budget the auto scheme fits (as tte plan counts it)."),
         click.option("--storage", type=click.Choice(["int8", "float32"]), default=None,
                      help="Trained weights: int8 updated in place, or a float32 master beside the int8 copy "
                           "the forward reads.  Default: the scheme's, int8."),
@@ -140,17 +143,18 @@ def _training_options(fn):
     return fn
 
 
-def _load_training_graphs(model, update, num_classes, storage, no_qas, label_smoothing, seed):
+def _load_training_graphs(model, update, num_classes, budget, storage, no_qas, label_smoothing, seed):
     """(forward graph with its head, the backward graph of every op before pruning, or None when
     an op has no gradient rule, the scheduled training step of the one pipeline)."""
     from .frontend import load_model
     from .grads import trainable_ops
     from .passes.autodiff import autodiff
     from .pipeline import Options, training_schedule
+    from .report.plan import parse_bytes
     from .training.config import load_scheme
 
     options = Options(num_classes=num_classes, storage=storage, qas=not no_qas, label_smoothing=label_smoothing,
-                      seed=seed)
+                      seed=seed, budget_bytes=parse_bytes(budget))
     g, train = training_schedule(load_model(model, require_int8=True), load_scheme(update), options)
     whole = all(n.op in trainable_ops() for n in g.nodes)
     return g, autodiff(g, label_smoothing=label_smoothing) if whole else None, train
@@ -161,12 +165,13 @@ def _load_training_graphs(model, update, num_classes, storage, no_qas, label_smo
 @_training_options
 @click.option("--json", "as_json", is_flag=True, help="Print the op counts as one JSON line.")
 @_one_line_errors
-def graph_cmd(model, update, num_classes, storage, no_qas, label_smoothing, seed, as_json):
+def graph_cmd(model, update, num_classes, budget, storage, no_qas, label_smoothing, seed, as_json):
     """Build the training graph: op counts before and after pruning, and the backward ops kept."""
     from .ir.ops import BACKWARD_OPS
     from .passes.sparse_update import trained_params
 
-    g, full, train = _load_training_graphs(model, update, num_classes, storage, no_qas, label_smoothing, seed)
+    g, full, train = _load_training_graphs(model, update, num_classes, budget, storage, no_qas, label_smoothing,
+                                           seed)
     before = None if full is None else len([n for n in full.nodes if n.op in BACKWARD_OPS])
     after = [n for n in train.nodes if n.op in BACKWARD_OPS]
     params = trained_params(train)
@@ -197,7 +202,7 @@ def graph_cmd(model, update, num_classes, storage, no_qas, label_smoothing, seed
 @click.option("--lr", type=float, required=True, help="SGD learning rate (batch 1, no momentum).")
 @click.option("--json", "as_json", is_flag=True, help='Print {"epochs": [{"loss": .., "test_acc": ..}, ...]}.')
 @_one_line_errors
-def train_sim_cmd(model, update, num_classes, storage, no_qas, label_smoothing, seed, dataset, classes,
+def train_sim_cmd(model, update, num_classes, budget, storage, no_qas, label_smoothing, seed, dataset, classes,
                   train_per_class, test_per_class, epochs, lr, as_json):
     """Simulate on-device training with the numpy reference trainer (the C's golden model)."""
     from .errors import ConfigError
@@ -209,7 +214,7 @@ def train_sim_cmd(model, update, num_classes, storage, no_qas, label_smoothing, 
         class_ids = [int(c) for c in classes.split(",")]
     except ValueError:
         raise ConfigError(f"--classes {classes}: expected comma-separated integers") from None
-    g, _, train = _load_training_graphs(model, update, num_classes, storage, no_qas, label_smoothing, seed)
+    g, _, train = _load_training_graphs(model, update, num_classes, budget, storage, no_qas, label_smoothing, seed)
     n_logits = g.tensors[g.outputs[0]].shape[-1]
     if len(class_ids) > n_logits:
         raise ConfigError(f"{len(class_ids)} classes but the model has {n_logits} outputs; use --num-classes")
@@ -231,9 +236,10 @@ def _engine_options(fn):
     """Options shared by `tte plan`, `tte compile` and `tte bench-m7`: one pipeline, one set of
     defaults (`pipeline.Options`)."""
     for decorator in reversed([
-        click.option("--update", "update", required=True,
-                     help="Sparse-update scheme: a preset (full, last-layer, bias-only, paper-<model>, "
-                          "sparse_49kb) or a JSON file (docs/sparse_update.md)."),
+        click.option("--update", "update", default="auto", show_default=True,
+                     help="Sparse-update scheme: a preset (auto: the paper's recipe by position, the largest "
+                          "that fits --budget; full, last-layer, bias-only, paper-<model>, sparse_49kb) or a "
+                          "JSON file (docs/sparse_update.md)."),
         click.option("--num-classes", type=int, default=None,
                      help="Replace the classifier by a new N-class one that trains in full."),
         click.option("--budget", default="256KB", show_default=True,
@@ -255,14 +261,15 @@ def _engine_options(fn):
     return fn
 
 
-def _build_engine(model, update, num_classes, storage, no_qas, no_reorder, kernels, planner, seed):
+def _build_engine(model, update, num_classes, budget, storage, no_qas, no_reorder, kernels, planner, seed):
     """The pipeline's training engine for the shared options (`_engine_options`)."""
     from .frontend import load_model
     from .pipeline import Options, training_engine
+    from .report.plan import parse_bytes
     from .training.config import load_scheme
 
     options = Options(num_classes=num_classes, storage=storage, qas=not no_qas, reorder=not no_reorder,
-                      kernels=kernels, planner=planner, seed=seed)
+                      kernels=kernels, planner=planner, seed=seed, budget_bytes=parse_bytes(budget))
     scheme = load_scheme(update)
     return training_engine(load_model(model, require_int8=True), scheme, options), options
 
@@ -286,10 +293,10 @@ def plan_cmd(model, update, num_classes, budget, storage, no_qas, no_reorder, ke
     """Plan the SRAM of one training step as `tte compile` builds it; report it, gate on a budget."""
     from .codegen.emit import write_files
     from .report.memory import report_files
-    from .report.plan import check_budget, parse_bytes, peak_breakdown
+    from .report.plan import check_budget, peak_breakdown
 
-    budget_bytes = parse_bytes(budget)
-    engine, _ = _build_engine(model, update, num_classes, storage, no_qas, no_reorder, kernels, planner, seed)
+    engine, options = _build_engine(model, update, num_classes, budget, storage, no_qas, no_reorder, kernels,
+                                    planner, seed)
     s = engine.summary
     if out_dir is not None:
         write_files(out_dir, report_files(engine.buffers, engine.plan, s))
@@ -303,7 +310,7 @@ def plan_cmd(model, update, num_classes, budget, storage, no_qas, no_reorder, ke
         click.echo(peak_breakdown(engine))
         for note in s["notes"]:
             click.echo(f"  {note}")
-    check_budget(engine, budget_bytes)
+    check_budget(engine, options.budget_bytes)
 
 
 @main.command("compile")
@@ -316,12 +323,11 @@ def compile_cmd(model, update, num_classes, budget, storage, no_qas, no_reorder,
                 out_dir):
     """Compile the training step into a self-contained C folder (memory.json as `tte plan` reports it)."""
     from .compile import write_engine
-    from .report.plan import check_budget, parse_bytes
+    from .report.plan import check_budget
 
-    budget_bytes = parse_bytes(budget)
-    engine, options = _build_engine(model, update, num_classes, storage, no_qas, no_reorder, kernels, planner,
-                                    seed)
-    check_budget(engine, budget_bytes)
+    engine, options = _build_engine(model, update, num_classes, budget, storage, no_qas, no_reorder, kernels,
+                                    planner, seed)
+    check_budget(engine, options.budget_bytes)
     write_engine(engine, out_dir, options)
     click.echo(f"wrote {out_dir}: {_sram_line(engine.summary)}; "
                f"{len(engine.context['train_calls'])} kernel calls a training step")
@@ -410,14 +416,13 @@ def bench_m7_cmd(model, update, num_classes, budget, storage, no_qas, no_reorder
     from .compile import write_engine
     from .errors import ConfigError
     from .frontend.inputs import quantize_image
-    from .report.plan import check_budget, parse_bytes
+    from .report.plan import check_budget
     from .targets.bench import bench_m7
     from .targets.firmware import REGION_BYTES
 
-    budget_bytes = parse_bytes(budget)
-    engine, options = _build_engine(model, update, num_classes, storage, no_qas, no_reorder, kernels, planner,
-                                    seed)
-    check_budget(engine, budget_bytes)
+    engine, options = _build_engine(model, update, num_classes, budget, storage, no_qas, no_reorder, kernels,
+                                    planner, seed)
+    check_budget(engine, options.budget_bytes)
     g = engine.forward
     shape = g.tensors[g.inputs[0]].shape
     if inputs_path is None:

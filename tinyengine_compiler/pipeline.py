@@ -15,7 +15,9 @@ other static state, and the worst-case stack of the kernels the C calls.  `tte p
 `tte compile` writes it beside the C; there is no second schedule.
 
 `Options` holds every choice a command can make, with the one default every command shares.
-`inference_engine(g)` is the forward-only engine (no training step).
+`inference_engine(g)` is the forward-only engine (no training step).  The `auto` scheme
+(`training/config.py` `auto_candidates`) is the largest of its candidates whose engine fits
+`Options.budget_bytes`: each candidate tried is a whole engine, built and measured.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from .planners import PLANNERS, best_plan
 from .planners.base import Buffer, Plan, check_no_overlap
 from .report.memory import memory_summary
 from .report.plan import engine_notes, flash_bytes, layer_rows
-from .training.config import WEIGHT_STORAGES, UpdateScheme
+from .training.config import WEIGHT_STORAGES, UpdateScheme, auto_candidates
 from .training.pipeline import for_classes, training_graph
 
 KERNEL_BACKENDS = ("portable", "cmsis_nn")
@@ -56,6 +58,8 @@ class Options:
     seed: int = 0                      # seed of the new head
     planner: str | None = None         # one arena planner, or None for the best of all
     kernels: str = "portable"          # the C kernel backend: portable or cmsis_nn
+    budget_bytes: int = 256 * 1024     # the SRAM the engine must fit (memory.json peak_sram_bytes); the
+                                       # `auto` scheme picks the largest update under it
 
     def __post_init__(self):
         if self.storage is not None and self.storage not in WEIGHT_STORAGES:
@@ -83,6 +87,9 @@ class Engine:
 def training_schedule(g: Graph, scheme: UpdateScheme, options: Options = Options()) -> tuple[Graph, Graph]:
     """(the forward graph with its new head, the training step in the order the C runs it):
     the passes of TRAINING_PASSES."""
+    if scheme.fit_to_budget:
+        engine = training_engine(g, scheme, options)
+        return engine.forward, engine.graph
     if options.storage is not None:
         scheme = replace(scheme, weight_storage=options.storage)
     g, scheme = for_classes(legalize_biases(g), scheme, options.num_classes, options.seed)
@@ -94,8 +101,32 @@ def training_schedule(g: Graph, scheme: UpdateScheme, options: Options = Options
 
 def training_engine(g: Graph, scheme: UpdateScheme, options: Options = Options()) -> Engine:
     """The training engine of forward graph `g` under `scheme`."""
+    if scheme.fit_to_budget:
+        return _fitted_engine(g, scheme, options)
     forward, sched = training_schedule(g, scheme, options)
     return _engine(forward, sched, options, scheme_name=scheme.name)
+
+
+def _fitted_engine(g: Graph, scheme: UpdateScheme, options: Options) -> Engine:
+    """The engine of the largest `auto_candidates` scheme within options.budget_bytes, found by
+    bisection (a smaller candidate trains a subset, so as a rule needs no more SRAM); the
+    smallest candidate's when none fits, which the budget check then reports."""
+    candidates = [replace(c, weight_storage=scheme.weight_storage) for c in auto_candidates(g)]
+    built: dict[int, Engine] = {}
+
+    def engine(i: int) -> Engine:
+        if i not in built:
+            built[i] = training_engine(g, candidates[i], options)
+        return built[i]
+
+    lo, hi = 0, len(candidates) - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if engine(mid).summary["peak_sram_bytes"] <= options.budget_bytes:
+            hi = mid
+        else:
+            lo = mid + 1
+    return engine(lo)
 
 
 def inference_engine(g: Graph, options: Options = Options()) -> Engine:

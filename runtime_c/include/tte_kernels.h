@@ -144,6 +144,41 @@ int32_t tte_add_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *fil
                                  const tte_dims *output_dims);
 
 /* ---------------------------------------------------------------------------------------
+ * LUT: an element-wise activation as a table over the 256 int8 inputs (HardSwish,
+ * HardSigmoid, a standalone Relu/Clip): out[i] = table[in[i] + 128].  The compiler fills the
+ * table from the input and output quantization (tinyengine_compiler/ir/activations.py).
+ *
+ * @param[in]  ctx          scratch; unused (scratch_bytes is 0), may be NULL
+ * @param[in]  table        int8 [256], indexed by the input value + 128
+ * @param[in]  dims         any shape; n * h * w * c elements
+ * @param[in]  input        int8
+ * @param[out] output       int8.  MAY ALIAS the input exactly (in place).
+ * ------------------------------------------------------------------------------------- */
+tte_status tte_lut_s8(const tte_ctx *ctx, const int8_t *table, const tte_dims *dims, const int8_t *input,
+                      int8_t *output);
+int32_t tte_lut_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
+                                 const tte_dims *output_dims);
+
+/* ---------------------------------------------------------------------------------------
+ * MUL: element-wise product of two int8 tensors with their own quantization (TFLite int8
+ * MUL); the second may be one value a channel, {N, 1, 1, C}, broadcast over the pixels (a
+ * squeeze-excite scale).  out = clamp(tte_requantize((a + input1_offset) * (b +
+ * input2_offset), output_multiplier, output_shift) + output_offset, act_min, act_max).
+ *
+ * @param[in]  ctx          scratch; unused (scratch_bytes is 0), may be NULL
+ * @param[in]  p            offsets, output multiplier and shift, clamp (tte_mul_params)
+ * @param[in]  dims         {N, H, W, C}: input1's and the output's shape
+ * @param[in]  input1       int8 NHWC
+ * @param[in]  input2_dims  dims, or {N, 1, 1, C}
+ * @param[in]  input2       int8
+ * @param[out] output       int8 NHWC.  MAY ALIAS input1 exactly, or input2 when it has dims.
+ * ------------------------------------------------------------------------------------- */
+tte_status tte_mul_s8(const tte_ctx *ctx, const tte_mul_params *p, const tte_dims *dims, const int8_t *input1,
+                      const tte_dims *input2_dims, const int8_t *input2, int8_t *output);
+int32_t tte_mul_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
+                                 const tte_dims *output_dims);
+
+/* ---------------------------------------------------------------------------------------
  * GLOBAL_AVG_POOL, two variants; codegen picks one per node:
  *   tte_global_avg_pool_s8          input and output quantization are equal: the sum of the
  *                                   raw int8 values divided by H * W, rounded half away from
@@ -574,6 +609,45 @@ tte_status tte_grad_move_channels_f32(const tte_ctx *ctx, const tte_dims *input_
                                  const tte_dims *output_dims, float *output);
 int32_t tte_grad_move_channels_f32_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
                                             const tte_dims *output_dims);
+
+/* ---------------------------------------------------------------------------------------
+ * LUT_GRAD: output = grad * slope[saved + 128], one rounded multiply an element; slope is
+ * the activation's derivative at each int8 input, 0 where its output saturates.
+ *
+ * @param[in]  ctx          scratch; unused, may be NULL
+ * @param[in]  slope        float32 [256], indexed by the saved input value + 128
+ * @param[in]  dims         any shape; n * h * w * c elements
+ * @param[in]  grad         float32
+ * @param[in]  saved        int8: the LUT's input
+ * @param[out] output       float32.  MAY ALIAS grad exactly (in place).
+ * ------------------------------------------------------------------------------------- */
+tte_status tte_lut_grad_f32(const tte_ctx *ctx, const float *slope, const tte_dims *dims, const float *grad,
+                            const int8_t *saved, float *output);
+int32_t tte_lut_grad_f32_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
+                                       const tte_dims *output_dims);
+
+/* ---------------------------------------------------------------------------------------
+ * MUL_GRAD: the gradient of one MUL operand, d = grad * real(other), real(other) =
+ * float32(other - other_zero_point) * other_scale.  Three forms, told apart by the dims:
+ *   other and output of grad's shape:     output[i] = grad[i] * real(other[i])
+ *   other {N, 1, 1, C}, output grad's:    output[p, c] = grad[p, c] * real(other[c])
+ *   output {N, 1, 1, C}, other grad's:    output[c] = +0 + d[0, c] + d[1, c] + ... (pixels
+ *                                         in row-major order; the broadcast operand's)
+ *
+ * @param[in]  ctx          scratch; unused, may be NULL
+ * @param[in]  p            the other operand's quantization
+ * @param[in]  grad_dims    {1, H, W, C}
+ * @param[in]  grad         float32 NHWC: the gradient of the MUL's output (past its clamp)
+ * @param[in]  other_dims   grad_dims or {1, 1, 1, C}
+ * @param[in]  other        int8: the saved other operand
+ * @param[in]  output_dims  grad_dims or {1, 1, 1, C} (not both other's and output's)
+ * @param[out] output       float32.  MAY ALIAS grad exactly in the element-wise forms.
+ * ------------------------------------------------------------------------------------- */
+tte_status tte_mul_grad_f32(const tte_ctx *ctx, const tte_mul_grad_params *p, const tte_dims *grad_dims,
+                            const float *grad, const tte_dims *other_dims, const int8_t *other,
+                            const tte_dims *output_dims, float *output);
+int32_t tte_mul_grad_f32_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
+                                       const tte_dims *output_dims);
 
 /* ---------------------------------------------------------------------------------------
  * GRAD_ACCUMULATE: output = input1 + input2, element by element.

@@ -89,6 +89,19 @@ typedef struct {
     int32_t act_max;
 } tte_add_params;
 
+/** MUL parameters: TFLite int8 multiplication.
+ *  out = clamp(requant((a + input1_offset) * (b + input2_offset), output_multiplier,
+ *              output_shift) + output_offset), the multiplier of s_a * s_b / s_out. */
+typedef struct {
+    int32_t input1_offset;     /**< -zero point of input 1, [-127, 128] */
+    int32_t input2_offset;     /**< -zero point of input 2, [-127, 128] */
+    int32_t output_multiplier; /**< Q31 */
+    int32_t output_shift;
+    int32_t output_offset;     /**< output zero point, [-128, 127] */
+    int32_t act_min;
+    int32_t act_max;
+} tte_mul_params;
+
 /** AVG_POOL2D parameters (kernel size comes in as dims). */
 typedef struct {
     int32_t stride_h;
@@ -159,6 +172,12 @@ typedef struct {
     float input_scale;        /**< scale of the saved int8 input, > 0 */
     int32_t input_zero_point; /**< its zero point, [-128, 127] */
 } tte_fc_grad_params;
+
+/** MUL gradient: the quantization of the saved other operand. */
+typedef struct {
+    float other_scale;        /**< > 0 */
+    int32_t other_zero_point; /**< [-128, 127] */
+} tte_mul_grad_params;
 
 /** Which grad_scale entry an SGD update multiplies a gradient element by. */
 typedef enum {

@@ -559,3 +559,40 @@ def test_grad_move_channels(runtime, src, dst, out_c):
     _bits(out, expected)
     assert runtime.call("tte_grad_move_channels_f32", gy.shape, f32c(gy), np.array([in_c], np.int32), None, 1,
                         out.shape, out) == TTE_ERR_ARG   # a channel past the input's
+
+
+@pytest.mark.parametrize("inplace", [False, True])
+def test_lut_grad(runtime, inplace):
+    from tinyengine_compiler.ir.activations import int8_tables
+
+    rng = np.random.default_rng(23 + inplace)
+    x = rng.integers(-128, 128, (1, 4, 5, 6), dtype=np.int8)
+    gy = _grad(rng, x.shape)
+    q_in, q_out = QParams.make(0.05, 3), QParams.make(0.03, -100)
+    attrs = {"function": "hardswish"}
+    _, slope = int8_tables("hardswish", attrs, q_in, q_out)
+    assert 0 < np.count_nonzero(slope) < 256   # some inputs saturate, some do not
+    expected = _reference(OpKind.LUT_GRAD, [("gy", gy, None), ("x", x, q_in)], {**attrs, "slope": slope})
+    buf = f32c(gy)
+    out = buf if inplace else np.zeros(x.shape, np.float32)
+    assert runtime.call("tte_lut_grad_f32", np.array(slope, np.float32), x.shape, buf, x, out) == TTE_OK
+    _bits(out, expected)
+
+
+@pytest.mark.parametrize("form", ["same", "broadcast_other", "broadcast_output"])
+def test_mul_grad(runtime, form):
+    from .tte_ctypes import MulGradParams
+
+    rng = np.random.default_rng(len(form))
+    full, vec = (1, 5, 4, 7), (1, 1, 1, 7)
+    gz = _grad(rng, full)
+    other = rng.integers(-128, 128, vec if form == "broadcast_other" else full, dtype=np.int8)
+    out_shape = vec if form == "broadcast_output" else full
+    scale, zp = 0.037, -9
+    expected = _reference(OpKind.MUL_GRAD, [("gz", gz, None), ("o", other, QParams.make(scale, zp))],
+                          {"output_shape": out_shape})
+    out = np.full(out_shape, np.nan, np.float32)
+    p = MulGradParams(scale, zp)
+    assert runtime.call("tte_mul_grad_f32", p, full, f32c(gz), other.shape, other, out_shape, out) == TTE_OK
+    _bits(out, expected)
+    assert runtime.call("tte_mul_grad_f32", p, full, f32c(gz), vec, other, vec, out) == TTE_ERR_ARG

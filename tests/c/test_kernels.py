@@ -436,3 +436,66 @@ def test_copy_channels_makes_concat_and_channel_select(runtime, requant):
     assert runtime.call("tte_copy_channels_s8", None, got.shape, got, perm, None, 8, shuffled.shape,
                         shuffled) == TTE_OK
     np.testing.assert_array_equal(shuffled, got[..., perm])
+
+
+def _one_node(op, inputs, out_shape, q_out, attrs):
+    """A one-node Graph over (name, value, (scale, zero point)) int8 inputs."""
+    from tinyengine_compiler.ir import DType, Graph, Node, QParams, Tensor
+
+    tensors = {n: Tensor(n, v.shape, DType.INT8, QParams.make(*q)) for n, v, q in inputs}
+    tensors["y"] = Tensor("y", out_shape, DType.INT8, QParams.make(*q_out))
+    node = Node("n", op, [n for n, _, _ in inputs], ["y"], attrs)
+    return Graph("g", tensors, [node], [inputs[0][0]], ["y"]), node
+
+
+@pytest.mark.parametrize("function", ["hardswish", "hardsigmoid", "mul_hardsigmoid", "clip"])
+@pytest.mark.parametrize("inplace", [False, True])
+def test_lut_s8(runtime, function, inplace):
+    """The table activation against the reference op, whose table ir/activations.py makes."""
+    from tinyengine_compiler.ir.activations import int8_tables
+    from tinyengine_compiler.reference.ops import OPS
+
+    rng = np.random.default_rng(len(function) + inplace)
+    x = rng.integers(-128, 128, (1, 5, 6, 7), dtype=np.int8)
+    x.ravel()[:2] = (-128, 127)
+    q_in = (float(_f32(rng.uniform(0.02, 0.08))), int(rng.integers(-20, 20)))
+    q_out = (float(_f32(rng.uniform(0.01, 0.05))), int(rng.integers(-128, -100)))
+    attrs = {"function": function, "alpha": 0.2, "beta": 0.5, "lo": 0.0, "hi": 3.0, "mid_scale": 1 / 255,
+             "mid_zero_point": -128}
+    g, node = _one_node(OpKind.LUT, [("x", x, q_in)], x.shape, q_out, attrs)
+    table, _ = int8_tables(function, attrs, g.tensors["x"].qparams, g.tensors["y"].qparams)
+    node.attrs["table"] = table
+    expected = OPS[OpKind.LUT](g, node, x)
+    buf = np.ascontiguousarray(x.copy())
+    got = buf if inplace else np.zeros_like(x)
+    assert runtime.call("tte_lut_s8", np.array(table, np.int8), x.shape, buf, got) == TTE_OK
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("broadcast", [False, True])
+@pytest.mark.parametrize("inplace", [False, True])
+def test_mul_s8(runtime, broadcast, inplace):
+    """The int8 product against the reference op, and within one step of the real product."""
+    from tinyengine_compiler.reference.ops import OPS
+
+    from .tte_ctypes import MulParams
+
+    rng = np.random.default_rng(11 + 2 * broadcast + inplace)
+    a = rng.integers(-128, 128, (1, 6, 5, 9), dtype=np.int8)
+    b = rng.integers(-128, 128, (1, 1, 1, 9) if broadcast else a.shape, dtype=np.int8)
+    q_a, q_b = ((float(_f32(rng.uniform(0.01, 0.1))), int(rng.integers(-128, 128))) for _ in range(2))
+    q_out = (float(_f32(q_a[0] * q_b[0] * rng.uniform(40, 120))), int(rng.integers(-20, 20)))
+    act = _act(rng, q_out[1], q_out[0])
+    g, node = _one_node(OpKind.MUL, [("a", a, q_a), ("b", b, q_b)], a.shape, q_out,
+                        {"act_min": act[0], "act_max": act[1]})
+    expected = OPS[OpKind.MUL](g, node, a, b)
+    real = (a.astype(float) - q_a[1]) * q_a[0] * (b.astype(float) - q_b[1]) * q_b[0]
+    near = np.clip(np.round(real / q_out[0]) + q_out[1], *act)
+    assert np.abs(expected - near).max() <= 1
+    m, s = quantize_multiplier(np.float64(q_a[0]) * np.float64(q_b[0]) / np.float64(q_out[0]))
+    p = MulParams(-q_a[1], -q_b[1], m, s, q_out[1], *act)
+    buf = np.ascontiguousarray(a.copy())
+    got = buf if inplace else np.zeros_like(a)
+    assert runtime.call("tte_mul_s8", p, a.shape, buf, b.shape, b, got) == TTE_OK
+    np.testing.assert_array_equal(got, expected)
+    assert runtime.call("tte_mul_s8", p, a.shape, a, (1, 2, 1, 9), b, got) == TTE_ERR_ARG

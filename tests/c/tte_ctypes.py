@@ -89,6 +89,15 @@ class Rescale(C.Structure):
     _fields_ = [(k, i32) for k in ("input_offset", "output_offset", "multiplier", "shift")]
 
 
+class MulParams(C.Structure):
+    _fields_ = [(k, i32) for k in ("input1_offset", "input2_offset", "output_multiplier", "output_shift",
+                                   "output_offset", "act_min", "act_max")]
+
+
+class MulGradParams(C.Structure):
+    _fields_ = [("other_scale", f32), ("other_zero_point", i32)]
+
+
 class Rows(C.Structure):
     _fields_ = [("begin", i32), ("count", i32)]
 
@@ -115,6 +124,8 @@ BACKWARD_SIGNATURES = {
     "tte_avg_pool2d_grad_f32": [C.POINTER(PoolParams), _PD, PF, _PD, _PD, PF],
     "tte_max_pool2d_grad_f32": [C.POINTER(PoolParams), _PD, PF, C.POINTER(C.c_uint8), _PD, _PD, PF],
     "tte_grad_move_channels_f32": [_PD, PF, P32, P32, i32, _PD, PF],
+    "tte_lut_grad_f32": [PF, _PD, PF, P8, PF],
+    "tte_mul_grad_f32": [C.POINTER(MulGradParams), _PD, PF, _PD, P8, _PD, PF],
     "tte_grad_accumulate_f32": [_PD, PF, PF, PF],
     "tte_sgd_update_f32": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, _PR, PF, P8],
     "tte_sgd_update_s8": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, _PR, P8],
@@ -125,6 +136,8 @@ BACKWARD_SIGNATURES = {
 FORWARD_SIGNATURES = {
     "tte_max_pool2d_s8": [C.POINTER(PoolParams), C.POINTER(Rescale), _PD, P8, _PD, _PD, P8],
     "tte_copy_channels_s8": [C.POINTER(Rescale), _PD, P8, P32, P32, i32, _PD, P8],
+    "tte_lut_s8": [P8, _PD, P8, P8],
+    "tte_mul_s8": [C.POINTER(MulParams), _PD, P8, _PD, P8, P8],
 }
 
 # (symbol, argtypes after ctx) of the kernels that read a split weight (tte_kernels.h "SPLIT

@@ -80,3 +80,14 @@ def test_hostile_pickle_runs_nothing_in_a_fresh_process(name, tmp_path):
 @pytest.mark.skipif(not HAS_INSPECT, reason="tinyengine_compiler/report/inspect.py (tte inspect) not written yet")
 def test_random_bytes_in_a_fresh_process():
     _assert_one_error_line(_run_cli("inspect", os.path.join(FOLDER, "random_bytes.onnx")))
+
+
+def test_unsupported_op_names_the_node_and_the_op_and_lists_the_supported_ones():
+    from tinyengine_compiler.frontend.onnx_import import SUPPORTED_OPS
+
+    with pytest.raises(TteError) as info:
+        load_model(os.path.join(FOLDER, "unknown_op_softmax.onnx"))
+    message = str(info.value)
+    assert "\n" not in message and "node 'softmax" in message and "op 'Softmax' is not supported" in message
+    listed = set(message.split("supported: ", 1)[1].split(", "))
+    assert listed == set(SUPPORTED_OPS)

@@ -173,12 +173,13 @@ def test_batch_norm_folds_into_conv_like_onnxruntime_computes_it(tmp_path):
     assert np.allclose(w.reshape(5, 3) @ x.reshape(3) + b, expected, rtol=1e-5, atol=1e-5)
 
 
-def test_relu_that_cannot_fuse_is_refused_with_the_node_name(tmp_path):
+def test_relu_that_cannot_fuse_is_a_clip_table(tmp_path):
     nodes = [helper.make_node("GlobalAveragePool", ["x"], ["p"], name="gap"),
              helper.make_node("Relu", ["p"], ["y"], name="lonely_relu")]
     path = _save(tmp_path, nodes, [_vi("x", [1, 4, 5, 5])], [_vi("y", [1, 4, 1, 1])], {})
-    with pytest.raises(UnsupportedError, match="node 'lonely_relu'"):
-        import_onnx(path)
+    g = import_onnx(path)
+    node = g.node("lonely_relu")
+    assert node.op == OpKind.LUT and (node.attrs["function"], node.attrs["lo"], node.attrs["hi"]) == ("clip", 0.0, None)
 
 
 def test_conv_output_read_twice_is_not_fused_into_one_readers_relu(tmp_path):
@@ -187,5 +188,50 @@ def test_conv_output_read_twice_is_not_fused_into_one_readers_relu(tmp_path):
              helper.make_node("Relu", ["c"], ["r"], name="relu"),
              helper.make_node("Add", ["c", "r"], ["y"], name="add")]
     path = _save(tmp_path, nodes, [_vi("x", [1, 3, 4, 4])], [_vi("y", [1, 3, 4, 4])], {"w": w})
-    with pytest.raises(UnsupportedError, match="node 'relu'"):
-        import_onnx(path)   # the IR has no standalone ReLU; fusing would change what Add reads
+    g = import_onnx(path)   # fusing the Relu into the conv would change what Add reads: a table instead
+    conv, relu, add = g.nodes
+    assert (conv.op, relu.op, add.op) == (OpKind.CONV2D, OpKind.LUT, OpKind.ADD)
+    assert add.inputs == [conv.outputs[0], relu.outputs[0]] and relu.inputs == [conv.outputs[0]]
+
+
+def _product_model(tmp_path, b_kind):
+    """y = b * a, a = Relu(x) [1, 4, 3, 3] and b: its global pool ("pool", [1, 4, 1, 1]), a
+    one-channel conv of it ("one_channel", [1, 1, 3, 3]) or HardSigmoid(a) ("hsig")."""
+    nodes = [helper.make_node("Relu", ["x"], ["a"], name="relu")]
+    inits = {}
+    if b_kind == "pool":
+        nodes.append(helper.make_node("GlobalAveragePool", ["a"], ["b"], name="pool"))
+    elif b_kind == "one_channel":
+        inits["w"] = np.ones((1, 4, 1, 1), np.float32)
+        nodes.append(helper.make_node("Conv", ["a", "w"], ["b"], name="conv", kernel_shape=[1, 1]))
+    else:
+        nodes.append(helper.make_node("HardSigmoid", ["a"], ["b"], name="hsig", alpha=0.25, beta=0.5))
+    nodes.append(helper.make_node("Mul", ["b", "a"], ["y"], name="mul"))
+    return _save(tmp_path, nodes, [_vi("x", [1, 4, 3, 3])], [_vi("y", [1, 4, 3, 3])], inits)
+
+
+def test_mul_puts_the_broadcast_operand_second(tmp_path):
+    g = import_onnx(_product_model(tmp_path, "pool"))
+    mul = g.node("mul")
+    assert mul.op == OpKind.MUL and [g.tensors[i].shape for i in mul.inputs] == [(1, 3, 3, 4), (1, 1, 1, 4)]
+
+
+def test_mul_of_x_and_its_hard_sigmoid_is_one_table(tmp_path):
+    g = import_onnx(_product_model(tmp_path, "hsig"))
+    assert [n.op for n in g.nodes] == [OpKind.LUT, OpKind.LUT]   # relu (a clip table), then x * hs(x)
+    fused = g.node("mul")
+    assert (fused.attrs["function"], fused.attrs["alpha"], fused.attrs["beta"]) == ("mul_hardsigmoid", 0.25, 0.5)
+
+
+@pytest.mark.parametrize("b_kind, message", [
+    ("one_channel", r"node 'mul': Mul of shapes \[1, 1, 3, 3\] and \[1, 4, 3, 3\] is not supported"),
+    ("constant", "node 'mul': Mul by a constant is not supported")])
+def test_mul_refusals_name_the_node(tmp_path, b_kind, message):
+    if b_kind == "constant":
+        nodes = [helper.make_node("Relu", ["x"], ["a"], name="relu"),
+                 helper.make_node("Mul", ["a", "k"], ["y"], name="mul")]
+        path = _save(tmp_path, nodes, [_vi("x", [1, 4, 3, 3])], [_vi("y", [1, 4, 3, 3])], {"k": np.float32(2.0)})
+    else:
+        path = _product_model(tmp_path, b_kind)
+    with pytest.raises(UnsupportedError, match=message):
+        import_onnx(path)

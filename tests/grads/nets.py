@@ -82,6 +82,21 @@ class NetBuilder:
         return self._append(name, OpKind.MAX_POOL2D, [self.current],
                             {"kernel": (k, k), "stride": (stride, stride), "pads": pads})
 
+    def lut(self, name, function, **params):
+        """An element-wise activation (ir/activations.py) with its int8 tables."""
+        from tinyengine_compiler.ir.activations import int8_tables
+
+        x = self.current
+        self._append(name, OpKind.LUT, [x], {"function": function, **params}, relu=function != "clip")
+        node = self.g.node(name)
+        q_in, q_out = (self.g.tensors[t].qparams for t in (x, node.outputs[0]))
+        table, slope = int8_tables(function, node.attrs, q_in, q_out)
+        node.attrs.update(table=table, slope=slope)
+
+    def mul(self, name, other):
+        """current * other (other of the same shape or [N, 1, 1, C])."""
+        return self._append(name, OpKind.MUL, [self.current, other], {}, relu=False)
+
     def avg_pool(self, name, k, stride, pads):
         """An average pool keeping its input's quantization (what ORT's QDQ gives a pool)."""
         return self._append(name, OpKind.AVG_POOL2D, [self.current],

@@ -140,6 +140,32 @@ def test_max_pool2d_rule(k, stride, pads):
     assert np.count_nonzero(fd) > 0 and np.isclose(grads["input"].sum(), gy.sum(), rtol=1e-12)
 
 
+@pytest.mark.parametrize("function, params", [("hardswish", {}), ("hardsigmoid", {"alpha": 1 / 6, "beta": 0.5}),
+                                              ("mul_hardsigmoid", {"alpha": 0.2, "beta": 0.5}),
+                                              ("clip", {"lo": -10.0, "hi": 20.0})])
+def test_lut_rule(function, params):
+    net = NetBuilder(np.random.default_rng(30 + len(function)), shape=(1, 5, 4, 6))
+    net.conv("c", 6, 3, relu=False)
+    net.lut("act", function, **params)
+    check_node(net, "act", n_coords=120)
+
+
+@pytest.mark.parametrize("broadcast", [False, True])
+def test_mul_rule(broadcast):
+    net = NetBuilder(np.random.default_rng(40 + broadcast), shape=(1, 5, 4, 3))
+    net.conv("a", 4, 3, relu=False)
+    a = net.current
+    if broadcast:   # a squeeze-excite scale: pooled, then a 1x1 conv
+        net.pool("se")
+        net.conv("se_fc", 4, 1, relu=False)
+    else:
+        net.conv("b", 4, 3, relu=False)
+    other = net.current
+    net.current = a
+    net.mul("mul", other)
+    check_node(net, "mul")
+
+
 def test_float32_mode_matches_float64():
     net = NetBuilder(np.random.default_rng(11), shape=(1, 8, 8, 4))
     net.conv("conv", 6, 3, 2)

@@ -164,6 +164,26 @@ def _move_channels(g, n, tag, ref, kept):
                                                f"&{tag}_out_dims", ref(out)], statics)
 
 
+def _lut_grad(g, n, tag, ref, kept):
+    gy, x = n.inputs
+    statics = [Static("float", f"{tag}_slope", [_float(v) for v in n.attrs["slope"]], 256),
+               Static("tte_dims", f"{tag}_dims", _dims(g.tensors[gy].shape))]
+    return Call("tte_lut_grad_f32", ["&tte_no_scratch", f"{tag}_slope", f"&{tag}_dims", ref(gy), ref(x),
+                                     ref(n.outputs[0])], statics)
+
+
+def _mul_grad(g, n, tag, ref, kept):
+    """One operand's gradient, from the other operand (saved int8)."""
+    gz, other = n.inputs
+    s, zp = _qp(g, other)
+    statics = [Static("tte_mul_grad_params", f"{tag}_params", [_float(s), zp]),
+               Static("tte_dims", f"{tag}_g_dims", _dims(g.tensors[gz].shape)),
+               Static("tte_dims", f"{tag}_o_dims", _dims(g.tensors[other].shape)),
+               Static("tte_dims", f"{tag}_out_dims", _dims(g.tensors[n.outputs[0]].shape))]
+    return Call("tte_mul_grad_f32", ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_g_dims", ref(gz), f"&{tag}_o_dims",
+                                     ref(other), f"&{tag}_out_dims", ref(n.outputs[0])], statics)
+
+
 def _accumulate(g, n, tag, ref, kept):
     statics = [Static("tte_dims", f"{tag}_dims", _dims(g.tensors[n.outputs[0]].shape))]
     return Call("tte_grad_accumulate_f32", ["&tte_no_scratch", f"&{tag}_dims", ref(n.inputs[0]), ref(n.inputs[1]),
@@ -214,6 +234,7 @@ _BACKWARD = {
     OpKind.BIAS_GRAD: _two_dims("tte_bias_grad_f32"), OpKind.GLOBAL_AVG_POOL_GRAD: _two_dims("tte_global_avg_pool_grad_f32"),
     OpKind.GRAD_ACCUMULATE: _accumulate, OpKind.AVG_POOL2D_GRAD: _avg_pool_grad,
     OpKind.MAX_POOL2D_GRAD: _max_pool_grad, OpKind.GRAD_MOVE_CHANNELS: _move_channels,
+    OpKind.LUT_GRAD: _lut_grad, OpKind.MUL_GRAD: _mul_grad,
 }
 
 

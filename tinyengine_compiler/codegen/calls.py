@@ -204,6 +204,28 @@ def _channel_select(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -
                                          "NULL", str(len(channels)), f"&{tag}_out_dims", ref(y.name)], statics)
 
 
+def _lut(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
+    """A table activation: its 256 int8 values, made at import (ir/activations.py)."""
+    y = g.tensors[node.outputs[0]]
+    statics = [Static("int8_t", f"{tag}_table", list(node.attrs["table"]), 256),
+               Static("tte_dims", f"{tag}_dims", _dims(y.shape))]
+    return Call("tte_lut_s8", ["&tte_no_scratch", f"{tag}_table", f"&{tag}_dims", ref(node.inputs[0]), ref(y.name)],
+                statics)
+
+
+def _mul(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
+    """An int8 product; the second operand may be one value a channel (broadcast)."""
+    (s_a, zp_a), (s_b, zp_b) = _qp(g, node.inputs[0]), _qp(g, node.inputs[1])
+    s_out, zp_out = _qp(g, node.outputs[0])
+    m, s = quantize_multiplier(np.float64(s_a) * np.float64(s_b) / np.float64(s_out))
+    params = [-zp_a, -zp_b, m, s, zp_out, node.attrs.get("act_min", -128), node.attrs.get("act_max", 127)]
+    y = g.tensors[node.outputs[0]]
+    statics = [Static("tte_mul_params", f"{tag}_params", params), Static("tte_dims", f"{tag}_dims", _dims(y.shape)),
+               Static("tte_dims", f"{tag}_b_dims", _dims(g.tensors[node.inputs[1]].shape))]
+    return Call("tte_mul_s8", ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_dims", ref(node.inputs[0]),
+                               f"&{tag}_b_dims", ref(node.inputs[1]), ref(y.name)], statics)
+
+
 def _fused_expand_depthwise(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
     """Expand 1x1 conv then depthwise conv, two expanded channels at a time through the node's
     scratch (the biases were legalized before `fuse_frozen_prefix` made this node)."""
@@ -233,7 +255,8 @@ def _fused_expand_depthwise(g: Graph, node: Node, tag: str, ref: Callable[[str],
 _FORWARD = {OpKind.CONV2D: _weighted, OpKind.DEPTHWISE_CONV2D: _weighted, OpKind.FULLY_CONNECTED: _weighted,
             OpKind.ADD: _add, OpKind.GLOBAL_AVG_POOL: _global_avg_pool,
             OpKind.FUSED_EXPAND_DEPTHWISE: _fused_expand_depthwise, OpKind.MAX_POOL2D: _max_pool,
-            OpKind.AVG_POOL2D: _avg_pool, OpKind.CONCAT: _concat, OpKind.CHANNEL_SELECT: _channel_select}
+            OpKind.AVG_POOL2D: _avg_pool, OpKind.CONCAT: _concat, OpKind.CHANNEL_SELECT: _channel_select,
+            OpKind.LUT: _lut, OpKind.MUL: _mul}
 
 
 def forward_call(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call | list[Call]:

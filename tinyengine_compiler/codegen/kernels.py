@@ -93,6 +93,8 @@ TTE_KERNELS: dict[OpKind, tuple[Kernel, ...]] = {
     OpKind.MAX_POOL2D: (
         Kernel("tte_max_pool2d_s8", _no_scratch, "every pad smaller than the kernel; rq when the qparams differ"),
     ),
+    OpKind.LUT: (Kernel("tte_lut_s8", _no_scratch, "always; the output may alias the input"),),
+    OpKind.MUL: (Kernel("tte_mul_s8", _no_scratch, "b of a's shape or [1, 1, 1, C]; the output may alias a"),),
     # float32 training kernels (runtime_c "TRAINING (float32)" section)
     OpKind.SOFTMAX_CROSS_ENTROPY: (Kernel("tte_softmax_cross_entropy_f32", _no_scratch, "batch 1"),),
     OpKind.CLAMP_GRAD: (Kernel("tte_clamp_grad_f32", _no_scratch, "always; may run in place"),),
@@ -113,6 +115,8 @@ TTE_KERNELS: dict[OpKind, tuple[Kernel, ...]] = {
     OpKind.AVG_POOL2D_GRAD: (Kernel("tte_avg_pool2d_grad_f32", _no_scratch, "batch 1, every pad smaller than the kernel"),),
     OpKind.GRAD_MOVE_CHANNELS: (Kernel("tte_grad_move_channels_f32", _no_scratch, "always"),),
     OpKind.MAX_POOL2D_GRAD: (Kernel("tte_max_pool2d_grad_f32", _no_scratch, "batch 1, reads `<x>.argmax.<reader>`"),),
+    OpKind.LUT_GRAD: (Kernel("tte_lut_grad_f32", _no_scratch, "always; may run in place"),),
+    OpKind.MUL_GRAD: (Kernel("tte_mul_grad_f32", _no_scratch, "batch 1; element-wise forms may run in place"),),
     OpKind.GRAD_ACCUMULATE: (Kernel("tte_grad_accumulate_f32", _no_scratch, "always; may run in place"),),
     OpKind.SGD_UPDATE: (
         Kernel("tte_sgd_update_f32", _no_scratch, "float32 master weights"),

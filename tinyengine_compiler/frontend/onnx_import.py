@@ -5,9 +5,10 @@ accepts, with NHWC activations, OHWI / 1HWC / [out, in] weights and one input an
 
 * **QDQ int8** (any QuantizeLinear in the graph), as onnxruntime's `quantize_static(QDQ,
   per_channel=True, QInt8)` and our own exporter write it: each QuantizeLinear of a compute
-  result becomes one IR op whose int8 output carries the Q's qparams.  Relu/Clip between the
-  op and its Q fold into act_min/act_max in the int8 domain.  Weights are int8 per-channel
-  symmetric (zero point 0), biases int32 at s_in * s_w (requantized if stored otherwise).  The
+  result becomes one IR op whose int8 output carries the Q's qparams.  Relu/Clip between a
+  Conv/Gemm/MatMul/Add/Mul and its Q fold into act_min/act_max in the int8 domain.  Weights
+  are int8 per-channel symmetric (zero point 0), biases int32 at s_in * s_w (requantized if
+  stored otherwise).  The
   IR input is the int8 output of the QuantizeLinear that reads the float NCHW image; the IR
   output is the last int8 tensor (a trailing DequantizeLinear is stripped).
 * **Float** (no QuantizeLinear): the same ops on float32 tensors without qparams;
@@ -18,6 +19,9 @@ flattening of a spatial map into a Gemm/MatMul classifier, whose weight columns 
 permuted from CHW to HWC order at compile time.  The classifier takes one IR form: a
 Gemm/MatMul (in a float model also MatMul + Add of a constant, folded as its bias) or a 1x1
 Conv on a 1x1 map (`onnx_rules.classifier_as_fully_connected`) is a FULLY_CONNECTED.
+HardSigmoid, HardSwish and a Relu/Clip with nothing to fuse into are LUTs (a 256-entry table,
+`ir/activations.py`); `Mul(x, HardSigmoid(x))` is one LUT; any other Mul of two activations
+is a MUL (same shapes, or one value a channel).  docs/ops.md lists every op and its IR form.
 Identity and Dropout are skipped.  Every refusal names the node and the reason.
 """
 
@@ -32,6 +36,7 @@ from onnx import numpy_helper
 
 from ..errors import ModelFormatError, UnsupportedError
 from ..ir import DType, Graph, Node, OpKind, QParams, Tensor
+from ..ir.activations import int8_tables
 from ..ir.ops import CONV_OPS, WEIGHTED_OPS
 from ..ir.shapes import output_shape
 from ..ir.verify import verify
@@ -39,7 +44,7 @@ from .onnx_checks import load_checked, node_label
 from .onnx_rules import (attr, classifier_as_fully_connected, float_clamp, fold_bn, int8_clamp, padding, prune,
                          to_nhwc)
 
-CLAMPABLE = WEIGHTED_OPS | {OpKind.ADD}
+CLAMPABLE = WEIGHTED_OPS | {OpKind.ADD, OpKind.MUL}
 
 
 @dataclass(frozen=True)
@@ -172,6 +177,8 @@ class _Importer:
             inputs.append(self.new_tensor(f"{name}.bias", p.bias.data.shape, b_dtype, p.bias.qparams, p.bias.data))
         if p.op in CLAMPABLE:
             attrs.update(int8_clamp(p.lo, p.hi, out_qp) if out_qp else float_clamp(p.lo, p.hi))
+        if p.op == OpKind.LUT and out_qp:
+            attrs["table"], attrs["slope"] = int8_tables(attrs["function"], attrs, self.tensors[p.x[0]].qparams, out_qp)
         if p.op in CONV_OPS:
             attrs["conv_index"] = self.conv_index
             self.conv_index += 1
@@ -325,16 +332,63 @@ class _Importer:
                                            {"kernel": k, "stride": stride, "pads": pads})
 
     def clamp(self, node):
-        p = self.fusable(node.input[0])
-        if p is None or p.op not in CLAMPABLE:
-            self.fail(f"{node.op_type} must directly follow a Conv, Gemm, MatMul or Add it can fuse into")
+        """Relu/Clip: folded into the Conv, Gemm, MatMul, Add or Mul right before it; on its own,
+        a LUT."""
         if node.op_type == "Relu":
             lo, hi = 0.0, np.inf
         elif any(a.name in ("min", "max") for a in node.attribute):   # Clip before opset 11
             lo, hi = attr(node, "min", -np.inf), attr(node, "max", np.inf)
         else:
             lo, hi = self.optional_scalar(node, 1, -np.inf), self.optional_scalar(node, 2, np.inf)
-        self.env[node.output[0]] = replace(p, lo=max(p.lo, lo), hi=min(p.hi, hi))
+        p = self.fusable(node.input[0])
+        if p is not None and p.op in CLAMPABLE:
+            self.env[node.output[0]] = replace(p, lo=max(p.lo, lo), hi=min(p.hi, hi))
+            return
+        bounds = {"lo": None if lo == -np.inf else float(lo), "hi": None if hi == np.inf else float(hi)}
+        self.env[node.output[0]] = Pending(self.label, OpKind.LUT, (self.act(node.input[0]),), node.output[0],
+                                           {"function": "clip", **bounds})
+
+    def hard_activation(self, node):
+        """HardSigmoid, HardSwish: a LUT, its int8 table made once its output quantization is known."""
+        attrs = {"function": "hardswish"}
+        if node.op_type == "HardSigmoid":
+            attrs = {"function": "hardsigmoid", "alpha": attr(node, "alpha", 0.2), "beta": attr(node, "beta", 0.5)}
+        self.env[node.output[0]] = Pending(self.label, OpKind.LUT, (self.act(node.input[0]),), node.output[0], attrs)
+
+    def mul(self, node):
+        """Mul of two activations, element-wise or by one value a channel (squeeze-excite);
+        `Mul(x, HardSigmoid(x))` is one LUT (mul_hardsigmoid, ir/activations.py)."""
+        if any(isinstance(self.env.get(i), Const) for i in node.input):
+            self.fail("Mul by a constant is not supported; only the product of two activations")
+        for i in (0, 1):
+            hard_sigmoid = self.hard_sigmoid_of(node.input[1 - i])
+            if hard_sigmoid is not None and hard_sigmoid[0] == self.act(node.input[i]):
+                x, attrs = hard_sigmoid
+                self.env[node.output[0]] = Pending(self.label, OpKind.LUT, (x,), node.output[0], attrs)
+                return   # the HardSigmoid's own node, if emitted and read by nothing else, is pruned
+        a, b = self.act(node.input[0]), self.act(node.input[1])
+        if self.tensors[a].shape[1:3] == (1, 1) and self.tensors[b].shape[1:3] != (1, 1):
+            a, b = b, a   # the per-channel operand second, as MUL takes it
+        shape = self.tensors[a].shape
+        if self.tensors[b].shape not in (shape, (shape[0], 1, 1, shape[3])):
+            shapes = " and ".join(str(list(self.shapes.get(i) or ())) for i in node.input)
+            self.fail(f"Mul of shapes {shapes} is not supported: the operands must have the same shape, or one "
+                      "must be [N, C, 1, 1] (one value a channel)")
+        self.env[node.output[0]] = Pending(self.label, OpKind.MUL, (a, b), node.output[0])
+
+    def hard_sigmoid_of(self, name: str) -> tuple[str, dict] | None:
+        """(x, mul_hardsigmoid attrs) when ONNX value `name` is HardSigmoid(x) of IR activation x:
+        a pending float op, or the int8 LUT already emitted (its quantization in between)."""
+        v = self.env.get(name)
+        emitted = next((n for n in self.nodes if n.outputs[0] == v.ir), None) if isinstance(v, Act) else None
+        if isinstance(v, Pending) and v.op == OpKind.LUT and v.attrs["function"] == "hardsigmoid":
+            x, attrs, qp = v.x[0], v.attrs, None
+        elif emitted is not None and emitted.op == OpKind.LUT and emitted.attrs["function"] == "hardsigmoid":
+            x, attrs, qp = emitted.inputs[0], emitted.attrs, self.tensors[v.ir].qparams
+        else:
+            return None
+        mid = {} if qp is None else {"mid_scale": qp.scale[0], "mid_zero_point": qp.zero_point[0]}
+        return x, {"function": "mul_hardsigmoid", "alpha": attrs["alpha"], "beta": attrs["beta"], **mid}
 
     def optional_scalar(self, node, i: int, default: float) -> float:
         if len(node.input) <= i or not node.input[i]:
@@ -523,6 +577,7 @@ HANDLERS = {
     "MaxPool": _Importer.max_pool, "Concat": _Importer.concat, "Slice": _Importer.slice,
     "Split": _Importer.split, "Transpose": _Importer.transpose,
     "Relu": _Importer.clamp, "Clip": _Importer.clamp, "BatchNormalization": _Importer.batch_norm,
+    "HardSigmoid": _Importer.hard_activation, "HardSwish": _Importer.hard_activation, "Mul": _Importer.mul,
     "Flatten": _Importer.reshape, "Reshape": _Importer.reshape, "Identity": _Importer.identity,
     "Dropout": _Importer.identity, "Constant": _Importer.constant,
 }

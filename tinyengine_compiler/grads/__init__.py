@@ -70,4 +70,4 @@ class Builder:
 
 
 # the rule files register themselves on import
-from . import channels, conv, elementwise, linear, pool  # noqa: E402,F401
+from . import activations, channels, conv, elementwise, linear, pool  # noqa: E402,F401

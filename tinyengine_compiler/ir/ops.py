@@ -16,6 +16,8 @@ TFLite and CMSIS-NN do.  The output tensor's QParams hold the output quantizatio
 | MAX_POOL2D       | x                      | kernel (h, w), stride (h, w), pads; padding never wins; output requantized when its qparams differ |
 | CONCAT           | x1, ..., xk            | none: the inputs' channels in order (NHWC last axis), each requantized to the output's qparams |
 | CHANNEL_SELECT   | x                      | channels: y[..., j] = x[..., channels[j]] (a slice, a split part, a channel shuffle), requantized when the qparams differ |
+| LUT              | x                      | function, alpha, beta, lo, hi (ir/activations.py); int8: table [256], slope [256] |
+| MUL              | a, b                   | act_min, act_max; b of a's shape or [1, 1, 1, C] (broadcast: squeeze-excite) |
 | FUSED_EXPAND_DEPTHWISE | x, w1, b1, w2, b2 | the depthwise conv's stride, pads, act_min, act_max; the 1x1 expand conv's expand_act_min, expand_act_max; mid_scale, mid_zero_point (the expanded tensor's quantization); fused_from (the two node names) |
 
 FUSED_EXPAND_DEPTHWISE is a 1x1 CONV2D (stride 1, no padding) followed by a DEPTHWISE_CONV2D,
@@ -42,6 +44,8 @@ weights are dequantized where read; semantics and summation order in docs/numeri
 | GLOBAL_AVG_POOL_GRAD          | gy                  | input_shape -> gy / (H * W) broadcast     |
 | AVG_POOL2D_GRAD               | gy                  | kernel, stride, pads, input_shape -> each window's gy / its count, to its taps |
 | MAX_POOL2D_GRAD               | gy, x (saved)       | kernel, stride, pads, input_shape -> each window's gy to its first largest tap |
+| LUT_GRAD                      | gy, x (saved)       | slope (int8 x: slope[x + 128]), function, alpha, beta, lo, hi -> gy * dy/dx |
+| MUL_GRAD                      | gz, other (saved)   | output_shape -> gz * other, summed over the pixels where output_shape is [1, 1, 1, C] |
 | GRAD_MOVE_CHANNELS            | gy                  | in_channels, out_channels (None: 0, 1, ...), output_shape -> +0 but out[..., out_channels[j]] = gy[..., in_channels[j]] |
 | GRAD_ACCUMULATE               | a, b                | -> a + b                                  |
 | SGD_UPDATE                    | param, grad, grad_scale | layer, param, channels, storage, qas -> updated param |
@@ -68,6 +72,8 @@ class OpKind(str, enum.Enum):
     MAX_POOL2D = "MAX_POOL2D"
     CONCAT = "CONCAT"
     CHANNEL_SELECT = "CHANNEL_SELECT"
+    LUT = "LUT"
+    MUL = "MUL"
     FUSED_EXPAND_DEPTHWISE = "FUSED_EXPAND_DEPTHWISE"
     # backward (training) ops
     SOFTMAX_CROSS_ENTROPY = "SOFTMAX_CROSS_ENTROPY"
@@ -83,6 +89,8 @@ class OpKind(str, enum.Enum):
     AVG_POOL2D_GRAD = "AVG_POOL2D_GRAD"
     MAX_POOL2D_GRAD = "MAX_POOL2D_GRAD"
     GRAD_MOVE_CHANNELS = "GRAD_MOVE_CHANNELS"
+    LUT_GRAD = "LUT_GRAD"
+    MUL_GRAD = "MUL_GRAD"
     GRAD_ACCUMULATE = "GRAD_ACCUMULATE"
     SGD_UPDATE = "SGD_UPDATE"
 
@@ -94,7 +102,7 @@ BACKWARD_OPS = frozenset({
     OpKind.DEPTHWISE_CONV2D_GRAD_INPUT, OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT,
     OpKind.FULLY_CONNECTED_GRAD_INPUT, OpKind.FULLY_CONNECTED_GRAD_WEIGHT, OpKind.BIAS_GRAD,
     OpKind.GLOBAL_AVG_POOL_GRAD, OpKind.AVG_POOL2D_GRAD, OpKind.MAX_POOL2D_GRAD, OpKind.GRAD_MOVE_CHANNELS,
-    OpKind.GRAD_ACCUMULATE, OpKind.SGD_UPDATE})
+    OpKind.LUT_GRAD, OpKind.MUL_GRAD, OpKind.GRAD_ACCUMULATE, OpKind.SGD_UPDATE})
 
 
 def is_pointwise(filter_shape, pads) -> bool:

@@ -23,7 +23,7 @@ def output_shape(g: Graph, node: Node) -> tuple[int, ...]:
         return (x[0], oh, ow, cout)
     if node.op == OpKind.FULLY_CONNECTED:
         return (x[0], g.tensors[node.inputs[1]].shape[0])
-    if node.op == OpKind.ADD:
+    if node.op in (OpKind.ADD, OpKind.LUT, OpKind.MUL):
         return x
     if node.op == OpKind.GLOBAL_AVG_POOL:
         return (x[0], 1, 1, x[3])
@@ -40,13 +40,14 @@ def output_shape(g: Graph, node: Node) -> tuple[int, ...]:
 def _backward_output_shape(g: Graph, node: Node) -> tuple[int, ...]:
     """Shape rules of the backward ops (the first output's shape)."""
     shape = g.tensors[node.inputs[0]].shape
-    if node.op in (OpKind.SOFTMAX_CROSS_ENTROPY, OpKind.CLAMP_GRAD, OpKind.GRAD_ACCUMULATE, OpKind.SGD_UPDATE):
+    if node.op in (OpKind.SOFTMAX_CROSS_ENTROPY, OpKind.CLAMP_GRAD, OpKind.GRAD_ACCUMULATE, OpKind.SGD_UPDATE,
+                   OpKind.LUT_GRAD):
         return shape
     if node.op in (OpKind.CONV2D_GRAD_INPUT, OpKind.DEPTHWISE_CONV2D_GRAD_INPUT,
                    OpKind.FULLY_CONNECTED_GRAD_INPUT, OpKind.GLOBAL_AVG_POOL_GRAD, OpKind.AVG_POOL2D_GRAD,
                    OpKind.MAX_POOL2D_GRAD):
         return tuple(node.attrs["input_shape"])
-    if node.op == OpKind.GRAD_MOVE_CHANNELS:
+    if node.op in (OpKind.GRAD_MOVE_CHANNELS, OpKind.MUL_GRAD):
         return tuple(node.attrs["output_shape"])
     if node.op == OpKind.BIAS_GRAD:
         return (shape[-1],)

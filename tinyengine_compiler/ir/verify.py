@@ -56,6 +56,8 @@ def _check_node(g: Graph, node) -> None:
         x_channels = x.size if node.op == OpKind.FULLY_CONNECTED else x.shape[-1]
         if x_channels != cin:
             raise ValueError(f"{node.name}: input has {x_channels} channels, weights expect {cin}")
+    if node.op == OpKind.MUL and g.tensors[node.inputs[1]].shape not in (x.shape, (x.shape[0], 1, 1, x.shape[-1])):
+        raise ValueError(f"{node.name}: MUL's second operand must have the first's shape or [N, 1, 1, C]")
     if node.op == OpKind.ADD and g.tensors[node.inputs[1]].shape != x.shape:
         raise ValueError(f"{node.name}: ADD operands differ in shape")
     for name in list(node.inputs) + list(node.outputs):

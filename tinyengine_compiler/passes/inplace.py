@@ -8,7 +8,10 @@ a non-constant tensor whose full bytes are read by no later node (`lifetimes.ful
 and is at least as large as the output:
   * ADD (the C kernel `tte_add_s8` allows the output to alias either input): the first such
     input;
-  * CLAMP_GRAD: its incoming gradient; GRAD_ACCUMULATE: the first such operand;
+  * CLAMP_GRAD, LUT_GRAD: the incoming gradient; GRAD_ACCUMULATE: the first such operand;
+  * LUT (`tte_lut_s8`): its input; MUL (`tte_mul_s8`): the first operand of the output's shape;
+    MUL_GRAD: its incoming gradient when the output has its shape (not the summed gradient of
+    a broadcast operand);
   * DEPTHWISE_CONV2D (forward, int8): its input, computed one channel at a time through a
     one-channel scratch buffer (`lifetimes.scratch_bytes`): the frozen prefix's in-place
     depthwise conv; likewise DEPTHWISE_CONV2D_GRAD_INPUT over its incoming gradient (same
@@ -33,8 +36,12 @@ from ..ir.ops import is_pointwise
 from ..ir.verify import verify
 from .lifetimes import full_last_use
 
-FIRST_INPUT_ONLY = {OpKind.CLAMP_GRAD, OpKind.DEPTHWISE_CONV2D, OpKind.DEPTHWISE_CONV2D_GRAD_INPUT}
-IN_PLACE_OPS = FIRST_INPUT_ONLY | {OpKind.ADD, OpKind.GRAD_ACCUMULATE}
+FIRST_INPUT_ONLY = {OpKind.CLAMP_GRAD, OpKind.DEPTHWISE_CONV2D, OpKind.DEPTHWISE_CONV2D_GRAD_INPUT, OpKind.LUT,
+                    OpKind.LUT_GRAD, OpKind.MUL_GRAD}
+IN_PLACE_OPS = FIRST_INPUT_ONLY | {OpKind.ADD, OpKind.GRAD_ACCUMULATE, OpKind.MUL}
+# element-wise kernels: the output may be an input of its very shape, nothing smaller or larger
+ELEMENT_WISE = {OpKind.ADD, OpKind.GRAD_ACCUMULATE, OpKind.CLAMP_GRAD, OpKind.LUT, OpKind.LUT_GRAD, OpKind.MUL,
+                OpKind.MUL_GRAD}
 
 
 def inplace(g: Graph, *, masks: bool = True, banded: bool = True) -> Graph:
@@ -52,7 +59,8 @@ def inplace(g: Graph, *, masks: bool = True, banded: bool = True) -> Graph:
         for name in candidates:
             t = g.tensors[name]
             if (not t.is_constant and last.get(name) == i and n.inputs.count(name) == 1
-                    and t.dtype == out.dtype and t.nbytes >= out.nbytes):
+                    and t.dtype == out.dtype and t.nbytes >= out.nbytes
+                    and (n.op not in ELEMENT_WISE or t.shape == out.shape)):
                 n.attrs["in_place"] = name
                 break
     return verify(g)

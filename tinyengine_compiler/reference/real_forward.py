@@ -15,6 +15,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import UnsupportedError
 from ..ir import Graph, Node, OpKind
+from ..ir import activations
 from ..ir.ops import BACKWARD_OPS
 from .backward._common import real
 
@@ -94,4 +95,6 @@ _OPS = {
     OpKind.MAX_POOL2D: _max_pool2d,
     OpKind.CONCAT: lambda node, *xs: np.concatenate(xs, axis=-1),
     OpKind.CHANNEL_SELECT: lambda node, x: x[..., list(node.attrs["channels"])],
+    OpKind.LUT: lambda node, x: activations.real(node.attrs["function"], x, node.attrs),
+    OpKind.MUL: lambda node, a, b: a * b,
 }

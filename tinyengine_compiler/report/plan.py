@@ -77,7 +77,8 @@ def engine_notes(sched: Graph, buffers: list[Buffer], scheme_name: str, options)
     step = peak_step(buffers)
     storage = "/".join(sorted({n.attrs["storage"] for n in sched.nodes
                                if n.op == OpKind.SGD_UPDATE and n.attrs["param"] == "weight"})) or "none"
-    notes = [f"fused expand+depthwise (frozen prefix): {', '.join(fused) or 'none'}",
+    notes = [f"update scheme: {scheme_name}",
+             f"fused expand+depthwise (frozen prefix): {', '.join(fused) or 'none'}",
              f"in place: {len(in_place)} nodes",
              "weight gradients fused with their SGD update" if options.reorder
              else "no reorder: every gradient is held until all updates run at the end",

@@ -11,6 +11,10 @@ Paper shorthand (`n_bias_update`, `manual_weight_idx`, `weight_update_ratio`): t
 the last n numbered convs, the weights of the listed convs for a fraction of their input
 channels (0 = none), and the classifier's weight and bias always.  A conv whose weight trains
 also trains its bias.
+
+The `auto` preset follows the paper's recipe by position on any model (`auto_candidates`):
+the pipeline builds its candidates, largest first, and keeps the largest that fits the SRAM
+budget (pipeline.py).
 """
 
 from __future__ import annotations
@@ -22,8 +26,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..errors import ConfigError
-from ..ir import Graph
-from ..ir.ops import WEIGHTED_OPS
+from ..ir import Graph, OpKind
+from ..ir.ops import WEIGHTED_OPS, is_pointwise
 
 RATIOS = (0.0, 0.125, 0.25, 0.5, 1.0)
 CHANNEL_SELECTIONS = ("norm", "first")
@@ -51,6 +55,8 @@ class UpdateScheme:
     channel_selection: str = "norm"                               # "norm": largest |W[..., i]|; "first"
     weight_storage: str = "int8"                                  # trained weights: int8, or a float32 master too
     num_convs: int | None = None                                  # the model a paper preset is for
+    fit_to_budget: bool = False                                   # `auto`: one of auto_candidates, chosen
+                                                                  # by the pipeline under the budget
 
     def training_in_full(self, layer: LayerRef) -> "UpdateScheme":
         """The same scheme with `layer` training its whole weight and its bias."""
@@ -75,6 +81,7 @@ PRESETS = {
                                (1, 1, 1, 1, 1, 0.125, 0.5, 1), 51),
     "paper-proxyless-w0.3": _paper("paper-proxyless-w0.3", 25, (36, 39, 42, 45, 48, 51, 54, 57),
                                    (1, 0.5, 1, 1, 0.25, 0.5, 1, 1), 60),
+    "auto": UpdateScheme("auto", fit_to_budget=True),
     # TinyEngine's STM32F746 demo, listed by what it trains (the shared models README).
     "sparse_49kb": UpdateScheme("sparse_49kb", biases=("classifier",) + tuple(range(22, 42)),
                                 weights=(("classifier", 1.0), (24, 0.25), (27, 0.5), (30, 0.5)), num_convs=42),
@@ -160,8 +167,57 @@ def numbered_convs(g: Graph) -> list[str]:
     return [n.name for n in g.nodes if n.op in WEIGHTED_OPS and n.name != classifier]
 
 
+# The input-channel ratios of the weights `auto` trains, the last block's first: the paper's
+# schemes train the last blocks' expand convs in full and earlier ones in part.
+AUTO_RATIOS = (1.0, 1.0, 0.5, 0.5, 0.25, 0.25, 0.125, 0.125)
+
+
+def block_heads(g: Graph) -> list[str]:
+    """The first 1x1 conv of each block, in forward order: a numbered pointwise CONV2D whose
+    output reaches a depthwise conv through element-wise activations only (the expand conv of an
+    inverted bottleneck); in a net without depthwise convs, every numbered pointwise CONV2D."""
+    convs = numbered_convs(g)
+    pointwise = [n for n in convs if g.node(n).op == OpKind.CONV2D
+                 and is_pointwise(g.tensors[g.node(n).inputs[1]].shape, g.node(n).attrs["pads"])]
+    if not any(n.op == OpKind.DEPTHWISE_CONV2D for n in g.nodes):
+        return pointwise
+
+    def feeds_depthwise(tensor: str) -> bool:
+        for reader in g.consumers(tensor):
+            if reader.op == OpKind.DEPTHWISE_CONV2D or (reader.op == OpKind.LUT and feeds_depthwise(reader.outputs[0])):
+                return True
+        return False
+
+    return [n for n in pointwise if feeds_depthwise(g.node(n).outputs[0])]
+
+
+def auto_candidates(g: Graph) -> list[UpdateScheme]:
+    """The schemes `auto` chooses from, largest first.  With n numbered convs: the biases of the
+    last ceil(n / 2), plus the weights of the last m block heads among them (`block_heads`) at
+    AUTO_RATIOS, m from len(AUTO_RATIOS) down to 0; then the biases of fewer convs (halving);
+    then the classifier alone.  The classifier always trains in full."""
+    convs = numbered_convs(g)
+    k = (len(convs) + 1) // 2
+    heads = [convs.index(h) for h in block_heads(g) if convs.index(h) >= len(convs) - k]
+    out = []
+    for m in range(min(len(AUTO_RATIOS), len(heads)), -1, -1):
+        weights = tuple(zip(reversed(heads[len(heads) - m:]), AUTO_RATIOS))
+        heads_trained = f"{m} block head{'' if m == 1 else 's'}"
+        out.append(UpdateScheme(f"auto: biases of the last {k} convs, weights of {heads_trained}",
+                                biases=("classifier",), weights=(("classifier", 1.0),) + weights, n_bias_update=k))
+    while k > 1:
+        k //= 2
+        out.append(UpdateScheme(f"auto: biases of the last {k} convs", biases=("classifier",),
+                                weights=(("classifier", 1.0),), n_bias_update=k))
+    out.append(replace(PRESETS["last-layer"], name="auto: the classifier only"))
+    return out
+
+
 def resolve(scheme: UpdateScheme, g: Graph) -> dict[str, LayerUpdate]:
     """Check `scheme` against the model and list what trains, layer by layer."""
+    if scheme.fit_to_budget:
+        raise ConfigError("scheme auto is one of auto_candidates, chosen under a budget: build it with "
+                          "pipeline.training_engine")
     convs = numbered_convs(g)
     layers = convs + [classifier_name(g)]
     if scheme.num_convs is not None and scheme.num_convs != len(convs):

@@ -26,7 +26,9 @@ from .fully_connected_grad_input import fully_connected_grad_input
 from .fully_connected_grad_weight import fully_connected_grad_weight
 from .global_avg_pool_grad import global_avg_pool_grad
 from .max_pool2d_grad import max_pool2d_grad
+from .mul import mul_grad
 from .grad_accumulate import grad_accumulate
+from .lut import lut_grad
 from .softmax_cross_entropy import softmax_cross_entropy
 
 BACKWARD_OPS = {
@@ -43,5 +45,7 @@ BACKWARD_OPS = {
     OpKind.AVG_POOL2D_GRAD: avg_pool2d_grad,
     OpKind.MAX_POOL2D_GRAD: max_pool2d_grad,
     OpKind.GRAD_MOVE_CHANNELS: grad_move_channels,
+    OpKind.LUT_GRAD: lut_grad,
+    OpKind.MUL_GRAD: mul_grad,
     OpKind.GRAD_ACCUMULATE: grad_accumulate,
 }

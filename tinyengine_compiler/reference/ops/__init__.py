@@ -15,7 +15,9 @@ from .depthwise_conv2d import depthwise_conv2d
 from .fully_connected import fully_connected
 from .fused_expand_depthwise import fused_expand_depthwise
 from .global_avg_pool import global_avg_pool
+from .lut import lut
 from .max_pool2d import max_pool2d
+from .mul import mul
 
 OPS = {
     OpKind.CONV2D: conv2d,
@@ -27,5 +29,7 @@ OPS = {
     OpKind.MAX_POOL2D: max_pool2d,
     OpKind.CONCAT: concat,
     OpKind.CHANNEL_SELECT: channel_select,
+    OpKind.LUT: lut,
+    OpKind.MUL: mul,
     OpKind.FUSED_EXPAND_DEPTHWISE: fused_expand_depthwise,
 }

@@ -1,0 +1,38 @@
+/*
+ * Title:       tte_lut_s8.c
+ * Description: LUT, an int8 element-wise activation read from a table of its 256 values
+ *              (HardSwish, HardSigmoid, a Relu or Clip not fused into a conv).
+ *
+ * Layout:      any; input and output hold n * h * w * c int8 values in the same order.
+ * Quantization: none here: table[v + 128] is the int8 output for input v, made by the
+ *   compiler from the input and output quantization (reference/ops/lut.py).
+ *
+ * Element i is written after it is read, so the output may be the input buffer (in place).
+ * No scratch memory.
+ */
+#include "tte_kernels.h"
+
+int32_t tte_lut_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
+                                 const tte_dims *output_dims)
+{
+    (void)input_dims;
+    (void)filter_dims;
+    (void)output_dims;
+    return 0;
+}
+
+tte_status tte_lut_s8(const tte_ctx *ctx, const int8_t *table, const tte_dims *dims, const int8_t *input,
+                      int8_t *output)
+{
+    const int32_t size = dims->n * dims->h * dims->w * dims->c;
+    int32_t i;
+    (void)ctx;
+
+    if (dims->n < 0 || dims->h < 0 || dims->w < 0 || dims->c < 0) {
+        return TTE_ERR_ARG;
+    }
+    for (i = 0; i < size; i++) {
+        output[i] = table[input[i] + 128];
+    }
+    return TTE_OK;
+}

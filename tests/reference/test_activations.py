@@ -1,0 +1,62 @@
+"""The LUT tables (ir/activations.py) against onnxruntime running the QDQ graph they stand for:
+DequantizeLinear -> the float op(s) -> QuantizeLinear over all 256 int8 inputs, for random
+quantizations.  `mul_hardsigmoid` is the two-op graph Mul(x, DQ(Q(HardSigmoid(x)))) that the
+front end fuses.  Within 1 LSB everywhere (onnxruntime's float library may round the same
+expression differently), equal almost everywhere."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from tinyengine_compiler.ir import QParams
+from tinyengine_compiler.ir.activations import int8_tables
+
+CASES = {
+    "hardswish": ({}, lambda x, p: [helper.make_node("HardSwish", [x], ["y"])]),
+    "hardsigmoid": ({"alpha": 0.2, "beta": 0.5},
+                    lambda x, p: [helper.make_node("HardSigmoid", [x], ["y"], alpha=p["alpha"], beta=p["beta"])]),
+    "clip": ({"lo": 0.0, "hi": 6.0}, lambda x, p: [helper.make_node("Clip", [x, "lo", "hi"], ["y"])]),
+    "mul_hardsigmoid": ({"alpha": 1 / 6, "beta": 0.5, "mid_scale": 1 / 255, "mid_zero_point": -128},
+                        lambda x, p: [helper.make_node("HardSigmoid", [x], ["h"], alpha=p["alpha"], beta=p["beta"]),
+                                      helper.make_node("QuantizeLinear", ["h", "s_mid", "z_mid"], ["h_q"]),
+                                      helper.make_node("DequantizeLinear", ["h_q", "s_mid", "z_mid"], ["h_f"]),
+                                      helper.make_node("Mul", [x, "h_f"], ["y"])]),
+}
+
+
+def _onnxruntime_table(function, params, q_in, q_out) -> np.ndarray:
+    inits = {"s_in": np.float32(q_in[0]), "z_in": np.int8(q_in[1]), "s_out": np.float32(q_out[0]),
+             "z_out": np.int8(q_out[1]), "lo": np.float32(params.get("lo", 0)), "hi": np.float32(params.get("hi", 0)),
+             "s_mid": np.float32(params.get("mid_scale", 1)), "z_mid": np.int8(params.get("mid_zero_point", 0))}
+    nodes = [helper.make_node("DequantizeLinear", ["q", "s_in", "z_in"], ["x"]), *CASES[function][1]("x", params),
+             helper.make_node("QuantizeLinear", ["y", "s_out", "z_out"], ["out"])]
+    graph = helper.make_graph(nodes, "lut", [helper.make_tensor_value_info("q", TensorProto.INT8, [256])],
+                              [helper.make_tensor_value_info("out", TensorProto.INT8, [256])],
+                              initializer=[numpy_helper.from_array(np.asarray(v), k) for k, v in inits.items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    model.ir_version = 8
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    return session.run(None, {"q": np.arange(-128, 128, dtype=np.int8)})[0].astype(np.int64)
+
+
+@pytest.mark.parametrize("function", sorted(CASES))
+def test_table_matches_onnxruntime(function):
+    rng = np.random.default_rng(len(function))
+    params = CASES[function][0]
+    exact = 0
+    for _ in range(8):
+        q_in = (float(np.float32(rng.uniform(0.01, 0.1))), int(rng.integers(-40, 40)))
+        q_out = (float(np.float32(rng.uniform(0.005, 0.05))), int(rng.integers(-128, -90)))
+        table, slope = int8_tables(function, params, QParams.make(*q_in), QParams.make(*q_out))
+        theirs = _onnxruntime_table(function, params, q_in, q_out)
+        diff = np.abs(np.array(table) - theirs)
+        assert diff.max() <= 1, (q_in, q_out)
+        exact += int((diff == 0).sum())
+        saturated = (np.array(table) == -128) | (np.array(table) == 127)
+        assert np.all(np.array(slope)[saturated] == 0)   # a saturated output passes no gradient
+    assert exact >= 0.98 * 8 * 256

@@ -1,0 +1,92 @@
+"""Element-wise activations as lookup tables: the LUT op's values, computed once at import.
+
+A LUT node carries `function` and its parameters (`alpha`, `beta`, `lo`, `hi`, `mid_scale`,
+`mid_zero_point`); in an int8 graph also `table` (the int8 output for each int8 input
+-128 .. 127) and `slope` (the straight-through derivative dy/dx in the real domain at each
+input, 0 where the output saturates), both made here from the input and output quantization.
+
+Functions (x and y real, hs(x) = max(0, min(1, alpha * x + beta))):
+    clip             y = min(max(x, lo), hi)          (Relu, Relu6, Clip not fused into an op)
+    hardsigmoid      y = hs(x)
+    hardswish        y = x * hs(x), alpha = 1/6, beta = 1/2 (ONNX HardSwish)
+    mul_hardsigmoid  y = x * hs(x): `Mul(x, HardSigmoid(x))`, hard-swish as older exporters
+                     write it, fused at import; in a QDQ model hs(x) is quantized in between
+                     (to mid_scale, mid_zero_point) exactly as onnxruntime does, so the fused
+                     table equals the two ops.  Its slope is the straight-through one,
+                     hs(x) + x * hs'(x).
+
+The int8 table follows onnxruntime's QDQ graph step by step in float32: x = float(q - zp) * s,
+the function in float32 in the order above, then y_q = saturate(round_half_to_even(y / s_out)
++ zp_out); so a LUT equals onnxruntime's dequantize-op-quantize result (up to its float
+library's rounding of the same expressions).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .dtypes import QParams
+
+FUNCTIONS = ("clip", "hardsigmoid", "hardswish", "mul_hardsigmoid")
+HARDSWISH = {"alpha": 1.0 / 6.0, "beta": 0.5}   # ONNX HardSwish is x * HardSigmoid(x) with these
+F32 = np.float32
+
+
+def _params(function: str, attrs: dict) -> dict:
+    return {**attrs, **HARDSWISH} if function == "hardswish" else attrs
+
+
+def _hard_sigmoid(x: np.ndarray, attrs: dict) -> np.ndarray:
+    dtype = x.dtype.type
+    return np.maximum(dtype(0), np.minimum(dtype(1), x * dtype(attrs["alpha"]) + dtype(attrs["beta"])))
+
+
+def real(function: str, x: np.ndarray, attrs: dict) -> np.ndarray:
+    """y of the real-valued function, in x's float dtype (mul_hardsigmoid without its middle
+    quantization)."""
+    dtype = x.dtype.type
+    attrs = _params(function, attrs)
+    if function == "clip":
+        lo, hi = attrs.get("lo"), attrs.get("hi")
+        return np.clip(x, -np.inf if lo is None else dtype(lo), np.inf if hi is None else dtype(hi))
+    if function == "hardsigmoid":
+        return _hard_sigmoid(x, attrs)
+    return x * _hard_sigmoid(x, attrs)
+
+
+def derivative(function: str, x: np.ndarray, attrs: dict) -> np.ndarray:
+    """dy/dx of `real` (one-sided at the kinks: the inner value)."""
+    dtype = x.dtype.type
+    attrs = _params(function, attrs)
+    if function == "clip":
+        lo, hi = attrs.get("lo"), attrs.get("hi")
+        inside = (x > (-np.inf if lo is None else lo)) & (x < (np.inf if hi is None else hi))
+        return np.where(inside, dtype(1), dtype(0))
+    z = x * dtype(attrs["alpha"]) + dtype(attrs["beta"])
+    slope = np.where((z > 0) & (z < 1), dtype(attrs["alpha"]), dtype(0))
+    if function == "hardsigmoid":
+        return slope
+    return _hard_sigmoid(x, attrs) + x * slope
+
+
+def _quantize(y: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    q = np.rint(y / F32(scale)) + zero_point   # rint: half to even, as onnxruntime
+    return np.clip(q, -128, 127).astype(np.int64)
+
+
+def _dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    return (q.astype(np.int64) - zero_point).astype(F32) * F32(scale)
+
+
+def int8_tables(function: str, attrs: dict, q_in: QParams,
+                q_out: QParams) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """(table, slope) of a LUT over every int8 input (module docstring)."""
+    x = _dequantize(np.arange(-128, 128), q_in.scale[0], q_in.zero_point[0])
+    if function == "mul_hardsigmoid" and "mid_scale" in attrs:
+        mid = attrs["mid_scale"], attrs["mid_zero_point"]
+        y = x * _dequantize(_quantize(_hard_sigmoid(x, attrs), *mid), *mid)
+    else:
+        y = real(function, x, attrs)
+    table = _quantize(y, q_out.scale[0], q_out.zero_point[0])
+    slope = np.where((table > -128) & (table < 127), derivative(function, x, attrs), F32(0)).astype(F32)
+    return tuple(int(v) for v in table), tuple(float(v) for v in slope)
