@@ -10,6 +10,8 @@ memory.json/md/svg beside the C (`codegen/emit.py`).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .codegen.emit import write_output
 from .ir import Graph
 from .pipeline import Engine, Options, inference_engine, training_engine
@@ -21,7 +23,9 @@ from .training.config import UpdateScheme
 def compile_training(g: Graph, scheme: UpdateScheme, out_dir: str, options: Options = Options(), *,
                      budget_bytes: int | None = None) -> Engine:
     """Write the training engine of `g` under `scheme` to `out_dir`; over `budget_bytes` of
-    SRAM it raises BudgetError and writes nothing."""
+    SRAM it raises BudgetError and writes nothing (the `auto` scheme fits that budget)."""
+    if budget_bytes is not None:
+        options = replace(options, budget_bytes=budget_bytes)
     engine = training_engine(g, scheme, options)
     if budget_bytes is not None:
         check_budget(engine, budget_bytes)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 
 from .codegen.context import build_context
 from .codegen.kernels import cmsis_scratch_bytes, engine_stack_bytes
-from .errors import ConfigError
+from .errors import BudgetError, ConfigError
 from .ir import Graph
 from .passes.fuse_frozen_prefix import fuse_frozen_prefix
 from .passes.inplace import inplace
@@ -109,8 +109,8 @@ def training_engine(g: Graph, scheme: UpdateScheme, options: Options = Options()
 
 def _fitted_engine(g: Graph, scheme: UpdateScheme, options: Options) -> Engine:
     """The engine of the largest `auto_candidates` scheme within options.budget_bytes, found by
-    bisection (a smaller candidate trains a subset, so as a rule needs no more SRAM); the
-    smallest candidate's when none fits, which the budget check then reports."""
+    bisection (a smaller candidate trains a subset, so as a rule needs no more SRAM).  Raises
+    BudgetError when not even the smallest (the classifier alone) fits."""
     candidates = [replace(c, weight_storage=scheme.weight_storage) for c in auto_candidates(g)]
     built: dict[int, Engine] = {}
 
@@ -126,6 +126,10 @@ def _fitted_engine(g: Graph, scheme: UpdateScheme, options: Options) -> Engine:
             hi = mid
         else:
             lo = mid + 1
+    need = engine(lo).summary["peak_sram_bytes"]
+    if need > options.budget_bytes:
+        raise BudgetError(f"scheme auto: even its smallest update, {candidates[lo].name.removeprefix('auto: ')}, "
+                          f"needs {need} B of SRAM, over the budget {options.budget_bytes} B")
     return engine(lo)
 
 

@@ -127,3 +127,37 @@ def test_auto_trains_more_than_the_last_layer_and_fits_the_budget(family_models)
     trained = [len([n for n in e.graph.nodes if n.op == OpKind.SGD_UPDATE]) for e in (small, large)]
     assert 2 <= trained[0] < trained[1]
     assert large.summary["scheme"].startswith("auto: biases of the last")
+
+
+def test_block_heads_are_the_expand_convs_or_every_1x1(family_models):
+    from tinyengine_compiler.training.config import block_heads
+
+    # examples/families.py: MobileNetV3's blocks 2 and 3 expand (block 1 has none); a SqueezeNet
+    # has no depthwise conv, so every 1x1 (squeeze and expand 1x1) heads
+    assert block_heads(load_model(family_models["mobilenetv3"]["int8"])) == ["b2.expand", "b3.expand"]
+    squeeze = block_heads(load_model(family_models["squeezenet"]["int8"]))
+    assert squeeze and all(name.endswith((".squeeze", ".expand1x1")) for name in squeeze)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_auto_candidates_shrink_one_into_the_next(family_models, family):
+    from tinyengine_compiler.training.config import auto_candidates, numbered_convs, resolve
+
+    g = load_model(family_models[family]["int8"])
+    n = len(numbered_convs(g))
+    trained = [resolve(c, g) for c in auto_candidates(g)]
+    assert {layer for layer, u in trained[0].items() if u.bias} >= set(numbered_convs(g)[n - (n + 1) // 2:])
+    assert list(trained[-1]) == [g.producer(g.outputs[0]).name]   # the classifier alone
+    for bigger, smaller in zip(trained, trained[1:]):
+        assert set(smaller) <= set(bigger) and smaller != bigger
+        for layer, u in smaller.items():
+            assert u.channels is None or set(u.channels) <= set(bigger[layer].channels or ())
+
+
+def test_auto_without_room_for_the_classifier_is_one_budget_error(family_models):
+    from tinyengine_compiler.errors import BudgetError
+    from tinyengine_compiler.pipeline import training_engine
+
+    g = load_model(family_models["squeezenet"]["int8"])
+    with pytest.raises(BudgetError, match=r"scheme auto: even its smallest update, the classifier only, needs \d+ B"):
+        training_engine(g, load_scheme("auto"), Options(num_classes=4, budget_bytes=1024))

@@ -225,9 +225,14 @@ def test_mul_of_x_and_its_hard_sigmoid_is_one_table(tmp_path):
 
 @pytest.mark.parametrize("b_kind, message", [
     ("one_channel", r"node 'mul': Mul of shapes \[1, 1, 3, 3\] and \[1, 4, 3, 3\] is not supported"),
-    ("constant", "node 'mul': Mul by a constant is not supported")])
+    ("constant", "node 'mul': Mul by a constant is not supported"),
+    ("matrices", r"node 'mul': Mul is supported only between two \[N, C, H, W\] activations")])
 def test_mul_refusals_name_the_node(tmp_path, b_kind, message):
-    if b_kind == "constant":
+    if b_kind == "matrices":
+        nodes = [helper.make_node("Flatten", ["x"], ["f"]), helper.make_node("MatMul", ["f", "w"], ["a"], name="mm"),
+                 helper.make_node("Relu", ["a"], ["r"]), helper.make_node("Mul", ["a", "r"], ["y"], name="mul")]
+        path = _save(tmp_path, nodes, [_vi("x", [1, 4, 1, 1])], [_vi("y", [1, 3])], {"w": np.ones((4, 3), np.float32)})
+    elif b_kind == "constant":
         nodes = [helper.make_node("Relu", ["x"], ["a"], name="relu"),
                  helper.make_node("Mul", ["a", "k"], ["y"], name="mul")]
         path = _save(tmp_path, nodes, [_vi("x", [1, 4, 3, 3])], [_vi("y", [1, 4, 3, 3])], {"k": np.float32(2.0)})

@@ -1,6 +1,7 @@
 """lifetimes + inplace on a hand-built residual net: every buffer's bytes and steps worked out
 by hand (comments), the in-place aliases, and the overlap check for every planner."""
 
+import numpy as np
 import pytest
 
 from tinyengine_compiler.passes.autodiff import autodiff
@@ -10,6 +11,7 @@ from tinyengine_compiler.passes.sparse_update import sparse_update
 from tinyengine_compiler.planners import PLANNERS, check_no_overlap, lower_bound
 from tinyengine_compiler.training.config import LayerUpdate
 
+from ..grads.nets import NetBuilder
 from .test_autodiff import residual_net
 
 
@@ -90,3 +92,42 @@ def test_every_planner_places_the_tiny_graph(planner):
     plan = PLANNERS[planner](bufs)
     check_no_overlap(bufs, plan)
     assert plan.arena_bytes >= lower_bound(bufs)
+
+
+def se_net():
+    """input 1x4x4x3 -> a (3x3, 6) -> squeeze-excite: pool, fc1 (1x1), gate = hardsigmoid LUT,
+    scale = a * gate (MUL, gate broadcast) -> act = hardswish LUT -> pool -> fc (3)."""
+    net = NetBuilder(np.random.default_rng(3), shape=(1, 4, 4, 3))
+    net.conv("a", 6, 3, relu=False)
+    a = net.current
+    net.pool("se")
+    net.conv("fc1", 6, 1, relu=False)
+    net.lut("gate", "hardsigmoid", alpha=0.2, beta=0.5)
+    gate, net.current = net.current, a
+    net.mul("scale", gate)
+    net.lut("act", "hardswish")
+    net.pool()
+    net.fc("fc", 3)
+    return net.g
+
+
+def test_inplace_element_wise_ops_of_a_trained_squeeze_excite():
+    g = inplace(autodiff(se_net()))
+    marks = {n.name: n.attrs.get("in_place") for n in g.nodes}
+    # the forward LUTs and MUL keep their inputs (their gradients read them): nothing in place
+    assert marks["gate"] is marks["scale"] is marks["act"] is None
+    # each LUT gradient overwrites its incoming gradient
+    assert marks["act.grad_input"] == "act.out.grad" and marks["gate.grad_input"] == "gate.out.grad"
+    # the gate's gradient is the last reader of scale.preact.grad, but sums it over the pixels
+    # into one value a channel: it must not write over what it is still reading
+    assert g.node("scale.grad_input1").inputs[0] == "scale.preact.grad" and marks["scale.grad_input1"] is None
+    check_no_overlap(bufs := lifetimes(g), PLANNERS["greedy_by_size"](bufs))
+
+
+def test_inplace_frozen_lut_and_mul_overwrite_their_input():
+    g = inplace(sparse_update(autodiff(se_net()), {"fc": LayerUpdate(True, (0, 1, 2, 3, 4, 5))}))
+    marks = {n.name: n.attrs.get("in_place") for n in g.nodes}
+    # below the trained layer nothing is saved: the tables run in place, and the product
+    # overwrites `a` (read last by it), never the broadcast gate
+    assert marks["gate"] == "fc1.out" and marks["act"] == "scale.out" and marks["scale"] == "a.out"
+    check_no_overlap(bufs := lifetimes(g), PLANNERS["greedy_by_size"](bufs))

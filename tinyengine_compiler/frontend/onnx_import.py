@@ -367,6 +367,8 @@ class _Importer:
                 self.env[node.output[0]] = Pending(self.label, OpKind.LUT, (x,), node.output[0], attrs)
                 return   # the HardSigmoid's own node, if emitted and read by nothing else, is pruned
         a, b = self.act(node.input[0]), self.act(node.input[1])
+        if len(self.tensors[a].shape) != 4 or len(self.tensors[b].shape) != 4:
+            self.fail("Mul is supported only between two [N, C, H, W] activations")
         if self.tensors[a].shape[1:3] == (1, 1) and self.tensors[b].shape[1:3] != (1, 1):
             a, b = b, a   # the per-channel operand second, as MUL takes it
         shape = self.tensors[a].shape

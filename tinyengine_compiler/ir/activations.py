@@ -3,7 +3,9 @@
 A LUT node carries `function` and its parameters (`alpha`, `beta`, `lo`, `hi`, `mid_scale`,
 `mid_zero_point`); in an int8 graph also `table` (the int8 output for each int8 input
 -128 .. 127) and `slope` (the straight-through derivative dy/dx in the real domain at each
-input, 0 where the output saturates), both made here from the input and output quantization.
+input, 0 where y is at or past the real value of int8 -128 or 127: where the output
+saturates), both made here from the input and output quantization.  reference/backward/lut.py
+applies the same test to real inputs.
 
 Functions (x and y real, hs(x) = max(0, min(1, alpha * x + beta))):
     clip             y = min(max(x, lo), hi)          (Relu, Relu6, Clip not fused into an op)
@@ -55,7 +57,8 @@ def real(function: str, x: np.ndarray, attrs: dict) -> np.ndarray:
 
 
 def derivative(function: str, x: np.ndarray, attrs: dict) -> np.ndarray:
-    """dy/dx of `real` (one-sided at the kinks: the inner value)."""
+    """dy/dx of `real`; at a kink, the value on its flat side (0 at a clip bound and where hs
+    reaches 0 or 1)."""
     dtype = x.dtype.type
     attrs = _params(function, attrs)
     if function == "clip":
@@ -88,5 +91,6 @@ def int8_tables(function: str, attrs: dict, q_in: QParams,
     else:
         y = real(function, x, attrs)
     table = _quantize(y, q_out.scale[0], q_out.zero_point[0])
-    slope = np.where((table > -128) & (table < 127), derivative(function, x, attrs), F32(0)).astype(F32)
+    lo, hi = _dequantize(np.array([-128, 127]), q_out.scale[0], q_out.zero_point[0])
+    slope = np.where((y > lo) & (y < hi), derivative(function, x, attrs), F32(0)).astype(F32)
     return tuple(int(v) for v in table), tuple(float(v) for v in slope)

@@ -2,13 +2,15 @@
 
 Checks that tensor names are produced at most once (SSA), that every node input exists and
 is a graph input, a constant or the output of an earlier node (topological order), that
-output shapes follow the op's shape rule, that weight/input channel counts agree, and that
-int8 tensors carry quantization parameters.  Raises ValueError naming the first problem:
+output shapes follow the op's shape rule, that weight/input channel counts agree, that a LUT
+names a known function (with its table when int8), and that int8 tensors carry quantization
+parameters.  Raises ValueError naming the first problem:
 a failed verify is a compiler bug, not a user error.
 """
 
 from __future__ import annotations
 
+from .activations import FUNCTIONS
 from .dtypes import DType
 from .graph import Graph
 from .ops import WEIGHTED_OPS, OpKind
@@ -58,6 +60,11 @@ def _check_node(g: Graph, node) -> None:
             raise ValueError(f"{node.name}: input has {x_channels} channels, weights expect {cin}")
     if node.op == OpKind.MUL and g.tensors[node.inputs[1]].shape not in (x.shape, (x.shape[0], 1, 1, x.shape[-1])):
         raise ValueError(f"{node.name}: MUL's second operand must have the first's shape or [N, 1, 1, C]")
+    if node.op == OpKind.LUT:
+        if node.attrs.get("function") not in FUNCTIONS:
+            raise ValueError(f"{node.name}: LUT function {node.attrs.get('function')!r} is not one of {FUNCTIONS}")
+        if x.dtype == DType.INT8 and not len(node.attrs.get("table", ())) == len(node.attrs.get("slope", ())) == 256:
+            raise ValueError(f"{node.name}: an int8 LUT needs its 256-entry table and slope")
     if node.op == OpKind.ADD and g.tensors[node.inputs[1]].shape != x.shape:
         raise ValueError(f"{node.name}: ADD operands differ in shape")
     for name in list(node.inputs) + list(node.outputs):

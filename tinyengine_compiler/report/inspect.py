@@ -11,13 +11,14 @@ Conventions:
   batch).  ADD and the pools count 0: they add, they do not multiply-accumulate.
 * **flash_bytes**: the constants as stored, at their dtype's size (int8 weights 1 B, int32
   biases 4 B, float32 4 B), plus, for a weighted op with a quantized output, 8 B per output
-  channel of requantization data (an int32 multiplier and an int32 shift).  The per-tensor
-  scales of ADD and the pools are literal arguments in the code, not tables, and count 0.
+  channel of requantization data (an int32 multiplier and an int32 shift); an int8 LUT's
+  256-entry table, 256 B.  The per-tensor scales of ADD, MUL and the pools are literal
+  arguments in the code, not tables, and count 0.
 """
 
 from __future__ import annotations
 
-from ..ir import Graph, Node
+from ..ir import Graph, Node, OpKind
 from ..ir.ops import WEIGHTED_OPS
 
 REQUANT_BYTES_PER_CHANNEL = 8   # int32 multiplier + int32 shift
@@ -38,6 +39,8 @@ def layer_row(g: Graph, node: Node) -> dict:
         row["macs"] = out.size // channels * constants[0].size
         requant = REQUANT_BYTES_PER_CHANNEL * channels if out.qparams is not None else 0
         row["flash_bytes"] = sum(t.nbytes for t in constants) + requant
+    if node.op == OpKind.LUT and "table" in node.attrs:
+        row["flash_bytes"] = len(node.attrs["table"])
     return row
 
 

@@ -200,7 +200,7 @@ def auto_candidates(g: Graph) -> list[UpdateScheme]:
     k = (len(convs) + 1) // 2
     heads = [convs.index(h) for h in block_heads(g) if convs.index(h) >= len(convs) - k]
     out = []
-    for m in range(min(len(AUTO_RATIOS), len(heads)), -1, -1):
+    for m in range(min(len(AUTO_RATIOS), len(heads)), -1, -1) if k else ():
         weights = tuple(zip(reversed(heads[len(heads) - m:]), AUTO_RATIOS))
         heads_trained = f"{m} block head{'' if m == 1 else 's'}"
         out.append(UpdateScheme(f"auto: biases of the last {k} convs, weights of {heads_trained}",
