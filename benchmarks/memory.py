@@ -10,6 +10,7 @@ Every figure is memory.json's, the engine `tte compile` writes for the same argu
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 from tinyengine_compiler.frontend import load_model
@@ -34,20 +35,52 @@ def _runs(model: str):
     yield "sparse, w/o reorder", f"paper-{model}", False, None, sparse
     yield "sparse + reorder", f"paper-{model}", True, None, reordered
     yield "sparse + reorder, 10 classes", f"paper-{model}", True, 10, reordered
+    yield "auto, 10 classes", "auto", True, 10, reordered
     if model == "mcunet-5fps":
         yield "sparse_49kb, 10 classes", "sparse_49kb", True, 10, None
 
 
+def _kb(n: int) -> str:
+    return f"{n / KB:.1f}"
+
+
 def _row(g, model: str, label: str, scheme: str, reorder: bool, classes: int | None, paper: int | None) -> str:
     s = training_engine(g, load_scheme(scheme), Options(num_classes=classes, reorder=reorder)).summary
-    kb = lambda n: f"{n / KB:.1f}"   # noqa: E731
     rest = s["other_static_bytes"] + s["stack_bytes"]
     vs = "-" if paper is None else f"{s['peak_sram_bytes'] / KB / paper:.2f}"
     budget = "" if s["peak_sram_bytes"] <= 256 * KB else " --budget 8MB"   # else plan exits 1 after printing
     cmd = (f"`tte plan {model}.pkl --update {scheme}{'' if reorder else ' --no-reorder'}"
            f"{f' --num-classes {classes}' if classes else ''}{budget} --json`")
-    return (f"| {model} | {label} | {kb(s['arena_bytes'])} | {kb(s['trainable_bytes'])} | {kb(rest)} | "
-            f"{kb(s['peak_sram_bytes'])} | {'-' if paper is None else paper} | {vs} | {cmd} |")
+    label = f"{label} ({s['scheme'].removeprefix('auto: ')})" if scheme == "auto" else label
+    return (f"| {model} | {label} | {_kb(s['arena_bytes'])} | {_kb(s['trainable_bytes'])} | {_kb(rest)} | "
+            f"{_kb(s['peak_sram_bytes'])} | {'-' if paper is None else paper} | {vs} | {cmd} |")
+
+
+FAMILY_SIZE = 96
+
+
+def family_lines() -> list[str]:
+    """The example families (examples/families.py) at 96 px, built in a temporary folder."""
+    from examples.families import FAMILIES, build
+
+    lines = ["### Other families", "",
+             f"The SqueezeNet-, ShuffleNetV2- and MobileNetV3-like models of `examples/families.py` at "
+             f"{FAMILY_SIZE}x{FAMILY_SIZE}, seeded weights, a new 4-class head; `python -m examples.families` "
+             "builds them into examples/models.  `auto` is the default scheme: the paper's recipe by position, "
+             "the largest candidate under `--budget 256KB` (docs/sparse_update.md).", "",
+             "| model | scheme | arena KB | trained KB | static + stack KB | total KB | command |",
+             "|---|---|---:|---:|---:|---:|---|"]
+    with tempfile.TemporaryDirectory() as folder:
+        for family, paths in build(folder, FAMILY_SIZE, FAMILIES).items():
+            g = load_model(paths["int8"])
+            for scheme in ("last-layer", "auto", "full"):
+                s = training_engine(g, load_scheme(scheme), Options(num_classes=4)).summary
+                budget = "" if s["peak_sram_bytes"] <= 256 * KB else " --budget 8MB"
+                lines.append(f"| {family} | {s['scheme']} | {_kb(s['arena_bytes'])} | {_kb(s['trainable_bytes'])} | "
+                             f"{_kb(s['other_static_bytes'] + s['stack_bytes'])} | {_kb(s['peak_sram_bytes'])} | "
+                             f"`tte plan examples/models/{family}-{FAMILY_SIZE}-int8.onnx --update {scheme} "
+                             f"--num-classes 4{budget} --json` |")
+    return lines + [""]
 
 
 def memory_section() -> str:
@@ -76,7 +109,7 @@ def memory_section() -> str:
             continue
         g = load_model(str(path))
         lines += [_row(g, model, *run) for run in _runs(model)]
-    lines += ["", *notes, *([""] if notes else []), *ACCOUNTING]
+    lines += ["", *notes, *([""] if notes else []), *family_lines(), *ACCOUNTING]
     return "\n".join(lines) + "\n"
 
 
