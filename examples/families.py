@@ -16,7 +16,7 @@ Each family is a miniature of its network, with the ops a PyTorch export of it c
   a head of 1x1 convs on the pooled 1x1 map.
 
 BatchNormalization follows every conv (folded by `tte quantize`).  `build(out, size)` writes
-`<family>-float.onnx` and `<family>-int8.onnx` (quantized by `tte quantize`'s code on seeded
+`<family>-<size>-float.onnx` and `<family>-<size>-int8.onnx` (quantized by `tte quantize`'s code on seeded
 calibration images, `calibration-<size>.npy`).  The weights are random: the models classify
 nothing, but they have the families' ops and shapes.
 """
@@ -159,9 +159,8 @@ BUILDERS = {"squeezenet": squeezenet, "shufflenetv2": shufflenetv2, "mobilenetv3
 
 def build_float_model(family: str, size: int = 96, seed: int = 0) -> onnx.ModelProto:
     b = _FamilyBuilder(seed)
-    out = BUILDERS[family](b)
-    b.nodes[-1].output[0] = OUTPUT_NAME
-    del out
+    BUILDERS[family](b)
+    b.nodes[-1].output[0] = OUTPUT_NAME   # the last node makes the logits: the graph output
     graph = helper.make_graph(
         b.nodes, family, [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, [1, 3, size, size])],
         [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, [1, NUM_CLASSES])], initializer=b.inits)

@@ -26,7 +26,7 @@ from .errors import ConfigError, ModelFormatError, TteError
 from .frontend.inputs import image_to_real
 from .frontend.onnx_checks import load_checked
 from .frontend.onnx_import import SUPPORTED_OPS, import_onnx
-from .frontend.onnx_rules import fold_bn
+from .frontend.onnx_rules import fold_bn, is_channel_addend
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
@@ -170,7 +170,7 @@ def fuse_matmul_add(model: onnx.ModelProto) -> onnx.ModelProto:
         add = adds[0]
         bias = next((i for i in add.input if i in inits and i != mm.output[0]), None)
         out = inits[mm.input[1]].dims[1]
-        if bias is None or numpy_helper.to_array(inits[bias]).size not in (1, out):
+        if bias is None or not is_channel_addend(inits[bias].dims, out, conv=False):
             continue
         b = np.broadcast_to(numpy_helper.to_array(inits[bias]).astype(np.float32).reshape(-1), (out,))
         b_name = f"{add.output[0]}.gemm_bias"

@@ -240,3 +240,48 @@ def test_mul_refusals_name_the_node(tmp_path, b_kind, message):
         path = _product_model(tmp_path, b_kind)
     with pytest.raises(UnsupportedError, match=message):
         import_onnx(path)
+
+
+def _against_onnxruntime(path, x_nchw):
+    """(the IR's forward, onnxruntime's output) of a float model of 1x1 convs and a fully
+    connected layer on one input; the IR's NHWC semantics written out here with numpy."""
+    g = import_onnx(path)
+    y = np.asarray(x_nchw, np.float64).transpose(0, 2, 3, 1)
+    for node in g.nodes:
+        w, b = (g.tensors[i].data.astype(np.float64) for i in node.inputs[1:])
+        y = (y.reshape(1, -1) if node.op == OpKind.FULLY_CONNECTED else y) @ w.reshape(w.shape[0], -1).T + b
+    ours = y.reshape(-1)
+    theirs = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"x": x_nchw})[0].reshape(-1)
+    return g, ours, theirs
+
+
+def test_spatial_flatten_into_gemm_permutes_the_weight_columns(tmp_path):
+    """Conv [1, 3, 4, 5] -> Flatten (CHW order) -> Gemm: the IR flattens NHWC, so the classifier's
+    columns are permuted at import; onnxruntime on the unpermuted model is the reference."""
+    rng = np.random.default_rng(4)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv", kernel_shape=[1, 1]),
+             helper.make_node("Flatten", ["c"], ["f"]),
+             helper.make_node("Gemm", ["f", "fc", "b"], ["y"], name="fc", transB=1)]
+    inits = {"w": rng.normal(size=(3, 2, 1, 1)).astype(np.float32), "fc": rng.normal(size=(6, 60)).astype(np.float32),
+             "b": rng.normal(size=6).astype(np.float32)}
+    path = _save(tmp_path, nodes, [_vi("x", [1, 2, 4, 5])], [_vi("y", [1, 6])], inits)
+    g, ours, theirs = _against_onnxruntime(path, rng.normal(size=(1, 2, 4, 5)).astype(np.float32))
+    assert [n.op for n in g.nodes] == [OpKind.CONV2D, OpKind.FULLY_CONNECTED]
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape, folds", [((4, 1, 1), True), ((1, 4, 1, 1), True), ((1,), True), ((4,), False)])
+def test_add_of_a_constant_after_a_conv_is_its_bias_only_per_channel(tmp_path, shape, folds):
+    """A [4] addend on a [1, 4, 2, 4] conv output broadcasts along W, not the channels: no bias."""
+    rng = np.random.default_rng(5)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv", kernel_shape=[1, 1]),
+             helper.make_node("Add", ["c", "k"], ["y"], name="add")]
+    inits = {"w": rng.normal(size=(4, 3, 1, 1)).astype(np.float32), "k": rng.normal(size=shape).astype(np.float32)}
+    path = _save(tmp_path, nodes, [_vi("x", [1, 3, 2, 4])], [_vi("y", [1, 4, 2, 4])], inits)
+    if not folds:
+        with pytest.raises(UnsupportedError, match="node 'add': Add of a constant is supported only as the bias"):
+            import_onnx(path)
+        return
+    _, ours, theirs = _against_onnxruntime(path, rng.normal(size=(1, 3, 2, 4)).astype(np.float32))
+    np.testing.assert_allclose(ours, theirs.reshape(1, 4, 2, 4).transpose(0, 2, 3, 1).reshape(-1), rtol=1e-5,
+                               atol=1e-5)

@@ -154,13 +154,8 @@ def _avg_pool(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call
 def _max_pool(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
     """A max pool; its output requantized when its quantization differs from the input's."""
     x, y = g.tensors[node.inputs[0]], g.tensors[node.outputs[0]]
-    (s_in, zp_in), (s_out, zp_out) = _qp(g, x.name), _qp(g, y.name)
-    statics = _pool_statics(g, node, tag)
-    rq = "NULL"
-    if (s_in, zp_in) != (s_out, zp_out):
-        m, s = quantize_multiplier(np.float64(s_in) / np.float64(s_out))
-        statics.append(Static("tte_rescale", f"{tag}_rq", [-zp_in, zp_out, m, s]))
-        rq = f"&{tag}_rq"
+    rq, rescale = _rescale(g, x.name, y.name, f"{tag}_rq")
+    statics = _pool_statics(g, node, tag) + rescale
     return Call("tte_max_pool2d_s8", ["&tte_no_scratch", f"&{tag}_params", rq, f"&{tag}_in_dims", ref(x.name),
                                       f"&{tag}_k_dims", f"&{tag}_out_dims", ref(y.name)], statics)
 

@@ -41,8 +41,8 @@ from ..ir.ops import CONV_OPS, WEIGHTED_OPS
 from ..ir.shapes import output_shape
 from ..ir.verify import verify
 from .onnx_checks import load_checked, node_label
-from .onnx_rules import (attr, classifier_as_fully_connected, float_clamp, fold_bn, int8_clamp, padding, prune,
-                         to_nhwc)
+from .onnx_rules import (attr, classifier_as_fully_connected, float_clamp, fold_bn, int8_clamp, is_channel_addend,
+                         padding, prune, to_nhwc)
 
 CLAMPABLE = WEIGHTED_OPS | {OpKind.ADD, OpKind.MUL}
 
@@ -294,12 +294,13 @@ class _Importer:
     def add_bias(self, node, i: int):
         """Add of a constant after a float MatMul/Gemm/Conv that has no bias of its own: its bias."""
         p = self.fusable(node.input[1 - i])
-        c = self.const(node.input[i], "addend").data.astype(np.float32).reshape(-1)
+        addend = self.const(node.input[i], "addend").data
+        c = addend.astype(np.float32).reshape(-1)
         if self.quantized or p is None or p.weight is None or np.any(p.bias.data) or p.lo != -np.inf \
-                or p.hi != np.inf or c.size not in (1, p.bias.data.size):
+                or p.hi != np.inf or not is_channel_addend(addend.shape, p.bias.data.size, p.op in CONV_OPS):
             self.fail("Add of a constant is supported only as the bias of a float MatMul, Gemm or Conv right "
-                      "before it (in a quantized model, fuse MatMul + Add into Gemm before quantizing, as "
-                      "tte quantize does)")
+                      "before it, one value a channel (in a quantized model, fuse MatMul + Add into Gemm before "
+                      "quantizing, as tte quantize does)")
         self.env[node.output[0]] = replace(p, bias=Const(np.broadcast_to(c, p.bias.data.shape).astype(np.float32)),
                                            onnx_out=node.output[0])
 
@@ -307,27 +308,29 @@ class _Importer:
         self.env[node.output[0]] = Pending(self.label, OpKind.GLOBAL_AVG_POOL, (self.act(node.input[0]),),
                                            node.output[0])
 
-    def avg_pool(self, node):
+    def pool_window(self, node) -> tuple[str, tuple, tuple, tuple]:
+        """(x, kernel, stride, pads) of an AveragePool/MaxPool, each pad smaller than the kernel
+        (every window holds a valid tap, as the C kernels require)."""
         x = self.act(node.input[0])
         k, stride = tuple(attr(node, "kernel_shape", [])), tuple(attr(node, "strides", [1, 1]))
         if attr(node, "ceil_mode", 0) or any(d != 1 for d in attr(node, "dilations", [1, 1])):
-            self.fail("AveragePool with ceil_mode or dilations is not supported")
+            self.fail(f"{node.op_type} with ceil_mode or dilations is not supported")
         pads = padding(node, self.tensors[x].shape[1:3], k, stride)
+        if any(p >= kk for p, kk in zip(pads, (k[0], k[1], k[0], k[1]))):
+            self.fail(f"{node.op_type} pads {list(pads)} must be smaller than the kernel {list(k)}")
+        return x, k, stride, pads
+
+    def avg_pool(self, node):
+        x, k, stride, pads = self.pool_window(node)
         if attr(node, "count_include_pad", 0) and any(pads):
             self.fail("AveragePool with count_include_pad=1 and padding is not supported")
         self.env[node.output[0]] = Pending(self.label, OpKind.AVG_POOL2D, (x,), node.output[0],
                                            {"kernel": k, "stride": stride, "pads": pads})
 
     def max_pool(self, node):
-        x = self.act(node.input[0])
-        k, stride = tuple(attr(node, "kernel_shape", [])), tuple(attr(node, "strides", [1, 1]))
-        if attr(node, "ceil_mode", 0) or any(d != 1 for d in attr(node, "dilations", [1, 1])):
-            self.fail("MaxPool with ceil_mode or dilations is not supported")
         if len(node.output) > 1 and node.output[1]:
             self.fail("MaxPool's Indices output is not supported")
-        pads = padding(node, self.tensors[x].shape[1:3], k, stride)
-        if any(p >= kk for p, kk in zip(pads, (k[0], k[1], k[0], k[1]))):
-            self.fail(f"MaxPool pads {list(pads)} must be smaller than the kernel {list(k)}")
+        x, k, stride, pads = self.pool_window(node)
         self.env[node.output[0]] = Pending(self.label, OpKind.MAX_POOL2D, (x,), node.output[0],
                                            {"kernel": k, "stride": stride, "pads": pads})
 
@@ -457,6 +460,8 @@ class _Importer:
         self.env[out_name] = Pending(self.label, OpKind.CHANNEL_SELECT, (x,), out_name, {"channels": channels})
 
     def slice(self, node):
+        if len(node.input) < 3:
+            self.fail("Slice with its bounds as attributes (opset < 10) is not supported; export with opset >= 10")
         shape = self.shapes.get(node.input[0])
         starts, ends = (self.const(n, "Slice bound").data.reshape(-1) for n in node.input[1:3])
         axes = self.const(node.input[3], "Slice axes").data.reshape(-1) if len(node.input) > 3 and node.input[3] \
@@ -476,8 +481,10 @@ class _Importer:
             sizes = [int(s) for s in self.const(node.input[1], "Split sizes").data.reshape(-1)]
         elif attr(node, "split", None) is not None:
             sizes = [int(s) for s in attr(node, "split", [])]
-        else:
-            sizes = [shape[1] // len(node.output)] * len(node.output)
+        else:   # equal parts, the last one smaller (opset 18's num_outputs): as shape inference has them
+            sizes = [int((self.shapes.get(out) or (0, 0))[1]) for out in node.output]
+        if len(sizes) != len(node.output) or sum(sizes) != shape[1] or min(sizes) < 1:
+            self.fail(f"Split into {sizes} does not cover the {shape[1]} channels in {len(node.output)} parts")
         start = 0
         for out, size in zip(node.output, sizes):
             self.select(node, out, tuple(range(start, start + size)))

@@ -57,6 +57,16 @@ def float_clamp(lo: float, hi: float) -> dict:
     return {"act_min": None if lo == -np.inf else float(lo), "act_max": None if hi == np.inf else float(hi)}
 
 
+def is_channel_addend(shape, channels: int, conv: bool) -> bool:
+    """Whether a constant of ONNX `shape` added to a Conv's [N, C, H, W] (`conv`) or a
+    MatMul/Gemm's [N, C] output adds one value a channel (or one value to all), so that it is a
+    bias; any other shape broadcasts along another axis."""
+    shape = tuple(int(d) for d in shape)
+    if all(d == 1 for d in shape):
+        return True
+    return shape in ((channels, 1, 1), (1, channels, 1, 1)) if conv else shape in ((channels,), (1, channels))
+
+
 def to_nhwc(shape) -> tuple[int, ...]:
     return (shape[0], shape[2], shape[3], shape[1]) if len(shape) == 4 else tuple(shape)
 

@@ -11,10 +11,12 @@ a kept gradient must pass through it.  Without `trained` every forward op must h
 Guarantees: a verified Graph holding the forward nodes unchanged, then
   * the graph input `label` (int32 [1]) and the node `loss` (SOFTMAX_CROSS_ENTROPY) with outputs
     `<logits>.grad` and `loss`;
-  * for every forward node in reverse order, the backward nodes its rule emits; a tensor read by
+  * for every forward node in reverse order (with `trained`: every one a trained parameter
+    reaches), the backward nodes its rule emits; a tensor read by
     several nodes gets its contributions summed (GRAD_ACCUMULATE) into `<tensor>.grad` before its
     producer's rule reads it;
-  * for every weight and bias, an SGD_UPDATE `<param>.sgd_update` (attrs layer, param
+  * for every weight and bias (with `trained`: of the nodes that get backward nodes), an
+    SGD_UPDATE `<param>.sgd_update` (attrs layer, param
     "weight"/"bias", channels None, storage "float32" for weights / "int32" for biases,
     qas False) reading the constant `<param>.grad_scale` = the parameter's float32 scale per
     output channel, the chain-rule factor into the int8 domain (dL/dW_bar = s_w dL/dW).
@@ -52,9 +54,10 @@ def autodiff(g: Graph, *, label_smoothing: float = 0.0, trained: Collection[str]
     logits = g.outputs[0]
     contributions: dict[str, list[str]] = {logits: [softmax_cross_entropy(b, logits, label_smoothing)]}
     for node in reversed(forward):
-        gy = _summed(b, node.outputs[0], contributions.pop(node.outputs[0], []))
-        if gy is None or (below is not None and node.outputs[0] not in below):
-            continue
+        parts = contributions.pop(node.outputs[0], [])
+        if not parts or (below is not None and node.outputs[0] not in below):
+            continue   # no gradient reaches it, or none is needed below it
+        gy = _summed(b, node.outputs[0], parts)
         try:
             rule = rule_for(node.op)
         except UnsupportedError:
@@ -88,10 +91,9 @@ def _trained_below(g: Graph, trained: Collection[str] | None) -> dict[str, str] 
     return below
 
 
-def _summed(b: Builder, tensor: str, parts: list[str]) -> str | None:
-    """One gradient tensor from the contributions of every reader, summed in emission order."""
-    if not parts:
-        return None
+def _summed(b: Builder, tensor: str, parts: list[str]) -> str:
+    """One gradient tensor from the contributions (at least one) of every reader, summed in
+    emission order."""
     total = parts[0]
     for k, part in enumerate(parts[1:], 1):
         last = k == len(parts) - 1

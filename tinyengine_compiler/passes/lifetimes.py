@@ -19,7 +19,8 @@ its size rounded up to `align` bytes:
         `<t>.mask` (ceil(size / 8) bytes), made when y is produced, instead of the int8 y.
         Codegen owes the mask kernel; `masks=False` keeps y whole (the IR as autodiff wrote it).
     If any backward op needs the full tensor, every backward reader reads it and there are no
-    side buffers.
+    masks or kept channels; a max pool's argmax is made all the same (its gradient kernel
+    reads nothing else), while the full tensor lives on for the other reader.
   * a gradient whose producer carries `fused_update` and `block_rows` (from `reorder`) is made
     and applied one block of output channels at a time, inside its producer's step: its buffer
     is one block (block_rows / shape[0] of its bytes), live at that step only.

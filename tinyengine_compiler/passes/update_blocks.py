@@ -7,8 +7,9 @@ of those buffers reached.
 Guarantees: the same graph where each fused gradient's `block_rows` is at most the largest
 number of output channels (up to all of them) whose gradient block fits, together with
 everything else live at its step, in `arena_bytes`, rounded down to whole tiles of 4 rows (the
-1x1 weight-gradient kernel's), spread evenly: the fewest blocks of that size, as equal as they
-can be; never more blocks than it had.  The trade: every block
+1x1 weight-gradient kernel's) to set the number of blocks, then spread evenly over that many
+blocks, as equal as they can be (so a block may end off the 4-row grid: 40 rows with room
+for 12 make four blocks of 10); never more blocks than it had.  The trade: every block
 costs one more pass over the saved input (the 1x1 kernel dequantizes it per call), so fewer,
 larger blocks are faster, and a block larger than the arena's free bytes at its step would
 grow the arena.  The live bytes are a lower bound of what a placement needs, so the caller

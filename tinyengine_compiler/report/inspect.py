@@ -11,9 +11,11 @@ Conventions:
   batch).  ADD and the pools count 0: they add, they do not multiply-accumulate.
 * **flash_bytes**: the constants as stored, at their dtype's size (int8 weights 1 B, int32
   biases 4 B, float32 4 B), plus, for a weighted op with a quantized output, 8 B per output
-  channel of requantization data (an int32 multiplier and an int32 shift); an int8 LUT's
-  256-entry table, 256 B.  The per-tensor scales of ADD, MUL and the pools are literal
-  arguments in the code, not tables, and count 0.
+  channel of requantization data (an int32 multiplier and an int32 shift); the tables an op
+  reads: an int8 LUT's 256 entries (1 B each), the int32 channel lists of CONCAT (one an input)
+  and CHANNEL_SELECT, a requantizing AVG_POOL2D's multiplier and shift per count of taps.  The
+  per-tensor scales of ADD, MUL and the pools are literal arguments in the code, not tables,
+  and count 0.
 """
 
 from __future__ import annotations
@@ -39,9 +41,22 @@ def layer_row(g: Graph, node: Node) -> dict:
         row["macs"] = out.size // channels * constants[0].size
         requant = REQUANT_BYTES_PER_CHANNEL * channels if out.qparams is not None else 0
         row["flash_bytes"] = sum(t.nbytes for t in constants) + requant
-    if node.op == OpKind.LUT and "table" in node.attrs:
-        row["flash_bytes"] = len(node.attrs["table"])
+    row["flash_bytes"] += _table_bytes(g, node)
     return row
+
+
+def _table_bytes(g: Graph, node: Node) -> int:
+    """The constant tables codegen writes for a node that has no weights (module docstring)."""
+    if node.op == OpKind.LUT:
+        return len(node.attrs.get("table", ()))
+    if node.op == OpKind.CONCAT:
+        return 4 * sum(g.tensors[name].shape[-1] for name in node.inputs)
+    if node.op == OpKind.CHANNEL_SELECT:
+        return 4 * len(node.attrs["channels"])
+    x, y = g.tensors[node.inputs[0]], g.tensors[node.outputs[0]]
+    if node.op == OpKind.AVG_POOL2D and x.qparams is not None and x.qparams != y.qparams:
+        return 8 * node.attrs["kernel"][0] * node.attrs["kernel"][1]
+    return 0
 
 
 def inspect_rows(g: Graph) -> tuple[list[dict], dict]:

@@ -39,11 +39,8 @@ tte_status tte_avg_pool2d_grad_f32(const tte_ctx *ctx, const tte_pool_params *p,
     int32_t i, kh, kw, oy, ox, c;
     (void)ctx;
 
-    if (grad_dims->n != 1 || output_dims->n != 1 || grad_dims->c != ch || p->stride_h < 1 || p->stride_w < 1 ||
-        k_h < 1 || k_w < 1 || p->pad_top < 0 || p->pad_left < 0 || p->pad_bottom < 0 || p->pad_right < 0 ||
-        p->pad_top >= k_h || p->pad_bottom >= k_h || p->pad_left >= k_w || p->pad_right >= k_w ||
-        out_h != (in_h + p->pad_top + p->pad_bottom - k_h) / p->stride_h + 1 ||
-        out_w != (in_w + p->pad_left + p->pad_right - k_w) / p->stride_w + 1) {
+    /* the forward pool's geometry: its input is this kernel's output, its output the gradient */
+    if (grad_dims->n != 1 || !tte_pool_geometry_ok(p, output_dims, filter_dims, grad_dims)) {
         return TTE_ERR_ARG;
     }
     for (i = 0; i < in_h * in_w * ch; i++) {
