@@ -121,23 +121,31 @@ def run_cmd(model, input_path, as_json):
             click.echo(f"{rank}. class {c:4d}  logit {v:4d}")
 
 
+# The options every training command takes, declared once (click builds a new Option each time
+# a decorator is applied).
+UPDATE_OPTION = click.option(
+    "--update", "update", default="auto", show_default=True,
+    help="Sparse-update scheme: a preset (auto: the paper's recipe by position, the largest that fits --budget; "
+         "full, last-layer, bias-only, paper-<model>, sparse_49kb) or a JSON file (docs/sparse_update.md).")
+NUM_CLASSES_OPTION = click.option("--num-classes", type=int, default=None,
+                                  help="Replace the classifier by a new N-class one that trains in full.")
+NO_QAS_OPTION = click.option("--no-qas", is_flag=True, help="Turn quantization-aware scaling off (to compare).")
+SEED_OPTION = click.option("--seed", type=int, default=0, show_default=True, help="Seed of the new classifier.")
+
+
 def _training_options(fn):
     """Options shared by `tte graph` and `tte train-sim` (defaults as `pipeline.Options`)."""
     for decorator in reversed([
-        click.option("--update", "update", default="auto", show_default=True,
-                     help="Sparse-update scheme: a preset (auto: the paper's recipe by position, the largest "
-                          "that fits --budget; full, last-layer, bias-only, paper-<model>, sparse_49kb) or a "
-                          "JSON file (docs/sparse_update.md)."),
-        click.option("--num-classes", type=int, default=None,
-                     help="Replace the classifier by a new N-class one that trains in full."),
+        UPDATE_OPTION,
+        NUM_CLASSES_OPTION,
         click.option("--budget", default="256KB", show_default=True,
                      help="SRAM budget the auto scheme fits (as tte plan counts it)."),
         click.option("--storage", type=click.Choice(["int8", "float32"]), default=None,
                      help="Trained weights: int8 updated in place, or a float32 master beside the int8 copy "
                           "the forward reads.  Default: the scheme's, int8."),
-        click.option("--no-qas", is_flag=True, help="Turn quantization-aware scaling off (to compare)."),
+        NO_QAS_OPTION,
         click.option("--label-smoothing", type=float, default=0.0, show_default=True),
-        click.option("--seed", type=int, default=0, show_default=True, help="Seed of the new classifier."),
+        SEED_OPTION,
     ]):
         fn = decorator(fn)
     return fn
@@ -236,12 +244,8 @@ def _engine_options(fn):
     """Options shared by `tte plan`, `tte compile` and `tte bench-m7`: one pipeline, one set of
     defaults (`pipeline.Options`)."""
     for decorator in reversed([
-        click.option("--update", "update", default="auto", show_default=True,
-                     help="Sparse-update scheme: a preset (auto: the paper's recipe by position, the largest "
-                          "that fits --budget; full, last-layer, bias-only, paper-<model>, sparse_49kb) or a "
-                          "JSON file (docs/sparse_update.md)."),
-        click.option("--num-classes", type=int, default=None,
-                     help="Replace the classifier by a new N-class one that trains in full."),
+        UPDATE_OPTION,
+        NUM_CLASSES_OPTION,
         click.option("--budget", default="256KB", show_default=True,
                      help="SRAM budget for everything the engine keeps in SRAM (memory.json "
                           "peak_sram_bytes: arena, trained parameters, static state, stack): over it, exit 1."),
@@ -249,13 +253,13 @@ def _engine_options(fn):
                      help="Trained weights: int8 updated in place (steps under half a step of the int8 grid "
                           "are lost), or a float32 master beside the int8 copy the forward reads (5 B a "
                           "weight).  Default: the scheme's, int8."),
-        click.option("--no-qas", is_flag=True, help="Turn quantization-aware scaling off (to compare)."),
+        NO_QAS_OPTION,
         click.option("--no-reorder", is_flag=True,
                      help="Baseline: compute every gradient, then apply all updates (the paper's 'w/o reorder')."),
         click.option("--kernels", type=click.Choice(["portable", "cmsis_nn"]), default="portable", show_default=True,
                      help="Kernel backend: our portable C, or calls into CMSIS-NN (you supply it as CMSIS_NN_ROOT)."),
         click.option("--planner", default=None, help="One arena planner (default: the best of all of them)."),
-        click.option("--seed", type=int, default=0, show_default=True, help="Seed of the new classifier."),
+        SEED_OPTION,
     ]):
         fn = decorator(fn)
     return fn
