@@ -127,20 +127,23 @@ def calibration_images(n: int = CALIBRATION_IMAGES, seed: int = 0) -> np.ndarray
     return np.clip(np.round(noisy), 0, 255).astype(np.uint8)
 
 
+def save_float_and_int8(model: onnx.ModelProto, out_dir: str, stem: str, calib: str) -> dict[str, str]:
+    """Write `<stem>-float.onnx` and its quantized `<stem>-int8.onnx` (calibrated on `calib`);
+    return {"float": path, "int8": path}."""
+    paths = {kind: os.path.join(out_dir, f"{stem}-{kind}.onnx") for kind in ("float", "int8")}
+    onnx.save(model, paths["float"])
+    quantize_onnx(paths["float"], calib, paths["int8"])
+    return paths
+
+
 def build(out_dir: str = DEFAULT_OUT, names: list[str] | None = None) -> dict[str, dict[str, str]]:
     """Write the float and int8 models (all, or `names`); return name -> {"float": path, "int8": path}."""
     os.makedirs(out_dir, exist_ok=True)
     calib = os.path.join(out_dir, "calibration.npy")
     np.save(calib, calibration_images())
     np.save(os.path.join(out_dir, "example-image.npy"), calibration_images(1, seed=EXAMPLE_IMAGE_SEED)[0])
-    paths = {}
-    for name in names or list(ARCHITECTURES):
-        float_path = os.path.join(out_dir, f"{name}-float.onnx")
-        onnx.save(build_float_model(ARCHITECTURES[name]), float_path)
-        int8_path = os.path.join(out_dir, f"{name}-int8.onnx")
-        quantize_onnx(float_path, calib, int8_path)
-        paths[name] = {"float": float_path, "int8": int8_path}
-    return paths
+    return {name: save_float_and_int8(build_float_model(ARCHITECTURES[name]), out_dir, name, calib)
+            for name in names or list(ARCHITECTURES)}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -30,9 +30,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from tinyengine_compiler.quantize import quantize_onnx
-
-from .build_models import DEFAULT_OUT, INPUT_NAME, OPSET, OUTPUT_NAME, _Builder, calibration_images
+from .build_models import (DEFAULT_OUT, INPUT_NAME, OPSET, OUTPUT_NAME, _Builder, calibration_images,
+                           save_float_and_int8)
 
 NUM_CLASSES = 10
 FAMILIES = ("squeezenet", "shufflenetv2", "mobilenetv3")
@@ -178,14 +177,8 @@ def build(out_dir: str = DEFAULT_OUT, size: int = 96, families=FAMILIES) -> dict
     images = calibration_images()
     step = images.shape[1] // size if images.shape[1] >= size else 1
     np.save(calib, np.ascontiguousarray(images[:, ::step, ::step][:, :size, :size]))
-    paths = {}
-    for family in families:
-        float_path = os.path.join(out_dir, f"{family}-{size}-float.onnx")
-        onnx.save(build_float_model(family, size), float_path)
-        int8_path = os.path.join(out_dir, f"{family}-{size}-int8.onnx")
-        quantize_onnx(float_path, calib, int8_path)
-        paths[family] = {"float": float_path, "int8": int8_path}
-    return paths
+    return {family: save_float_and_int8(build_float_model(family, size), out_dir, f"{family}-{size}", calib)
+            for family in families}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -280,6 +280,15 @@ static inline int32_t tte_channel_list_ok(const int32_t *channels, int32_t n, in
     return 1;
 }
 
+/** The arguments of a channel move (tte_copy_channels_s8, tte_grad_move_channels_f32): the
+ *  same pixels in and out, and both channel lists valid for their tensors. */
+static inline int32_t tte_channel_move_ok(const tte_dims *input_dims, const int32_t *in_channels,
+                                          const tte_dims *output_dims, const int32_t *out_channels, int32_t n)
+{
+    return output_dims->n == input_dims->n && output_dims->h == input_dims->h && output_dims->w == input_dims->w &&
+           tte_channel_list_ok(in_channels, n, input_dims->c) && tte_channel_list_ok(out_channels, n, output_dims->c);
+}
+
 /* ---------------------------------------------------------------------------------------
  * CONCAT (one call per input) and CHANNEL_SELECT: out[p, out_channels[j]] =
  * in[p, in_channels[j]] for every pixel p and j < n, moved to the output's quantization with

@@ -29,6 +29,7 @@
 
 #include "tte_dsp.h"
 #include "tte_requant.h"
+#include "tte_types.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -40,6 +41,37 @@ typedef struct {
     int32_t pixels; /**< batch * out_h * out_w */
     int32_t input_offset, output_offset, act_min, act_max;
 } tte_pw_geom;
+
+/* The geometry of a 1x1 conv with no padding from its arguments (tte_conv2d_1x1_s8 and its
+ * split-weight twin): 1 with *g filled when the dims and parameters describe one, else 0. */
+static inline int32_t tte_pw_geom_of_conv(const tte_conv_params *p, const tte_dims *input_dims,
+                                          const tte_dims *filter_dims, const tte_dims *output_dims,
+                                          tte_pw_geom *g)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w;
+
+    if (filter_dims->h != 1 || filter_dims->w != 1 || filter_dims->c != in_c ||
+        filter_dims->n != output_dims->c || output_dims->n != input_dims->n || p->pad_top != 0 ||
+        p->pad_left != 0 || p->pad_bottom != 0 || p->pad_right != 0 || p->stride_h < 1 ||
+        p->stride_w < 1 || out_h != (in_h - 1) / p->stride_h + 1 ||
+        out_w != (in_w - 1) / p->stride_w + 1) {
+        return 0;
+    }
+    g->in_h = in_h;
+    g->in_w = in_w;
+    g->in_c = in_c;
+    g->out_h = out_h;
+    g->out_w = out_w;
+    g->stride_h = p->stride_h;
+    g->stride_w = p->stride_w;
+    g->pixels = input_dims->n * out_h * out_w;
+    g->input_offset = p->input_offset;
+    g->output_offset = p->output_offset;
+    g->act_min = p->act_min;
+    g->act_max = p->act_max;
+    return 1;
+}
 
 /* The widened weights of one channel pair, block k of 4 input channels at words 4k .. 4k+3:
  * channel 0 lanes (0, 2), (1, 3), channel 1 lanes (0, 2), (1, 3).  Widened once per pair,

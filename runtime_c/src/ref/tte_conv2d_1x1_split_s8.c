@@ -45,33 +45,16 @@ tte_status tte_conv2d_1x1_split_s8(const tte_ctx *ctx, const tte_conv_params *p,
                                    const tte_split_filter *filter, const int32_t *bias,
                                    const tte_dims *output_dims, int8_t *output)
 {
-    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
-    const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
+    const int32_t in_c = input_dims->c, out_c = output_dims->c;
     int8_t rows[2 * TTE_SPLIT_MAX_IN];
     tte_pw_geom g;
     int32_t oc;
     (void)ctx;
 
-    if (filter_dims->h != 1 || filter_dims->w != 1 || filter_dims->c != in_c ||
-        filter_dims->n != out_c || output_dims->n != input_dims->n || p->pad_top != 0 ||
-        p->pad_left != 0 || p->pad_bottom != 0 || p->pad_right != 0 || p->stride_h < 1 ||
-        p->stride_w < 1 || out_h != (in_h - 1) / p->stride_h + 1 ||
-        out_w != (in_w - 1) / p->stride_w + 1 || in_c > TTE_SPLIT_MAX_IN ||
+    if (!tte_pw_geom_of_conv(p, input_dims, filter_dims, output_dims, &g) || in_c > TTE_SPLIT_MAX_IN ||
         !tte_split_filter_ok(filter, in_c)) {
         return TTE_ERR_ARG;
     }
-    g.in_h = in_h;
-    g.in_w = in_w;
-    g.in_c = in_c;
-    g.out_h = out_h;
-    g.out_w = out_w;
-    g.stride_h = p->stride_h;
-    g.stride_w = p->stride_w;
-    g.pixels = input_dims->n * out_h * out_w;
-    g.input_offset = p->input_offset;
-    g.output_offset = p->output_offset;
-    g.act_min = p->act_min;
-    g.act_max = p->act_max;
     for (oc = 0; oc < out_c; oc += 2) {
         const int32_t pair = oc + 1 < out_c ? 2 : 1;
         split_row(filter, in_c, oc, rows);

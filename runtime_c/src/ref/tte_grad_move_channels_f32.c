@@ -29,8 +29,7 @@ tte_status tte_grad_move_channels_f32(const tte_ctx *ctx, const tte_dims *input_
     int32_t px, j;
     (void)ctx;
 
-    if (output_dims->n != input_dims->n || output_dims->h != input_dims->h || output_dims->w != input_dims->w ||
-        !tte_channel_list_ok(in_channels, n, in_c) || !tte_channel_list_ok(out_channels, n, out_c)) {
+    if (!tte_channel_move_ok(input_dims, in_channels, output_dims, out_channels, n)) {
         return TTE_ERR_ARG;
     }
     for (px = 0; px < pixels; px++) {
