@@ -31,7 +31,7 @@ $(MODELS_STAMP): $(DEPS_STAMP) examples/build_models.py examples/architectures.p
 
 # The main job on the example MCUNet-5FPS: its layers, one int8 inference, the pruned training
 # graph of TinyEngine's demo scheme (10 classes), and the C training engine of that scheme under
-# the F746's 256 KB budget, written to out/demo (C, tte.mk, memory.{json,md,svg}).
+# the F746's 256 KB budget, written to out/demo (C, tte.mk, tte.cmake, memory.{json,md,svg}).
 demo: $(MODELS_STAMP)
 	$(TTE) inspect $(DEMO_MODEL)
 	$(TTE) run $(DEMO_MODEL) --input $(DEMO_IMAGE)

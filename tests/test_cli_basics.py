@@ -43,8 +43,16 @@ def test_module_entry_point_runs():
     assert r.returncode == 0 and "inspect" in r.stdout
 
 
-def test_resources_find_the_repo_data_folders():
-    from tinyengine_compiler.resources import runtime_c_dir, templates_dir
-
-    assert (templates_dir() / "README.md").is_file()
-    assert (runtime_c_dir() / "README.md").is_file()
+def test_example_firmware_writes_a_new_folder_and_never_over_one(tmp_path):
+    r = CliRunner().invoke(main, ["example-firmware", "-o", str(tmp_path / "fw")])
+    assert r.exit_code == 0, r.output
+    for name in ("main.c", "Makefile", "CMakeLists.txt", "arm-none-eabi.cmake", "README.md", "harness/startup.c",
+                 "harness/stm32f746_qemu.ld", "harness/stm32f746_sections.ld"):
+        assert (tmp_path / "fw" / name).is_file(), name
+    (tmp_path / "fw" / "main.c").write_text("/* edited */\n")
+    r = CliRunner().invoke(main, ["example-firmware", "-o", str(tmp_path / "fw")])
+    assert r.exit_code == 2 and r.output.count("\n") == 1 and "already exists" in r.output
+    assert (tmp_path / "fw" / "main.c").read_text() == "/* edited */\n"
+    (tmp_path / "file").write_text("")
+    r = CliRunner().invoke(main, ["example-firmware", "-o", str(tmp_path / "file" / "fw")])
+    assert r.exit_code == 2 and r.output.startswith("error: cannot write ") and r.output.count("\n") == 1

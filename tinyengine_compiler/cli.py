@@ -42,8 +42,19 @@ def _one_line_errors(fn):
     return wrapper
 
 
+def _print_version(ctx, _param, value):
+    if not value or ctx.resilient_parsing:
+        return
+    from . import __version__
+    from .resources import runtime_version
+
+    click.echo(f"tte {__version__} (tinyengine-compiler), C runtime {runtime_version()}")
+    ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="tinyengine-compiler", prog_name="tte")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Print the compiler's version and its C runtime's, then exit.")
 def main():
     """tinyengine-compiler: compile an int8 ONNX model into C that trains it on a Cortex-M7."""
 
@@ -321,7 +332,7 @@ def plan_cmd(model, update, num_classes, budget, storage, no_qas, no_reorder, ke
 @click.argument("model", type=click.Path(dir_okay=False))
 @_engine_options
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Output folder: tte_model.[ch], tte_weights.[ch], runtime/, tte.mk, memory.*")
+              help="Output folder: tte_model.[ch], tte_weights.[ch], runtime/, tte.mk, tte.cmake, memory.*")
 @_one_line_errors
 def compile_cmd(model, update, num_classes, budget, storage, no_qas, no_reorder, kernels, planner, seed,
                 out_dir):
@@ -378,25 +389,36 @@ def simulate_cmd(out_dir, input_path, labels_path, lr, epochs, as_json):
 @click.argument("new", type=click.Path(dir_okay=False, exists=True))
 @click.option("--max-regress", default="3%", show_default=True,
               help="Allowed growth of any *_bytes key, as 3% or 0.03.")
+@click.option("--format", "fmt", type=click.Choice(["text", "md", "json"]), default="text", show_default=True,
+              help="text: a table; md: Markdown for a pull-request comment (verdict, keys, peak op, most "
+                   "changed layers); json: the same as one JSON object.")
 @_one_line_errors
-def compare_cmd(old, new, max_regress):
+def compare_cmd(old, new, max_regress, fmt):
     """Compare two memory.json reports; exit 1 if any category grew more than --max-regress."""
-    from .errors import BudgetError, ModelFormatError
-    from .report.compare import compare, format_comparison, parse_max_regress
+    from .errors import BudgetError
+    from .report.compare import comparison, format_comparison, format_markdown, load_report, parse_max_regress
 
     limit = parse_max_regress(max_regress)
-    reports = []
-    for path in (old, new):
-        try:
-            with open(path) as f:
-                reports.append(json.load(f))
-        except (OSError, ValueError) as e:
-            raise ModelFormatError(f"{path}: not a readable memory.json ({type(e).__name__})") from None
-    rows, failed = compare(reports[0], reports[1], limit)
-    click.echo(format_comparison(rows))
-    if failed:
-        bad = [r["key"] for r in rows if r["status"] in ("regressed", "missing")]
-        raise BudgetError(f"memory regressed by more than {max_regress} in {', '.join(bad)}")
+    result = comparison(load_report(old), load_report(new), limit)
+    if fmt == "json":
+        click.echo(json.dumps(result, indent=2))
+    else:
+        click.echo(format_markdown(result) if fmt == "md" else format_comparison(result["rows"]))
+    if result["verdict"] == "fail":
+        raise BudgetError(f"memory regressed by more than {max_regress} in {', '.join(result['failing'])}")
+
+
+@main.command("example-firmware")
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="A new folder: main.c, Makefile, CMakeLists.txt, arm-none-eabi.cmake, README.md, harness/.")
+@_one_line_errors
+def example_firmware_cmd(out_dir):
+    """Write a minimal STM32F746 firmware that trains a `tte compile` folder (Make and CMake builds)."""
+    from .targets.example import write_example_firmware
+
+    written = write_example_firmware(out_dir)
+    click.echo(f"wrote {out_dir}: {', '.join(written)}")
+    click.echo(f"build it: make -C {out_dir} TTE_OUT=/absolute/path/to/out   (or cmake: {out_dir}/README.md)")
 
 
 @main.command("bench-m7")

@@ -177,9 +177,9 @@ def _engine(forward: Graph, sched: Graph, options: Options, scheme_name: str | N
     ctx = build_context(sched, plan.offsets, plan.arena_bytes, source=sched.name,
                         source_sha256=hashlib.sha256(sched.to_json().encode()).hexdigest(),
                         sizes={b.name: b.size_bytes for b in buffers})
+    ctx["stack_bytes"] = engine_stack_bytes(ctx["kernels"], options.kernels)   # the build fragments name it
     extra = engine_notes(sched, buffers, scheme_name, options) if scheme_name is not None else None
     summary = memory_summary(buffers, plan, layers=layer_rows(forward, sched, buffers),
                              flash_bytes=flash_bytes(forward, sched), trainable_bytes=ctx.get("trainable_sram_bytes", 0),
-                             data_bss_bytes=ctx["ram_bytes"], stack_bytes=engine_stack_bytes(ctx["kernels"], options.kernels),
-                             extra=extra)
+                             data_bss_bytes=ctx["ram_bytes"], stack_bytes=ctx["stack_bytes"], extra=extra)
     return Engine(forward, sched, buffers, plan, ctx, summary)

@@ -17,6 +17,11 @@
 
 #include <stdint.h>
 
+/* The runtime's version: generated code names the one it was written for in its header
+ * comment, and `tte --version` prints it (tinyengine_compiler.resources reads it here).
+ * It changes when a kernel's signature or a params struct changes. */
+#define TTE_RUNTIME_VERSION "0.1.0"
+
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -72,12 +72,12 @@ def test_unknown_backend_is_a_config_error_and_writes_nothing(example_models, tm
     assert not (tmp_path / "out").exists()
 
 
-def _make_vars(out: Path) -> dict[str, list[str]]:
+def _make_vars(out: Path, cmsis_nn_root: str = CMSIS_NN_ROOT) -> dict[str, list[str]]:
     """TTE_SRCS, TTE_INC_DIRS, TTE_CFLAGS, TTE_CMSIS_NN_SRCS as a firmware Makefile sees them."""
     probe = out.parent / f"{out.name}-probe.mk"
     names = ("TTE_SRCS", "TTE_INC_DIRS", "TTE_CFLAGS", "TTE_CMSIS_NN_SRCS")
     probe.write_text(f"include {out}/tte.mk\nprint:\n" + "".join(f"\t@echo '{n}=$({n})'\n" for n in names))
-    proc = subprocess.run(["make", "-s", "-f", str(probe), "print", f"CMSIS_NN_ROOT={CMSIS_NN_ROOT}"],
+    proc = subprocess.run(["make", "-s", "-f", str(probe), "print", f"CMSIS_NN_ROOT={cmsis_nn_root}"],
                           capture_output=True, text=True, check=True)
     pairs = (line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
     return {k: v.split() for k, v in pairs}

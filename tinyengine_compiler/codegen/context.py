@@ -16,6 +16,7 @@ import numpy as np
 from .. import __version__
 from ..ir import DType, Graph, Node, OpKind
 from ..ir.ops import BACKWARD_OPS
+from ..resources import runtime_version
 from .backward_calls import SCALE_MODES, backward_call, master_name
 from .calls import Static, _dims, forward_call
 
@@ -306,7 +307,8 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
     members = _state_members(arena_bytes, trainables, bool(updates))
     flash = [n for n in constants if n in used or n in sram]
     ctx = {
-        "version": __version__, "source": source, "source_sha256": source_sha256, "model": g.name,
+        "version": __version__, "runtime_version": runtime_version(), "source": source,
+        "source_sha256": source_sha256, "model": g.name,
         "arena_bytes": arena_bytes,
         "state": [{"ctype": c, "name": m, "count": n} for c, m, n in members],
         "state_align": STATE_ALIGN,

@@ -4,13 +4,14 @@ Takes a context from `context.build_context` (plus extra files, e.g. the memory 
 guarantees that `out_dir` afterwards is either the complete new output or, if anything failed,
 exactly what it was before.  Everything is first written to a sibling temporary folder, which
 then replaces `out_dir` by renames.  The folder is self-contained: the runtime headers and the
-kernel sources that the schedule calls are copied in, and `tte.mk` lists them.
+kernel sources that the schedule calls are copied in, and the build fragments `tte.mk` (Make) and
+`tte.cmake` (CMake) list them.
 
 `backend` picks the kernel folder (the TFLM `OPTIMIZED_KERNEL_DIR` swap): "portable" copies
 runtime_c/src/ref; "cmsis_nn" copies runtime_c/src/cmsis/<kernel>.c for the kernels that exist
 there (thin adapters to CMSIS-NN, plus their shared tte_cmsis.h and tte_cmsis_scratch.c) and
-src/ref for the rest, and tte.mk then sets TTE_KERNELS := cmsis_nn, the CMSIS-NN flags and
-include path, and a CMSIS_NN_ROOT source list (the user supplies CMSIS-NN; none is copied).
+src/ref for the rest, and tte.mk and tte.cmake then set TTE_KERNELS to cmsis_nn, the CMSIS-NN flags
+and include path, and a CMSIS_NN_ROOT source list (the user supplies CMSIS-NN; none is copied).
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from pathlib import Path
 
 import jinja2
 
+from ..cbuild import CMSIS_NN_DEFINE, CMSIS_NN_FAMILIES, ENGINE_C_FLAGS, ENGINE_C_FLAGS_WHY
 from ..errors import ConfigError
+from ..folders import replace_folder
 from ..resources import runtime_c_dir, templates_dir
 
 RENDERED = {"tte_model.h": "tte_model.h.j2", "tte_model.c": "tte_model.c.j2",
-            "tte_weights.h": "tte_weights.h.j2", "tte_weights.c": "tte_weights.c.j2", "tte.mk": "tte.mk.j2"}
-
+            "tte_weights.h": "tte_weights.h.j2", "tte_weights.c": "tte_weights.c.j2",
+            "tte.mk": "tte.mk.j2", "tte.cmake": "tte.cmake.j2"}
 
 # backend name (TTE_KERNELS, `tte compile --kernels`) -> runtime_c/src folder of its kernels
 BACKENDS = {"portable": "ref", "cmsis_nn": "cmsis"}
@@ -62,7 +65,8 @@ def _environment() -> jinja2.Environment:
 def _fill(folder: Path, context: dict, extra_files: dict[str, str], backend: str) -> None:
     files, swapped = _kernel_sources(context["kernels"], backend)
     sources = [name[:-2] for name, _ in files if name.endswith(".c")]
-    build = {"backend": backend, "backend_kernels": swapped, "sources": sources}
+    build = {"backend": backend, "backend_kernels": swapped, "sources": sources, "c_flags": ENGINE_C_FLAGS,
+             "c_flags_why": ENGINE_C_FLAGS_WHY, "cmsis_families": CMSIS_NN_FAMILIES, "cmsis_define": CMSIS_NN_DEFINE}
     env = _environment()
     for name, template in RENDERED.items():
         (folder / name).write_text(env.get_template(template).render(**context, **build))
@@ -78,21 +82,7 @@ def _fill(folder: Path, context: dict, extra_files: dict[str, str], backend: str
 def write_output(out_dir: str, context: dict, extra_files: dict[str, str] | None = None, *,
                  backend: str = "portable") -> None:
     _kernel_sources([], backend)   # an unknown backend fails before anything is written
-    out = Path(out_dir).resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
-    try:
-        _fill(staging, context, extra_files or {}, backend)
-        if out.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.replace(out, retired / out.name)
-            os.replace(staging, out)
-            shutil.rmtree(retired)
-        else:
-            os.replace(staging, out)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
+    replace_folder(out_dir, lambda staging: _fill(staging, context, extra_files or {}, backend))
 
 
 def write_files(out_dir: str, files: dict[str, str]) -> None:

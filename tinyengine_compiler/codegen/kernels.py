@@ -23,11 +23,11 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from ..errors import UnsupportedError
 from ..ir import OpKind
 from ..ir.ops import is_pointwise
+from ..resources import stack_table_path
 
 Shape = tuple[int, ...]
 
@@ -191,7 +191,7 @@ KERNELS_BY_SYMBOL: dict[str, Kernel] = {k.symbol: k for ks in (*TTE_KERNELS.valu
 # The worst-case stack of a call to each portable kernel on the Cortex-M7 (its frame and the
 # deepest chain below it, the largest over -O2/-Os/-O3/-Ofast), measured from the compiler's
 # call graph by targets/stack.py and checked by tests/qemu/test_stack.py.
-STACK_TABLE = Path(__file__).resolve().parent / "stack_usage.json"
+STACK_TABLE = stack_table_path()
 # A bound on the frame of a generated entry point (tte_train_step, tte_infer, tte_init: saved
 # registers, the outgoing arguments of a 15-argument kernel call, two locals); 112 B measured
 # on the paper's engines, checked on every QEMU test engine.

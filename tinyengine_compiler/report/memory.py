@@ -30,11 +30,9 @@ import jinja2
 
 from ..planners.base import (CATEGORIES, Buffer, Plan, alias_roots, live_bytes, lower_bound,
                              peak_step)
+from ..resources import templates_dir
 
 LAYER_KEYS = ("layer", "op", "out_shape", "params", "macs", "sram_bytes", "flash_bytes")
-
-# Where the package's templates live: <repo>/templates, next to the package folder.
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 
 CATEGORY_COLORS = {
     "activation": "#8ecae6",
@@ -174,7 +172,7 @@ def render_svg(buffers: Sequence[Buffer], plan: Plan) -> str:
     used = [c for c in CATEGORIES if any(b.category == c for b in buffers)]
     legend = [{"x": right + 20, "y": top + 18 * i, "text_x": right + 34, "text_y": top + 18 * i + 9,
                "color": CATEGORY_COLORS[c], "label": c} for i, c in enumerate(used)]
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True,
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir()), autoescape=True,
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                              trim_blocks=True, lstrip_blocks=True)
     return env.get_template("memory.svg.j2").render(

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..resources import data_dir
+from ..resources import example_firmware_dir
 from .errors import DoublePrecisionError, StackOverflowError, TargetError
 from .firmware import assert_single_precision, build_firmware
 from .qemu import run_qemu
@@ -46,7 +46,7 @@ PHASE_MARK_DEFINE = 'TTE_PHASE_MARK(n)=__asm__ volatile("dbg #" #n ::: "memory")
 
 def firmware_main() -> Path:
     """examples/stm32f746/main.c (the packaged copy in an installed wheel)."""
-    return data_dir("examples/stm32f746") / "main.c"
+    return example_firmware_dir() / "main.c"
 
 
 def bench_m7(out_dir: str | Path, inputs: np.ndarray, labels, lr: float, *, opt: str = "-O2",

@@ -28,9 +28,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..resources import harness_dir
 from .errors import DoublePrecisionError, FirmwareTooLargeError, TargetError
 
-HARNESS_DIR = Path(__file__).resolve().parent / "m7"
+HARNESS_DIR = harness_dir()
 STARTUP_C = HARNESS_DIR / "startup.c"
 LINKER_SCRIPTS = {"qemu": HARNESS_DIR / "stm32f746_qemu.ld", "stm32f746": HARNESS_DIR / "stm32f746.ld"}
 REGION_BYTES = {"FLASH": 1024 * 1024, "RAM": 320 * 1024}

@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TteError
+from ..resources import host_driver_dir
 
-HOST_DIR = Path(__file__).resolve().parent / "host"
+HOST_DIR = host_driver_dir()
 FLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off"]
 SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g"]
 

@@ -30,7 +30,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..resources import runtime_c_dir
+from ..cbuild import CMSIS_NN_DEFINE, CMSIS_NN_FAMILIES
+from ..resources import runtime_c_dir, stack_table_path
 from .errors import TargetError
 from .firmware import CC, CPU_FLAGS, _tool
 
@@ -38,7 +39,7 @@ OPT_LEVELS = ("-O2", "-Os", "-O3", "-Ofast")
 # newlib-nano's memcpy / memset / memmove on the M7 push at most a few registers
 LIBC_LEAF_BYTES = 32
 LIBC_LEAVES = frozenset({"memcpy", "memset", "memmove"})
-TABLE = Path(__file__).resolve().parents[1] / "codegen" / "stack_usage.json"
+TABLE = stack_table_path()
 
 _NODE = re.compile(r'node: \{ title: "([^"]+)" label: "([^"]*)"')
 _EDGE = re.compile(r'edge: \{ sourcename: "([^"]+)" targetname: "([^"]+)"')
@@ -117,13 +118,11 @@ def cmsis_table(cmsis_nn_root: str | Path, opt_levels: Sequence[str] = OPT_LEVEL
     (the integer sources tte.mk builds, with its flags)."""
     runtime, root = runtime_c_dir(), Path(cmsis_nn_root)
     adapters = sorted((runtime / "src" / "cmsis").glob("*.c"))
-    families = ("ConvolutionFunctions", "FullyConnectedFunctions", "BasicMathFunctions", "NNSupportFunctions",
-                "ActivationFunctions")
-    cmsis = [p for f in families for p in sorted((root / "Source" / f).glob("*.c"))
+    cmsis = [p for f in CMSIS_NN_FAMILIES for p in sorted((root / "Source" / f).glob("*.c"))
              if not p.name.endswith(("_f16.c", "_f32.c", "_flt.c"))]
     names = {p.stem for p in adapters}
     return _table([*adapters, *cmsis], [runtime / "include", runtime / "src" / "cmsis", root / "Include"],
-                  ("-DCMSIS_NN_USE_SINGLE_ROUNDING",), lambda n: n in names, opt_levels)
+                  (CMSIS_NN_DEFINE,), lambda n: n in names, opt_levels)
 
 
 def main() -> None:

@@ -39,7 +39,10 @@ def load_split(name: str, classes: list[int], train_per_class: int, test_per_cla
     elif name == "fashion-vww":
         return _fashion_vww(classes, train_per_class, test_per_class, size)
     elif name == "digits":
-        from sklearn.datasets import load_digits
+        try:
+            from sklearn.datasets import load_digits
+        except ImportError:
+            raise ConfigError("--dataset digits needs scikit-learn (pip install scikit-learn)") from None
         d = load_digits()
         images = np.round(d.images * (255.0 / 16.0)).astype(np.uint8)
         tr = _take(images, d.target, classes, 0, train_per_class, name)
