@@ -2,20 +2,24 @@
 `m7` section of docs/BENCHMARKS.md.  Run `python -m benchmarks.m7`.
 
 Every figure is `tte bench-m7`'s (targets/bench.py), the build the QEMU tests prove bit-exact
-(tests/qemu/test_train_m7.py: -Ofast and -O2, both with -fno-fast-math): the engine linked
+(tests/qemu/test_train_m7.py: -Ofast, `tte bench-m7`'s default, and -O2, both with
+-fno-fast-math -ffp-contract=off): the engine linked
 with examples/stm32f746/main.c for the F746, one `tte_infer` and one `tte_train_step` on QEMU
 mps2-an500, instructions counted by the insncount plugin between markers, the stack measured
 by painting.  Device RAM = data + bss + the measured stack.
 
 First MCUNet-5FPS with TinyEngine's demo scheme `sparse_49kb` and a 10-class head (the
 configuration of TinyEngine's STM32F746 training demo), then the paper's three schemes with
-10-class heads against the goals of the memory-truth issue (0.9x the paper's figures).  The
+10-class heads against the goals of the memory-truth issue (0.9x the paper's figures), and
+where the instructions go, by function (with the CMSIS-NN kernels too where CMSIS_NN_ROOT is
+set).  The
 models come from ../shared/models, else the example models the repo builds (same layers,
 synthetic weights, so the same counts and sizes).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -32,6 +36,7 @@ from tinyengine_compiler.training.config import load_scheme
 from .doc import ROOT, write_section
 
 MODELS = ROOT.parent / "shared" / "models"
+CMSIS_NN_ROOT = os.environ.get("CMSIS_NN_ROOT", "")
 PAPER_SCHEMES = ("mbv2-w0.35", "proxyless-w0.3", "mcunet-5fps")
 # TinyEngine's demo on the same QEMU and plugin at -Ofast (figures given to the project):
 # RAM = 230,580 B data + bss + 21,880 B measured stack = 246.5 KB
@@ -40,6 +45,10 @@ TINYENGINE = {"infer": 63.7e6, "train": 106.0e6, "ram": 230580 + 21880, "flash_k
 PAPER_KB = {"mbv2-w0.35": 141, "proxyless-w0.3": 135, "mcunet-5fps": 173}
 GOAL = 0.9
 KB = 1024
+
+
+def _has_cmsis_nn() -> bool:
+    return (Path(CMSIS_NN_ROOT) / "Include" / "arm_nnfunctions.h").is_file()
 
 
 def _model_path(tmp: Path, name: str) -> tuple[str, str]:
@@ -51,18 +60,36 @@ def _model_path(tmp: Path, name: str) -> tuple[str, str]:
     return str(tmp / "models" / f"{name}-int8.onnx"), f"the example {name} (synthetic weights)"
 
 
-def measure(path: str, scheme: str, opt: str, tmp: Path) -> dict:
-    """`tte bench-m7 MODEL --update SCHEME --num-classes 10 --steps 1 --opt OPT --json`."""
+def measure(path: str, scheme: str, opt: str, tmp: Path, kernels: str = "portable") -> dict:
+    """`tte bench-m7 MODEL --update SCHEME --num-classes 10 --steps 1 --opt OPT --kernels K --json`."""
     g = load_model(path)
-    out = tmp / f"{Path(path).stem}-{scheme}{opt}"
-    engine = compile_training(g, load_scheme(scheme), str(out), Options(num_classes=10))
+    out = tmp / f"{Path(path).stem}-{scheme}{opt}-{kernels}"
+    engine = compile_training(g, load_scheme(scheme), str(out), Options(num_classes=10, kernels=kernels))
     x = quantize_image(g, np.random.default_rng(0).integers(0, 256, g.tensors[g.inputs[0]].shape[1:], np.uint8))
     r = bench_m7(out, x[None], [0], 0.01, opt=opt, timeout_s=900)
     return {**r, "reported": engine.summary["peak_sram_bytes"]}
 
 
-def _cmd(name: str, scheme: str, opt: str) -> str:
-    return f"`tte bench-m7 {name}.pkl --update {scheme} --num-classes 10 --opt {opt} --json`"
+def _cmd(name: str, scheme: str, opt: str, kernels: str = "portable") -> str:
+    backend = f" --kernels {kernels}" if kernels != "portable" else ""
+    return f"`tte bench-m7 {name}.pkl --update {scheme} --num-classes 10 --opt {opt}{backend} --json`"
+
+
+def _kernel_table(runs: list[tuple[str, dict]], top: int = 12) -> list[str]:
+    """The functions that retire the most instructions in a training step, per run, beside their
+    share of an inference (`tte bench-m7 --json`'s instr_by_kernel)."""
+    heads = " | ".join(f"{label}: step M | infer M" for label, _ in runs)
+    lines = [f"| function | {heads} |", "|---|" + "---:|---:|" * len(runs)]
+    names: list[str] = []
+    for _, m in runs:
+        names += [n for n in list(m["instr_by_kernel"]["train_step"])[:top] if n not in names]
+    for name in names:
+        cells = []
+        for _, m in runs:
+            step, infer = (m["instr_by_kernel"][w].get(name, 0) for w in ("train_step", "infer"))
+            cells.append(f"{step / 1e6:.2f} ({step / m['instr_train_step']:.0%}) | {infer / 1e6:.2f}")
+        lines.append(f"| `{name}` | {' | '.join(cells)} |")
+    return lines
 
 
 def main() -> None:
@@ -71,6 +98,7 @@ def main() -> None:
         tmp = Path(folder)
         path, source = _model_path(tmp, "mcunet-5fps")
         demo = [(opt, measure(path, "sparse_49kb", opt, tmp)) for opt in ("-O2", "-Ofast")]
+        cmsis = [("-Ofast", measure(path, "sparse_49kb", "-Ofast", tmp, "cmsis_nn"))] if _has_cmsis_nn() else []
         papers = []
         for name in PAPER_SCHEMES:
             p, _ = _model_path(tmp, name)
@@ -104,6 +132,23 @@ def main() -> None:
               "(`harness_ram_bytes`, 0 B here).", "",
               f"Goal: `sparse_49kb` in at most half of TinyEngine's RAM, {te['ram'] / 2 / KB:.1f} KB: "
               f"**{demo_ram / KB:.1f} KB at -Ofast, {'met' if demo_ram <= te['ram'] / 2 else 'not met'}**.", "",
+              "### Where the instructions go (sparse_49kb, -Ofast)", "",
+              "Instructions by function in one training step and one inference (`tte bench-m7 --json`, "
+              "`instr_by_kernel`: the QEMU plugin charges each translation block to the function that "
+              "holds it; static helpers inlined into a kernel count as the kernel).  TinyEngine's own "
+              "per-layer breakdown was not given to the project, so there is no column for it."
+              + (f"  With `--kernels cmsis_nn` (CMSIS-NN from `CMSIS_NN_ROOT`, bit-exact with the portable "
+                 f"kernels, tests/codegen/test_cmsis_backend.py) the same step takes "
+                 f"{cmsis[0][1]['instr_train_step'] / 1e6:.1f} M and an inference "
+                 f"{cmsis[0][1]['instr_infer'] / 1e6:.1f} M, against {demo[1][1]['instr_train_step'] / 1e6:.1f} M "
+                 f"and {demo[1][1]['instr_infer'] / 1e6:.1f} M with the portable kernels; device RAM "
+                 f"{cmsis[0][1]['device_ram_bytes'] / KB:.1f} KB (CMSIS-NN's im2col scratch is in the arena); "
+                 f"{_cmd('mcunet-5fps', 'sparse_49kb', '-Ofast', 'cmsis_nn')}.  The portable kernels are "
+                 f"the faster ones for every op CMSIS-NN takes over here (the 1x1 convolutions, the first "
+                 f"3x3 convolution, the adds): compare the two columns' functions below, whose sums are "
+                 f"the two inference figures." if cmsis else
+                 "  Set `CMSIS_NN_ROOT` to add the `--kernels cmsis_nn` build."), "",
+              *_kernel_table([("portable", demo[1][1]), *[("cmsis_nn", m) for _, m in cmsis]]), "",
               "### The paper's schemes (10-class heads, -Ofast)", "",
               f"Goal: device RAM at most {GOAL}x the paper's sparse + reorder figure (Figure 9).  The paper's "
               "figure counts activations and gradients; ours counts everything the firmware holds: the "

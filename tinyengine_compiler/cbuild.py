@@ -1,8 +1,13 @@
 """How the generated engine's C is built: the facts that tte.mk, tte.cmake and the stack table share.
 
 codegen writes them into the build fragments of every `tte compile` folder; targets/stack.py
-compiles the kernels with them to find each kernel's worst-case stack.
+compiles the kernels with them to find each kernel's worst-case stack; targets/bench.py builds a
+cmsis_nn engine's firmware with them.
 """
+
+from __future__ import annotations
+
+from pathlib import Path
 
 # The flags of the engine's own sources, written into both build fragments (tte.mk, tte.cmake).
 ENGINE_C_FLAGS = ("-std=c99", "-ffp-contract=off", "-fno-fast-math")
@@ -12,3 +17,12 @@ ENGINE_C_FLAGS_WHY = ("-ffp-contract=off -fno-fast-math: no fused multiply-add a
 CMSIS_NN_FAMILIES = ("ConvolutionFunctions", "FullyConnectedFunctions", "BasicMathFunctions",
                      "NNSupportFunctions", "ActivationFunctions")
 CMSIS_NN_DEFINE = "-DCMSIS_NN_USE_SINGLE_ROUNDING"
+# the float sources of those families, which the adapters never call
+CMSIS_NN_FLOAT_SUFFIXES = ("_f16.c", "_f32.c", "_flt.c")
+
+
+def cmsis_nn_sources(cmsis_nn_root: str | Path) -> list[Path]:
+    """The CMSIS-NN sources tte.mk and tte.cmake build: the families' integer files, in name order."""
+    root = Path(cmsis_nn_root) / "Source"
+    return sorted(p for family in CMSIS_NN_FAMILIES for p in (root / family).glob("*.c")
+                  if not p.name.endswith(CMSIS_NN_FLOAT_SUFFIXES))

@@ -429,10 +429,12 @@ def example_firmware_cmd(out_dir):
 @click.option("--inputs", "inputs_path", default=None, type=click.Path(dir_okay=False),
               help="X.npy: K uint8 HxWx3 images or K int8 NHWC inputs (default: seeded random images); "
                    "labels are step % classes.")
-@click.option("--opt", type=click.Choice(["-O2", "-Os", "-O3", "-Ofast"]), default="-O2", show_default=True)
+@click.option("--opt", type=click.Choice(["-O2", "-Os", "-O3", "-Ofast"]), default="-Ofast", show_default=True,
+              help="Optimization level, always with -fno-fast-math -ffp-contract=off; -Ofast is the build the "
+                   "QEMU tests prove bit-exact for every scheme and docs/BENCHMARKS.md reports.")
 @click.option("--timeout", type=float, default=600, show_default=True, help="Seconds before QEMU is killed.")
 @click.option("--json", "as_json", is_flag=True,
-              help="Print one JSON line: flash_bytes, ram_bytes, instr_* and losses.")
+              help="Print one JSON line: flash_bytes, ram_bytes, instr_* (instr_by_kernel: per function) and losses.")
 @_one_line_errors
 def bench_m7_cmd(model, update, num_classes, budget, storage, no_qas, no_reorder, kernels, planner, seed,
                  steps, lr, inputs_path, opt, timeout, as_json):
@@ -468,7 +470,7 @@ def bench_m7_cmd(model, update, num_classes, budget, storage, no_qas, no_reorder
     if as_json:
         keys = ["flash_bytes", "ram_bytes", "text_bytes", "data_bytes", "bss_bytes", "stack_bytes", "stack_used_bytes",
                 "stack_worst_case_bytes", "device_ram_bytes", "engine_ram_bytes", "harness_ram_bytes", "instr_infer",
-                "instr_train_step", "instr_forward", "instr_backward", "instr_update", "steps"]
+                "instr_train_step", "instr_forward", "instr_backward", "instr_update", "steps", "instr_by_kernel"]
         click.echo(json.dumps({**{k: r[k] for k in keys}, "losses": r["losses"],
                                "single_precision": r["double_precision"] is None}))
         return
@@ -483,6 +485,9 @@ def bench_m7_cmd(model, update, num_classes, budget, storage, no_qas, no_reorder
     for i, (s, loss) in enumerate(zip(r["steps"], r["losses"]), 1):
         click.echo(f"step {i}: loss {loss:.6f}  {s['train_step']} instructions = forward {s['forward']} "
                    f"+ backward {s['backward']} + update {s['update']}")
+    step = r["instr_by_kernel"]["train_step"]
+    click.echo("step 1 by function (the top 8; --json has all): " + ", ".join(
+        f"{name} {count / r['instr_train_step']:.1%}" for name, count in list(step.items())[:8]))
 
 
 if __name__ == "__main__":

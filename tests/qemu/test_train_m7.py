@@ -118,6 +118,8 @@ def test_cli_json_has_one_line_with_the_documented_keys(paper_models_dir):
     assert got["instr_forward"] + got["instr_backward"] + got["instr_update"] == got["instr_train_step"]
     assert len(got["losses"]) == 2 and all(loss > 0 for loss in got["losses"])
     assert got["ram_bytes"] <= RAM_BYTES and got["flash_bytes"] <= FLASH_BYTES
+    assert set(got["instr_by_kernel"]) == {"infer", "train_step"}
+    assert sum(got["instr_by_kernel"]["train_step"].values()) > 0.99 * got["instr_train_step"]
 
 
 @needs_arm_gcc

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import jinja2
 
-from ..cbuild import CMSIS_NN_DEFINE, CMSIS_NN_FAMILIES, ENGINE_C_FLAGS, ENGINE_C_FLAGS_WHY
+from ..cbuild import (CMSIS_NN_DEFINE, CMSIS_NN_FAMILIES, CMSIS_NN_FLOAT_SUFFIXES, ENGINE_C_FLAGS,
+                      ENGINE_C_FLAGS_WHY)
 from ..errors import ConfigError
 from ..folders import replace_folder
 from ..resources import runtime_c_dir, templates_dir
@@ -66,7 +67,8 @@ def _fill(folder: Path, context: dict, extra_files: dict[str, str], backend: str
     files, swapped = _kernel_sources(context["kernels"], backend)
     sources = [name[:-2] for name, _ in files if name.endswith(".c")]
     build = {"backend": backend, "backend_kernels": swapped, "sources": sources, "c_flags": ENGINE_C_FLAGS,
-             "c_flags_why": ENGINE_C_FLAGS_WHY, "cmsis_families": CMSIS_NN_FAMILIES, "cmsis_define": CMSIS_NN_DEFINE}
+             "c_flags_why": ENGINE_C_FLAGS_WHY, "cmsis_families": CMSIS_NN_FAMILIES, "cmsis_define": CMSIS_NN_DEFINE,
+             "cmsis_float_suffixes": CMSIS_NN_FLOAT_SUFFIXES}
     env = _environment()
     for name, template in RENDERED.items():
         (folder / name).write_text(env.get_template(template).render(**context, **build))

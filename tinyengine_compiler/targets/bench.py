@@ -22,14 +22,16 @@ run whose stack passes the reserve fails with one line (`StackOverflowError`).
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ..cbuild import CMSIS_NN_DEFINE, cmsis_nn_sources
 from ..resources import example_firmware_dir
 from .errors import DoublePrecisionError, StackOverflowError, TargetError
-from .firmware import assert_single_precision, build_firmware
+from .firmware import assert_single_precision, build_firmware, write_function_list
 from .qemu import run_qemu
 
 MARK_INFER, MARK_INFER_END, MARK_STEP, MARK_STEP_END = 1, 2, 8, 9
@@ -42,6 +44,10 @@ HARNESS_RAM_BYTES = 0
 HARNESS_STACK_BYTES = 96
 PHASES = {4: "forward", 5: "backward", 6: "update", 7: "update"}   # 7: after the last phase
 PHASE_MARK_DEFINE = 'TTE_PHASE_MARK(n)=__asm__ volatile("dbg #" #n ::: "memory")'
+# The optimization level of `tte bench-m7` and docs/BENCHMARKS.md, and the one the QEMU tests
+# prove bit-exact for every scheme: targets/firmware.py adds -fno-fast-math -ffp-contract=off, so
+# the float32 backward is never reassociated, while the int8 kernels (no float) get all of -Ofast.
+BENCH_OPT = "-Ofast"
 
 
 def firmware_main() -> Path:
@@ -49,9 +55,10 @@ def firmware_main() -> Path:
     return example_firmware_dir() / "main.c"
 
 
-def bench_m7(out_dir: str | Path, inputs: np.ndarray, labels, lr: float, *, opt: str = "-O2",
+def bench_m7(out_dir: str | Path, inputs: np.ndarray, labels, lr: float, *, opt: str = BENCH_OPT,
              build_dir: str | Path | None = None, timeout_s: float = 600, stack_bytes: int | None = None,
-             plugin: str | Path | None = None, strict_precision: bool = True) -> dict:
+             plugin: str | Path | None = None, strict_precision: bool = True,
+             cmsis_nn_root: str | Path | None = None) -> dict:
     """Build, size, run: one tte_infer and len(inputs) tte_train_steps of the engine in `out_dir`.
 
     inputs: (K, ...) int8, each TTE_INPUT_BYTES; labels: K ints; lr: the SGD rate (float32).
@@ -61,9 +68,13 @@ def bench_m7(out_dir: str | Path, inputs: np.ndarray, labels, lr: float, *, opt:
     "device_ram_bytes" (data + bss + measured stack), "engine_ram_bytes" (memory.json
     data_bss_bytes), "harness_ram_bytes" (data + bss - engine_ram_bytes),
     "instr_infer", "instr_train_step", "instr_forward", "instr_backward", "instr_update" (ints:
-    the first step's counts), "steps" (the same four counts per step), "losses" (K float32),
+    the first step's counts), "steps" (the same four counts per step), "instr_by_kernel"
+    ({"infer": {function: instructions}, "train_step": ...}: the inference and the first step
+    by function, most first; see `by_function`), "losses" (K float32),
     "logits" (int8, the inference before training), "trained" (bytes, tte_get_trainable's),
     "double_precision" (see below)}.
+    An engine compiled with --kernels cmsis_nn (memory.json "kernels") links the CMSIS-NN sources
+    of `cmsis_nn_root` (default: $CMSIS_NN_ROOT) as its tte.mk does.
     stack_bytes is the stack reserve the link checks; by default the engine's worst case plus the
     harness's frames, so that a run whose stack passes its bound fails (StackOverflowError).
     The image is checked with assert_single_precision before it runs: strict_precision raises
@@ -80,12 +91,20 @@ def bench_m7(out_dir: str | Path, inputs: np.ndarray, labels, lr: float, *, opt:
     ys = np.ascontiguousarray(labels, dtype=np.int32).reshape(-1)
     if len(xs) == 0 or len(xs) != len(ys):
         raise TargetError(f"bench_m7 needs K > 0 inputs and as many labels, got {len(xs)} and {len(ys)}")
+    sources = [*sorted(out.glob("*.c")), *sorted((out / "runtime" / "src").glob("*.c")), firmware_main()]
+    include_dirs, defines = [out, out / "runtime" / "include"], [PHASE_MARK_DEFINE]
+    if memory.get("kernels") == "cmsis_nn":
+        root = Path(cmsis_nn_root or os.environ.get("CMSIS_NN_ROOT", ""))
+        if not (root / "Include" / "arm_nnfunctions.h").is_file():
+            raise TargetError(f"{out} calls CMSIS-NN (--kernels cmsis_nn): set CMSIS_NN_ROOT to a CMSIS-NN checkout")
+        sources += cmsis_nn_sources(root)
+        include_dirs.append(root / "Include")
+        defines.append(CMSIS_NN_DEFINE[len("-D"):])
     with tempfile.TemporaryDirectory(prefix="tte-bench-m7-") as tmp:
         build = Path(build_dir) if build_dir is not None else Path(tmp) / "build"
         work = Path(tmp) / "io"
-        fw = build_firmware([*sorted(out.glob("*.c")), *sorted((out / "runtime" / "src").glob("*.c")),
-                             firmware_main()], [out, out / "runtime" / "include"], build, opt=opt,
-                            defines=[PHASE_MARK_DEFINE], stack_bytes=stack_bytes, name="train")
+        fw = build_firmware(sources, include_dirs, build, opt=opt, defines=defines, stack_bytes=stack_bytes,
+                            name="train")
         try:
             assert_single_precision(fw.elf)
             double_precision = None
@@ -97,7 +116,8 @@ def bench_m7(out_dir: str | Path, inputs: np.ndarray, labels, lr: float, *, opt:
         (work / "inputs.bin").write_bytes(xs.tobytes())
         (work / "labels.bin").write_bytes(ys.tobytes())
         (work / "lr.bin").write_bytes(np.float32(lr).tobytes())
-        run = run_qemu(fw.elf, workdir=work, timeout_s=timeout_s, plugin=plugin)
+        functions = write_function_list(fw.elf, Path(tmp) / "functions.txt")
+        run = run_qemu(fw.elf, workdir=work, timeout_s=timeout_s, plugin=plugin, functions=functions)
         if run.exit_code == EXIT_STACK_OVERFLOW:
             console = " ".join(run.stdout.split())
             raise StackOverflowError(f"the firmware overflowed its stack on QEMU: "
@@ -121,7 +141,28 @@ def bench_m7(out_dir: str | Path, inputs: np.ndarray, labels, lr: float, *, opt:
             "stack_worst_case_bytes": memory["stack_bytes"] + HARNESS_STACK_BYTES,
             "engine_ram_bytes": engine_ram, "harness_ram_bytes": fw.data_bytes + fw.bss_bytes - engine_ram,
             "double_precision": double_precision, "instr_infer": infer[0], **{f"instr_{k}": v for k, v in steps[0].items()},
-            "steps": steps, "losses": losses.tolist(), "logits": logits, "trained": trained}
+            "steps": steps, "instr_by_kernel": by_function(run.marks, run.function_counts),
+            "losses": losses.tolist(), "logits": logits, "trained": trained}
+
+
+def by_function(marks, function_counts) -> dict[str, dict[str, int]]:
+    """{"infer": ..., "train_step": ...}: {function: instructions} of the first inference (markers
+    1 .. 2) and the first training step (8 .. 9), most first.
+
+    The kernels' figures are exact.  The plugin charges a block whole when it starts, so the
+    function that holds the markers (main, the generated step) may gain or lose the few
+    instructions of a block at each marker: the sums differ from instr_infer / instr_train_step
+    by at most a block per marker."""
+    windows = {}
+    for name, start, end in (("infer", MARK_INFER, MARK_INFER_END), ("train_step", MARK_STEP, MARK_STEP_END)):
+        first = next(i for i, (n, _) in enumerate(marks) if n == start)
+        last = next(i for i, (n, _) in enumerate(marks) if n == end and i > first)
+        total: dict[str, int] = {}
+        for segment in function_counts[first + 1:last + 1]:
+            for function, count in segment.items():
+                total[function] = total.get(function, 0) + count
+        windows[name] = dict(sorted(total.items(), key=lambda kv: (-kv[1], kv[0])))
+    return windows
 
 
 def step_counts(marks) -> list[dict[str, int]]:

@@ -36,7 +36,7 @@ STARTUP_C = HARNESS_DIR / "startup.c"
 LINKER_SCRIPTS = {"qemu": HARNESS_DIR / "stm32f746_qemu.ld", "stm32f746": HARNESS_DIR / "stm32f746.ld"}
 REGION_BYTES = {"FLASH": 1024 * 1024, "RAM": 320 * 1024}
 
-CC, SIZE, OBJDUMP = "arm-none-eabi-gcc", "arm-none-eabi-size", "arm-none-eabi-objdump"
+CC, SIZE, OBJDUMP, NM = "arm-none-eabi-gcc", "arm-none-eabi-size", "arm-none-eabi-objdump", "arm-none-eabi-nm"
 CPU_FLAGS = ("-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-sp-d16")
 # -fno-fast-math after the optimization level: -Ofast's fast-math would let GCC reassociate
 # the float32 backward, which must equal the reference bit for bit (docs/numerics.md)
@@ -104,6 +104,18 @@ def build_firmware(sources: Sequence[str | Path], include_dirs: Sequence[str | P
     reserve = _section_sizes(elf).get("._stack_reserve", 0)
     return Firmware(elf=elf, map_file=map_file, text_bytes=text, data_bytes=data,
                     bss_bytes=bss - reserve, stack_bytes=reserve)
+
+
+def write_function_list(elf: str | Path, path: str | Path) -> Path:
+    """Write `elf`'s functions as "<start hex> <size> <name>" lines (`nm -S`), for the QEMU
+    plugin's per-function counts (qemu.run_qemu(functions=...)); returns `path`."""
+    proc = subprocess.run([_tool(NM), "--defined-only", "-S", "-n", str(elf)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise TargetError(f"{NM} failed on {elf}: {_first_error(proc.stderr)}")
+    lines = [f"{start} {int(size, 16)} {name}\n" for start, size, kind, name in
+             (line.split() for line in proc.stdout.splitlines() if len(line.split()) == 4) if kind in "Tt"]
+    Path(path).write_text("".join(lines))
+    return Path(path)
 
 
 def assert_single_precision(elf: str | Path) -> None:

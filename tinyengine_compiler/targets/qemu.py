@@ -12,7 +12,9 @@ process, by its pid) and `QemuTimeoutError` is raised.
 Instruction counts: the guest places `BENCH_MARK(n)` (tte_bench.h; `dbg #n`, n = 0..15); the
 plugin records (n, instructions retired before that marker) each time one executes, and
 `segment_counts()` turns the list into named segments.  These are retired *instructions*,
-not cycles: QEMU models no pipeline, caches or flash wait states.
+not cycles: QEMU models no pipeline, caches or flash wait states.  Given the firmware's
+function list (`firmware.write_function_list`), the plugin also counts per function, segment by
+segment (`QemuRun.function_counts`).
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ class QemuRun:
     marks: list[tuple[int, int]] = field(default_factory=list)
     total: int | None = None
     stderr: str = ""
+    # with a function list: per segment, {function: instructions}; entry k is what ran before
+    # marks[k] (since the previous mark), the last one what ran after the last mark
+    function_counts: list[dict[str, int]] = field(default_factory=list)
 
     def segments(self, names: Mapping[int, str] | None = None) -> dict[str, int]:
         return segment_counts(self.marks, names)
@@ -76,14 +81,18 @@ def build_plugin(out_dir: str | Path) -> Path:
 
 
 def run_qemu(elf: str | Path, *, workdir: str | Path, timeout_s: float = 120, plugin: str | Path | None = None,
-             count: bool = True, exact: bool = False) -> QemuRun:
+             count: bool = True, exact: bool = False, functions: str | Path | None = None) -> QemuRun:
     """Run `elf` on QEMU mps2-an500 (Cortex-M7) in `workdir` and return what it did.
 
     plugin: a built insncount library; by default one is built (once) next to the ELF.
     count: False runs without the plugin (marks empty, total None).
     exact: count per instruction (slower) instead of per translation block; see insncount.c.
+    functions: a function list (`firmware.write_function_list`) to count per function as well;
+    not with exact.
     Raises QemuTimeoutError after timeout_s, TargetError when QEMU itself reports an error.
     """
+    if functions is not None and (exact or not count):
+        raise TargetError("per-function counts need the plugin in its block mode (count=True, exact=False)")
     qemu = shutil.which(QEMU)
     if qemu is None:
         raise TargetError(f"{QEMU} not found on PATH (Debian/Ubuntu: apt-get install qemu-system-arm)")
@@ -95,7 +104,8 @@ def run_qemu(elf: str | Path, *, workdir: str | Path, timeout_s: float = 120, pl
         cmd = [qemu, *QEMU_ARGS]
         if count:
             lib = Path(plugin) if plugin is not None else build_plugin(elf.parent)
-            cmd += ["-plugin", f"{Path(lib).resolve()},out={counts_file},mode={'insn' if exact else 'tb'}"]
+            funcs = f",funcs={Path(functions).resolve()}" if functions is not None else ""
+            cmd += ["-plugin", f"{Path(lib).resolve()},out={counts_file},mode={'insn' if exact else 'tb'}{funcs}"]
         cmd += ["-kernel", str(elf)]
         proc = subprocess.Popen(cmd, cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
@@ -110,9 +120,9 @@ def run_qemu(elf: str | Path, *, workdir: str | Path, timeout_s: float = 120, pl
         qemu_errors = [ln for ln in stderr.splitlines() if ln.startswith(f"{QEMU}:")]
         if qemu_errors:
             raise TargetError(f"QEMU failed on {elf.name}: {qemu_errors[0]}")
-        marks, total = _parse_counts(counts_file.read_text() if counts_file.exists() else "")
+        marks, total, per_function = _parse_counts(counts_file.read_text() if counts_file.exists() else "")
     return QemuRun(exit_code=proc.returncode, stdout=out.decode("utf-8", "replace"), marks=marks,
-                   total=total, stderr=stderr)
+                   total=total, stderr=stderr, function_counts=per_function if functions is not None else [])
 
 
 def segment_counts(marks: Sequence[tuple[int, int]], names: Mapping[int, str] | None = None) -> dict[str, int]:
@@ -132,12 +142,18 @@ def segment_counts(marks: Sequence[tuple[int, int]], names: Mapping[int, str] | 
     return segments
 
 
-def _parse_counts(text: str) -> tuple[list[tuple[int, int]], int | None]:
-    marks, total = [], None
+def _parse_counts(text: str) -> tuple[list[tuple[int, int]], int | None, list[dict[str, int]]]:
+    """(marks, total, per-function counts of each segment) from the plugin's output."""
+    marks, total, per_function, segment = [], None, [], {}
     for line in text.splitlines():
         fields = line.split()
         if len(fields) == 3 and fields[0] == "mark":
             marks.append((int(fields[1]), int(fields[2])))
+            per_function.append(segment)
+            segment = {}
+        elif len(fields) == 3 and fields[0] == "func":
+            segment[fields[1]] = segment.get(fields[1], 0) + int(fields[2])
         elif len(fields) == 2 and fields[0] == "total":
             total = int(fields[1])
-    return marks, total
+    per_function.append(segment)
+    return marks, total, per_function

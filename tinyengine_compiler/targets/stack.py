@@ -30,7 +30,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..cbuild import CMSIS_NN_DEFINE, CMSIS_NN_FAMILIES
+from ..cbuild import CMSIS_NN_DEFINE, cmsis_nn_sources
 from ..resources import runtime_c_dir, stack_table_path
 from .errors import TargetError
 from .firmware import CC, CPU_FLAGS, _tool
@@ -118,8 +118,7 @@ def cmsis_table(cmsis_nn_root: str | Path, opt_levels: Sequence[str] = OPT_LEVEL
     (the integer sources tte.mk builds, with its flags)."""
     runtime, root = runtime_c_dir(), Path(cmsis_nn_root)
     adapters = sorted((runtime / "src" / "cmsis").glob("*.c"))
-    cmsis = [p for f in CMSIS_NN_FAMILIES for p in sorted((root / "Source" / f).glob("*.c"))
-             if not p.name.endswith(("_f16.c", "_f32.c", "_flt.c"))]
+    cmsis = cmsis_nn_sources(root)
     names = {p.stem for p in adapters}
     return _table([*adapters, *cmsis], [runtime / "include", runtime / "src" / "cmsis", root / "Include"],
                   (CMSIS_NN_DEFINE,), lambda n: n in names, opt_levels)
