@@ -51,7 +51,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyengine_compiler.codegen.context import checkpoint_bytes
+from tinyengine_compiler.codegen.context import trained_bytes
 from tinyengine_compiler.compile import compile_inference, compile_training
 from tinyengine_compiler.errors import TteError
 from tinyengine_compiler.frontend import load_model
@@ -190,7 +190,7 @@ def _fp32_run(model: str, task: Task, run: Run, progress) -> dict:
 
 def _stored(trainer: Trainer, sched) -> bytes:
     """The reference's trained parameters in tte_get_trainable's order (the SGD_UPDATE order)."""
-    return checkpoint_bytes(sched, trainer.stored)
+    return trained_bytes(sched, trainer.stored)
 
 
 def _int8_run(model: str, task: Task, run: Run, progress, work: Path) -> dict:

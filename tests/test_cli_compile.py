@@ -20,7 +20,7 @@ def test_compile_writes_a_self_contained_folder(example_models, tmp_path):
                  "memory.md", "memory.svg"):
         assert (out / name).is_file(), name
     header = (out / "tte_model.h").read_text()
-    assert "float tte_train_step(const int8_t *input_nhwc, int32_t label, float lr);" in header
+    assert "int tte_train_step(const int8_t *input_nhwc, int32_t label, float lr, float *loss);" in header
     memory = json.loads((out / "memory.json").read_text())
     assert f"#define TTE_ARENA_BYTES {memory['arena_bytes']}u" in header
     assert memory["peak_sram_bytes"] == memory["data_bss_bytes"] + memory["stack_bytes"]

@@ -22,10 +22,9 @@ other static state, and the worst-case stack of the kernels the C calls.  `tte p
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field, replace
 
-from .codegen.context import build_context
+from .codegen.context import build_context, graph_sha256
 from .codegen.kernels import cmsis_scratch_bytes, engine_stack_bytes
 from .errors import BudgetError, ConfigError
 from .ir import Graph
@@ -175,7 +174,7 @@ def _engine(forward: Graph, sched: Graph, options: Options, scheme_name: str | N
         sched, buffers, plan = _widened(sched, buffers, plan, options)
     check_no_overlap(buffers, plan)
     ctx = build_context(sched, plan.offsets, plan.arena_bytes, source=sched.name,
-                        source_sha256=hashlib.sha256(sched.to_json().encode()).hexdigest(),
+                        source_sha256=graph_sha256(sched),
                         sizes={b.name: b.size_bytes for b in buffers})
     ctx["stack_bytes"] = engine_stack_bytes(ctx["kernels"], options.kernels)   # the build fragments name it
     extra = engine_notes(sched, buffers, scheme_name, options) if scheme_name is not None else None

@@ -19,7 +19,8 @@
  * the trained tensors are written from where they live, so its RAM is the engine's
  * TTE_RAM_BYTES plus a fixed overhead (startup, semihosting, libc) whatever the model.
  *
- * Exit status: 0 success; 1 a missing or inconsistent input file; 2 a failed write.
+ * Exit status: 0 success; 1 a missing or inconsistent input file; 2 a failed write; 3 a step
+ *              tte_train_step refused (its status: a label past the head, a bad rate or loss).
  * The link uses the harness's startup.c and stm32f746 linker scripts (tinyengine_compiler/targets/m7).
  */
 #include <stdint.h>
@@ -88,13 +89,17 @@ int main(void)
     for (k = 0; k < steps; k++) {
         int32_t label;
         float loss;
+        int status;
         if (inputs_fd < 0 || tte_sh_read(inputs_fd, tte_input(), TTE_INPUT_BYTES) != 0
             || tte_sh_read(labels_fd, &label, sizeof label) != 0) {
             return 1;
         }
         BENCH_MARK(8);
-        loss = tte_train_step(tte_input(), label, lr);
+        status = tte_train_step(tte_input(), label, lr, &loss);
         BENCH_MARK(9);
+        if (status != TTE_STEP_OK) {
+            return 3; /* a refused step: a label past the head, or a non-finite rate or loss */
+        }
         if (tte_sh_write(losses_fd, &loss, sizeof loss) != 0) {
             return 2;
         }

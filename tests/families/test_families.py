@@ -22,7 +22,7 @@ import pytest
 from onnx import TensorProto, helper
 
 from examples.families import FAMILIES
-from tinyengine_compiler.codegen.context import checkpoint_bytes
+from tinyengine_compiler.codegen.context import trained_bytes
 from tinyengine_compiler.compile import compile_training
 from tinyengine_compiler.frontend import load_model
 from tinyengine_compiler.frontend.inputs import image_to_real, quantize_image
@@ -114,7 +114,7 @@ def test_trains_in_the_host_c_bit_exact_with_the_reference(family_models, tmp_pa
         assert loss == np.float32(trainer.step(x, 1))
         losses.append(float(loss))
     assert np.all(np.isfinite(losses)) and losses[-1] < losses[0], losses
-    assert host.get_trainable() == checkpoint_bytes(engine.graph, trainer.stored)
+    assert host.get_trainable() == trained_bytes(engine.graph, trainer.stored)
 
 
 def test_auto_trains_more_than_the_last_layer_and_fits_the_budget(family_models):

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from examples.families import FAMILIES
-from tinyengine_compiler.codegen.context import checkpoint_bytes
+from tinyengine_compiler.codegen.context import trained_bytes
 from tinyengine_compiler.compile import compile_training
 from tinyengine_compiler.frontend import load_model
 from tinyengine_compiler.frontend.inputs import quantize_image
@@ -47,7 +47,7 @@ def test_family_trains_on_m7_bit_exact(family_models, tmp_path, plugin, family):
     trainer = Trainer(engine.graph, LR)
     np.testing.assert_array_equal(got["logits"], trainer._forward(xs[0], None)[engine.graph.outputs[0]].reshape(-1))
     assert got["losses"] == [float(np.float32(trainer.step(x, y))) for x, y in zip(xs, LABELS)]
-    assert got["trained"] == checkpoint_bytes(engine.graph, trainer.stored)
+    assert got["trained"] == trained_bytes(engine.graph, trainer.stored)
     ctx = engine.context
     host = HostEngine(build_host_library(str(out), str(tmp_path / "host")), ctx["input"]["bytes"],
                       ctx["output"]["bytes"], ctx["trainable_bytes"])

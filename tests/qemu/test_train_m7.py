@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from tinyengine_compiler.codegen.context import checkpoint_bytes
+from tinyengine_compiler.codegen.context import trained_bytes
 from tinyengine_compiler.compile import compile_training
 from tinyengine_compiler.frontend import load_model
 from tinyengine_compiler.frontend.inputs import quantize_image
@@ -72,7 +72,7 @@ def test_three_steps_on_m7_equal_reference_and_host(paper_models_dir, tmp_path, 
     trainer = Trainer(sched, LR)
     np.testing.assert_array_equal(got["logits"], trainer._forward(xs[0], None)[sched.outputs[0]].reshape(-1))
     assert got["losses"] == [float(np.float32(trainer.step(x, y))) for x, y in zip(xs, LABELS)]
-    assert got["trained"] == checkpoint_bytes(sched, trainer.stored)
+    assert got["trained"] == trained_bytes(sched, trainer.stored)
 
     host = HostEngine(build_host_library(str(tmp_path / "out"), str(tmp_path / "host")), ctx["input"]["bytes"],
                       ctx["output"]["bytes"], ctx["trainable_bytes"])

@@ -8,7 +8,10 @@ constants with C identifiers.  Templates only print it.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import struct
+import zlib
 from collections.abc import Mapping
 
 import numpy as np
@@ -149,10 +152,11 @@ def split_weights(g: Graph) -> frozenset[str]:
     return frozenset(out)
 
 
-def checkpoint_bytes(g: Graph, stored: Mapping[str, np.ndarray]) -> bytes:
-    """What tte_get_trainable writes when the trained parameters hold `stored` (name -> the
-    whole stored tensor, as the reference trainer keeps it): each in update order, a split
-    weight by its trained columns only."""
+def trained_bytes(g: Graph, stored: Mapping[str, np.ndarray]) -> bytes:
+    """The trained parameters as the engine keeps them when they hold `stored` (name -> the whole
+    stored tensor, as the reference trainer keeps it): each in update order, a split weight by
+    its trained columns only.  What tte_trainable_tensor gives tensor by tensor, and the payload
+    of a checkpoint."""
     split = split_weights(g)
     parts = []
     for n in g.nodes:
@@ -162,6 +166,34 @@ def checkpoint_bytes(g: Graph, stored: Mapping[str, np.ndarray]) -> bytes:
                 value = value[..., list(n.attrs["channels"])]
             parts.append(np.ascontiguousarray(value).tobytes())
     return b"".join(parts)
+
+
+# The checkpoint tte_get_trainable writes: a header of six little-endian 32-bit words, then the
+# trained parameters.  magic "TTE1"; version (low 16 bits) and header bytes (high 16 bits); the
+# model hash (the first 32 bits of the compiled graph's sha256, so another model or scheme of the
+# same size is refused); the payload bytes; the payload's CRC-32 (IEEE 802.3, zlib's); 0.
+CHECKPOINT_MAGIC = 0x31455454   # b"TTE1"
+CHECKPOINT_VERSION = 1
+CHECKPOINT_HEADER_BYTES = 24
+
+
+def graph_sha256(g: Graph) -> str:
+    """The sha256 of the compiled training graph, which names it in the generated files."""
+    return hashlib.sha256(g.to_json().encode()).hexdigest()
+
+
+def model_hash(source_sha256: str) -> int:
+    """The 32-bit model hash of a checkpoint header."""
+    return int(source_sha256[:8], 16)
+
+
+def checkpoint_bytes(g: Graph, stored: Mapping[str, np.ndarray]) -> bytes:
+    """What tte_get_trainable writes when the trained parameters hold `stored`: the header, then
+    trained_bytes(g, stored)."""
+    payload = trained_bytes(g, stored)
+    header = struct.pack("<6I", CHECKPOINT_MAGIC, CHECKPOINT_VERSION | CHECKPOINT_HEADER_BYTES << 16,
+                         model_hash(graph_sha256(g)), len(payload), zlib.crc32(payload), 0)
+    return header + payload
 
 
 # Bytes and alignment of the C types the engine's state holds (Cortex-M7 and any host with
@@ -280,7 +312,8 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
             statics.extend(call.statics)
             used.update(n for n in node.inputs if g.tensors[n].is_constant and (idents[n] in call.args or n in split))
         return [{"comment": f"{node.name}: {node.op.value} -> {', '.join(node.outputs)}", "symbol": call.symbol,
-                 "args": call.args, "phase": _phase(node), "block": None} for call in calls]
+                 "args": call.args, "phase": _phase(node), "block": None,
+                 "makes_loss": node.op == OpKind.SOFTMAX_CROSS_ENTROPY} for call in calls]
 
     for node in g.nodes:
         forward = node.op not in BACKWARD_OPS
@@ -301,7 +334,7 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
                     keep = _argmax if argmax else _pack_mask if buffer.endswith(".mask") else _gather
                     saved, more = keep(g, tensor, ref(buffer), nodes[reader], f"n{index[node.name]}_{len(statics)}",
                                        ref)
-                    train_calls.append({**saved, "phase": PHASE_FORWARD, "block": None})
+                    train_calls.append({**saved, "phase": PHASE_FORWARD, "block": None, "makes_loss": False})
                     statics.extend(more)
     x, y = g.tensors[g.inputs[0]], g.tensors[g.outputs[0]]
     members = _state_members(arena_bytes, trainables, bool(updates))
@@ -338,5 +371,8 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
 
             "label_offset": offsets["label"],
             "loss_offset": offsets["loss"],
+            "num_classes": y.size,
+            "checkpoint": {"header_bytes": CHECKPOINT_HEADER_BYTES, "magic": CHECKPOINT_MAGIC,
+                           "version": CHECKPOINT_VERSION, "model_hash": model_hash(source_sha256)},
         })
     return ctx

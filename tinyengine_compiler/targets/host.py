@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..codegen.context import CHECKPOINT_HEADER_BYTES
 from ..errors import TteError
 from ..resources import host_driver_dir
 
@@ -56,15 +57,17 @@ def build_host_library(out_dir: str, build_dir: str | None = None) -> Path:
 
 class HostEngine:
     """The compiled engine in this process: init(), infer(), arena_size(), and for a training
-    engine train_step(), get_trainable(), set_trainable()."""
+    engine step() / train_step(), get_checkpoint() / set_checkpoint() (tte_get_trainable /
+    tte_set_trainable) and get_trainable() (the checkpoint's trained parameters)."""
 
     def __init__(self, library: Path, input_bytes: int, output_bytes: int, trainable_bytes: int = 0):
         self.lib = ctypes.CDLL(str(library))
         self.lib.tte_arena_size.restype = ctypes.c_size_t
         self.input_bytes, self.output_bytes, self.trainable_bytes = input_bytes, output_bytes, trainable_bytes
         if trainable_bytes:
-            self.lib.tte_train_step.restype = ctypes.c_float
-            self.lib.tte_train_step.argtypes = [ctypes.c_void_p, ctypes.c_int32, ctypes.c_float]
+            self.lib.tte_train_step.restype = ctypes.c_int
+            self.lib.tte_train_step.argtypes = [ctypes.c_void_p, ctypes.c_int32, ctypes.c_float,
+                                                ctypes.POINTER(ctypes.c_float)]
             self.lib.tte_get_trainable.restype = ctypes.c_size_t
             self.lib.tte_set_trainable.restype = ctypes.c_int
         self.init()
@@ -83,19 +86,35 @@ class HostEngine:
         self.lib.tte_infer(x.ctypes.data_as(ctypes.c_void_p), logits.ctypes.data_as(ctypes.c_void_p))
         return logits
 
-    def train_step(self, x: np.ndarray, label: int, lr: float) -> np.float32:
+    def step(self, x: np.ndarray, label: int, lr: float) -> tuple[int, np.float32]:
+        """(tte_train_step's status, the loss it wrote; NaN when it wrote none)."""
         x = np.ascontiguousarray(x, dtype=np.int8)
-        return np.float32(self.lib.tte_train_step(x.ctypes.data_as(ctypes.c_void_p), int(label), float(lr)))
+        loss = ctypes.c_float(float("nan"))
+        status = self.lib.tte_train_step(x.ctypes.data_as(ctypes.c_void_p), int(label), float(lr), ctypes.byref(loss))
+        return int(status), np.float32(loss.value)
 
-    def get_trainable(self) -> bytes:
-        buf = ctypes.create_string_buffer(self.trainable_bytes)
-        if self.lib.tte_get_trainable(buf, ctypes.c_size_t(self.trainable_bytes)) != self.trainable_bytes:
-            raise TteError("tte_get_trainable wrote less than TTE_TRAINABLE_BYTES")
+    def train_step(self, x: np.ndarray, label: int, lr: float) -> np.float32:
+        """The loss of one step; TteError if tte_train_step refused it."""
+        status, loss = self.step(x, label, lr)
+        if status != 0:
+            raise TteError(f"tte_train_step returned status {status}")
+        return loss
+
+    def get_checkpoint(self) -> bytes:
+        """What tte_get_trainable writes: the header, then the trained parameters."""
+        n = CHECKPOINT_HEADER_BYTES + self.trainable_bytes
+        buf = ctypes.create_string_buffer(n)
+        if self.lib.tte_get_trainable(buf, ctypes.c_size_t(n)) != n:
+            raise TteError("tte_get_trainable wrote less than TTE_CHECKPOINT_BYTES")
         return buf.raw
 
-    def set_trainable(self, data: bytes) -> None:
-        if self.lib.tte_set_trainable(ctypes.c_char_p(data), ctypes.c_size_t(len(data))) != 0:
-            raise TteError("tte_set_trainable refused the buffer")
+    def set_checkpoint(self, data: bytes) -> int:
+        """tte_set_trainable's status (0: restored)."""
+        return int(self.lib.tte_set_trainable(ctypes.c_char_p(data), ctypes.c_size_t(len(data))))
+
+    def get_trainable(self) -> bytes:
+        """The trained parameters, a checkpoint without its header."""
+        return self.get_checkpoint()[CHECKPOINT_HEADER_BYTES:]
 
 
 def engine_from_folder(out_dir: str, build_dir: str | None = None) -> HostEngine:
@@ -127,7 +146,7 @@ def run_sanitized(out_dir: str, inputs: np.ndarray, output_bytes: int) -> np.nda
 
 
 def train_sanitized(out_dir: str, inputs: np.ndarray, labels: list[int], lr: float) -> tuple[np.ndarray, bytes]:
-    """(losses, trained parameters) of one training step per input, from the ASan/UBSan driver."""
+    """(losses, the checkpoint after them) of one training step per input, from the ASan/UBSan driver."""
     data = _run_driver(Path(out_dir), ["inputs.bin", "losses.bin", "labels.bin", repr(float(lr))],
                        {"inputs.bin": np.ascontiguousarray(inputs, dtype=np.int8).tobytes(),
                         "labels.bin": np.asarray(labels, dtype=np.int32).tobytes()}, "losses.bin")

@@ -4,8 +4,8 @@
  * Usage: tte_host_main INPUTS LOGITS             one tte_infer per input
  *        tte_host_main INPUTS LOSSES LABELS LR   one tte_train_step per input (training engines)
  * INPUTS holds consecutive int8 inputs (TTE_INPUT_BYTES each), LABELS int32 labels; LOGITS
- * gets TTE_OUTPUT_BYTES per input, LOSSES one float per step followed by the trained
- * parameters (tte_get_trainable).  Exit status 0 on success.
+ * gets TTE_OUTPUT_BYTES per input, LOSSES one float per step followed by the checkpoint
+ * (tte_get_trainable).  Exit status 0 on success, 2 when tte_train_step refuses a step.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,13 +16,16 @@ static int8_t input[TTE_INPUT_BYTES];
 static int8_t logits[TTE_OUTPUT_BYTES];
 
 #ifdef TTE_TRAINABLE_BYTES
-static uint8_t trainable[TTE_TRAINABLE_BYTES];
+static uint8_t trainable[TTE_CHECKPOINT_BYTES];
 
 static int train(FILE *in, FILE *out, FILE *labels, float lr)
 {
     int32_t label;
     while (fread(input, 1, sizeof input, in) == sizeof input && fread(&label, sizeof label, 1, labels) == 1) {
-        float loss = tte_train_step(input, label, lr);
+        float loss;
+        if (tte_train_step(input, label, lr, &loss) != TTE_STEP_OK) {
+            return 2;
+        }
         if (fwrite(&loss, sizeof loss, 1, out) != 1) {
             return 1;
         }
