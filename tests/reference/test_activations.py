@@ -78,3 +78,23 @@ def _check_slope(function, params, q_in, q_out, slope):
     left, right = (f(x) - f(x - h)) / h, (f(x + h) - f(x)) / h
     assert np.all(np.isclose(slope, left, atol=1e-4) | np.isclose(slope, right, atol=1e-4))
     assert np.count_nonzero(slope) > 0
+
+
+def test_a_unit_clamped_at_a_float32_bound_passes_no_gradient():
+    """The fp32 trainer clamps at bounds computed in float32 (real_forward); its clamp backward
+    must compare in float32 too.  With a scale whose float32 bound rounds below the float64 one,
+    a unit sitting at the float32 bound is clamped, and its gradient is 0."""
+    from tinyengine_compiler.ir import DType, Graph, Node, OpKind, QParams, Tensor
+    from tinyengine_compiler.reference.backward.clamp_grad import clamp_grad
+
+    hi = 127
+    scale = next(s for s in np.linspace(0.01, 0.2, 2001)
+                 if np.float32(s) * np.float32(hi) < np.float64(s) * hi)
+    q = QParams((float(scale),), (0,))
+    tensors = {"y": Tensor("y", (1, 1, 1, 2), DType.INT8, q), "gy": Tensor("gy", (1, 1, 1, 2), DType.FLOAT32)}
+    node = Node("clamp", OpKind.CLAMP_GRAD, ["gy", "y"], ["gx"], {"act_min": 0, "act_max": hi})
+    g = Graph("g", tensors, [node], ["gy"], ["gx"])
+    at_bound = np.float32(scale) * np.float32(hi)
+    y = np.array([[[[at_bound, at_bound / 2]]]], np.float32)
+    gx = clamp_grad(g, node, np.ones((1, 1, 1, 2), np.float32), y, dtype=np.float32)
+    assert gx.reshape(-1).tolist() == [0.0, 1.0]
