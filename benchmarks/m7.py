@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tinyengine_compiler.cbuild import is_cmsis_nn_checkout
 from tinyengine_compiler.compile import compile_training
 from tinyengine_compiler.frontend import load_model
 from tinyengine_compiler.frontend.inputs import quantize_image
@@ -45,10 +46,6 @@ TINYENGINE = {"infer": 63.7e6, "train": 106.0e6, "ram": 230580 + 21880, "flash_k
 PAPER_KB = {"mbv2-w0.35": 141, "proxyless-w0.3": 135, "mcunet-5fps": 173}
 GOAL = 0.9
 KB = 1024
-
-
-def _has_cmsis_nn() -> bool:
-    return (Path(CMSIS_NN_ROOT) / "Include" / "arm_nnfunctions.h").is_file()
 
 
 def _model_path(tmp: Path, name: str) -> tuple[str, str]:
@@ -98,7 +95,7 @@ def main() -> None:
         tmp = Path(folder)
         path, source = _model_path(tmp, "mcunet-5fps")
         demo = [(opt, measure(path, "sparse_49kb", opt, tmp)) for opt in ("-O2", "-Ofast")]
-        cmsis = [("-Ofast", measure(path, "sparse_49kb", "-Ofast", tmp, "cmsis_nn"))] if _has_cmsis_nn() else []
+        cmsis = [("-Ofast", measure(path, "sparse_49kb", "-Ofast", tmp, "cmsis_nn"))] if is_cmsis_nn_checkout(CMSIS_NN_ROOT) else []
         papers = []
         for name in PAPER_SCHEMES:
             p, _ = _model_path(tmp, name)

@@ -21,6 +21,11 @@ CMSIS_NN_DEFINE = "-DCMSIS_NN_USE_SINGLE_ROUNDING"
 CMSIS_NN_FLOAT_SUFFIXES = ("_f16.c", "_f32.c", "_flt.c")
 
 
+def is_cmsis_nn_checkout(root: str | Path) -> bool:
+    """Whether `root` (CMSIS_NN_ROOT) holds a CMSIS-NN checkout."""
+    return bool(str(root)) and (Path(root) / "Include" / "arm_nnfunctions.h").is_file()
+
+
 def cmsis_nn_sources(cmsis_nn_root: str | Path) -> list[Path]:
     """The CMSIS-NN sources tte.mk and tte.cmake build: the families' integer files, in name order."""
     root = Path(cmsis_nn_root) / "Source"

@@ -410,7 +410,8 @@ def compare_cmd(old, new, max_regress, fmt):
 
 @main.command("example-firmware")
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="A new folder: main.c, Makefile, CMakeLists.txt, arm-none-eabi.cmake, README.md, harness/.")
+              help="A new folder: main.c, Makefile, CMakeLists.txt, arm-none-eabi.cmake, README.md, tte_ab_store.[ch] "
+                   "(checkpoints in two Flash slots), harness/.")
 @_one_line_errors
 def example_firmware_cmd(out_dir):
     """Write a minimal STM32F746 firmware that trains a `tte compile` folder (Make and CMake builds)."""

@@ -7,7 +7,8 @@
  *   in   lr.bin      one float32: the SGD learning rate
  *   out  logits.bin  TTE_OUTPUT_BYTES int8 logits of one tte_infer on the first input (before training)
  *   out  losses.bin  K float32 losses, one per tte_train_step
- *   out  result.bin  the trained parameters after the K steps, as tte_get_trainable writes them
+ *   out  result.bin  the trained parameters after the K steps, tensor by tensor (tte_trainable_tensor:
+ *                    a checkpoint without its header)
  *
  * Instruction-count markers (tte_bench.h; the insncount QEMU plugin records them):
  *   1 .. 2      one tte_infer

@@ -11,13 +11,24 @@ static uint32_t sequence_of(const uint8_t *slot)
     return words[0] != 0u && words[0] == ~words[1] ? words[0] : 0u;
 }
 
+/* Whether slot s is committed and holds a checkpoint the engine would take. */
+static int good(const tte_ab_flash *flash, int32_t s, uint32_t seq)
+{
+    return seq != 0u &&
+           tte_checkpoint_check(flash->slot[s] + TTE_AB_HEADER_BYTES, TTE_CHECKPOINT_BYTES) == TTE_CHECKPOINT_OK;
+}
+
 int32_t tte_ab_save(const tte_ab_flash *flash)
 {
     const uint32_t seq[2] = {sequence_of(flash->slot[0]), sequence_of(flash->slot[1])};
-    const int32_t target = seq[0] > seq[1] ? 1 : 0; /* not the newest */
+    const int good0 = good(flash, 0, seq[0]), good1 = good(flash, 1, seq[1]);
+    /* keep the newest good checkpoint, whatever the sequence number of a bad one says */
+    const int32_t keep = good0 && good1 ? (seq[1] > seq[0] ? 1 : 0) : good0 ? 0 : 1;
+    const int32_t target = 1 - keep;
+    /* above both, so that the new checkpoint is the newest */
     const uint32_t next = (seq[0] > seq[1] ? seq[0] : seq[1]) + 1u;
     const uint32_t commit[2] = {next, ~next};
-    uint8_t header[TTE_CHECKPOINT_BYTES - TTE_TRAINABLE_BYTES];
+    uint8_t header[TTE_CHECKPOINT_HEADER_BYTES];
     uint32_t offset = TTE_AB_HEADER_BYTES;
     const void *data;
     size_t n;

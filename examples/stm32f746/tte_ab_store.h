@@ -1,13 +1,15 @@
 /*
  * tte_ab_store.h: keep the engine's checkpoint across resets in two Flash slots, A and B.
  *
- * A save writes the slot that does not hold the newest good checkpoint: it erases it, programs
- * the checkpoint (tte_checkpoint_header, then each tte_trainable_tensor from where it lives,
- * with no copy in RAM), and only then the slot's sequence number, as the commit.  A reset or
- * power cut in the middle leaves that slot without a valid sequence number, or with a
- * checkpoint that fails its CRC-32, and the other slot as it was.  A load asks
+ * A save writes the slot that does not hold the newest good checkpoint (committed, and passing
+ * tte_checkpoint_check): it erases it, programs the checkpoint (tte_checkpoint_header, then each
+ * tte_trainable_tensor from where it lives, with no copy in RAM), and only then the slot's
+ * sequence number and its complement, as the commit.  A reset or power cut in the middle leaves
+ * the other slot as it was, and this one without a valid commit (or, cut within the last bytes
+ * of the commit, complete: the old state or the new, never a mix).  A load asks
  * tte_set_trainable to take the newest committed slot, and the other one if that is refused;
- * the engine keeps its weights when neither is good.
+ * the engine keeps its weights when neither is good.  (The sequence number would wrap after
+ * 2^32 - 1 saves, far past any Flash's endurance.)
  *
  * Slot layout: sequence number (uint32), its complement, then TTE_CHECKPOINT_BYTES.  Flash is
  * reached through tte_ab_flash, so the same code runs on the chip (HAL_FLASH_* in the callbacks,

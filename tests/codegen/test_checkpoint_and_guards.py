@@ -30,7 +30,7 @@ from ..sample_images import sample_images
 
 HEADER = 24
 # tte_model.h's statuses
-STEP_OK, STEP_BAD_LABEL, STEP_BAD_LR = 0, 1, 2
+STEP_OK, STEP_BAD_LABEL, STEP_BAD_LR, STEP_NONFINITE_LOSS = 0, 1, 2, 3
 CHECKPOINT_OK, BAD_SIZE, FOREIGN, CORRUPT, NONFINITE = 0, -1, -2, -3, -4
 
 
@@ -119,3 +119,39 @@ def test_a_refused_step_changes_no_parameter(model, tmp_path, label, lr, status)
     assert engine.get_checkpoint() == before
     got, loss = engine.step(xs[2], 9, 0.01)   # the engine goes on
     assert got == STEP_OK and np.isfinite(loss) and engine.get_checkpoint() != before
+
+
+@pytest.mark.parametrize("storage", ["int8", "float32"])
+def test_a_huge_rate_saturates_the_parameters_and_every_checkpoint_stays_loadable(model, tmp_path, storage):
+    """lr = 1e30 is finite, so the step runs: biases stop at +-2^30 and masters at +-2^15 (the
+    limits of tte_train_common.h), bit for bit with the reference trainer, clean under ASan and
+    UBSan (no int32 accumulator overflows on the next forward), and the checkpoint loads."""
+    from tinyengine_compiler.codegen.context import checkpoint_bytes
+    from tinyengine_compiler.targets.host import train_sanitized
+    from tinyengine_compiler.training.trainer import Trainer
+
+    g, xs = model
+    engine, sched, _ = _engine(g, tmp_path, storage, storage=storage)
+    labels = [3, 7, 1]
+    losses, checkpoint = train_sanitized(str(tmp_path / storage), np.stack(xs), labels, 1e30)
+    trainer = Trainer(sched, 1e30)
+    assert losses.tolist() == [np.float32(trainer.step(x, y)) for x, y in zip(xs, labels)]
+    assert checkpoint == checkpoint_bytes(sched, trainer.stored)
+    assert engine.set_checkpoint(checkpoint) == CHECKPOINT_OK
+
+
+def test_a_non_finite_loss_stops_the_step_before_any_gradient(model, tmp_path):
+    """An int8 forward cannot make a non-finite loss by itself, so the generated check is
+    exercised by a copy of the engine whose loss read is poisoned with NaN."""
+    g, xs = model
+    engine, _, ctx = _engine(g, tmp_path, "a")
+    source = tmp_path / "a" / "tte_model.c"
+    check = "    if (!tte_finite_(loss_value)) {"
+    assert source.read_text().count(check) == 1
+    source.write_text(source.read_text().replace(check, '    loss_value = __builtin_nanf("");\n' + check))
+    poisoned = HostEngine(build_host_library(str(tmp_path / "a"), str(tmp_path / "poisoned-build")),
+                          ctx["input"]["bytes"], ctx["output"]["bytes"], ctx["trainable_bytes"])
+    before = poisoned.get_checkpoint()
+    status, _ = poisoned.step(xs[0], 1, 0.05)
+    assert status == STEP_NONFINITE_LOSS   # (the loss written before the poison is the real one)
+    assert poisoned.get_checkpoint() == before

@@ -4,7 +4,8 @@ tests/qemu/firmware/ab_store.c runs on QEMU with the example MCUNet-5FPS (sparse
 classes) and a simulated NOR Flash whose power fails after a given number of programmed bytes:
 in the header, in the parameters, before and in the commit.  After every cut and reset the
 engine must hold the state of the last complete save, which the same C built for the host
-computes independently; after a complete save, the new state.
+computes independently; after a complete save, the new state.  A newest slot whose parameters
+rot is passed over at load, and the next save overwrites it rather than the good one.
 """
 
 from __future__ import annotations
@@ -57,8 +58,11 @@ def test_a_save_cut_short_leaves_the_last_complete_one(example_models, tmp_path)
     data = (work / "events.bin").read_bytes()
     events = [(int(np.frombuffer(data[i:i + 4], np.int32)[0]), data[i + 4:i + record])
               for i in range(0, len(data), record)]
-    assert len(events) == 1 + 1 + CUTS + 1
+    assert len(events) == 1 + 1 + CUTS + 4
     assert events[0] == (-1, initial)                       # nothing saved yet: Flash weights
     assert events[1] == (0, after_1)                        # the first save, in slot A
     assert events[2:2 + CUTS] == [(0, after_1)] * CUTS      # every cut save to B: A survives
-    assert events[-1] == (1, after_2)                       # a whole save to B, then B
+    assert events[2 + CUTS] == (1, after_2)                 # a whole save to B, then B
+    assert events[3 + CUTS] == (0, after_1)                 # B rotted: back to A
+    assert events[4 + CUTS] == (0, after_1)                 # a cut save went to bad B, not to A
+    assert events[5 + CUTS] == (1, after_2)                 # and a whole one to B again

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tinyengine_compiler.cbuild import is_cmsis_nn_checkout
 from tinyengine_compiler.frontend import load_model
 from tinyengine_compiler.frontend.inputs import quantize_image
 from tinyengine_compiler.targets.bench import HARNESS_STACK_BYTES
@@ -68,7 +69,7 @@ def builds(request, example):
     root, model = example
     backend = request.param
     if backend == "cmsis_nn":
-        if not (Path(CMSIS_NN_ROOT) / "Include" / "arm_nnfunctions.h").is_file():
+        if not is_cmsis_nn_checkout(CMSIS_NN_ROOT):
             pytest.skip("CMSIS_NN_ROOT is not set to a CMSIS-NN checkout: the cmsis_nn example build is not checked")
         _tte("compile", model, "--update", "sparse_49kb", "--num-classes", "10", "--kernels", backend,
              "-o", f"out-{backend}", cwd=root)

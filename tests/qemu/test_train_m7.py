@@ -36,7 +36,8 @@ CASES = [("mcunet-5fps", "paper-mcunet-5fps", "int8", "-Ofast"), ("mbv2-w0.35", 
          ("proxyless-w0.3", "paper-proxyless-w0.3", "int8", "-Ofast"),
          ("mcunet-5fps", "sparse_49kb", "int8", "-Ofast"),    # TinyEngine's demo scheme
          ("mcunet-5fps", "sparse_49kb", "int8", "-O2"),
-         ("mcunet-5fps", "sparse_49kb", "float32", "-O2")]   # the same with float32 master weights
+         ("mcunet-5fps", "sparse_49kb", "float32", "-O2"),   # the same with float32 master weights
+         ("mcunet-5fps", "sparse_49kb", "float32", "-Ofast")]
 DEVICE_BUDGET = 256 * 1024
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cbuild import CMSIS_NN_DEFINE, cmsis_nn_sources
+from ..cbuild import CMSIS_NN_DEFINE, cmsis_nn_sources, is_cmsis_nn_checkout
 from ..resources import example_firmware_dir
 from .errors import DoublePrecisionError, StackOverflowError, TargetError
 from .firmware import assert_single_precision, build_firmware, write_function_list
@@ -72,7 +72,7 @@ def bench_m7(out_dir: str | Path, inputs: np.ndarray, labels, lr: float, *, opt:
     the first step's counts), "steps" (the same four counts per step), "instr_by_kernel"
     ({"infer": {function: instructions}, "train_step": ...}: the inference and the first step
     by function, most first; see `by_function`), "losses" (K float32),
-    "logits" (int8, the inference before training), "trained" (bytes, tte_get_trainable's),
+    "logits" (int8, the inference before training), "trained" (bytes: the trained tensors, tte_trainable_tensor's, a checkpoint without its header),
     "double_precision" (see below)}.
     An engine compiled with --kernels cmsis_nn (memory.json "kernels") links the CMSIS-NN sources
     of `cmsis_nn_root` (default: $CMSIS_NN_ROOT) as its tte.mk does.
@@ -96,7 +96,7 @@ def bench_m7(out_dir: str | Path, inputs: np.ndarray, labels, lr: float, *, opt:
     include_dirs, defines = [out, out / "runtime" / "include"], [PHASE_MARK_DEFINE]
     if memory.get("kernels") == "cmsis_nn":
         root = Path(cmsis_nn_root or os.environ.get("CMSIS_NN_ROOT", ""))
-        if not (root / "Include" / "arm_nnfunctions.h").is_file():
+        if not is_cmsis_nn_checkout(root):
             raise TargetError(f"{out} calls CMSIS-NN (--kernels cmsis_nn): set CMSIS_NN_ROOT to a CMSIS-NN checkout")
         sources += cmsis_nn_sources(root)
         include_dirs.append(root / "Include")

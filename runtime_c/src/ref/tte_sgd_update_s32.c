@@ -7,7 +7,7 @@
  *              tensor, row or column (tte_scale_mode); channels int32 [n].
  * Quantization: the gradient is real dL/dP; grad_scale carries it into the stored (int8)
  *   domain, with the QAS factor folded in.  step = lr * (grad * grad_scale[k]) in float32;
- *   new P = saturate_int32(P - (int64) clamp(tte_roundf(step), -2^32, 2^32)).
+ *   new P = clamp(P - (int64) clamp(tte_roundf(step), -2^32, 2^32), +-TTE_BIAS_LIMIT).
  *   (reference/backward/sgd_update.py).
  *
  * Element-wise over the gradient; untouched columns keep their value.  With `rows` the
@@ -34,12 +34,13 @@ int32_t tte_sgd_update_s32_scratch_bytes(const tte_dims *input_dims, const tte_d
 static int32_t apply_step(int32_t value, float step)
 {
     const float r = tte_roundf(step);
-    const float clamped = r >= 4294967296.0f ? 4294967296.0f : r <= -4294967296.0f ? -4294967296.0f : r;
+    /* comparisons in this order send a NaN to 2^32 (tte_train_common.h) */
+    const float clamped = r < 4294967296.0f ? (r > -4294967296.0f ? r : -4294967296.0f) : 4294967296.0f;
     const int32_t hi = (int32_t)(clamped * (1.0f / 65536.0f));
     const int32_t lo = (int32_t)(clamped - (float)hi * 65536.0f);
     const int64_t delta = (int64_t)hi * 65536 + lo;
     const int64_t v = (int64_t)value - delta;
-    return (int32_t)(v < INT32_MIN ? INT32_MIN : v > INT32_MAX ? INT32_MAX : v);
+    return (int32_t)(v < -TTE_BIAS_LIMIT ? -TTE_BIAS_LIMIT : v > TTE_BIAS_LIMIT ? TTE_BIAS_LIMIT : v);
 }
 
 tte_status tte_sgd_update_s32(const tte_ctx *ctx, const tte_sgd_params *p,

@@ -9,7 +9,11 @@
  *   1      step 1, a full save, a reset (tte_init), a load: the state after step 1;
  *   2 ..   per cut point: step 2 from that state, a save cut short, a reset, a load: again the
  *          state after step 1;
- *   last   step 2, a full save, a reset, a load: the state after step 2.
+ *   +1     step 2, a full save (to B), a reset, a load: the state after step 2;
+ *   +2     a bit of B's parameters flipped (B still committed), a reset, a load: A's state;
+ *   +3     step 2 from it, a save cut short (it must go to B, the bad slot, not A), a reset, a
+ *          load: A's state again;
+ *   +4     step 2, a full save (to B, the newest sequence number), a reset, a load: step 2's.
  */
 #include <stdint.h>
 #include <string.h>
@@ -86,9 +90,8 @@ int main(void)
 {
     /* cut points, in bytes programmed: none, inside the checkpoint header, after it, half the
        parameters, all but one byte, all of them (no commit), half the commit */
-    const uint32_t cuts[] = {0u, 10u, TTE_CHECKPOINT_BYTES - TTE_TRAINABLE_BYTES,
-                             TTE_CHECKPOINT_BYTES - TTE_TRAINABLE_BYTES / 2u, TTE_CHECKPOINT_BYTES - 1u,
-                             TTE_CHECKPOINT_BYTES, TTE_CHECKPOINT_BYTES + 4u};
+    const uint32_t cuts[] = {0u, 10u, TTE_CHECKPOINT_HEADER_BYTES, TTE_CHECKPOINT_BYTES - TTE_TRAINABLE_BYTES / 2u,
+                             TTE_CHECKPOINT_BYTES - 1u, TTE_CHECKPOINT_BYTES, TTE_CHECKPOINT_BYTES + 4u};
     int32_t labels[3];
     uint32_t c;
     int fd = tte_sh_open("labels.bin", TTE_SH_MODE_RB);
@@ -122,6 +125,18 @@ int main(void)
     g_budget = UINT32_MAX;
     if (step(1, labels) != 0 || tte_ab_save(&g_store) != 1 || reset_and_load() != 0) {
         return 7;
+    }
+    g_flash[1][TTE_AB_HEADER_BYTES + TTE_CHECKPOINT_BYTES - 1u] ^= 0x04u; /* bit rot in B */
+    if (reset_and_load() != 0 || step(1, labels) != 0) {
+        return 8;
+    }
+    g_budget = TTE_CHECKPOINT_BYTES / 2u;
+    if (tte_ab_save(&g_store) != -1 || reset_and_load() != 0) {
+        return 9;
+    }
+    g_budget = UINT32_MAX;
+    if (step(1, labels) != 0 || tte_ab_save(&g_store) != 1 || reset_and_load() != 0) {
+        return 10;
     }
     tte_sh_close(g_events);
     return 0;

@@ -5,10 +5,13 @@ gradient dL/dP (float32, only the `channels` columns for a partial update), the 
 `grad_scale` per output channel (s for the chain rule into the int8 domain, s^-1 after QAS) and
 the learning rate.  In float32, with one rounding per operation:
 
-    g_bar = grad * grad_scale[c];  step = lr * g_bar;  new = P - step      (float32 storage)
+    g_bar = grad * grad_scale[c];  step = lr * g_bar;
+    new = clamp(P - step, +-MASTER_LIMIT)                                  (float32 storage)
     new = saturate(P - (int64) clamp(round_half_away(step), +-2^32))      (int8 / int32 storage)
 
-on the trained columns only; other entries are returned unchanged.
+on the trained columns only; other entries are returned unchanged.  An int32 bias saturates at
++-BIAS_LIMIT, so that no kernel's int32 accumulator can overflow, and every clamp sends a NaN to
+its upper limit (runtime_c/include/tte_train_common.h, whose limits these are).
 """
 
 from __future__ import annotations
@@ -17,7 +20,14 @@ import numpy as np
 
 from ...ir import Graph, Node
 
-_RANGES = {"int8": (-128, 127), "int32": (-(1 << 31), (1 << 31) - 1)}
+BIAS_LIMIT = 1 << 30        # TTE_BIAS_LIMIT
+MASTER_LIMIT = 32768.0      # TTE_MASTER_LIMIT
+_RANGES = {"int8": (-128, 127), "int32": (-BIAS_LIMIT, BIAS_LIMIT)}
+
+
+def _clamp(v: np.ndarray, limit) -> np.ndarray:
+    """v within +-limit, a NaN to +limit: the C's comparisons, in its order."""
+    return np.where(v < limit, np.where(v > -limit, v, -limit), limit).astype(v.dtype)
 
 
 def round_half_away(v: np.ndarray) -> np.ndarray:
@@ -39,9 +49,9 @@ def sgd_update(g: Graph, node: Node, param: np.ndarray, grad: np.ndarray, grad_s
     out = np.array(param, copy=True)
     storage = node.attrs["storage"]
     if storage == "float32":
-        out[..., cols] = out[..., cols].astype(np.float32) - step
+        out[..., cols] = _clamp(out[..., cols].astype(np.float32) - step, np.float32(MASTER_LIMIT))
         return out
     lo, hi = _RANGES[storage]
-    delta = np.clip(round_half_away(step).astype(np.float64), -2.0 ** 32, 2.0 ** 32).astype(np.int64)
+    delta = _clamp(round_half_away(step).astype(np.float64), 2.0 ** 32).astype(np.int64)
     out[..., cols] = np.clip(out[..., cols].astype(np.int64) - delta, lo, hi).astype(out.dtype)
     return out

@@ -80,7 +80,8 @@ static void emit(const char *line)
     }
 }
 
-/* funcs=FILE: the functions, sorted by start address, and what each has run since the last mark. */
+/* funcs=FILE: the functions, sorted by start address, and what each has run since the last mark.
+ * Plain globals, no locks: the mps2 boards have one vCPU. */
 #define MAX_FUNCS 4096
 #define MAX_NAME 64
 static struct func {
@@ -98,22 +99,28 @@ static int by_start(const void *a, const void *b)
     return (x->start > y->start) - (x->start < y->start);
 }
 
+/* Line by line, so a name longer than MAX_NAME - 1 is cut, not read as the next line; false
+ * when the file is missing, a line is malformed or there are more than MAX_FUNCS functions. */
 static bool load_funcs(const char *path)
 {
     FILE *f = fopen(path, "r");
     if (f == NULL) return false;
-    unsigned long long start, size;
-    char name[MAX_NAME];
-    while (g_n_funcs < MAX_FUNCS && fscanf(f, "%llx %llu %63s", &start, &size, name) == 3) {
-        struct func *fn = &g_funcs[g_n_funcs++];
-        fn->start = start & ~1ull;   /* a Thumb symbol's value has bit 0 set */
-        fn->end = fn->start + size;
-        memcpy(fn->name, name, sizeof name);
+    char line[512];
+    bool ok = true;
+    while (ok && fgets(line, sizeof line, f) != NULL) {
+        unsigned long long start, size;
+        char name[MAX_NAME];
+        ok = g_n_funcs < MAX_FUNCS && sscanf(line, "%llx %llu %63s", &start, &size, name) == 3;
+        if (ok) {
+            struct func *fn = &g_funcs[g_n_funcs++];
+            fn->start = start & ~1ull;   /* a Thumb symbol's value has bit 0 set */
+            fn->end = fn->start + size;
+            memcpy(fn->name, name, sizeof name);
+        }
     }
-    const bool complete = feof(f);
     fclose(f);
     qsort(g_funcs, g_n_funcs, sizeof g_funcs[0], by_start);
-    return complete;
+    return ok;
 }
 
 /* The function holding `pc`, or -1. */
