@@ -682,7 +682,9 @@ int32_t tte_grad_accumulate_f32_scratch_bytes(const tte_dims *input_dims,
  *     its int8 image (what the forward reads) image[r, m, col] = saturate_int8(roundf(P))
  *   tte_sgd_update_s8 / _s32 (int8 weights / int32 biases):
  *     P = saturate(P - (int64) clamp(roundf(step), -2^32, 2^32)), roundf = nearest, ties
- *     away from zero; saturate to the storage type's range
+ *     away from zero; saturate to int8, or for a bias to +-TTE_BIAS_LIMIT
+ *   a master or a bias moves outward not past +-TTE_MASTER_LIMIT / +-TTE_BIAS_LIMIT (or past
+ *   where it already is), and a NaN step leaves P (tte_train_common.h)
  * Entries of untrained columns are left unchanged.  With `rows` (a fused update: the weight
  * gradient is made and applied one block of output channels at a time) only that block of
  * rows is updated, and grad holds just its rows.

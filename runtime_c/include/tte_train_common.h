@@ -19,12 +19,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* How far an update may move a stored parameter, whatever the rate and gradient (the same in
- * reference/backward/sgd_update.py): an int32 bias stays within +-2^30, so that a kernel's int32
- * accumulator (bias + input_offset * sum w + sum x * w) cannot overflow for any layer of fewer
- * than 2^15 taps x channels; a float32 master stays finite, within +-2^15 LSB (its int8 image
- * saturates from +-127.5 on).  A step that is NaN moves a parameter to the upper limit rather
- * than into an undefined conversion. */
+/* How far an update may move a stored parameter outward, whatever the rate and gradient (the
+ * same in reference/backward/sgd_update.py): an int32 bias not past +-2^30, so that training
+ * cannot push a kernel's int32 accumulator (bias + input_offset * sum w + sum x * w) into
+ * overflow for any layer of fewer than 2^15 taps x channels; a float32 master not past +-2^15
+ * LSB (its int8 image saturates from +-127.5 on), so it stays finite.  A value the model already
+ * holds beyond a limit (a dead channel's bias at -2^31) is kept and may only move inward.  A
+ * step that is NaN leaves the parameter as it is rather than reach an undefined conversion. */
 #define TTE_BIAS_LIMIT 1073741824
 #define TTE_MASTER_LIMIT 32768.0f
 

@@ -476,6 +476,38 @@ def test_sgd_update_int32_bias_saturates(runtime):
                    "int32", None, (c, 1, 1, 1), SCALE_PER_ROW)
 
 
+def _reference_sgd(param, grad, storage):
+    """reference/backward/sgd_update.py on one per-tensor update, rate 1, gradient scale 1."""
+    g, node = _graph(OpKind.SGD_UPDATE, [("p", param, QParams.make(1.0, 0)), ("g", grad, None),
+                                         ("s", np.ones(1, np.float32), None)], {"storage": storage, "channels": None})
+    return sgd_update(g, node, param, grad, np.ones(1, np.float32), 1.0)
+
+
+def test_sgd_update_limits_outward_moves_and_ignores_nan_steps(runtime):
+    """tte_train_common.h's limits, with values written out by hand: a bias moves outward not
+    past +-2^30 unless it already was (a dead channel's -2^31 stays, and only moves inward), a
+    master not past +-2^15, and a NaN step changes nothing, for all three storages."""
+    limit = 1 << 30
+    bias = np.array([0, limit - 10, -(1 << 31), (1 << 31) - 1, 5, 7], np.int32)
+    grad = np.array([-3e9, -100.0, 1.0, -1.0, np.nan, 0.0], np.float32)   # new = P - grad (lr 1, scale 1)
+    want = [limit, limit, -(1 << 31), (1 << 31) - 1, 5, 7]
+    assert _reference_sgd(bias, grad, "int32").tolist() == want
+    _check_sgd(runtime, bias, QParams.make(1.0, 0), grad, np.ones(1, np.float32), 1.0, "int32", None,
+               (1, 1, 1, 6), SCALE_PER_TENSOR)
+    master = np.array([0.0, 32760.0, -40000.0, 1.5, 2.0, 3.0], np.float32)
+    grad = np.array([-1e38, -100.0, -10.0, np.nan, 0.5, -0.25], np.float32)
+    want = [32768.0, 32768.0, -39990.0, 1.5, 1.5, 3.25]
+    assert _reference_sgd(master, grad, "float32").tolist() == want
+    _check_sgd(runtime, master, QParams.make(1.0, 0), grad, np.ones(1, np.float32), 1.0, "float32", None,
+               (1, 1, 1, 6), SCALE_PER_TENSOR)
+    weight = np.array([100, -100, 3, 0, 127, -128], np.int8)
+    grad = np.array([-1e30, 1e30, np.nan, 0.4, -1.0, 1.0], np.float32)
+    want = [127, -128, 3, 0, 127, -128]
+    assert _reference_sgd(weight, grad, "int8").tolist() == want
+    _check_sgd(runtime, weight, QParams.make(1.0, 0), grad, np.ones(1, np.float32), 1.0, "int8", None,
+               (1, 1, 1, 6), SCALE_PER_TENSOR)
+
+
 def _blocks(rows: int) -> list[tuple[int, int]]:
     """Blocks of 3 rows (the last one shorter): an uneven split of every test shape."""
     return [(b, min(3, rows - b)) for b in range(0, rows, 3)]

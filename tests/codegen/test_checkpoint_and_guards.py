@@ -117,6 +117,8 @@ def test_a_refused_step_changes_no_parameter(model, tmp_path, label, lr, status)
     got, _ = engine.step(xs[2], label, lr)
     assert got == status
     assert engine.get_checkpoint() == before
+    got, loss = engine.step(xs[2], 9, 0.0)    # a step of rate 0 runs and changes nothing either
+    assert got == STEP_OK and np.isfinite(loss) and engine.get_checkpoint() == before
     got, loss = engine.step(xs[2], 9, 0.01)   # the engine goes on
     assert got == STEP_OK and np.isfinite(loss) and engine.get_checkpoint() != before
 
@@ -155,3 +157,21 @@ def test_a_non_finite_loss_stops_the_step_before_any_gradient(model, tmp_path):
     status, _ = poisoned.step(xs[0], 1, 0.05)
     assert status == STEP_NONFINITE_LOSS   # (the loss written before the poison is the real one)
     assert poisoned.get_checkpoint() == before
+
+
+def test_a_zero_rate_step_keeps_the_papers_dead_channel_biases(paper_models_dir, tmp_path):
+    """The paper's MCUNet holds biases near -2^31 (dead channels), beyond the +-2^30 an update
+    may move a bias to: a step must leave them, and at rate 0 every parameter, as they are."""
+    from tinyengine_compiler.training.trainer import Trainer
+
+    g = load_model(f"{paper_models_dir}/mcunet-5fps.pkl")
+    engine, sched, _ = _engine(g, tmp_path, "paper")
+    before = engine.get_checkpoint()
+    x = quantize_image(g, sample_images(1)[0])
+    status, _ = engine.step(x, 4, 0.0)
+    assert status == STEP_OK and engine.get_checkpoint() == before
+    trainer = Trainer(sched, 0.0)
+    stored = {k: np.array(v, copy=True) for k, v in trainer.stored.items()}
+    assert any(np.min(v) < -(1 << 30) for v in stored.values() if v.dtype == np.int32)
+    trainer.step(x, 4)
+    assert all(np.array_equal(trainer.stored[k], v) for k, v in stored.items())

@@ -8,8 +8,8 @@
  *              tensor, row or column (tte_scale_mode); channels int32 [n].
  * Quantization: the gradient is real dL/dP; grad_scale carries it into the stored (int8)
  *   domain, with the QAS factor folded in.  step = lr * (grad * grad_scale[k]) in float32;
- *   new P = P - step, one rounding, within +-TTE_MASTER_LIMIT (a NaN to the upper limit,
- *   tte_train_common.h); then image = saturate_int8(roundf(new P)),
+ *   new P = P - step, one rounding, moved outward not past +-TTE_MASTER_LIMIT (a NaN result
+ *   leaves P; tte_train_common.h); then image = saturate_int8(roundf(new P)),
  *   ties away from zero: what the forward reads (reference/backward/sgd_update.py and
  *   training/trainer.py); tte_train_common.h's tte_s8_of_master.
  *
@@ -50,9 +50,10 @@ tte_status tte_sgd_update_f32(const tte_ctx *ctx, const tte_sgd_params *p,
             for (j = 0; j < n; j++) {
                 const int32_t col = channels == NULL ? j : channels[j];
                 const float step = tte_sgd_step(p, grad_scale, r, col, g[j]);
-                const float moved = row[col] - step;
-                row[col] = moved < TTE_MASTER_LIMIT ? (moved > -TTE_MASTER_LIMIT ? moved : -TTE_MASTER_LIMIT)
-                                                    : TTE_MASTER_LIMIT;
+                const float old = row[col], moved = old - step;
+                const float lo = old < -TTE_MASTER_LIMIT ? old : -TTE_MASTER_LIMIT;
+                const float hi = old > TTE_MASTER_LIMIT ? old : TTE_MASTER_LIMIT;
+                row[col] = moved != moved ? old : moved < lo ? lo : moved > hi ? hi : moved;
                 image[col] = tte_s8_of_master(row[col]);
             }
         }

@@ -7,7 +7,8 @@
  *              tensor, row or column (tte_scale_mode); channels int32 [n].
  * Quantization: the gradient is real dL/dP; grad_scale carries it into the stored (int8)
  *   domain, with the QAS factor folded in.  step = lr * (grad * grad_scale[k]) in float32;
- *   new P = clamp(P - (int64) clamp(tte_roundf(step), -2^32, 2^32), +-TTE_BIAS_LIMIT).
+ *   new P = clamp(P - (int64) clamp(tte_roundf(step), -2^32, 2^32), min(P, -L), max(P, L)),
+ *   L = TTE_BIAS_LIMIT; a NaN step leaves P.
  *   (reference/backward/sgd_update.py).
  *
  * Element-wise over the gradient; untouched columns keep their value.  With `rows` the
@@ -33,14 +34,19 @@ int32_t tte_sgd_update_s32_scratch_bytes(const tte_dims *input_dims, const tte_d
  * library routine on the M7. */
 static int32_t apply_step(int32_t value, float step)
 {
+    if (step != step) {
+        return value; /* a NaN step changes nothing (tte_train_common.h) */
+    }
     const float r = tte_roundf(step);
-    /* comparisons in this order send a NaN to 2^32 (tte_train_common.h) */
-    const float clamped = r < 4294967296.0f ? (r > -4294967296.0f ? r : -4294967296.0f) : 4294967296.0f;
+    const float clamped = r >= 4294967296.0f ? 4294967296.0f : r <= -4294967296.0f ? -4294967296.0f : r;
     const int32_t hi = (int32_t)(clamped * (1.0f / 65536.0f));
     const int32_t lo = (int32_t)(clamped - (float)hi * 65536.0f);
     const int64_t delta = (int64_t)hi * 65536 + lo;
     const int64_t v = (int64_t)value - delta;
-    return (int32_t)(v < -TTE_BIAS_LIMIT ? -TTE_BIAS_LIMIT : v > TTE_BIAS_LIMIT ? TTE_BIAS_LIMIT : v);
+    /* outward not past +-TTE_BIAS_LIMIT, or past where the value already is */
+    const int64_t low = value < -TTE_BIAS_LIMIT ? value : -TTE_BIAS_LIMIT;
+    const int64_t high = value > TTE_BIAS_LIMIT ? value : TTE_BIAS_LIMIT;
+    return (int32_t)(v < low ? low : v > high ? high : v);
 }
 
 tte_status tte_sgd_update_s32(const tte_ctx *ctx, const tte_sgd_params *p,

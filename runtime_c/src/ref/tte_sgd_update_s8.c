@@ -31,9 +31,11 @@ int32_t tte_sgd_update_s8_scratch_bytes(const tte_dims *input_dims, const tte_di
  * a float-to-int64 conversion would call a double-precision library routine on the M7. */
 static int8_t apply_step(int8_t value, float step)
 {
+    if (step != step) {
+        return value; /* a NaN step changes nothing (tte_train_common.h) */
+    }
     const float r = tte_roundf(step);
-    /* comparisons in this order send a NaN to 512 (tte_train_common.h) */
-    const int32_t delta = r < 512.0f ? (r > -512.0f ? (int32_t)r : -512) : 512;
+    const int32_t delta = r >= 512.0f ? 512 : r <= -512.0f ? -512 : (int32_t)r;
     const int32_t v = (int32_t)value - delta;
     return (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
 }

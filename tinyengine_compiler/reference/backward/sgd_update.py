@@ -6,12 +6,14 @@ gradient dL/dP (float32, only the `channels` columns for a partial update), the 
 the learning rate.  In float32, with one rounding per operation:
 
     g_bar = grad * grad_scale[c];  step = lr * g_bar;
-    new = clamp(P - step, +-MASTER_LIMIT)                                  (float32 storage)
+    new = P - step                                                         (float32 storage)
     new = saturate(P - (int64) clamp(round_half_away(step), +-2^32))      (int8 / int32 storage)
 
-on the trained columns only; other entries are returned unchanged.  An int32 bias saturates at
-+-BIAS_LIMIT, so that no kernel's int32 accumulator can overflow, and every clamp sends a NaN to
-its upper limit (runtime_c/include/tte_train_common.h, whose limits these are).
+on the trained columns only; other entries are returned unchanged.  A float32 master or an
+int32 bias moves outward not past +-MASTER_LIMIT / +-BIAS_LIMIT, or past where it already is
+(so that training cannot overflow a kernel's int32 accumulator, nor make a master infinite),
+and a NaN step leaves the parameter as it is (runtime_c/include/tte_train_common.h, whose
+limits these are).
 """
 
 from __future__ import annotations
@@ -22,12 +24,11 @@ from ...ir import Graph, Node
 
 BIAS_LIMIT = 1 << 30        # TTE_BIAS_LIMIT
 MASTER_LIMIT = 32768.0      # TTE_MASTER_LIMIT
-_RANGES = {"int8": (-128, 127), "int32": (-BIAS_LIMIT, BIAS_LIMIT)}
 
 
-def _clamp(v: np.ndarray, limit) -> np.ndarray:
-    """v within +-limit, a NaN to +limit: the C's comparisons, in its order."""
-    return np.where(v < limit, np.where(v > -limit, v, -limit), limit).astype(v.dtype)
+def _bounded(old: np.ndarray, new: np.ndarray, limit) -> np.ndarray:
+    """new, moved outward not past +-limit or past old, whichever is further out."""
+    return np.clip(new, np.minimum(old, -limit), np.maximum(old, limit))
 
 
 def round_half_away(v: np.ndarray) -> np.ndarray:
@@ -48,10 +49,17 @@ def sgd_update(g: Graph, node: Node, param: np.ndarray, grad: np.ndarray, grad_s
     step = np.float32(lr) * (grad.astype(np.float32) * grad_scale.astype(np.float32).reshape(shape))
     out = np.array(param, copy=True)
     storage = node.attrs["storage"]
+    nan = np.isnan(step)
+    old = out[..., cols]
     if storage == "float32":
-        out[..., cols] = _clamp(out[..., cols].astype(np.float32) - step, np.float32(MASTER_LIMIT))
+        old = old.astype(np.float32)
+        moved = old - step
+        out[..., cols] = np.where(nan | np.isnan(moved), old, _bounded(old, moved, np.float32(MASTER_LIMIT)))
         return out
-    lo, hi = _RANGES[storage]
-    delta = _clamp(round_half_away(step).astype(np.float64), 2.0 ** 32).astype(np.int64)
-    out[..., cols] = np.clip(out[..., cols].astype(np.int64) - delta, lo, hi).astype(out.dtype)
+    delta = np.clip(round_half_away(np.where(nan, 0, step)).astype(np.float64), -2.0 ** 32, 2.0 ** 32)
+    moved = old.astype(np.int64) - delta.astype(np.int64)
+    if storage == "int8":
+        out[..., cols] = np.clip(moved, -128, 127).astype(out.dtype)
+    else:
+        out[..., cols] = _bounded(old.astype(np.int64), moved, BIAS_LIMIT).astype(out.dtype)
     return out

@@ -99,8 +99,9 @@ static int by_start(const void *a, const void *b)
     return (x->start > y->start) - (x->start < y->start);
 }
 
-/* Line by line, so a name longer than MAX_NAME - 1 is cut, not read as the next line; false
- * when the file is missing, a line is malformed or there are more than MAX_FUNCS functions. */
+/* Line by line: a name longer than MAX_NAME - 1 is cut (two such names may then read alike),
+ * blank lines are skipped; false when the file is missing, a line is malformed or longer than
+ * the buffer, or there are more than MAX_FUNCS functions. */
 static bool load_funcs(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -110,6 +111,7 @@ static bool load_funcs(const char *path)
     while (ok && fgets(line, sizeof line, f) != NULL) {
         unsigned long long start, size;
         char name[MAX_NAME];
+        if (line[strspn(line, " \t\r\n")] == '\0') continue;
         ok = g_n_funcs < MAX_FUNCS && sscanf(line, "%llx %llu %63s", &start, &size, name) == 3;
         if (ok) {
             struct func *fn = &g_funcs[g_n_funcs++];
