@@ -250,6 +250,13 @@ int32_t tte_avg_pool2d_requant_s8_scratch_bytes(const tte_dims *input_dims,
                                                 const tte_dims *filter_dims,
                                                 const tte_dims *output_dims);
 
+/** The elements of a tensor of these dims, or -1 when a dimension is negative (an argument
+ *  error): the size check of the element-wise kernels. */
+static inline int32_t tte_dims_count(const tte_dims *d)
+{
+    return d->n < 0 || d->h < 0 || d->w < 0 || d->c < 0 ? -1 : d->n * d->h * d->w * d->c;
+}
+
 /** The geometry of a pool: same batch and channels in and out, strides >= 1, pads >= 0 and each
  *  smaller than the kernel (every window holds a valid tap), OH and OW as a conv's. */
 static inline int32_t tte_pool_geometry_ok(const tte_pool_params *p, const tte_dims *in, const tte_dims *filter,

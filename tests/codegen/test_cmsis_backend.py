@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tinyengine_compiler.cbuild import is_cmsis_nn_checkout
 from tinyengine_compiler.compile import compile_inference
 from tinyengine_compiler.errors import ConfigError
 from tinyengine_compiler.frontend import load_model
@@ -39,7 +40,7 @@ def _needs_cmsis_nn():
     if not CMSIS_NN_ROOT:
         pytest.skip("CMSIS_NN_ROOT is not set: point it at a CMSIS-NN checkout "
                     "(https://github.com/ARM-software/CMSIS-NN) to build and check the cmsis_nn backend")
-    if not (Path(CMSIS_NN_ROOT) / "Include" / "arm_nnfunctions.h").is_file():
+    if not is_cmsis_nn_checkout(CMSIS_NN_ROOT):
         pytest.skip(f"CMSIS_NN_ROOT={CMSIS_NN_ROOT} holds no Include/arm_nnfunctions.h")
     for tool in ("make", "cc"):
         if shutil.which(tool) is None:

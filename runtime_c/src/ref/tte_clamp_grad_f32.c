@@ -24,11 +24,11 @@ tte_status tte_clamp_grad_f32(const tte_ctx *ctx, const tte_clamp_grad_params *p
                               const tte_dims *dims, const float *grad, const int8_t *saved,
                               float *output)
 {
-    const int32_t count = dims->n * dims->h * dims->w * dims->c;
+    const int32_t count = tte_dims_count(dims);
     int32_t i;
     (void)ctx;
 
-    if (dims->n < 0 || dims->h < 0 || dims->w < 0 || dims->c < 0 || p->act_min > p->act_max) {
+    if (count < 0 || p->act_min > p->act_max) {
         return TTE_ERR_ARG;
     }
     for (i = 0; i < count; i++) {

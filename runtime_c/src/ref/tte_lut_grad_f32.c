@@ -24,11 +24,11 @@ int32_t tte_lut_grad_f32_scratch_bytes(const tte_dims *input_dims, const tte_dim
 tte_status tte_lut_grad_f32(const tte_ctx *ctx, const float *slope, const tte_dims *dims, const float *grad,
                             const int8_t *saved, float *output)
 {
-    const int32_t size = dims->n * dims->h * dims->w * dims->c;
+    const int32_t size = tte_dims_count(dims);
     int32_t i;
     (void)ctx;
 
-    if (dims->n < 0 || dims->h < 0 || dims->w < 0 || dims->c < 0) {
+    if (size < 0) {
         return TTE_ERR_ARG;
     }
     for (i = 0; i < size; i++) {

@@ -24,11 +24,11 @@ int32_t tte_lut_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *fil
 tte_status tte_lut_s8(const tte_ctx *ctx, const int8_t *table, const tte_dims *dims, const int8_t *input,
                       int8_t *output)
 {
-    const int32_t size = dims->n * dims->h * dims->w * dims->c;
+    const int32_t size = tte_dims_count(dims);
     int32_t i;
     (void)ctx;
 
-    if (dims->n < 0 || dims->h < 0 || dims->w < 0 || dims->c < 0) {
+    if (size < 0) {
         return TTE_ERR_ARG;
     }
     for (i = 0; i < size; i++) {

@@ -27,14 +27,13 @@ int32_t tte_pack_mask_s8_scratch_bytes(const tte_dims *input_dims, const tte_dim
 tte_status tte_pack_mask_s8(const tte_ctx *ctx, const tte_clamp_grad_params *p,
                             const tte_dims *dims, const int8_t *input, uint8_t *output)
 {
-    const int32_t lo = p->act_min, hi = p->act_max;
-    int32_t count, i;
+    const int32_t lo = p->act_min, hi = p->act_max, count = tte_dims_count(dims);
+    int32_t i;
     (void)ctx;
 
-    if (dims->n < 0 || dims->h < 0 || dims->w < 0 || dims->c < 0 || lo > hi) {
+    if (count < 0 || lo > hi) {
         return TTE_ERR_ARG;
     }
-    count = dims->n * dims->h * dims->w * dims->c;
     for (i = 0; i < count; i += 8) {
         const int32_t end = count - i < 8 ? count - i : 8;
         uint32_t byte = 0u;
