@@ -21,7 +21,7 @@ $(DEPS_STAMP): pyproject.toml setup.py
 	touch $@
 
 test: $(DEPS_STAMP)
-	$(PYTHON) -m pytest -q tests
+	$(PYTHON) -m pytest -q -rs tests
 
 examples: $(MODELS_STAMP)
 

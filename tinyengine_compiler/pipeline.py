@@ -83,16 +83,24 @@ class Engine:
     summary: dict = field(repr=False)   # memory.json
 
 
+def unscheduled_training(g: Graph, scheme: UpdateScheme, options: Options = Options()) -> tuple[Graph, Graph]:
+    """(the forward graph with its new head, the training step before scheduling): the passes of
+    TRAINING_PASSES up to qas, every gradient made before any update.  What the schedule must
+    preserve (tests/training/test_schedule_preserves_training.py); not for a fitted scheme."""
+    if options.storage is not None:
+        scheme = replace(scheme, weight_storage=options.storage)
+    g, scheme = for_classes(legalize_biases(g), scheme, options.num_classes, options.seed)
+    _, train = training_graph(g, scheme, use_qas=options.qas, label_smoothing=options.label_smoothing)
+    return g, train
+
+
 def training_schedule(g: Graph, scheme: UpdateScheme, options: Options = Options()) -> tuple[Graph, Graph]:
     """(the forward graph with its new head, the training step in the order the C runs it):
     the passes of TRAINING_PASSES."""
     if scheme.fit_to_budget:
         engine = training_engine(g, scheme, options)
         return engine.forward, engine.graph
-    if options.storage is not None:
-        scheme = replace(scheme, weight_storage=options.storage)
-    g, scheme = for_classes(legalize_biases(g), scheme, options.num_classes, options.seed)
-    _, train = training_graph(g, scheme, use_qas=options.qas, label_smoothing=options.label_smoothing)
+    g, train = unscheduled_training(g, scheme, options)
     # the row-banded in-place conv relies on the portable kernel's row order (tte_kernels.h)
     return g, inplace(reorder(fuse_frozen_prefix(train), fuse_updates=options.reorder),
                       banded=options.kernels == "portable")

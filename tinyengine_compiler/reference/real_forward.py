@@ -85,8 +85,18 @@ def _depthwise(node, x, w, b):
     return np.einsum("nhwcij,ijc->nhwc", win, w[0]) + b
 
 
+def _fused_expand_depthwise(node, x, w1, b1, w2, b2):
+    """The 1x1 expand conv, clamped as its own op was (in the expanded tensor's real domain:
+    mid_scale * (expand_act_min - mid_zero_point) ..), then the depthwise conv."""
+    f, zp = x.dtype.type, node.attrs["mid_zero_point"]
+    lo, hi = (f(node.attrs[k] - zp) * f(node.attrs["mid_scale"]) for k in ("expand_act_min", "expand_act_max"))
+    mid = np.clip(np.einsum("nhwc,oc->nhwo", x, w1[:, 0, 0, :]) + b1, lo, hi)
+    return _depthwise(node, mid, w2, b2)
+
+
 _OPS = {
     OpKind.CONV2D: _conv2d,
+    OpKind.FUSED_EXPAND_DEPTHWISE: _fused_expand_depthwise,
     OpKind.DEPTHWISE_CONV2D: _depthwise,
     OpKind.FULLY_CONNECTED: lambda node, x, w, b: x.reshape(x.shape[0], -1) @ w.T + b,
     OpKind.ADD: lambda node, a, b: a + b,
