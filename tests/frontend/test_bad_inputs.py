@@ -1,7 +1,6 @@
 """The hostile-input corpus (tests/bad_inputs/): every file is refused with one line, no
 traceback, the right exit code, and the malicious pickles run nothing."""
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -17,7 +16,6 @@ from ..bad_inputs.make_bad_inputs import CASES, PWNED_MARKER
 from ..bad_inputs.make_bad_inputs import main as regenerate
 
 FOLDER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bad_inputs")
-HAS_INSPECT = importlib.util.find_spec("tinyengine_compiler.report.inspect") is not None
 
 
 @pytest.fixture(autouse=True)
@@ -45,7 +43,6 @@ def test_load_model_refuses(name):
     assert "\n" not in str(info.value)
 
 
-@pytest.mark.skipif(not HAS_INSPECT, reason="tinyengine_compiler/report/inspect.py (tte inspect) not written yet")
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_cli_inspect_prints_one_error_line(name):
     _, words, code = CASES[name]
@@ -77,7 +74,6 @@ def test_hostile_pickle_runs_nothing_in_a_fresh_process(name, tmp_path):
     assert not (tmp_path / "x.onnx").exists()
 
 
-@pytest.mark.skipif(not HAS_INSPECT, reason="tinyengine_compiler/report/inspect.py (tte inspect) not written yet")
 def test_random_bytes_in_a_fresh_process():
     _assert_one_error_line(_run_cli("inspect", os.path.join(FOLDER, "random_bytes.onnx")))
 
