@@ -7,6 +7,8 @@ import pytest
 from click.testing import CliRunner
 
 from tinyengine_compiler.cli import main
+from tinyengine_compiler.pipeline import Options
+from tinyengine_compiler.report.plan import parse_bytes
 
 COMMANDS = sorted(main.commands)
 
@@ -56,3 +58,21 @@ def test_example_firmware_writes_a_new_folder_and_never_over_one(tmp_path):
     (tmp_path / "file").write_text("")
     r = CliRunner().invoke(main, ["example-firmware", "-o", str(tmp_path / "file" / "fw")])
     assert r.exit_code == 2 and r.output.startswith("error: cannot write ") and r.output.count("\n") == 1
+
+
+# each option of the one pipeline, its Options field, and how the CLI's text maps to the field
+_PIPELINE_OPTIONS = {"budget": ("budget_bytes", lambda v: parse_bytes(v)), "storage": ("storage", None),
+                     "seed": ("seed", None), "kernels": ("kernels", None), "planner": ("planner", None),
+                     "num_classes": ("num_classes", None), "no_qas": ("qas", lambda v: not v),
+                     "no_reorder": ("reorder", lambda v: not v), "label_smoothing": ("label_smoothing", None)}
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_every_command_defaults_to_the_pipeline_defaults(name):
+    """A command that takes an option of the pipeline defaults to pipeline.Options' value."""
+    defaults = Options()
+    for param in main.commands[name].params:
+        if param.name in _PIPELINE_OPTIONS:
+            field, to_field = _PIPELINE_OPTIONS[param.name]
+            value = param.default if to_field is None else to_field(param.default)
+            assert value == getattr(defaults, field), f"tte {name} --{param.name}"

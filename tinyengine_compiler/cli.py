@@ -15,6 +15,7 @@ import click
 import numpy as np
 
 from .errors import TteError
+from .training.config import DEFAULT_BUDGET_BYTES, WEIGHT_STORAGES
 
 
 def _one_line_errors(fn):
@@ -142,6 +143,15 @@ NUM_CLASSES_OPTION = click.option("--num-classes", type=int, default=None,
                                   help="Replace the classifier by a new N-class one that trains in full.")
 NO_QAS_OPTION = click.option("--no-qas", is_flag=True, help="Turn quantization-aware scaling off (to compare).")
 SEED_OPTION = click.option("--seed", type=int, default=0, show_default=True, help="Seed of the new classifier.")
+BUDGET_OPTION = click.option(
+    "--budget", default=f"{DEFAULT_BUDGET_BYTES // 1024}KB", show_default=True,
+    help="SRAM budget for everything the engine keeps in SRAM (memory.json peak_sram_bytes: arena, trained "
+         "parameters, static state, stack): the auto scheme picks the largest update under it, and plan, "
+         "compile and bench-m7 exit 1 over it.")
+STORAGE_OPTION = click.option(
+    "--storage", type=click.Choice(WEIGHT_STORAGES), default=None,
+    help="Trained weights: int8 updated in place (steps under half a step of the int8 grid are lost), or a "
+         "float32 master beside the int8 copy the forward reads (5 B a weight).  Default: the scheme's, int8.")
 
 
 def _training_options(fn):
@@ -149,11 +159,8 @@ def _training_options(fn):
     for decorator in reversed([
         UPDATE_OPTION,
         NUM_CLASSES_OPTION,
-        click.option("--budget", default="256KB", show_default=True,
-                     help="SRAM budget the auto scheme fits (as tte plan counts it)."),
-        click.option("--storage", type=click.Choice(["int8", "float32"]), default=None,
-                     help="Trained weights: int8 updated in place, or a float32 master beside the int8 copy "
-                          "the forward reads.  Default: the scheme's, int8."),
+        BUDGET_OPTION,
+        STORAGE_OPTION,
         NO_QAS_OPTION,
         click.option("--label-smoothing", type=float, default=0.0, show_default=True),
         SEED_OPTION,
@@ -257,13 +264,8 @@ def _engine_options(fn):
     for decorator in reversed([
         UPDATE_OPTION,
         NUM_CLASSES_OPTION,
-        click.option("--budget", default="256KB", show_default=True,
-                     help="SRAM budget for everything the engine keeps in SRAM (memory.json "
-                          "peak_sram_bytes: arena, trained parameters, static state, stack): over it, exit 1."),
-        click.option("--storage", type=click.Choice(["int8", "float32"]), default=None,
-                     help="Trained weights: int8 updated in place (steps under half a step of the int8 grid "
-                          "are lost), or a float32 master beside the int8 copy the forward reads (5 B a "
-                          "weight).  Default: the scheme's, int8."),
+        BUDGET_OPTION,
+        STORAGE_OPTION,
         NO_QAS_OPTION,
         click.option("--no-reorder", is_flag=True,
                      help="Baseline: compute every gradient, then apply all updates (the paper's 'w/o reorder')."),

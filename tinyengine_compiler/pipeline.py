@@ -38,7 +38,7 @@ from .planners import PLANNERS, best_plan
 from .planners.base import Buffer, Plan, check_no_overlap
 from .report.memory import memory_summary
 from .report.plan import engine_notes, flash_bytes, layer_rows
-from .training.config import WEIGHT_STORAGES, UpdateScheme, auto_candidates
+from .training.config import DEFAULT_BUDGET_BYTES, WEIGHT_STORAGES, UpdateScheme, auto_candidates
 from .training.pipeline import for_classes, training_graph
 
 KERNEL_BACKENDS = ("portable", "cmsis_nn")
@@ -57,7 +57,7 @@ class Options:
     seed: int = 0                      # seed of the new head
     planner: str | None = None         # one arena planner, or None for the best of all
     kernels: str = "portable"          # the C kernel backend: portable or cmsis_nn
-    budget_bytes: int = 256 * 1024     # the SRAM the engine must fit (memory.json peak_sram_bytes); the
+    budget_bytes: int = DEFAULT_BUDGET_BYTES  # the SRAM the engine must fit (memory.json peak_sram_bytes); the
                                        # `auto` scheme picks the largest update under it
 
     def __post_init__(self):

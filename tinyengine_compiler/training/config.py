@@ -32,6 +32,8 @@ from ..ir.ops import WEIGHTED_OPS, is_pointwise
 RATIOS = (0.0, 0.125, 0.25, 0.5, 1.0)
 CHANNEL_SELECTIONS = ("norm", "first")
 WEIGHT_STORAGES = ("int8", "float32")
+# The SRAM every command fits the engine into by default: the STM32F746 training budget.
+DEFAULT_BUDGET_BYTES = 256 * 1024
 ALL = "all"
 
 LayerRef = int | str
