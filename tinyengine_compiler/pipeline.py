@@ -183,7 +183,7 @@ def _engine(forward: Graph, sched: Graph, options: Options, scheme_name: str | N
     check_no_overlap(buffers, plan)
     ctx = build_context(sched, plan.offsets, plan.arena_bytes, source=sched.name,
                         source_sha256=graph_sha256(sched),
-                        sizes={b.name: b.size_bytes for b in buffers})
+                        buffers=buffers)
     ctx["stack_bytes"] = engine_stack_bytes(ctx["kernels"], options.kernels)   # the build fragments name it
     extra = engine_notes(sched, buffers, scheme_name, options) if scheme_name is not None else None
     summary = memory_summary(buffers, plan, layers=layer_rows(forward, sched, buffers),

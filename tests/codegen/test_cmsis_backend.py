@@ -178,7 +178,7 @@ def _dsp_scratch_needs(g, cmsis_objects, tmp_path) -> dict[str, int]:
 def _check_arena_scratch(g, cmsis_objects, tmp_path) -> None:
     needs = _dsp_scratch_needs(g, cmsis_objects, tmp_path)
     engine = inference_engine(g, Options(kernels="cmsis_nn"))
-    placed = {b.name[:-len(".scratch")]: b.size_bytes for b in engine.buffers if b.category == "scratch"}
+    placed = {b.scratch_of: b.size_bytes for b in engine.buffers if b.scratch_of is not None}
     assert any(needs.values())
     for node, need in needs.items():
         assert need <= placed.get(node, 0), f"{node}: CMSIS-NN asks for {need} B on a Cortex-M7"

@@ -9,6 +9,7 @@ from tinyengine_compiler.passes.inplace import inplace
 from tinyengine_compiler.passes.lifetimes import lifetimes
 from tinyengine_compiler.passes.sparse_update import sparse_update
 from tinyengine_compiler.planners import PLANNERS, check_no_overlap, lower_bound
+from tinyengine_compiler.planners.base import SavedState
 from tinyengine_compiler.training.config import LayerUpdate
 
 from ..grads.nets import NetBuilder
@@ -58,6 +59,14 @@ def test_hand_computed_buffers():
         "c2.preact.grad": (256, 16, 17, "gradient", None),
         "c2.weight.grad": (4 * 2 * 4, 17, 18, "gradient", None),  # [4, 1, 1, 2]
     }
+
+
+def test_what_a_buffer_keeps_is_a_field_not_its_name():
+    got = {b.name: (b.saved, b.scratch_of) for b in lifetimes(inplace(train_graph())) if b.saved or b.scratch_of}
+    assert got == {"dw.out.kept.c2.grad_weight": (SavedState("dw.out", "kept", "c2.grad_weight"), None),
+                   "c2.out.mask": (SavedState("c2.out", "mask"), None),
+                   "add.out.mask": (SavedState("add.out", "mask"), None),
+                   "dw.scratch": (None, "dw")}
 
 
 def test_without_masks_the_outputs_are_saved_whole():

@@ -42,10 +42,9 @@ def _softmax(g, n, tag, ref, kept):
 def _clamp(g, n, tag, ref, kept):
     """ReLU backward: from the packed 1-bit mask of y when the plan keeps one, else from y."""
     dims = Static("tte_dims", f"{tag}_dims", _dims(g.tensors[n.inputs[0]].shape))
-    mask = f"{n.inputs[1]}.mask"
-    if mask in kept.values():
-        return Call("tte_clamp_grad_mask_f32", ["&tte_no_scratch", f"&{tag}_dims", ref(n.inputs[0]), ref(mask),
-                                                ref(n.outputs[0])], [dims])
+    if (n.inputs[1], n.name) in kept:
+        return Call("tte_clamp_grad_mask_f32", ["&tte_no_scratch", f"&{tag}_dims", ref(n.inputs[0]),
+                                                ref(kept[(n.inputs[1], n.name)]), ref(n.outputs[0])], [dims])
     statics = [Static("tte_clamp_grad_params", f"{tag}_params", [n.attrs["act_min"], n.attrs["act_max"]]), dims]
     return Call("tte_clamp_grad_f32", ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_dims", ref(n.inputs[0]),
                                        ref(n.inputs[1]), ref(n.outputs[0])], statics)

@@ -12,13 +12,14 @@ import hashlib
 import re
 import struct
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from .. import __version__
 from ..ir import DType, Graph, Node, OpKind
 from ..ir.ops import BACKWARD_OPS
+from ..planners.base import Buffer
 from ..resources import runtime_version
 from .backward_calls import SCALE_MODES, backward_call, master_name
 from .calls import Static, _dims, forward_call
@@ -51,22 +52,17 @@ def _identifiers(names: list[str]) -> dict[str, str]:
     return out
 
 
-def _saved_state(g: Graph, offsets: dict[str, int]) -> dict[tuple[str, str], str]:
-    """What backward keeps of a forward tensor instead of the whole (`passes/lifetimes.py`):
-    (tensor, reader) -> `<tensor>.kept.<reader>`, the kept channels for a weight gradient,
-    `<tensor>.argmax.<reader>`, the tap each window of a max pool picked, and
-    (tensor, CLAMP_GRAD reader) -> `<tensor>.mask`, its packed 1-bit ReLU mask."""
+def _saved_state(g: Graph, buffers: list[Buffer]) -> dict[tuple[str, str], Buffer]:
+    """What backward keeps of a forward tensor instead of the whole (`passes/lifetimes.py`),
+    by (tensor, backward reader): the kept channels of a weight gradient, the tap each window
+    of a max pool picked, and for every CLAMP_GRAD of the tensor its packed 1-bit ReLU mask."""
     out = {}
-    for name in offsets:
-        role = next((r for r in (".kept.", ".argmax.") if r in name), None)
-        if role is not None:
-            tensor, reader = name.split(role, 1)
-            out[(tensor, reader)] = name
-        elif name.endswith(".mask"):
-            tensor = name[:-len(".mask")]
-            for n in g.consumers(tensor):
-                if n.op == OpKind.CLAMP_GRAD and n.inputs[1] == tensor:
-                    out[(tensor, n.name)] = name
+    for b in buffers:
+        if b.saved is None:
+            continue
+        readers = [b.saved.reader] if b.saved.reader is not None else \
+            [n.name for n in g.consumers(b.saved.tensor) if n.op == OpKind.CLAMP_GRAD and n.inputs[1] == b.saved.tensor]
+        out.update(((b.saved.tensor, reader), b) for reader in readers)
     return out
 
 
@@ -253,11 +249,11 @@ def _trainable(g: Graph, update: Node, image: str, init: str, tag: str) -> tuple
 
 
 def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source: str, source_sha256: str,
-                  sizes: dict[str, int] | None = None) -> dict:
+                  buffers: Sequence[Buffer] = ()) -> dict:
     """Context of the engine of `g`: inference only, or (when `g` holds SGD_UPDATE nodes) the
     training step too.  Trained parameters live in SRAM arrays initialized from Flash.
-    `sizes` gives the bytes of each planned buffer (needed for `<node>.scratch` buffers)."""
-    sizes = sizes or {}
+    `buffers` are the planned buffers (`offsets` places them): what backward keeps of a forward
+    tensor and each kernel's scratch come from their `saved` and `scratch_of` fields."""
     updates = [n for n in g.nodes if n.op == OpKind.SGD_UPDATE]
     trained = [n.inputs[0] for n in updates]
     constants = [t.name for t in g.tensors.values() if t.is_constant]
@@ -274,14 +270,16 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
         trainables.append(entry)
         statics.extend(more)
     split_refs = {t["init"]: t["split"] for t in trainables if t["split"]}
-    kept = _saved_state(g, offsets)
+    saved = _saved_state(g, buffers)
+    kept = {key: b.name for key, b in saved.items()}   # what the backward calls read, by name
+    saved_form = {b.name: b.saved.form for b in saved.values()}
+    scratch_of = {b.scratch_of: b for b in buffers if b.scratch_of is not None}
     nodes = {n.name: n for n in g.nodes}
 
     def ref(name: str) -> str:
-        if (name.endswith(".mask") or ".argmax." in name) and name in kept.values():
-            return f"((uint8_t *)(tte_ram.arena + {offsets[name]}))"
-        if name in kept.values():   # the gathered channels of a saved activation
-            return f"((int8_t *)(tte_ram.arena + {offsets[name]}))"
+        if name in saved_form:   # bytes of a mask or of taps; the gathered channels of an activation
+            ctype = "int8_t" if saved_form[name] == "kept" else "uint8_t"
+            return f"(({ctype} *)(tte_ram.arena + {offsets[name]}))"
         t = g.tensors[name]
         if name in sram:
             return sram[name]
@@ -304,10 +302,10 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
                 # a reader of a split weight: the kernel's split twin, given the tte_split_filter
                 call.symbol = SPLIT_TWINS[call.symbol]
                 call.args = [split_refs[idents[w]] if a == sram[w] else a for a in call.args]
-            scratch = f"{node.name}.scratch"
-            if scratch in offsets:   # the node's kernel works through scratch memory in the arena
+            scratch = scratch_of.get(node.name)
+            if scratch is not None:   # the node's kernel works through scratch memory in the arena
                 statics.append(Static("tte_ctx", f"{tag}_ctx",
-                                      [f"tte_ram.arena + {offsets[scratch]}", sizes[scratch]]))
+                                      [f"tte_ram.arena + {offsets[scratch.name]}", scratch.size_bytes]))
                 call.args[0] = f"&{tag}_ctx"
             statics.extend(call.statics)
             used.update(n for n in node.inputs if g.tensors[n].is_constant and (idents[n] in call.args or n in split))
@@ -328,13 +326,13 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
         train_calls.extend(entries)
         if forward:
             infer_calls.extend(entries)
-            for (tensor, reader), buffer in kept.items():
-                argmax = ".argmax." in buffer
-                if (node.name == nodes[reader].attrs.get("forward")) if argmax else (tensor in node.outputs):
-                    keep = _argmax if argmax else _pack_mask if buffer.endswith(".mask") else _gather
-                    saved, more = keep(g, tensor, ref(buffer), nodes[reader], f"n{index[node.name]}_{len(statics)}",
-                                       ref)
-                    train_calls.append({**saved, "phase": PHASE_FORWARD, "block": None, "makes_loss": False})
+            for (tensor, reader), buffer in saved.items():
+                form = buffer.saved.form
+                if (node.name == nodes[reader].attrs.get("forward")) if form == "argmax" else (tensor in node.outputs):
+                    keep = {"argmax": _argmax, "mask": _pack_mask, "kept": _gather}[form]
+                    call, more = keep(g, tensor, ref(buffer.name), nodes[reader],
+                                      f"n{index[node.name]}_{len(statics)}", ref)
+                    train_calls.append({**call, "phase": PHASE_FORWARD, "block": None, "makes_loss": False})
                     statics.extend(more)
     x, y = g.tensors[g.inputs[0]], g.tensors[g.outputs[0]]
     members = _state_members(arena_bytes, trainables, bool(updates))

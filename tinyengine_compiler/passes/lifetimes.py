@@ -9,7 +9,8 @@ its size rounded up to `align` bytes:
     non-constant tensor from the step of its producer to the step of the last node that reads
     its full bytes (a graph output: to the last step).  int8 tensors are `activation`, or
     `saved_activation` when a backward op reads them in full; float32 ones are `gradient`.
-  * what backward keeps of a forward tensor instead of the whole of it (`backward_reads`):
+  * what backward keeps of a forward tensor instead of the whole of it (`backward_reads`), each
+    a buffer whose `saved` (planners.SavedState) says which tensor, which form and which reader:
       - a max pool's backward reads `<x>.argmax.<reader>`, the tap each window picked (a byte a
         window, the size of the pool's output), made when the pool runs;
       - a weight gradient with `channels` reads only those input channels: the forward op's
@@ -30,7 +31,8 @@ its size rounded up to `align` bytes:
     the output's buffer grows to hold the input at the least safe offset inside it
     (`RowBanding.min_offset`), and the input's buffer is its alias there, with the banding
     for the overlap checker to prove.
-  * kernel scratch as `<node>.scratch` (`scratch`, live at its node's step only): two expanded
+  * kernel scratch as `<node>.scratch` (`scratch`, `scratch_of=<node>`, live at its node's step
+    only): two expanded
     channels for FUSED_EXPAND_DEPTHWISE, one padded input channel for an in-place depthwise conv
     or depthwise input gradient (the other portable kernels need none: codegen/kernels.py); with
     a `backend_scratch(g, node)` (the pipeline passes codegen.kernels.cmsis_scratch_bytes for
@@ -51,7 +53,7 @@ from collections.abc import Callable
 
 from ..ir import DType, Graph, Node, OpKind
 from ..ir.ops import BACKWARD_OPS
-from ..planners.base import Buffer, RowBanding, align_up
+from ..planners.base import Buffer, RowBanding, SavedState, align_up
 from .fuse_frozen_prefix import fused_scratch_bytes
 
 GRAD_WEIGHT_OPS = frozenset({OpKind.CONV2D_GRAD_WEIGHT, OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT})
@@ -161,7 +163,7 @@ def _side_buffers(g: Graph, name: str, first: int, masks: bool, align: int) -> l
     readers = [(i, n) for i, n in enumerate(g.nodes) if n.op in BACKWARD_OPS and name in n.inputs]
     step = {n.name: i for i, n in enumerate(g.nodes)}
     out = [Buffer(f"{name}.argmax.{n.name}", align_up(g.tensors[n.inputs[0]].size, align), step[n.attrs["forward"]],
-                  i, "saved_activation", align)
+                  i, "saved_activation", align, saved=SavedState(name, "argmax", n.name))
            for i, n in readers if backward_reads(n, name, masks=masks) == "argmax"]
     if "full" in _reads(g, name, masks):
         return out
@@ -169,12 +171,12 @@ def _side_buffers(g: Graph, name: str, first: int, masks: bool, align: int) -> l
     mask_steps = [i for i, n in readers if backward_reads(n, name, masks=masks) == "mask"]
     if mask_steps:
         out.append(Buffer(f"{name}.mask", align_up(-(-t.size // 8), align), first, max(mask_steps),
-                          "saved_activation", align))
+                          "saved_activation", align, saved=SavedState(name, "mask")))
     for i, n in readers:
         if backward_reads(n, name, masks=masks) == "kept":
             kept = t.size // t.shape[-1] * len(n.attrs["channels"])
             out.append(Buffer(f"{name}.kept.{n.name}", align_up(kept, align), first, i,
-                              "saved_activation", align))
+                              "saved_activation", align, saved=SavedState(name, "kept", n.name)))
     return out
 
 
@@ -192,5 +194,5 @@ def scratch_bytes(g: Graph, n: Node, backend_scratch: Callable[[Graph, Node], in
 
 def _scratch_buffers(g: Graph, align: int, backend_scratch) -> list[Buffer]:
     sizes = [scratch_bytes(g, n, backend_scratch) for n in g.nodes]
-    return [Buffer(f"{n.name}.scratch", align_up(size, align), i, i, "scratch", align)
+    return [Buffer(f"{n.name}.scratch", align_up(size, align), i, i, "scratch", align, scratch_of=n.name)
             for i, (n, size) in enumerate(zip(g.nodes, sizes)) if size]

@@ -28,6 +28,22 @@ CATEGORIES = ("activation", "saved_activation", "gradient", "trainable", "scratc
 
 
 @dataclass(frozen=True)
+class SavedState:
+    """What a buffer keeps of forward tensor `tensor` for backward, instead of all of it:
+    `form` "kept" (the input channels a partial weight gradient reads), "argmax" (the tap each
+    window of a max pool picked) or "mask" (the packed 1-bit mask a ReLU gradient reads).
+    `reader` is the backward node that reads it; None for a mask, which every CLAMP_GRAD of the
+    tensor shares."""
+
+    tensor: str
+    form: str
+    reader: str | None = None
+
+
+SAVED_FORMS = ("kept", "argmax", "mask")
+
+
+@dataclass(frozen=True)
 class RowBanding:
     """How an op overwrites its input with its output, one row at a time: it writes output
     rows 0, 1, ... in order (`out_rows` rows of `out_row_bytes`), and once it writes any byte of
@@ -58,7 +74,10 @@ class Buffer:
     `align` is the alignment its offset needs (a power of two).  `alias_of` names a buffer whose
     bytes this one reuses (in-place), at `alias_offset` bytes into it; it must fit inside that
     buffer.  `banding`: this buffer is the input of an op that writes `alias_of` over it row by
-    row (RowBanding); the overlap checker then proves each row.
+    row (RowBanding); the overlap checker then proves each row.  What the bytes are for, when
+    they are not simply a tensor of the graph: `saved` (part of a forward tensor kept for
+    backward) or `scratch_of` (the node whose kernel works in them).  The name is for people
+    (reports, errors); code reads these fields, never the name.
     """
 
     name: str
@@ -70,6 +89,8 @@ class Buffer:
     alias_of: str | None = None
     alias_offset: int = 0
     banding: RowBanding | None = None
+    saved: SavedState | None = None
+    scratch_of: str | None = None
 
     def __post_init__(self):
         if self.size_bytes < 0:
@@ -78,6 +99,8 @@ class Buffer:
             raise ValueError(f"buffer {self.name!r}: first step {self.first} > last {self.last}")
         if self.category not in CATEGORIES:
             raise ValueError(f"buffer {self.name!r}: unknown category {self.category!r}")
+        if self.saved is not None and self.saved.form not in SAVED_FORMS:
+            raise ValueError(f"buffer {self.name!r}: unknown saved form {self.saved.form!r}")
         if self.align < 1 or self.align & (self.align - 1):
             raise ValueError(f"buffer {self.name!r}: align {self.align} is not a power of two")
         if self.alias_offset and (self.alias_of is None or self.alias_offset < 0 or self.alias_offset % self.align):
