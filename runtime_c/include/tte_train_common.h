@@ -9,6 +9,7 @@
  * tte_sgd_args_ok: the arguments of a tte_sgd_update_* call agree (dims, scale mode, channels).
  * tte_sgd_step: the step of one gradient element, lr * (grad * grad_scale[k]) with k chosen by
  * the update's scale mode (docs/numerics.md: two float32 roundings, in that order).
+ * TTE_SGD_FOR_EACH: the element loop of every tte_sgd_update_* kernel.
  * tte_s8_of_master / tte_master_to_s8: the int8 weight the forward pass reads for a float32
  * master, roundf (ties away from zero) saturated to int8: in tte_sgd_update_f32, and in the
  * generated tte_set_trainable after it loads masters.
@@ -74,6 +75,28 @@ static inline float tte_sgd_step(const tte_sgd_params *p, const float *grad_scal
                                                               : 0;
     return p->lr * (g * grad_scale[k]);
 }
+
+/* The element loop of every tte_sgd_update_* kernel, after its argument checks: for rows
+ * [begin, end), each of their h * w positions and each trained column j (channels[j], or j when
+ * channels is NULL), in that order, runs APPLY(at, step): `at` is the element's offset in the
+ * parameter [rows, h, w, C], `step` its tte_sgd_step from the gradient [end - begin, h, w, n].
+ * A macro rather than a function taking a callback, so that each kernel's own APPLY, on its own
+ * parameter type, is inlined into the loop. */
+#define TTE_SGD_FOR_EACH(p, param_dims, grad_dims, grad, grad_scale, channels, begin, end, APPLY)       \
+    do {                                                                                          \
+        const int32_t mid_ = (param_dims)->h * (param_dims)->w, cols_ = (param_dims)->c;             \
+        const int32_t n_ = (grad_dims)->c;                                                        \
+        int32_t r_, m_, j_;                                                                       \
+        for (r_ = (begin); r_ < (end); r_++) {                                                    \
+            for (m_ = 0; m_ < mid_; m_++) {                                                       \
+                const float *g_ = (grad) + ((r_ - (begin)) * mid_ + m_) * n_;                     \
+                for (j_ = 0; j_ < n_; j_++) {                                                     \
+                    const int32_t col_ = (channels) == NULL ? j_ : (channels)[j_];                \
+                    APPLY((r_ * mid_ + m_) * cols_ + col_, tte_sgd_step((p), (grad_scale), r_, col_, g_[j_])); \
+                }                                                                                 \
+            }                                                                                     \
+        }                                                                                         \
+    } while (0)
 
 /* Clamped before the conversion, so that huge or non-finite masters saturate instead of
  * overflowing the cast. */

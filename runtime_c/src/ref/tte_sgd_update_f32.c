@@ -28,35 +28,31 @@ int32_t tte_sgd_update_f32_scratch_bytes(const tte_dims *input_dims, const tte_d
     return 0;
 }
 
+/* The master moved by the step, outward not past +-TTE_MASTER_LIMIT (nor past where it already
+ * is); a NaN result keeps the old value (tte_train_common.h). */
+static float apply_step(float old, float step)
+{
+    const float moved = old - step;
+    const float lo = old < -TTE_MASTER_LIMIT ? old : -TTE_MASTER_LIMIT;
+    const float hi = old > TTE_MASTER_LIMIT ? old : TTE_MASTER_LIMIT;
+    return moved != moved ? old : moved < lo ? lo : moved > hi ? hi : moved;
+}
+
 tte_status tte_sgd_update_f32(const tte_ctx *ctx, const tte_sgd_params *p,
                               const tte_dims *param_dims, const tte_dims *grad_dims,
                               const float *grad, const float *grad_scale,
                               const int32_t *channels, const tte_rows *rows, float *param_inout, int8_t *image_output)
 {
-    const int32_t mid = param_dims->h * param_dims->w;
-    const int32_t cols = param_dims->c, n = grad_dims->c;
-    int32_t r, m, j, begin, end;
+    int32_t begin, end;
     (void)ctx;
 
     if (!tte_sgd_args_ok(p, param_dims, grad_dims, channels) ||
         !tte_rows_range(rows, param_dims->n, &begin, &end)) {
         return TTE_ERR_ARG;
     }
-    for (r = begin; r < end; r++) {
-        for (m = 0; m < mid; m++) {
-            float *row = param_inout + (r * mid + m) * cols;
-            int8_t *image = image_output + (r * mid + m) * cols;
-            const float *g = grad + ((r - begin) * mid + m) * n;
-            for (j = 0; j < n; j++) {
-                const int32_t col = channels == NULL ? j : channels[j];
-                const float step = tte_sgd_step(p, grad_scale, r, col, g[j]);
-                const float old = row[col], moved = old - step;
-                const float lo = old < -TTE_MASTER_LIMIT ? old : -TTE_MASTER_LIMIT;
-                const float hi = old > TTE_MASTER_LIMIT ? old : TTE_MASTER_LIMIT;
-                row[col] = moved != moved ? old : moved < lo ? lo : moved > hi ? hi : moved;
-                image[col] = tte_s8_of_master(row[col]);
-            }
-        }
-    }
+#define APPLY_STEP(at, step) \
+    (param_inout[at] = apply_step(param_inout[at], (step)), image_output[at] = tte_s8_of_master(param_inout[at]))
+    TTE_SGD_FOR_EACH(p, param_dims, grad_dims, grad, grad_scale, channels, begin, end, APPLY_STEP);
+#undef APPLY_STEP
     return TTE_OK;
 }

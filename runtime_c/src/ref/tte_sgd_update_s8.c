@@ -45,25 +45,15 @@ tte_status tte_sgd_update_s8(const tte_ctx *ctx, const tte_sgd_params *p,
                              const float *grad, const float *grad_scale,
                              const int32_t *channels, const tte_rows *rows, int8_t *param_inout)
 {
-    const int32_t mid = param_dims->h * param_dims->w;
-    const int32_t cols = param_dims->c, n = grad_dims->c;
-    int32_t r, m, j, begin, end;
+    int32_t begin, end;
     (void)ctx;
 
     if (!tte_sgd_args_ok(p, param_dims, grad_dims, channels) ||
         !tte_rows_range(rows, param_dims->n, &begin, &end)) {
         return TTE_ERR_ARG;
     }
-    for (r = begin; r < end; r++) {
-        for (m = 0; m < mid; m++) {
-            int8_t *row = param_inout + (r * mid + m) * cols;
-            const float *g = grad + ((r - begin) * mid + m) * n;
-            for (j = 0; j < n; j++) {
-                const int32_t col = channels == NULL ? j : channels[j];
-                const float step = tte_sgd_step(p, grad_scale, r, col, g[j]);
-                row[col] = apply_step(row[col], step);
-            }
-        }
-    }
+#define APPLY_STEP(at, step) (param_inout[at] = apply_step(param_inout[at], (step)))
+    TTE_SGD_FOR_EACH(p, param_dims, grad_dims, grad, grad_scale, channels, begin, end, APPLY_STEP);
+#undef APPLY_STEP
     return TTE_OK;
 }
