@@ -189,8 +189,9 @@ def _fp32_run(model: str, task: Task, run: Run, progress) -> dict:
 
 
 def _stored(trainer: Trainer, sched) -> bytes:
-    """The reference's trained parameters in tte_get_trainable's order (the SGD_UPDATE order)."""
-    return trained_bytes(sched, trainer.stored)
+    """The reference's trained parameters in tte_get_trainable's order (the SGD_UPDATE order),
+    then its stochastic-rounding counter where the engine keeps one."""
+    return trained_bytes(sched, trainer.stored, trainer.draws)
 
 
 def _int8_run(model: str, task: Task, run: Run, progress, work: Path) -> dict:

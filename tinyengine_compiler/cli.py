@@ -15,7 +15,7 @@ import click
 import numpy as np
 
 from .errors import TteError
-from .training.config import DEFAULT_BUDGET_BYTES, WEIGHT_STORAGES
+from .training.config import DEFAULT_BUDGET_BYTES, ROUNDINGS, WEIGHT_STORAGES
 
 
 def _one_line_errors(fn):
@@ -150,8 +150,34 @@ BUDGET_OPTION = click.option(
          "compile and bench-m7 exit 1 over it.")
 STORAGE_OPTION = click.option(
     "--storage", type=click.Choice(WEIGHT_STORAGES), default=None,
-    help="Trained weights: int8 updated in place (steps under half a step of the int8 grid are lost), or a "
-         "float32 master beside the int8 copy the forward reads (5 B a weight).  Default: the scheme's, int8.")
+    help="Trained weights: int8 updated in place (steps under half a step of the int8 grid are lost, unless "
+         "--rounding stochastic), or a float32 master beside the int8 copy the forward reads (5 B a weight).  "
+         "Default: the scheme's, int8.")
+ROUNDING_OPTION = click.option(
+    "--rounding", type=click.Choice(ROUNDINGS), default=None,
+    help="How an int8 weight or int32 bias updated in place rounds its step: to nearest, or stochastically "
+         "(up with the probability of the step's fraction, so small steps count in expectation; a 4-byte "
+         "counter, saved in checkpoints).  Default: the scheme's, nearest.")
+
+
+def _with_options(fn):
+    """Hand the command one pipeline.Options, made from whichever pipeline options it declares
+    (_training_options, _engine_options), instead of the options one by one."""
+    # CLI parameter -> (Options field, its value from the CLI's)
+    fields = {"num_classes": ("num_classes", None), "budget": ("budget_bytes", "bytes"), "storage": ("storage", None),
+              "rounding": ("rounding", None), "no_qas": ("qas", "not"), "no_reorder": ("reorder", "not"),
+              "kernels": ("kernels", None), "planner": ("planner", None), "seed": ("seed", None),
+              "label_smoothing": ("label_smoothing", None)}
+
+    @functools.wraps(fn)
+    def run(**kw):
+        from .pipeline import Options
+        from .report.plan import parse_bytes
+
+        convert = {None: lambda v: v, "not": lambda v: not v, "bytes": parse_bytes}
+        given = {field: convert[how](kw.pop(name)) for name, (field, how) in fields.items() if name in kw}
+        return fn(options=Options(**given), **kw)
+    return run
 
 
 def _training_options(fn):
@@ -161,6 +187,7 @@ def _training_options(fn):
         NUM_CLASSES_OPTION,
         BUDGET_OPTION,
         STORAGE_OPTION,
+        ROUNDING_OPTION,
         NO_QAS_OPTION,
         click.option("--label-smoothing", type=float, default=0.0, show_default=True),
         SEED_OPTION,
@@ -169,21 +196,18 @@ def _training_options(fn):
     return fn
 
 
-def _load_training_graphs(model, update, num_classes, budget, storage, no_qas, label_smoothing, seed):
+def _load_training_graphs(model, update, options):
     """(forward graph with its head, the backward graph of every op before pruning, or None when
     an op has no gradient rule, the scheduled training step of the one pipeline)."""
     from .frontend import load_model
     from .grads import trainable_ops
     from .passes.autodiff import autodiff
-    from .pipeline import Options, training_schedule
-    from .report.plan import parse_bytes
+    from .pipeline import training_schedule
     from .training.config import load_scheme
 
-    options = Options(num_classes=num_classes, storage=storage, qas=not no_qas, label_smoothing=label_smoothing,
-                      seed=seed, budget_bytes=parse_bytes(budget))
     g, train = training_schedule(load_model(model, require_int8=True), load_scheme(update), options)
     whole = all(n.op in trainable_ops() for n in g.nodes)
-    return g, autodiff(g, label_smoothing=label_smoothing) if whole else None, train
+    return g, autodiff(g, label_smoothing=options.label_smoothing) if whole else None, train
 
 
 @main.command("graph")
@@ -191,13 +215,13 @@ def _load_training_graphs(model, update, num_classes, budget, storage, no_qas, l
 @_training_options
 @click.option("--json", "as_json", is_flag=True, help="Print the op counts as one JSON line.")
 @_one_line_errors
-def graph_cmd(model, update, num_classes, budget, storage, no_qas, label_smoothing, seed, as_json):
+@_with_options
+def graph_cmd(model, update, options, as_json):
     """Build the training graph: op counts before and after pruning, and the backward ops kept."""
     from .ir.ops import BACKWARD_OPS
     from .passes.sparse_update import trained_params
 
-    g, full, train = _load_training_graphs(model, update, num_classes, budget, storage, no_qas, label_smoothing,
-                                           seed)
+    g, full, train = _load_training_graphs(model, update, options)
     before = None if full is None else len([n for n in full.nodes if n.op in BACKWARD_OPS])
     after = [n for n in train.nodes if n.op in BACKWARD_OPS]
     params = trained_params(train)
@@ -228,8 +252,8 @@ def graph_cmd(model, update, num_classes, budget, storage, no_qas, label_smoothi
 @click.option("--lr", type=float, required=True, help="SGD learning rate (batch 1, no momentum).")
 @click.option("--json", "as_json", is_flag=True, help='Print {"epochs": [{"loss": .., "test_acc": ..}, ...]}.')
 @_one_line_errors
-def train_sim_cmd(model, update, num_classes, budget, storage, no_qas, label_smoothing, seed, dataset, classes,
-                  train_per_class, test_per_class, epochs, lr, as_json):
+@_with_options
+def train_sim_cmd(model, update, options, dataset, classes, train_per_class, test_per_class, epochs, lr, as_json):
     """Simulate on-device training with the numpy reference trainer (the C's golden model)."""
     from .errors import ConfigError
     from .frontend.inputs import quantize_image
@@ -240,7 +264,7 @@ def train_sim_cmd(model, update, num_classes, budget, storage, no_qas, label_smo
         class_ids = [int(c) for c in classes.split(",")]
     except ValueError:
         raise ConfigError(f"--classes {classes}: expected comma-separated integers") from None
-    g, _, train = _load_training_graphs(model, update, num_classes, budget, storage, no_qas, label_smoothing, seed)
+    g, _, train = _load_training_graphs(model, update, options)
     n_logits = g.tensors[g.outputs[0]].shape[-1]
     if len(class_ids) > n_logits:
         raise ConfigError(f"{len(class_ids)} classes but the model has {n_logits} outputs; use --num-classes")
@@ -250,7 +274,7 @@ def train_sim_cmd(model, update, num_classes, budget, storage, no_qas, label_smo
     te_x = [quantize_image(g, im) for im in te_x]
     trainer = Trainer(train, lr)
     with click.progressbar(length=epochs * len(tr_x), label="training", file=sys.stderr) as bar:
-        history = fit(trainer, tr_x, tr_y, te_x, te_y, epochs, seed, on_step=lambda: bar.update(1))
+        history = fit(trainer, tr_x, tr_y, te_x, te_y, epochs, options.seed, on_step=lambda: bar.update(1))
     if as_json:
         click.echo(json.dumps({"epochs": history}))
     else:
@@ -266,6 +290,7 @@ def _engine_options(fn):
         NUM_CLASSES_OPTION,
         BUDGET_OPTION,
         STORAGE_OPTION,
+        ROUNDING_OPTION,
         NO_QAS_OPTION,
         click.option("--no-reorder", is_flag=True,
                      help="Baseline: compute every gradient, then apply all updates (the paper's 'w/o reorder')."),
@@ -278,17 +303,13 @@ def _engine_options(fn):
     return fn
 
 
-def _build_engine(model, update, num_classes, budget, storage, no_qas, no_reorder, kernels, planner, seed):
-    """The pipeline's training engine for the shared options (`_engine_options`)."""
+def _build_engine(model, update, options):
+    """The pipeline's training engine of `model` under scheme `update`."""
     from .frontend import load_model
-    from .pipeline import Options, training_engine
-    from .report.plan import parse_bytes
+    from .pipeline import training_engine
     from .training.config import load_scheme
 
-    options = Options(num_classes=num_classes, storage=storage, qas=not no_qas, reorder=not no_reorder,
-                      kernels=kernels, planner=planner, seed=seed, budget_bytes=parse_bytes(budget))
-    scheme = load_scheme(update)
-    return training_engine(load_model(model, require_int8=True), scheme, options), options
+    return training_engine(load_model(model, require_int8=True), load_scheme(update), options)
 
 
 def _sram_line(s: dict) -> str:
@@ -305,15 +326,14 @@ def _sram_line(s: dict) -> str:
               help="Write memory.json, memory.md and memory.svg into this folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print memory.json on one line.")
 @_one_line_errors
-def plan_cmd(model, update, num_classes, budget, storage, no_qas, no_reorder, kernels, planner, seed,
-             out_dir, as_json):
+@_with_options
+def plan_cmd(model, update, options, out_dir, as_json):
     """Plan the SRAM of one training step as `tte compile` builds it; report it, gate on a budget."""
     from .codegen.emit import write_files
     from .report.memory import report_files
     from .report.plan import check_budget, peak_breakdown
 
-    engine, options = _build_engine(model, update, num_classes, budget, storage, no_qas, no_reorder, kernels,
-                                    planner, seed)
+    engine = _build_engine(model, update, options)
     s = engine.summary
     if out_dir is not None:
         write_files(out_dir, report_files(engine.buffers, engine.plan, s))
@@ -336,14 +356,13 @@ def plan_cmd(model, update, num_classes, budget, storage, no_qas, no_reorder, ke
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Output folder: tte_model.[ch], tte_weights.[ch], runtime/, tte.mk, tte.cmake, memory.*")
 @_one_line_errors
-def compile_cmd(model, update, num_classes, budget, storage, no_qas, no_reorder, kernels, planner, seed,
-                out_dir):
+@_with_options
+def compile_cmd(model, update, options, out_dir):
     """Compile the training step into a self-contained C folder (memory.json as `tte plan` reports it)."""
     from .compile import write_engine
     from .report.plan import check_budget
 
-    engine, options = _build_engine(model, update, num_classes, budget, storage, no_qas, no_reorder, kernels,
-                                    planner, seed)
+    engine = _build_engine(model, update, options)
     check_budget(engine, options.budget_bytes)
     write_engine(engine, out_dir, options)
     click.echo(f"wrote {out_dir}: {_sram_line(engine.summary)}; "
@@ -439,8 +458,8 @@ def example_firmware_cmd(out_dir):
 @click.option("--json", "as_json", is_flag=True,
               help="Print one JSON line: flash_bytes, ram_bytes, instr_* (instr_by_kernel: per function) and losses.")
 @_one_line_errors
-def bench_m7_cmd(model, update, num_classes, budget, storage, no_qas, no_reorder, kernels, planner, seed,
-                 steps, lr, inputs_path, opt, timeout, as_json):
+@_with_options
+def bench_m7_cmd(model, update, options, steps, lr, inputs_path, opt, timeout, as_json):
     """Compile, link for the STM32F746 and train K steps on QEMU: sizes, instructions, losses."""
     import tempfile
 
@@ -451,8 +470,7 @@ def bench_m7_cmd(model, update, num_classes, budget, storage, no_qas, no_reorder
     from .targets.bench import bench_m7
     from .targets.firmware import REGION_BYTES
 
-    engine, options = _build_engine(model, update, num_classes, budget, storage, no_qas, no_reorder, kernels,
-                                    planner, seed)
+    engine = _build_engine(model, update, options)
     check_budget(engine, options.budget_bytes)
     g = engine.forward
     shape = g.tensors[g.inputs[0]].shape

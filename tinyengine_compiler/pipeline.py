@@ -38,7 +38,7 @@ from .planners import PLANNERS, best_plan
 from .planners.base import Buffer, Plan, check_no_overlap
 from .report.memory import memory_summary
 from .report.plan import engine_notes, flash_bytes, layer_rows
-from .training.config import DEFAULT_BUDGET_BYTES, WEIGHT_STORAGES, UpdateScheme, auto_candidates
+from .training.config import DEFAULT_BUDGET_BYTES, ROUNDINGS, WEIGHT_STORAGES, UpdateScheme, auto_candidates
 from .training.pipeline import for_classes, training_graph
 
 KERNEL_BACKENDS = ("portable", "cmsis_nn")
@@ -51,6 +51,7 @@ class Options:
     num_classes: int | None = None     # a new N-class head that trains in full
     storage: str | None = None         # trained weights: int8 in place, or a float32 master beside the
                                        # int8 image; None: the scheme's (int8 unless it says otherwise)
+    rounding: str | None = None        # in-place int8 / int32 steps: nearest or stochastic; None: the scheme's
     qas: bool = True                   # quantization-aware scaling of the gradients
     reorder: bool = True               # apply each gradient as soon as it exists (False: the paper's baseline)
     label_smoothing: float = 0.0
@@ -63,6 +64,8 @@ class Options:
     def __post_init__(self):
         if self.storage is not None and self.storage not in WEIGHT_STORAGES:
             raise ConfigError(f"--storage {self.storage}: choose one of {', '.join(WEIGHT_STORAGES)}")
+        if self.rounding is not None and self.rounding not in ROUNDINGS:
+            raise ConfigError(f"--rounding {self.rounding}: choose one of {', '.join(ROUNDINGS)}")
         if self.planner is not None and self.planner not in PLANNERS:
             raise ConfigError(f"--planner {self.planner}: unknown; choose one of {', '.join(PLANNERS)}")
         if self.kernels not in KERNEL_BACKENDS:
@@ -89,6 +92,8 @@ def unscheduled_training(g: Graph, scheme: UpdateScheme, options: Options = Opti
     preserve (tests/training/test_schedule_preserves_training.py); not for a fitted scheme."""
     if options.storage is not None:
         scheme = replace(scheme, weight_storage=options.storage)
+    if options.rounding is not None:
+        scheme = replace(scheme, rounding=options.rounding)
     g, scheme = for_classes(legalize_biases(g), scheme, options.num_classes, options.seed)
     _, train = training_graph(g, scheme, use_qas=options.qas, label_smoothing=options.label_smoothing)
     return g, train
@@ -118,7 +123,7 @@ def _fitted_engine(g: Graph, scheme: UpdateScheme, options: Options) -> Engine:
     """The engine of the largest `auto_candidates` scheme within options.budget_bytes, found by
     bisection (a smaller candidate trains a subset, so as a rule needs no more SRAM).  Raises
     BudgetError when not even the smallest (the classifier alone) fits."""
-    candidates = [replace(c, weight_storage=scheme.weight_storage) for c in auto_candidates(g)]
+    candidates = [replace(c, weight_storage=scheme.weight_storage, rounding=scheme.rounding) for c in auto_candidates(g)]
     built: dict[int, Engine] = {}
 
     def engine(i: int) -> Engine:

@@ -688,8 +688,11 @@ int32_t tte_grad_accumulate_f32_scratch_bytes(const tte_dims *input_dims,
  *   tte_sgd_update_f32 (float32 master weights):  P[r, m, col] = P[r, m, col] - step, and
  *     its int8 image (what the forward reads) image[r, m, col] = saturate_int8(roundf(P))
  *   tte_sgd_update_s8 / _s32 (int8 weights / int32 biases):
- *     P = saturate(P - (int64) clamp(roundf(step), -2^32, 2^32)), roundf = nearest, ties
- *     away from zero; saturate to int8, or for a bias to +-TTE_BIAS_LIMIT
+ *     P = saturate(P - (int64) clamp(round(step), -2^32, 2^32)); saturate to int8, or for a
+ *     bias to +-TTE_BIAS_LIMIT.  round = roundf (nearest, ties away from zero) when draws_inout
+ *     is NULL; else stochastic rounding: floor(step) + 1 with probability step - floor(step),
+ *     the element's draw being tte_uniform_draw(*draws_inout), after which the counter is one more
+ *     (every element takes one draw, in the order above; tte_train_common.h)
  *   a master or a bias moves outward not past +-TTE_MASTER_LIMIT / +-TTE_BIAS_LIMIT (or past
  *   where it already is), and a NaN step leaves P (tte_train_common.h)
  * Entries of untrained columns are left unchanged.  With `rows` (a fused update: the weight
@@ -711,6 +714,8 @@ int32_t tte_grad_accumulate_f32_scratch_bytes(const tte_dims *input_dims,
  * @param[out] image_output tte_sgd_update_f32 only: the int8 weights [rows, h, w, C] the
  *                          forward pass reads; the trained columns are rewritten
  *                          (tte_train_common.h's tte_master_to_s8 remakes a whole image)
+ * @param[in,out] draws_inout  tte_sgd_update_s8 / _s32 only: NULL rounds to nearest; else the
+ *                          stochastic-rounding counter, advanced by the elements updated
  * ------------------------------------------------------------------------------------- */
 tte_status tte_sgd_update_f32(const tte_ctx *ctx, const tte_sgd_params *p,
                               const tte_dims *param_dims, const tte_dims *grad_dims,
@@ -722,13 +727,14 @@ int32_t tte_sgd_update_f32_scratch_bytes(const tte_dims *input_dims, const tte_d
 tte_status tte_sgd_update_s8(const tte_ctx *ctx, const tte_sgd_params *p,
                              const tte_dims *param_dims, const tte_dims *grad_dims,
                              const float *grad, const float *grad_scale, const int32_t *channels,
-                             const tte_rows *rows, int8_t *param_inout);
+                             const tte_rows *rows, int8_t *param_inout, uint32_t *draws_inout);
 int32_t tte_sgd_update_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
                                         const tte_dims *output_dims);
 tte_status tte_sgd_update_s32(const tte_ctx *ctx, const tte_sgd_params *p,
                               const tte_dims *param_dims, const tte_dims *grad_dims,
                               const float *grad, const float *grad_scale,
-                              const int32_t *channels, const tte_rows *rows, int32_t *param_inout);
+                              const int32_t *channels, const tte_rows *rows, int32_t *param_inout,
+                              uint32_t *draws_inout);
 int32_t tte_sgd_update_s32_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
                                          const tte_dims *output_dims);
 

@@ -17,6 +17,7 @@
  *                s = f / (2 + f); log(m) = s * atanh series in z = s * s (Horner);
  *                result (log(m) + e * LN2_LO) + e * LN2_HI.
  *   tte_roundf(x): C's roundf without libm (the int8 / int32 SGD updates).
+ *   tte_floorf(x): C's floorf without libm (their stochastic rounding).
  * A NaN argument returns NaN (the reference gives NaN too, possibly another payload).
  */
 #ifndef TTE_MATHF_H
@@ -138,6 +139,18 @@ static inline float tte_roundf(float x)
         whole = whole - 1.0f;
     }
     return whole;
+}
+
+/** floorf: the largest whole number <= x (exact).  |x| >= 2^23, inf and NaN are returned as
+ *  they are; numpy's floor on float32. */
+static inline float tte_floorf(float x)
+{
+    float whole;
+    if (!(x > -8388608.0f && x < 8388608.0f)) {
+        return x;
+    }
+    whole = (float)(int32_t)x; /* toward zero, exact below 2^23 */
+    return whole > x ? whole - 1.0f : whole;
 }
 
 #ifdef __cplusplus

@@ -10,6 +10,8 @@
  * tte_sgd_step: the step of one gradient element, lr * (grad * grad_scale[k]) with k chosen by
  * the update's scale mode (docs/numerics.md: two float32 roundings, in that order).
  * TTE_SGD_FOR_EACH: the element loop of every tte_sgd_update_* kernel.
+ * tte_uniform_draw / tte_round_step: the rounding of an int8 / int32 update's step, to nearest
+ * or stochastic.
  * tte_s8_of_master / tte_master_to_s8: the int8 weight the forward pass reads for a float32
  * master, roundf (ties away from zero) saturated to int8: in tte_sgd_update_f32, and in the
  * generated tte_set_trainable after it loads masters.
@@ -97,6 +99,37 @@ static inline float tte_sgd_step(const tte_sgd_params *p, const float *grad_scal
             }                                                                                     \
         }                                                                                         \
     } while (0)
+
+/* Draw n of stochastic rounding, uniform on [0, 1) in steps of 2^-24: an integer hash of the
+ * counter n (xor-shift-multiply rounds, whose multipliers come from a published search for
+ * well-mixing 32-bit hashes), its top 24 bits scaled exactly.  A hash of a counter rather than
+ * a generator's state, so that the reference (reference/backward/sgd_update.py) makes any
+ * run of draws at once; the counter is the whole state, and a checkpoint saves it. */
+static inline float tte_uniform_draw(uint32_t n)
+{
+    uint32_t x = n;
+    x ^= x >> 16;
+    x *= 0x21F0AAADu;
+    x ^= x >> 15;
+    x *= 0x735A2D97u;
+    x ^= x >> 15;
+    return (float)(x >> 8) * (1.0f / 16777216.0f);
+}
+
+/* The whole number an int8 / int32 update subtracts for `step`: roundf (ties away from zero)
+ * with draws NULL; else floor(step) + 1 with probability step - floor(step) (both exact in
+ * float32), taking draw *draws and advancing the counter, also for a NaN step, so that every
+ * element takes one draw.  In expectation, the stochastic one is the step itself: a step
+ * smaller than half a unit still moves the parameter, now and then. */
+static inline float tte_round_step(float step, uint32_t *draws)
+{
+    float whole;
+    if (draws == NULL) {
+        return tte_roundf(step);
+    }
+    whole = tte_floorf(step);
+    return tte_uniform_draw((*draws)++) < step - whole ? whole + 1.0f : whole;
+}
 
 /* Clamped before the conversion, so that huge or non-finite masters saturate instead of
  * overflowing the cast. */

@@ -220,7 +220,7 @@ static void test_sgd_int8_saturates_and_ignores_nan(void)
     int8_t param[4] = {-128, 0, 127, 5};
     const int8_t want[4] = {-128, -1, 127, 5};
     grad[3] = nanf("");
-    CHECK_EQ_INT(tte_sgd_update_s8(NULL, &p, &d, &d, grad, scale, NULL, NULL, param), TTE_OK);
+    CHECK_EQ_INT(tte_sgd_update_s8(NULL, &p, &d, &d, grad, scale, NULL, NULL, param, NULL), TTE_OK);
     CHECK(memcmp(param, want, sizeof want) == 0);
 }
 
@@ -235,7 +235,7 @@ static void test_sgd_int32_keeps_to_the_bias_limit(void)
     const tte_dims d = {1, 1, 1, 4};
     const float scale[1] = {1.0f}, grad[4] = {-10.0f, 5.0f, 1e20f, 0.5f};
     int32_t param[4] = {TTE_BIAS_LIMIT - 1, INT32_MIN, 0, 100};
-    CHECK_EQ_INT(tte_sgd_update_s32(NULL, &p, &d, &d, grad, scale, NULL, NULL, param), TTE_OK);
+    CHECK_EQ_INT(tte_sgd_update_s32(NULL, &p, &d, &d, grad, scale, NULL, NULL, param, NULL), TTE_OK);
     CHECK_EQ_INT(param[0], TTE_BIAS_LIMIT);
     CHECK_EQ_INT(param[1], INT32_MIN);
     CHECK_EQ_INT(param[2], -TTE_BIAS_LIMIT);
@@ -253,8 +253,69 @@ static void test_sgd_updates_only_the_trained_columns(void)
     int8_t param[6] = {10, 20, 30, 40, 50, 60};
     /* 10 - 1 = 9, 30 + 2 = 32; 40 - round(3) = 37, 60 - round(0.5) = 59 */
     const int8_t want[6] = {9, 20, 32, 37, 50, 59};
-    CHECK_EQ_INT(tte_sgd_update_s8(NULL, &p, &pd, &gd, grad, scale, channels, NULL, param), TTE_OK);
+    CHECK_EQ_INT(tte_sgd_update_s8(NULL, &p, &pd, &gd, grad, scale, channels, NULL, param, NULL), TTE_OK);
     CHECK(memcmp(param, want, sizeof want) == 0);
+}
+
+static void test_floorf(void)
+{
+    CHECK(tte_floorf(2.5f) == 2.0f);
+    CHECK(tte_floorf(-2.5f) == -3.0f);
+    CHECK(tte_floorf(-3.0f) == -3.0f);
+    CHECK(tte_floorf(-0.25f) == -1.0f);
+    CHECK(tte_floorf(0.75f) == 0.0f);
+    CHECK(tte_floorf(16777216.0f) == 16777216.0f);
+}
+
+static void test_uniform_draws_lie_in_the_unit_interval_and_spread(void)
+{
+    /* 2^16 draws: all in [0, 1), multiples of 2^-24, and each of 16 equal bins holds its 4096
+     * within 5 % (a binomial's standard deviation here is 62, so 205 is over 3 of them) */
+    int32_t bins[16] = {0};
+    uint32_t n;
+    int32_t i;
+    for (n = 0; n < 65536u; n++) {
+        const float u = tte_uniform_draw(n * 2654435761u);
+        CHECK(u >= 0.0f && u < 1.0f);
+        CHECK(u * 16777216.0f == (float)(int32_t)(u * 16777216.0f));
+        bins[(int32_t)(u * 16.0f)]++;
+    }
+    for (i = 0; i < 16; i++) {
+        CHECK(bins[i] > 4096 - 205 && bins[i] < 4096 + 205);
+    }
+}
+
+static void test_stochastic_rounding_takes_one_draw_an_element_and_is_unbiased(void)
+{
+    /* whole steps need no luck: 3 - 2 = 1, -4 - (-1) = -3 whatever the draws; a NaN step leaves
+     * its element, but takes its draw all the same */
+    const tte_sgd_params p = {1.0f, TTE_SCALE_PER_TENSOR};
+    const tte_dims d = {1, 1, 1, 3};
+    const float scale[1] = {1.0f};
+    float grad[3] = {2.0f, -1.0f, 0.0f};
+    int8_t param[3] = {3, -4, 9};
+    uint32_t draws = 1000u;
+    int32_t k, total = 0;
+    grad[2] = nanf("");
+    CHECK_EQ_INT(tte_sgd_update_s8(NULL, &p, &d, &d, grad, scale, NULL, NULL, param, &draws), TTE_OK);
+    CHECK_EQ_INT(param[0], 1);
+    CHECK_EQ_INT(param[1], -3);
+    CHECK_EQ_INT(param[2], 9);
+    CHECK_EQ_INT(draws, 1003u);
+    /* a step of 0.25, 4000 times from 0: to nearest it never moves; stochastically it moves by
+     * one about 1000 times (binomial standard deviation 27; 1000 +- 120 is over 4 of them) */
+    {
+        const tte_dims one = {1, 1, 1, 1};
+        const float quarter[1] = {0.25f};
+        int32_t value[1];
+        for (k = 0; k < 4000; k++) {
+            value[0] = 0;
+            CHECK_EQ_INT(tte_sgd_update_s32(NULL, &p, &one, &one, quarter, scale, NULL, NULL, value, &draws), TTE_OK);
+            total -= value[0];
+        }
+    }
+    CHECK(total > 880 && total < 1120);
+    CHECK_EQ_INT(draws, 5003u);
 }
 
 int main(void)
@@ -269,6 +330,9 @@ int main(void)
     test_sgd_int8_saturates_and_ignores_nan();
     test_sgd_int32_keeps_to_the_bias_limit();
     test_sgd_updates_only_the_trained_columns();
+    test_floorf();
+    test_uniform_draws_lie_in_the_unit_interval_and_spread();
+    test_stochastic_rounding_takes_one_draw_an_element_and_is_unbiased();
     if (failures != 0) {
         fprintf(stderr, "%d check(s) failed\n", failures);
         return 1;

@@ -369,11 +369,17 @@ _SGD = {"float32": ("tte_sgd_update_f32", np.float32), "int8": ("tte_sgd_update_
         "int32": ("tte_sgd_update_s32", np.int32)}
 
 
-def _check_sgd(runtime, param, qp, grad, grad_scale, lr, storage, channels, c_dims, mode):
-    """One update through the reference and the C; c_dims is the parameter as {rows, h, w, C}."""
-    g, node = _graph(OpKind.SGD_UPDATE, [("p", param, qp), ("g", grad, None), ("s", grad_scale, None)],
-                     {"storage": storage, "channels": channels})
-    expected = sgd_update(g, node, param, grad, grad_scale, lr)
+def _check_sgd(runtime, param, qp, grad, grad_scale, lr, storage, channels, c_dims, mode, draws=None):
+    """One update through the reference and the C; c_dims is the parameter as {rows, h, w, C}.
+    With `draws` (an int8 / int32 storage), stochastic rounding from that counter: the C must
+    also leave the counter one further for each gradient element, whole or by blocks."""
+    attrs = {"storage": storage, "channels": channels}
+    if draws is not None:
+        attrs["rounding"] = "stochastic"
+    g, node = _graph(OpKind.SGD_UPDATE, [("p", param, qp), ("g", grad, None), ("s", grad_scale, None)], attrs)
+    expected = sgd_update(g, node, param, grad, grad_scale, lr, draws)
+    counter = None if draws is None else np.array([draws], np.uint32)
+    blocked_counter = None if draws is None else np.array([draws], np.uint32)
     symbol, dtype = _SGD[storage]
     buf = np.array(param, dtype, copy=True, order="C")
     n = c_dims[3] if channels is None else len(channels)
@@ -381,7 +387,7 @@ def _check_sgd(runtime, param, qp, grad, grad_scale, lr, storage, channels, c_di
     # a float32 master also rewrites its int8 image's trained columns; the others keep a marker
     image = np.full(buf.shape, 55, np.int8)
     st = runtime.call(symbol, SgdParams(lr, mode), c_dims, (*c_dims[:3], n), f32c(grad), f32c(grad_scale),
-                      chans, None, buf, *([image] if storage == "float32" else []))
+                      chans, None, buf, *([image] if storage == "float32" else [counter]))
     assert st == TTE_OK
     # the same update one block of rows at a time (a fused update): the same bytes
     blocked, blocked_image = np.array(param, dtype, copy=True, order="C"), np.full(buf.shape, 55, np.int8)
@@ -389,9 +395,11 @@ def _check_sgd(runtime, param, qp, grad, grad_scale, lr, storage, channels, c_di
     for begin, count in _blocks(c_dims[0]):
         assert runtime.call(symbol, SgdParams(lr, mode), c_dims, (*c_dims[:3], n), f32c(grad_rows[begin:begin + count]),
                             f32c(grad_scale), chans, Rows(begin, count), blocked,
-                            *([blocked_image] if storage == "float32" else [])) == TTE_OK
+                            *([blocked_image] if storage == "float32" else [blocked_counter])) == TTE_OK
     np.testing.assert_array_equal(blocked.view(np.uint8), buf.view(np.uint8), err_msg=f"{symbol} by blocks")
     np.testing.assert_array_equal(blocked_image, image)
+    if draws is not None:
+        assert int(counter[0]) == int(blocked_counter[0]) == (draws + np.asarray(grad).size) % (1 << 32)
     if storage == "float32":
         _bits(buf, expected, symbol)
         cols = slice(None) if channels is None else list(channels)
@@ -450,6 +458,43 @@ def test_sgd_update_fc_weight(runtime, storage, subset):
     grad = _grad(rng, (10, 40 if ch is None else len(ch)))
     _check_sgd(runtime, param, QParams.make(sw, 0, axis=0), grad, (1.0 / sw).astype(np.float32), 0.2, storage,
                ch, (10, 1, 1, 40), SCALE_PER_ROW)
+
+
+@pytest.mark.parametrize("storage, shape, axis", [("int8", (6, 3, 3, 5), 0), ("int8", (1, 3, 3, 10), 3),
+                                                 ("int32", (12,), 0)])
+@pytest.mark.parametrize("draws", [0, 123456789, (1 << 32) - 7])   # the last wraps around 2^32
+def test_sgd_update_stochastic_rounding(runtime, storage, shape, axis, draws):
+    """Stochastic rounding: the C equals the reference bit for bit, whole and by blocks, from a
+    counter anywhere in its range; steps from a hundredth of a unit to beyond saturation, whole
+    numbers, a NaN and an infinity (each still takes its draw)."""
+    rng = np.random.default_rng(draws % 1000 + len(shape))
+    param = _stored(rng, shape, storage)
+    scale = rng.uniform(0.5, 2.0, shape[axis]).astype(np.float32)
+    steps = rng.choice([0.01, 0.3, 0.5, 0.99, 1.0, 2.75, 40.5, 1e6], size=shape) * rng.choice([-1, 1], size=shape)
+    grad = (steps / scale.reshape([-1 if i == axis else 1 for i in range(len(shape))])).astype(np.float32)
+    grad.reshape(-1)[:2] = [np.nan, np.inf]
+    c_dims = (shape[0], 1, 1, 1) if storage == "int32" else shape
+    mode = SCALE_PER_COLUMN if axis == 3 else SCALE_PER_ROW
+    _check_sgd(runtime, param, QParams.make(scale, 0, axis=axis), grad, scale, 1.0, storage, None, c_dims, mode,
+               draws=draws)
+
+
+def test_stochastic_rounding_is_unbiased():
+    """The reference's stochastic rounding, against its definition rather than the C: a step of
+    s moves a parameter by floor(s) + 1 with probability frac(s), so over many draws the mean
+    move is s (within 4 standard deviations of a binomial), where rounding to nearest would lose
+    every step under half a unit."""
+    n = 20000
+    for s in (0.1, 0.37, -0.25, 2.8):
+        g, node = _graph(OpKind.SGD_UPDATE, [("p", np.zeros(n, np.int32), QParams.make(1.0, 0)),
+                                             ("g", np.full(n, s, np.float32), None),
+                                             ("s", np.ones(1, np.float32), None)],
+                         {"storage": "int32", "channels": None, "rounding": "stochastic"})
+        moved = -sgd_update(g, node, np.zeros(n, np.int32), np.full(n, s, np.float32), np.ones(1, np.float32),
+                            1.0, 5).astype(np.float64)
+        frac = s - np.floor(s)
+        assert set(np.unique(moved)) <= {np.floor(s), np.floor(s) + 1}
+        assert abs(moved.mean() - s) <= 4 * np.sqrt(frac * (1 - frac) / n)
 
 
 def test_sgd_update_per_tensor_scale_and_ties(runtime):
@@ -522,7 +567,7 @@ def test_a_block_outside_the_rows_is_rejected(runtime):
                             dw.shape, dw) == TTE_ERR_ARG
         param = np.zeros((3, 1, 1, 2), np.int8)
         assert runtime.call("tte_sgd_update_s8", SgdParams(0.1, SCALE_PER_ROW), param.shape, param.shape, dw,
-                            np.ones(3, np.float32), None, bad, param) == TTE_ERR_ARG
+                            np.ones(3, np.float32), None, bad, param, None) == TTE_ERR_ARG
 
 
 # --- contract --------------------------------------------------------------------------------

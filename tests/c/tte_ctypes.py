@@ -62,6 +62,7 @@ class GapParams(C.Structure):
 
 f32 = C.c_float
 PF = C.POINTER(C.c_float)
+PU32 = C.POINTER(C.c_uint32)
 
 
 class SoftmaxCeParams(C.Structure):
@@ -128,8 +129,8 @@ BACKWARD_SIGNATURES = {
     "tte_mul_grad_f32": [C.POINTER(MulGradParams), _PD, PF, _PD, P8, _PD, PF],
     "tte_grad_accumulate_f32": [_PD, PF, PF, PF],
     "tte_sgd_update_f32": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, _PR, PF, P8],
-    "tte_sgd_update_s8": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, _PR, P8],
-    "tte_sgd_update_s32": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, _PR, P32],
+    "tte_sgd_update_s8": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, _PR, P8, PU32],
+    "tte_sgd_update_s32": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, _PR, P32, PU32],
 }
 
 # (symbol, argtypes after ctx) of the int8 forward kernels called through `call`
@@ -238,8 +239,8 @@ class Runtime:
         return y
 
     def call(self, symbol: str, *args) -> int:
-        """Call a kernel with ctx NULL; numpy arrays are passed as pointers (int8, uint8, int32 or
-        float32 by dtype), tuples as tte_dims, ctypes structures by reference, ints as they are."""
+        """Call a kernel with ctx NULL; numpy arrays are passed as pointers (int8, uint8, int32,
+        uint32 or float32 by dtype), tuples as tte_dims, ctypes structures by reference, ints as they are."""
         conv = []
         for a in args:
             if a is None:
@@ -254,7 +255,8 @@ class Runtime:
                 assert a.flags.c_contiguous, symbol
                 conv.append({np.dtype(np.int8): _p8, np.dtype(np.int32): _p32,
                              np.dtype(np.float32): _pf,
-                             np.dtype(np.uint8): lambda u: u.ctypes.data_as(PU8)}[a.dtype](a))
+                             np.dtype(np.uint8): lambda u: u.ctypes.data_as(PU8),
+                             np.dtype(np.uint32): lambda u: u.ctypes.data_as(PU32)}[a.dtype](a))
         return getattr(self.lib, symbol)(None, *conv)
 
     def requantize(self, val: int, mult: int, shift: int) -> int:

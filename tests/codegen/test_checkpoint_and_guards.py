@@ -138,7 +138,7 @@ def test_a_huge_rate_saturates_the_parameters_and_every_checkpoint_stays_loadabl
     losses, checkpoint = train_sanitized(str(tmp_path / storage), np.stack(xs), labels, 1e30)
     trainer = Trainer(sched, 1e30)
     assert losses.tolist() == [np.float32(trainer.step(x, y)) for x, y in zip(xs, labels)]
-    assert checkpoint == checkpoint_bytes(sched, trainer.stored)
+    assert checkpoint == checkpoint_bytes(sched, trainer.stored, trainer.draws)
     assert engine.set_checkpoint(checkpoint) == CHECKPOINT_OK
 
 

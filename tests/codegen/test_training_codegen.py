@@ -32,25 +32,26 @@ def _engine(g, scheme, tmp_path, num_classes=10):
 
 
 def _stored(trainer, sched) -> bytes:
-    """The trainer's parameters in tte_get_trainable's order (the SGD_UPDATE order)."""
-    return trained_bytes(sched, trainer.stored)
+    """The trainer's parameters in tte_get_trainable's order (the SGD_UPDATE order), and its
+    stochastic-rounding counter where the engine keeps one."""
+    return trained_bytes(sched, trainer.stored, trainer.draws)
 
 
-def _scheme(name, storage="int8"):
+def _scheme(name, storage="int8", rounding="nearest"):
     from dataclasses import replace
-    return replace(load_scheme(name), weight_storage=storage)
+    return replace(load_scheme(name), weight_storage=storage, rounding=rounding)
 
 
 PAPER = ["mcunet-5fps", "mbv2-w0.35", "proxyless-w0.3"]
 
 
-def _ten_steps_then_twenty_inferences(g, scheme, tmp_path):
+def _ten_steps_then_twenty_inferences(g, scheme, tmp_path, lr=LR):
     plan, ctx, sched, engine = _engine(g, scheme, tmp_path)
     assert engine.arena_size() == plan.arena_bytes
-    trainer = Trainer(sched, LR)
+    trainer = Trainer(sched, lr)
     for i, image in enumerate(sample_images(10)):
         x = quantize_image(g, image)
-        assert engine.train_step(x, i % 10, LR) == np.float32(trainer.step(x, i % 10)), f"step {i}"
+        assert engine.train_step(x, i % 10, lr) == np.float32(trainer.step(x, i % 10)), f"step {i}"
     assert engine.get_trainable() == _stored(trainer, sched)
     for image in sample_images(20, seed=5):
         x = quantize_image(g, image)
@@ -69,6 +70,28 @@ def test_float32_master_weights_equal_the_reference_trainer(example_models, tmp_
     byte and every logit equal the reference trainer's (float32 storage)."""
     g = load_model(example_models["mcunet-5fps"]["int8"])
     _ten_steps_then_twenty_inferences(g, _scheme(scheme, "float32"), tmp_path)
+
+
+@pytest.mark.parametrize("scheme", ["sparse_49kb", "full"])
+def test_stochastic_rounding_equals_the_reference_trainer(example_models, tmp_path, scheme):
+    """int8 weights and int32 biases rounded stochastically: every loss, every parameter byte,
+    the draws counter (one draw an updated element) and every logit equal the reference's.  At
+    a rate where most int8 steps are under half a unit, so that rounding to nearest would drop
+    them, the stochastic engine still changes more weights than the nearest one."""
+    g = load_model(example_models["mcunet-5fps"]["int8"])
+    _ten_steps_then_twenty_inferences(g, _scheme(scheme, rounding="stochastic"), tmp_path, lr=0.001)
+    moved = {}
+    for rounding in ("nearest", "stochastic"):
+        _, _, sched, _ = _engine(g, _scheme(scheme, rounding=rounding), tmp_path / rounding)
+        trainer = Trainer(sched, 0.001)
+        for i, image in enumerate(sample_images(3)):
+            trainer.step(quantize_image(g, image), i)
+        moved[rounding] = sum(int(np.count_nonzero(trainer.stored[p] != sched.tensors[p].data))
+                              for p in trainer.stored)
+        assert trainer.draws == (0 if rounding == "nearest" else
+                                 3 * sum(int(np.prod(sched.tensors[n.inputs[1]].shape))
+                                         for n in sched.nodes if n.op == OpKind.SGD_UPDATE))
+    assert moved["stochastic"] > moved["nearest"]
 
 
 def test_float32_masters_round_trip_through_set_trainable(example_models, tmp_path):
@@ -136,9 +159,11 @@ def test_full_update_of_a_small_model_equals_the_reference_trainer(tmp_path):
     assert engine.get_trainable() == _stored(trainer, sched)
 
 
-def test_checkpoint_round_trip_continues_like_an_uninterrupted_run(example_models, tmp_path):
+@pytest.mark.parametrize("rounding", ["nearest", "stochastic"])
+def test_checkpoint_round_trip_continues_like_an_uninterrupted_run(example_models, tmp_path, rounding):
+    """A checkpoint holds all the training state: with stochastic rounding, the draws counter too."""
     g = load_model(example_models["mcunet-5fps"]["int8"])
-    _, _, _, engine = _engine(g, _scheme("sparse_49kb"), tmp_path)
+    _, _, _, engine = _engine(g, _scheme("sparse_49kb", rounding=rounding), tmp_path)
     images = [quantize_image(g, im) for im in sample_images(7)]
     for i, x in enumerate(images[:5]):
         engine.train_step(x, i % 10, LR)
@@ -159,4 +184,4 @@ def test_training_step_is_clean_under_asan_and_ubsan(example_models, tmp_path):
     losses, checkpoint = train_sanitized(str(tmp_path / "out"), xs, [1, 2, 3], LR)
     trainer = Trainer(sched, LR)
     assert losses.tolist() == [np.float32(trainer.step(x, y)) for x, y in zip(xs, [1, 2, 3])]
-    assert checkpoint == checkpoint_bytes(sched, trainer.stored)
+    assert checkpoint == checkpoint_bytes(sched, trainer.stored, trainer.draws)

@@ -218,7 +218,9 @@ def _sgd(g, n, tag, ref, split: bool):
     if channels is not None:
         statics.append(Static("int32_t", f"{tag}_channels", list(channels), len(channels)))
         chan_arg = f"{tag}_channels"
-    stored = [master_name(ref(param)), ref(param)] if storage == "float32" else [ref(param)]
+    # an int8 / int32 update rounds to nearest (NULL) or with the engine's draws counter
+    draws = "tte_ram.draws" if n.attrs.get("rounding") == "stochastic" else "NULL"
+    stored = [master_name(ref(param)), ref(param)] if storage == "float32" else [ref(param), draws]
     rows = BLOCK if g.producer(grad).attrs.get("fused_update") == n.name else "NULL"
     return Call(_SGD[storage], ["&tte_no_scratch", f"&tte_ram.sgd[{mode}]", f"&{tag}_p_dims", f"&{tag}_g_dims",
                                 ref(grad), ref(scale), chan_arg, rows, *stored], statics)

@@ -148,11 +148,18 @@ def split_weights(g: Graph) -> frozenset[str]:
     return frozenset(out)
 
 
-def trained_bytes(g: Graph, stored: Mapping[str, np.ndarray]) -> bytes:
+def rounds_stochastically(g: Graph) -> bool:
+    """Whether an update of `g` rounds its steps stochastically: the engine then keeps the draws
+    counter `tte_ram.draws`, which a checkpoint saves after the parameters."""
+    return any(n.op == OpKind.SGD_UPDATE and n.attrs.get("rounding") == "stochastic" for n in g.nodes)
+
+
+def trained_bytes(g: Graph, stored: Mapping[str, np.ndarray], draws: int = 0) -> bytes:
     """The trained parameters as the engine keeps them when they hold `stored` (name -> the whole
     stored tensor, as the reference trainer keeps it): each in update order, a split weight by
-    its trained columns only.  What tte_trainable_tensor gives tensor by tensor, and the payload
-    of a checkpoint."""
+    its trained columns only; then, for an engine that rounds stochastically, the draws counter
+    (uint32).  What tte_trainable_tensor gives tensor by tensor, and the payload of a
+    checkpoint."""
     split = split_weights(g)
     parts = []
     for n in g.nodes:
@@ -161,6 +168,8 @@ def trained_bytes(g: Graph, stored: Mapping[str, np.ndarray]) -> bytes:
             if n.inputs[0] in split:
                 value = value[..., list(n.attrs["channels"])]
             parts.append(np.ascontiguousarray(value).tobytes())
+    if rounds_stochastically(g):
+        parts.append(struct.pack("<I", draws % (1 << 32)))
     return b"".join(parts)
 
 
@@ -183,10 +192,10 @@ def model_hash(source_sha256: str) -> int:
     return int(source_sha256[:8], 16)
 
 
-def checkpoint_bytes(g: Graph, stored: Mapping[str, np.ndarray]) -> bytes:
-    """What tte_get_trainable writes when the trained parameters hold `stored`: the header, then
-    trained_bytes(g, stored)."""
-    payload = trained_bytes(g, stored)
+def checkpoint_bytes(g: Graph, stored: Mapping[str, np.ndarray], draws: int = 0) -> bytes:
+    """What tte_get_trainable writes when the trained parameters hold `stored` (and the draws
+    counter `draws`): the header, then trained_bytes(g, stored, draws)."""
+    payload = trained_bytes(g, stored, draws)
     header = struct.pack("<6I", CHECKPOINT_MAGIC, CHECKPOINT_VERSION | CHECKPOINT_HEADER_BYTES << 16,
                          model_hash(graph_sha256(g)), len(payload), zlib.crc32(payload), 0)
     return header + payload
@@ -194,13 +203,16 @@ def checkpoint_bytes(g: Graph, stored: Mapping[str, np.ndarray]) -> bytes:
 
 # Bytes and alignment of the C types the engine's state holds (Cortex-M7 and any host with
 # 4-byte int32/float: C struct layout rules, checked against the linker by the QEMU tests).
-_C_SIZE_ALIGN = {"uint8_t": (1, 1), "int8_t": (1, 1), "int32_t": (4, 4), "float": (4, 4), "tte_sgd_params": (8, 4)}
+_C_SIZE_ALIGN = {"uint8_t": (1, 1), "int8_t": (1, 1), "int32_t": (4, 4), "uint32_t": (4, 4), "float": (4, 4),
+                 "tte_sgd_params": (8, 4)}
 STATE_ALIGN = 8
 
 
-def _state_members(arena_bytes: int, trainables: list[dict], training: bool) -> list[tuple[str, str, int]]:
+def _state_members(arena_bytes: int, trainables: list[dict], training: bool,
+                   stochastic: bool) -> list[tuple[str, str, int]]:
     """(ctype, member, count) of the engine's one static state struct, `tte_ram`, in order: the
-    arena, each trained parameter (and its float master), the SGD parameters per scale mode."""
+    arena, each trained parameter (and its float master), the SGD parameters per scale mode, and
+    the stochastic-rounding counter when an update rounds so."""
     members = [("uint8_t", "arena", arena_bytes)]
     for t in trainables:
         members.append((t["ctype"], t["member"], t["count"]))
@@ -208,6 +220,8 @@ def _state_members(arena_bytes: int, trainables: list[dict], training: bool) -> 
             members.append(("float", t["master_member"], t["count"]))
     if training:
         members.append(("tte_sgd_params", "sgd", len(SCALE_MODES)))
+    if stochastic:
+        members.append(("uint32_t", "draws", 1))
     return members
 
 
@@ -335,7 +349,8 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
                     train_calls.append({**call, "phase": PHASE_FORWARD, "block": None, "makes_loss": False})
                     statics.extend(more)
     x, y = g.tensors[g.inputs[0]], g.tensors[g.outputs[0]]
-    members = _state_members(arena_bytes, trainables, bool(updates))
+    stochastic = rounds_stochastically(g)
+    members = _state_members(arena_bytes, trainables, bool(updates), stochastic)
     flash = [n for n in constants if n in used or n in sram]
     ctx = {
         "version": __version__, "runtime_version": runtime_version(), "source": source,
@@ -363,7 +378,8 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
             "phase_end": PHASE_END,
             "train_calls": train_calls,
             "trainables": trainables,
-            "trainable_bytes": sum(t["bytes"] for t in trainables),
+            # the checkpoint's payload: the parameters, then the draws counter (4 B) if any
+            "trainable_bytes": sum(t["bytes"] for t in trainables) + (4 if stochastic else 0),
             "trainable_sram_bytes": sum(t["sram_bytes"] for t in trainables),
             "scale_modes": list(SCALE_MODES),
 
@@ -371,6 +387,7 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
             "loss_offset": offsets["loss"],
             "num_classes": y.size,
             "checkpoint": {"header_bytes": CHECKPOINT_HEADER_BYTES, "magic": CHECKPOINT_MAGIC,
-                           "version": CHECKPOINT_VERSION, "model_hash": model_hash(source_sha256)},
+                           "version": CHECKPOINT_VERSION, "model_hash": model_hash(source_sha256),
+                           "state": ["tte_ram.draws"] if stochastic else []},
         })
     return ctx

@@ -6,7 +6,8 @@ channel) and the resolved scheme `{layer: LayerUpdate(bias, channels)}` of
 
 Guarantees: a verified graph where
   * an SGD_UPDATE remains only for a trained parameter: a bias whose layer has bias=True, a
-    weight whose layer has channels; its `storage` is `weight_storage` for weights;
+    weight whose layer has channels; its `storage` is `weight_storage` for weights; every
+    update stored as int8 or int32 carries `rounding` (nearest or stochastic, the step's);
   * a partial weight update (fewer channels than the weight has input channels) carries
     `channels` on both its SGD_UPDATE and the weight-gradient node, whose output keeps only
     those input channels (so backward reads only those channels of the saved activation);
@@ -36,7 +37,8 @@ from ..training.config import LayerUpdate
 STORAGE_BYTES = {"float32": 4, "int8": 1, "int32": 4}
 
 
-def sparse_update(g: Graph, trained: Mapping[str, LayerUpdate], *, weight_storage: str = "int8") -> Graph:
+def sparse_update(g: Graph, trained: Mapping[str, LayerUpdate], *, weight_storage: str = "int8",
+                  rounding: str = "nearest") -> Graph:
     g = g.copy()
     kept_updates = []
     for node in g.nodes:
@@ -50,6 +52,9 @@ def sparse_update(g: Graph, trained: Mapping[str, LayerUpdate], *, weight_storag
             node.attrs["storage"] = weight_storage
             if len(u.channels) < g.tensors[node.inputs[0]].shape[-1]:
                 _narrow(g, node, u.channels)
+    for node in kept_updates:
+        if node.attrs["storage"] != "float32":   # a float32 master takes its step unrounded
+            node.attrs["rounding"] = rounding
     g.nodes = _live(g, kept_updates)
     used = set(g.inputs) | set(g.outputs) | {t for n in g.nodes for t in n.inputs + n.outputs}
     g.tensors = {name: t for name, t in g.tensors.items() if name in used}

@@ -32,6 +32,8 @@ from ..ir.ops import WEIGHTED_OPS, is_pointwise
 RATIOS = (0.0, 0.125, 0.25, 0.5, 1.0)
 CHANNEL_SELECTIONS = ("norm", "first")
 WEIGHT_STORAGES = ("int8", "float32")
+# How an int8 weight or int32 bias updated in place rounds its step (reference/backward/sgd_update.py)
+ROUNDINGS = ("nearest", "stochastic")
 # The SRAM every command fits the engine into by default: the STM32F746 training budget.
 DEFAULT_BUDGET_BYTES = 256 * 1024
 ALL = "all"
@@ -56,6 +58,7 @@ class UpdateScheme:
     n_bias_update: int = 0                                        # paper shorthand, see module doc
     channel_selection: str = "norm"                               # "norm": largest |W[..., i]|; "first"
     weight_storage: str = "int8"                                  # trained weights: int8, or a float32 master too
+    rounding: str = "nearest"                                     # in-place int8 / int32 steps: nearest or stochastic
     num_convs: int | None = None                                  # the model a paper preset is for
     fit_to_budget: bool = False                                   # `auto`: one of auto_candidates, chosen
                                                                   # by the pipeline under the budget
@@ -90,7 +93,7 @@ PRESETS = {
 }
 
 _KEYS = {"bias", "weight", "n_bias_update", "manual_weight_idx", "weight_update_ratio",
-         "channel_selection", "weight_storage"}
+         "channel_selection", "weight_storage", "rounding"}
 
 
 def load_scheme(spec: str) -> UpdateScheme:
@@ -133,11 +136,12 @@ def parse_scheme(d: dict, name: str = "scheme") -> UpdateScheme:
         weights = weights if weights == ALL else weights + (("classifier", 1.0),) + tuple(
             (_ref(name, i), _selection(name, i, r)) for i, r in zip(idx, ratios))
         biases = biases if biases == ALL else biases + ("classifier",)
-    for key, allowed in (("channel_selection", CHANNEL_SELECTIONS), ("weight_storage", WEIGHT_STORAGES)):
+    for key, allowed in (("channel_selection", CHANNEL_SELECTIONS), ("weight_storage", WEIGHT_STORAGES),
+                         ("rounding", ROUNDINGS)):
         if d.get(key, allowed[0]) not in allowed:
             raise ConfigError(f"{name}: {key} must be one of {', '.join(allowed)}, got {d[key]!r}")
     return UpdateScheme(name, biases, weights, n_bias, d.get("channel_selection", "norm"),
-                        d.get("weight_storage", "int8"))
+                        d.get("weight_storage", "int8"), d.get("rounding", "nearest"))
 
 
 def _ref(name: str, r) -> LayerRef:

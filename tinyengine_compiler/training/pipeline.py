@@ -28,5 +28,5 @@ def training_graph(g: Graph, scheme: UpdateScheme, *, use_qas: bool = True,
     params = [g.node(layer).inputs[i] for layer, u in trained.items()
               for i, kept in ((1, u.channels is not None), (2, u.bias)) if kept]
     full = autodiff(g, label_smoothing=label_smoothing, trained=params)
-    pruned = sparse_update(full, trained, weight_storage=scheme.weight_storage)
+    pruned = sparse_update(full, trained, weight_storage=scheme.weight_storage, rounding=scheme.rounding)
     return full, (qas(pruned) if use_qas else pruned)

@@ -5,6 +5,8 @@ This is the golden model that the generated C must match bit for bit: the int8 f
 `reference.backward`, then each SGD_UPDATE on the stored parameters (plain SGD, batch 1).
 Trained weights are stored as the SGD_UPDATE says: a float32 master W_bar (the forward reads
 round_half_away(W_bar) clamped to int8) or int8 updated in place; biases are int32 in place.
+In-place steps round to nearest, or stochastically (the update's `rounding`), with draws from
+one counter (`draws`) that runs through the updates in graph order, as the engine's does.
 
 The forward nodes that depend on no trained parameter (the frozen prefix) give the same
 outputs for the same image every step, so the trainer may cache them per image (`key`): exact.
@@ -18,7 +20,7 @@ from ..errors import UnsupportedError
 from ..ir import Graph, OpKind
 from ..ir.ops import BACKWARD_OPS
 from ..reference.backward import BACKWARD_OPS as BACKWARD_KERNELS
-from ..reference.backward.sgd_update import round_half_away, sgd_update
+from ..reference.backward.sgd_update import round_half_away, sgd_draws, sgd_update
 from ..reference.ops import OPS
 
 
@@ -44,6 +46,7 @@ class Trainer:
         self.params = {name: t.data for name, t in g.tensors.items() if t.is_constant}
         self.stored = {n.inputs[0]: (self.params[n.inputs[0]].astype(np.float32) if n.attrs["storage"] == "float32"
                                      else self.params[n.inputs[0]].copy()) for n in self.updates}
+        self.draws = 0   # stochastic rounding's draws taken so far (the engine's tte_ram.draws)
         trained = set(self.stored)
         self.frozen = _frozen_prefix(self.forward, trained)
         later = {t for n in g.nodes if n.name not in self.frozen for t in n.inputs}
@@ -77,7 +80,8 @@ class Trainer:
         for node in self.updates:
             param = node.inputs[0]
             self.stored[param] = sgd_update(self.g, node, self.stored[param], values[node.inputs[1]],
-                                            self.g.tensors[node.inputs[2]].data, self.lr)
+                                            self.g.tensors[node.inputs[2]].data, self.lr, self.draws)
+            self.draws += sgd_draws(node, values[node.inputs[1]])
             self.params[param] = _forward_value(self.stored[param], self.params[param].dtype)
         return float(values["loss"][0])
 

@@ -7,7 +7,7 @@
  *              tensor, row or column (tte_scale_mode); channels int32 [n].
  * Quantization: the gradient is real dL/dP; grad_scale carries it into the stored (int8)
  *   domain, with the QAS factor folded in.  step = lr * (grad * grad_scale[k]) in float32;
- *   new P = clamp(P - (int64) clamp(tte_roundf(step), -2^32, 2^32), min(P, -L), max(P, L)),
+ *   new P = clamp(P - (int64) clamp(tte_round_step(step), -2^32, 2^32), min(P, -L), max(P, L)),
  *   L = TTE_BIAS_LIMIT; a NaN step leaves P.
  *   (reference/backward/sgd_update.py).
  *
@@ -32,12 +32,12 @@ int32_t tte_sgd_update_s32_scratch_bytes(const tte_dims *input_dims, const tte_d
  * (both parts exact: r / 2^16 scales by a power of two, and the remainder is an integer below
  * 2^16 on r's own grid), because a float-to-int64 conversion would call a double-precision
  * library routine on the M7. */
-static int32_t apply_step(int32_t value, float step)
+static int32_t apply_step(int32_t value, float step, uint32_t *draws)
 {
+    const float r = tte_round_step(step, draws);
     if (step != step) {
         return value; /* a NaN step changes nothing (tte_train_common.h) */
     }
-    const float r = tte_roundf(step);
     const float clamped = r >= 4294967296.0f ? 4294967296.0f : r <= -4294967296.0f ? -4294967296.0f : r;
     const int32_t hi = (int32_t)(clamped * (1.0f / 65536.0f));
     const int32_t lo = (int32_t)(clamped - (float)hi * 65536.0f);
@@ -52,7 +52,8 @@ static int32_t apply_step(int32_t value, float step)
 tte_status tte_sgd_update_s32(const tte_ctx *ctx, const tte_sgd_params *p,
                               const tte_dims *param_dims, const tte_dims *grad_dims,
                               const float *grad, const float *grad_scale,
-                              const int32_t *channels, const tte_rows *rows, int32_t *param_inout)
+                              const int32_t *channels, const tte_rows *rows, int32_t *param_inout,
+                              uint32_t *draws_inout)
 {
     int32_t begin, end;
     (void)ctx;
@@ -61,7 +62,7 @@ tte_status tte_sgd_update_s32(const tte_ctx *ctx, const tte_sgd_params *p,
         !tte_rows_range(rows, param_dims->n, &begin, &end)) {
         return TTE_ERR_ARG;
     }
-#define APPLY_STEP(at, step) (param_inout[at] = apply_step(param_inout[at], (step)))
+#define APPLY_STEP(at, step) (param_inout[at] = apply_step(param_inout[at], (step), draws_inout))
     TTE_SGD_FOR_EACH(p, param_dims, grad_dims, grad, grad_scale, channels, begin, end, APPLY_STEP);
 #undef APPLY_STEP
     return TTE_OK;

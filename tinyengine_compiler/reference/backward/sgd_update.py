@@ -7,9 +7,12 @@ the learning rate.  In float32, with one rounding per operation:
 
     g_bar = grad * grad_scale[c];  step = lr * g_bar;
     new = P - step                                                         (float32 storage)
-    new = saturate(P - (int64) clamp(round_half_away(step), +-2^32))      (int8 / int32 storage)
+    new = saturate(P - (int64) clamp(round(step), +-2^32))               (int8 / int32 storage)
 
-on the trained columns only; other entries are returned unchanged.  A float32 master or an
+on the trained columns only; other entries are returned unchanged.  round is round_half_away,
+or with the node's `rounding` "stochastic" floor(step) + 1 with probability step - floor(step):
+element i of the gradient (C order, the kernel's order) compares draw `draws + i`
+(uniform_draws) with step - floor(step), so a call takes grad.size draws (sgd_draws).  A float32 master or an
 int32 bias moves outward not past +-MASTER_LIMIT / +-BIAS_LIMIT, or past where it already is
 (so that training cannot overflow a kernel's int32 accumulator, nor make a master infinite),
 and a NaN step leaves the parameter as it is (runtime_c/include/tte_train_common.h, whose
@@ -24,6 +27,7 @@ from ...ir import Graph, Node
 
 BIAS_LIMIT = 1 << 30        # TTE_BIAS_LIMIT
 MASTER_LIMIT = 32768.0      # TTE_MASTER_LIMIT
+ROUNDINGS = ("nearest", "stochastic")
 
 
 def _bounded(old: np.ndarray, new: np.ndarray, limit) -> np.ndarray:
@@ -37,8 +41,38 @@ def round_half_away(v: np.ndarray) -> np.ndarray:
     return whole + np.where(np.abs(v - whole) >= 0.5, np.sign(v), 0).astype(v.dtype)
 
 
+def uniform_draws(start: int, n: int) -> np.ndarray:
+    """Draws start, start + 1, ... (mod 2^32) of stochastic rounding, float32 in [0, 1):
+    tte_train_common.h's tte_uniform_draw, the same integer hash of the counter."""
+    x = (np.uint32(start % (1 << 32)) + np.arange(n, dtype=np.uint64).astype(np.uint32)).astype(np.uint32)
+    x ^= x >> np.uint32(16)
+    x *= np.uint32(0x21F0AAAD)
+    x ^= x >> np.uint32(15)
+    x *= np.uint32(0x735A2D97)
+    x ^= x >> np.uint32(15)
+    return (x >> np.uint32(8)).astype(np.float32) * np.float32(2.0 ** -24)
+
+
+def sgd_draws(node: Node, grad: np.ndarray) -> int:
+    """The draws an update takes: one an element of its gradient when it rounds stochastically."""
+    return int(np.asarray(grad).size) if node.attrs.get("rounding") == "stochastic" else 0
+
+
+def _rounded(step: np.ndarray, rounding: str, draws: int | None) -> np.ndarray:
+    if rounding != "stochastic":
+        return round_half_away(step)
+    if draws is None:
+        raise ValueError("a stochastic-rounding update needs its draws counter")
+    whole = np.floor(step)
+    u = uniform_draws(draws, step.size).reshape(step.shape)
+    with np.errstate(invalid="ignore"):   # inf - inf is NaN: no draw is below it, as in the C
+        return np.where(u < step - whole, whole + np.float32(1), whole).astype(np.float32)
+
+
 def sgd_update(g: Graph, node: Node, param: np.ndarray, grad: np.ndarray, grad_scale: np.ndarray,
-               lr: float) -> np.ndarray:
+               lr: float, draws: int | None = None) -> np.ndarray:
+    """The parameter after the step (see the module docstring); `draws` is the stochastic-rounding
+    counter before this update (advance it by sgd_draws afterwards)."""
     qp = g.tensors[node.inputs[0]].qparams
     cols = slice(None) if node.attrs.get("channels") is None else list(node.attrs["channels"])
     shape = [1] * grad.ndim
@@ -56,7 +90,9 @@ def sgd_update(g: Graph, node: Node, param: np.ndarray, grad: np.ndarray, grad_s
         moved = old - step
         out[..., cols] = np.where(nan | np.isnan(moved), old, _bounded(old, moved, np.float32(MASTER_LIMIT)))
         return out
-    delta = np.clip(round_half_away(np.where(nan, 0, step)).astype(np.float64), -2.0 ** 32, 2.0 ** 32)
+    rounded = _rounded(np.where(nan, np.float32(0), step).astype(np.float32), node.attrs.get("rounding", "nearest"),
+                       draws)
+    delta = np.clip(rounded.astype(np.float64), -2.0 ** 32, 2.0 ** 32)
     moved = old.astype(np.int64) - delta.astype(np.int64)
     if storage == "int8":
         out[..., cols] = np.clip(moved, -128, 127).astype(out.dtype)
