@@ -32,7 +32,7 @@ from tinyengine_compiler.frontend import load_model
 from tinyengine_compiler.frontend.inputs import quantize_image
 from tinyengine_compiler.pipeline import Options
 from tinyengine_compiler.targets.bench import bench_m7
-from tinyengine_compiler.training.config import load_scheme
+from tinyengine_compiler.scheme import load_scheme
 
 from .doc import ROOT, write_section
 

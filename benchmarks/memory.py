@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tinyengine_compiler.frontend import load_model
 from tinyengine_compiler.pipeline import Options, training_engine
-from tinyengine_compiler.training.config import load_scheme
+from tinyengine_compiler.scheme import load_scheme
 
 from .doc import write_section
 

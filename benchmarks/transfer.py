@@ -31,7 +31,7 @@ float32.
 
 Tasks: Fashion-MNIST (Debian dataset-fashion-mnist, 10 classes, grey to RGB, 28 -> 128) and
 `fashion-vww`, a seeded "visual wake words"-like task built from it
-(`training/synthetic_vww.py`).  Results are cached per run under out/transfer-cache
+(`datasets/synthetic_vww.py`).  Results are cached per run under out/transfer-cache
 (`--no-cache` recomputes).
 """
 
@@ -59,10 +59,10 @@ from tinyengine_compiler.frontend.inputs import quantize_image
 from tinyengine_compiler.ir import OpKind
 from tinyengine_compiler.passes.legalize_bias import legalize_biases
 from tinyengine_compiler.pipeline import Options, training_schedule
-from tinyengine_compiler.training.config import load_scheme
-from tinyengine_compiler.training.datasets import load_split
+from tinyengine_compiler.scheme import load_scheme
+from tinyengine_compiler.datasets import load_split
 from tinyengine_compiler.training.float_trainer import FloatTrainer
-from tinyengine_compiler.training.pipeline import for_classes, training_graph
+from tinyengine_compiler.pipeline import for_classes, training_graph
 from tinyengine_compiler.training.trainer import Trainer
 
 from .doc import ROOT, write_section

@@ -19,7 +19,7 @@ from tinyengine_compiler.passes.lifetimes import lifetimes
 from tinyengine_compiler.passes.sparse_update import trained_params
 from tinyengine_compiler.planners import best_plan
 from tinyengine_compiler.pipeline import Options, training_engine, training_schedule
-from tinyengine_compiler.training.config import load_scheme
+from tinyengine_compiler.scheme import load_scheme
 
 
 @lru_cache(maxsize=None)

@@ -76,7 +76,7 @@ def test_simulate_runs_the_compiled_c_like_the_reference_trainer(example_models,
     from tinyengine_compiler.frontend import load_model
     from tinyengine_compiler.pipeline import Options, training_schedule
     from tinyengine_compiler.frontend.inputs import quantize_image
-    from tinyengine_compiler.training.config import load_scheme
+    from tinyengine_compiler.scheme import load_scheme
     from tinyengine_compiler.training.trainer import Trainer
 
     from .sample_images import sample_images

@@ -33,7 +33,7 @@ GOLDEN = {
 def plans(paper_models_dir):
     from tinyengine_compiler.frontend import load_model
     from tinyengine_compiler.pipeline import training_engine
-    from tinyengine_compiler.training.config import load_scheme
+    from tinyengine_compiler.scheme import load_scheme
 
     return {m: training_engine(load_model(f"{paper_models_dir}/{m}.pkl"), load_scheme(f"paper-{m}"))
             for m in MODELS}

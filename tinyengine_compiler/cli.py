@@ -15,7 +15,7 @@ import click
 import numpy as np
 
 from .errors import TteError
-from .training.config import DEFAULT_BUDGET_BYTES, ROUNDINGS, WEIGHT_STORAGES
+from .scheme import DEFAULT_BUDGET_BYTES, ROUNDINGS, WEIGHT_STORAGES
 
 
 def _one_line_errors(fn):
@@ -203,7 +203,7 @@ def _load_training_graphs(model, update, options):
     from .grads import trainable_ops
     from .passes.autodiff import autodiff
     from .pipeline import training_schedule
-    from .training.config import load_scheme
+    from .scheme import load_scheme
 
     g, train = training_schedule(load_model(model, require_int8=True), load_scheme(update), options)
     whole = all(n.op in trainable_ops() for n in g.nodes)
@@ -257,7 +257,7 @@ def train_sim_cmd(model, update, options, dataset, classes, train_per_class, tes
     """Simulate on-device training with the numpy reference trainer (the C's golden model)."""
     from .errors import ConfigError
     from .frontend.inputs import quantize_image
-    from .training.datasets import load_split
+    from .datasets import load_split
     from .training.trainer import Trainer, fit
 
     try:
@@ -307,7 +307,7 @@ def _build_engine(model, update, options):
     """The pipeline's training engine of `model` under scheme `update`."""
     from .frontend import load_model
     from .pipeline import training_engine
-    from .training.config import load_scheme
+    from .scheme import load_scheme
 
     return training_engine(load_model(model, require_int8=True), load_scheme(update), options)
 

@@ -17,7 +17,7 @@ from .ir import Graph
 from .pipeline import Engine, Options, inference_engine, training_engine
 from .report.memory import report_files
 from .report.plan import check_budget
-from .training.config import UpdateScheme
+from .scheme import UpdateScheme
 
 
 def compile_training(g: Graph, scheme: UpdateScheme, out_dir: str, options: Options = Options(), *,

@@ -16,7 +16,7 @@ other static state, and the worst-case stack of the kernels the C calls.  `tte p
 
 `Options` holds every choice a command can make, with the one default every command shares.
 `inference_engine(g)` is the forward-only engine (no training step).  The `auto` scheme
-(`training/config.py` `auto_candidates`) is the largest of its candidates whose engine fits
+(`scheme.py` `auto_candidates`) is the largest of its candidates whose engine fits
 `Options.budget_bytes`: each candidate tried is a whole engine, built and measured.
 """
 
@@ -28,18 +28,21 @@ from .codegen.context import build_context, graph_sha256
 from .codegen.kernels import cmsis_scratch_bytes, engine_stack_bytes
 from .errors import BudgetError, ConfigError
 from .ir import Graph
+from .passes.autodiff import autodiff
 from .passes.fuse_frozen_prefix import fuse_frozen_prefix
 from .passes.inplace import inplace
 from .passes.legalize_bias import legalize_biases
 from .passes.lifetimes import lifetimes
+from .passes.qas import qas
+from .passes.replace_classifier import replace_classifier
 from .passes.reorder import reorder
+from .passes.sparse_update import sparse_update
 from .passes.update_blocks import update_blocks
 from .planners import PLANNERS, best_plan
 from .planners.base import Buffer, Plan, check_no_overlap
 from .report.memory import memory_summary
 from .report.plan import engine_notes, flash_bytes, layer_rows
-from .training.config import DEFAULT_BUDGET_BYTES, ROUNDINGS, WEIGHT_STORAGES, UpdateScheme, auto_candidates
-from .training.pipeline import for_classes, training_graph
+from .scheme import DEFAULT_BUDGET_BYTES, ROUNDINGS, WEIGHT_STORAGES, UpdateScheme, auto_candidates, resolve
 
 KERNEL_BACKENDS = ("portable", "cmsis_nn")
 
@@ -84,6 +87,26 @@ class Engine:
     plan: Plan                     # their placement
     context: dict                  # codegen's context: every kernel call, every static
     summary: dict = field(repr=False)   # memory.json
+
+
+def for_classes(g: Graph, scheme: UpdateScheme, num_classes: int | None, seed: int = 0) -> tuple[Graph, UpdateScheme]:
+    """With num_classes, a new seeded classifier that trains in full; otherwise unchanged."""
+    if num_classes is None:
+        return g, scheme
+    return replace_classifier(g, num_classes, seed), scheme.training_in_full("classifier")
+
+
+def training_graph(g: Graph, scheme: UpdateScheme, *, use_qas: bool = True,
+                   label_smoothing: float = 0.0) -> tuple[Graph, Graph]:
+    """(the backward graph before pruning, the pruned training graph).  Autodiff builds the
+    backward of the nodes above the earliest trained layer only (passes/autodiff.py), so a
+    frozen op without a gradient rule below it does not matter."""
+    trained = resolve(scheme, g)
+    params = [g.node(layer).inputs[i] for layer, u in trained.items()
+              for i, kept in ((1, u.channels is not None), (2, u.bias)) if kept]
+    full = autodiff(g, label_smoothing=label_smoothing, trained=params)
+    pruned = sparse_update(full, trained, weight_storage=scheme.weight_storage, rounding=scheme.rounding)
+    return full, (qas(pruned) if use_qas else pruned)
 
 
 def unscheduled_training(g: Graph, scheme: UpdateScheme, options: Options = Options()) -> tuple[Graph, Graph]:

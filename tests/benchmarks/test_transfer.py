@@ -11,7 +11,7 @@ import pytest
 
 from benchmarks import transfer as T
 from tinyengine_compiler.frontend import load_model
-from tinyengine_compiler.training.datasets import FASHION_MNIST_DIR
+from tinyengine_compiler.datasets import FASHION_MNIST_DIR
 
 needs_fashion = pytest.mark.skipif(not os.path.isdir(FASHION_MNIST_DIR),
                                    reason=f"{FASHION_MNIST_DIR} is absent (Debian package dataset-fashion-mnist)")

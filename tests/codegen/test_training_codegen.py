@@ -15,7 +15,7 @@ from tinyengine_compiler.frontend.inputs import quantize_image
 from tinyengine_compiler.ir import OpKind
 from tinyengine_compiler.pipeline import Options
 from tinyengine_compiler.targets.host import HostEngine, build_host_library
-from tinyengine_compiler.training.config import load_scheme
+from tinyengine_compiler.scheme import load_scheme
 from tinyengine_compiler.training.trainer import Trainer
 
 from ..sample_images import sample_images

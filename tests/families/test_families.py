@@ -31,7 +31,7 @@ from tinyengine_compiler.pipeline import Options
 from tinyengine_compiler.reference.interp import run_graph
 from tinyengine_compiler.reference.ops import OPS
 from tinyengine_compiler.targets.host import HostEngine, build_host_library
-from tinyengine_compiler.training.config import load_scheme, parse_scheme
+from tinyengine_compiler.scheme import load_scheme, parse_scheme
 from tinyengine_compiler.training.trainer import Trainer
 
 from ..sample_images import sample_images
@@ -130,7 +130,7 @@ def test_auto_trains_more_than_the_last_layer_and_fits_the_budget(family_models)
 
 
 def test_block_heads_are_the_expand_convs_or_every_1x1(family_models):
-    from tinyengine_compiler.training.config import block_heads
+    from tinyengine_compiler.scheme import block_heads
 
     # examples/families.py: MobileNetV3's blocks 2 and 3 expand (block 1 has none); a SqueezeNet
     # has no depthwise conv, so every 1x1 (squeeze and expand 1x1) heads
@@ -141,7 +141,7 @@ def test_block_heads_are_the_expand_convs_or_every_1x1(family_models):
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_auto_candidates_shrink_one_into_the_next(family_models, family):
-    from tinyengine_compiler.training.config import auto_candidates, numbered_convs, resolve
+    from tinyengine_compiler.scheme import auto_candidates, numbered_convs, resolve
 
     g = load_model(family_models[family]["int8"])
     n = len(numbered_convs(g))

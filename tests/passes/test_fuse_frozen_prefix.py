@@ -26,7 +26,7 @@ def test_fuses_only_where_backward_does_not_read_the_expanded_tensor():
 def test_trained_depthwise_blocks_fusion():
     from tinyengine_compiler.passes.autodiff import autodiff
     from tinyengine_compiler.passes.sparse_update import sparse_update
-    from tinyengine_compiler.training.config import LayerUpdate
+    from tinyengine_compiler.scheme import LayerUpdate
 
     def fused(trained):
         return any(n.op == OpKind.FUSED_EXPAND_DEPTHWISE

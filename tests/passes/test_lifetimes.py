@@ -10,7 +10,7 @@ from tinyengine_compiler.passes.lifetimes import lifetimes
 from tinyengine_compiler.passes.sparse_update import sparse_update
 from tinyengine_compiler.planners import PLANNERS, check_no_overlap, lower_bound
 from tinyengine_compiler.planners.base import SavedState
-from tinyengine_compiler.training.config import LayerUpdate
+from tinyengine_compiler.scheme import LayerUpdate
 
 from ..grads.nets import NetBuilder
 from .test_autodiff import residual_net

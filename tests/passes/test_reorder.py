@@ -50,7 +50,7 @@ def test_reorder_lowers_the_peak_and_keeps_the_forward_order():
 def test_paper_model_weight_gradients_never_overlap(paper_models_dir):
     from tinyengine_compiler.frontend import load_model
     from tinyengine_compiler.pipeline import training_engine
-    from tinyengine_compiler.training.config import load_scheme
+    from tinyengine_compiler.scheme import load_scheme
 
     g = load_model(f"{paper_models_dir}/mbv2-w0.35.pkl")
     mp = training_engine(g, load_scheme("paper-mbv2-w0.35"))
@@ -64,7 +64,7 @@ def test_no_parameter_is_read_after_its_update(paper_models_dir):
     layer's input gradient) must come before it, or the step would use half-updated weights."""
     from tinyengine_compiler.frontend import load_model
     from tinyengine_compiler.pipeline import training_engine
-    from tinyengine_compiler.training.config import load_scheme
+    from tinyengine_compiler.scheme import load_scheme
 
     g = load_model(f"{paper_models_dir}/mcunet-5fps.pkl")
     sched = training_engine(g, load_scheme("paper-mcunet-5fps")).graph

@@ -14,8 +14,8 @@ from tinyengine_compiler.ir import OpKind
 from tinyengine_compiler.ir.ops import BACKWARD_OPS
 from tinyengine_compiler.passes.autodiff import autodiff
 from tinyengine_compiler.passes.sparse_update import sparse_update, trained_params
-from tinyengine_compiler.training.config import PRESETS, LayerUpdate, parse_scheme, resolve
-from tinyengine_compiler.training.pipeline import for_classes, training_graph
+from tinyengine_compiler.scheme import PRESETS, LayerUpdate, parse_scheme, resolve
+from tinyengine_compiler.pipeline import for_classes, training_graph
 
 from .test_autodiff import dump, residual_net
 
@@ -114,7 +114,7 @@ def test_sparse_49kb_trains_what_the_demo_trains(paper_models_dir):
 
 
 def test_numbering_matches_the_files_conv_index(paper_models_dir):
-    from tinyengine_compiler.training.config import numbered_convs
+    from tinyengine_compiler.scheme import numbered_convs
     for model, n in (("mcunet-5fps", 42), ("mbv2-w0.35", 51), ("proxyless-w0.3", 60)):
         g = load_paper_model(f"{paper_models_dir}/{model}.pkl")
         convs = numbered_convs(g)

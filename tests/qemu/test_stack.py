@@ -26,7 +26,7 @@ from tinyengine_compiler.targets.bench import HARNESS_STACK_BYTES, bench_m7, fir
 from tinyengine_compiler.targets.errors import StackOverflowError
 from tinyengine_compiler.targets.firmware import CPU_FLAGS, HARNESS_DIR, STARTUP_C
 from tinyengine_compiler.targets.stack import OPT_LEVELS, TABLE, cmsis_table, kernel_table, worst_case_stack
-from tinyengine_compiler.training.config import load_scheme
+from tinyengine_compiler.scheme import load_scheme
 
 from ..sample_images import sample_images
 from .conftest import needs_arm_gcc, needs_qemu

@@ -11,9 +11,9 @@ from tinyengine_compiler.frontend import load_model
 from tinyengine_compiler.frontend.inputs import quantize_image
 from tinyengine_compiler.ir import OpKind
 from tinyengine_compiler.reference.real_forward import real_values, run_real
-from tinyengine_compiler.training.config import PRESETS
+from tinyengine_compiler.scheme import PRESETS
 from tinyengine_compiler.training.float_trainer import FloatTrainer
-from tinyengine_compiler.training.pipeline import for_classes, training_graph
+from tinyengine_compiler.pipeline import for_classes, training_graph
 
 from ..sample_images import sample_images
 from .finite_differences import central_difference, cross_entropy

@@ -19,7 +19,7 @@ import pytest
 from tinyengine_compiler.frontend import load_model
 from tinyengine_compiler.frontend.inputs import quantize_image
 from tinyengine_compiler.pipeline import Options, training_engine, unscheduled_training
-from tinyengine_compiler.training.config import load_scheme
+from tinyengine_compiler.scheme import load_scheme
 from tinyengine_compiler.training.trainer import Trainer
 
 from ..sample_images import sample_images

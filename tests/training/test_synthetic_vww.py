@@ -1,4 +1,4 @@
-"""fashion-vww (training/synthetic_vww.py): seeded, balanced scenes whose label says whether an
+"""fashion-vww (datasets/synthetic_vww.py): seeded, balanced scenes whose label says whether an
 item of the target class was pasted, checked against the Fashion-MNIST files' own labels and
 pixels; load_split's fashion-vww; and `tte train-sim --dataset fashion-vww` on the example
 MCUNet-5FPS."""
@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from tinyengine_compiler.cli import main
 from tinyengine_compiler.errors import ConfigError
-from tinyengine_compiler.training import synthetic_vww as V
-from tinyengine_compiler.training.datasets import FASHION_MNIST_DIR, _read_idx_pair, load_split, resize_bilinear
+from tinyengine_compiler.datasets import synthetic_vww as V
+from tinyengine_compiler.datasets import FASHION_MNIST_DIR, _read_idx_pair, load_split, resize_bilinear
 
 pytestmark = pytest.mark.skipif(not os.path.isdir(FASHION_MNIST_DIR),
                                 reason=f"{FASHION_MNIST_DIR} is missing (Debian package dataset-fashion-mnist)")

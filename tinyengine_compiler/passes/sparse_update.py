@@ -2,7 +2,7 @@
 
 Takes: a graph from `autodiff` (one SGD_UPDATE per parameter, weight gradients over every input
 channel) and the resolved scheme `{layer: LayerUpdate(bias, channels)}` of
-`training.config.resolve` (layer names checked against the graph).
+`scheme.resolve` (layer names checked against the graph).
 
 Guarantees: a verified graph where
   * an SGD_UPDATE remains only for a trained parameter: a bias whose layer has bias=True, a
@@ -32,7 +32,7 @@ from ..grads.loss import LOSS
 from ..ir import Graph, OpKind
 from ..ir.ops import BACKWARD_OPS
 from ..ir.verify import verify
-from ..training.config import LayerUpdate
+from ..scheme import LayerUpdate
 
 STORAGE_BYTES = {"float32": 4, "int8": 1, "int32": 4}
 

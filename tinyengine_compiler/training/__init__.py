@@ -1,2 +1,2 @@
-"""On-device training, simulated: update schemes (config.py), datasets (datasets.py) and the
-numpy reference trainer (trainer.py), the golden model of the generated training C."""
+"""On-device training, simulated: the numpy reference trainer (trainer.py), the golden model of
+the generated training C, and the float32 trainer of the same graph (float_trainer.py)."""

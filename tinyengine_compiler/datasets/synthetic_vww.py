@@ -7,7 +7,7 @@ their labels (int64, 1 = a target item is present, 0 = absent).  It guarantees:
 
 * exactly count / 2 scenes of each label, in a shuffled order;
 * every scene has a textured, noisy background no brighter than BG_MAX, and 1 to 3 items at
-  random positions, each resized (`datasets.resize_bilinear`) to a random side of
+  random positions, each resized (`datasets.images.resize_bilinear`) to a random side of
   MIN_SIDE..MAX_SIDE pixels, lying wholly inside the canvas and pasted with max() so that
   overlapping items and the background show through;
 * a positive scene holds exactly one item of `target_class` and 0 to 2 items of other classes,
@@ -34,7 +34,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .datasets import resize_bilinear
+from .images import resize_bilinear
 
 MIN_SIDE, MAX_SIDE = 28, 56
 MAX_ITEMS = 3

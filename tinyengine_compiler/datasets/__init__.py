@@ -4,7 +4,7 @@
   /usr/share/datasets/fashion-mnist/); train images from the training file, test images from
   the test file.
 * `fashion-vww`: a two-class "visual wake words"-like task built from Fashion-MNIST's items
-  (training/synthetic_vww.py): label 1 when a sneaker (class 7) is among the 1-3 items on a
+  (datasets/synthetic_vww.py): label 1 when a sneaker (class 7) is among the 1-3 items on a
   128x128 canvas, 0 when it is not; `classes` must be 0,1.  The training canvases use the
   training file's items (seed 1), the test canvases the test file's (seed 2).
 * `digits`: scikit-learn's load_digits (8x8, values 0..16, scaled to 0..255); the first
@@ -25,6 +25,8 @@ import os
 import numpy as np
 
 from ..errors import ConfigError
+from .images import resize_bilinear
+from .synthetic_vww import make_vww
 
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
 
@@ -64,7 +66,6 @@ VWW_SEEDS = {"train": 1, "t10k": 2}
 
 
 def _fashion_vww(classes: list[int], train_per_class: int, test_per_class: int, size: int):
-    from .synthetic_vww import make_vww
 
     if sorted(classes) != [0, 1]:
         raise ConfigError(f"--dataset fashion-vww has the classes 0 (absent) and 1 (present); got {classes}")
@@ -124,16 +125,3 @@ def _rgb(images, size: int) -> np.ndarray:
         im = np.repeat(im[:, :, None], 3, axis=2) if im.ndim == 2 else im[:, :, :3]
         out[i] = np.clip(np.round(resize_bilinear(im.astype(np.float64), size)), 0, 255).astype(np.uint8)
     return out
-
-
-def resize_bilinear(im: np.ndarray, size: int) -> np.ndarray:
-    """HxWxC float -> size x size x C, bilinear with half-pixel centres, edges clamped."""
-    def axis(n_in):
-        pos = np.clip((np.arange(size) + 0.5) * (n_in / size) - 0.5, 0, n_in - 1)
-        lo = np.floor(pos).astype(int)
-        hi = np.minimum(lo + 1, n_in - 1)
-        return lo, hi, pos - lo
-    r0, r1, fr = axis(im.shape[0])
-    c0, c1, fc = axis(im.shape[1])
-    rows = im[r0] * (1 - fr)[:, None, None] + im[r1] * fr[:, None, None]
-    return rows[:, c0] * (1 - fc)[None, :, None] + rows[:, c1] * fc[None, :, None]

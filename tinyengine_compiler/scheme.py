@@ -25,9 +25,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..errors import ConfigError
-from ..ir import Graph, OpKind
-from ..ir.ops import WEIGHTED_OPS, is_pointwise
+from .errors import ConfigError
+from .ir import Graph, OpKind
+from .ir.ops import WEIGHTED_OPS, is_pointwise
 
 RATIOS = (0.0, 0.125, 0.25, 0.5, 1.0)
 CHANNEL_SELECTIONS = ("norm", "first")
