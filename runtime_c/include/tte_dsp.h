@@ -173,11 +173,12 @@ static inline int32_t tte_clamp16x2(int32_t v, int32_t lo, int32_t hi)
 /** Two int8 outputs at once, as int16 lanes: (clamp(a + off, lo, hi), clamp(b + off, lo, hi))
  *  for any int32 a, b, with off2, lo2, hi2 = tte_pack16(x, x) of an offset and clamp within
  *  int8.  Saturating a and b to int16 first changes nothing: a value beyond it is beyond
- *  the clamp either way.  7 instructions on the Cortex-M7 where two scalar clamps take 16. */
+ *  the clamp either way.  8 instructions on the Cortex-M7 (SSAT twice, PKHBT, QADD16, SSUB16
+ *  and SEL twice) where two scalar clamps take 16. */
 static inline int32_t tte_offset_clamp_s8x2(int32_t a, int32_t b, int32_t off2, int32_t lo2,
                                             int32_t hi2)
 {
-    return tte_clamp16x2(tte_qadd16(tte_pack16(tte_ssat16(a), tte_ssat16(b)), off2), lo2, hi2);
+    return tte_clamp16x2(tte_qadd16(tte_pkhbt(tte_ssat16(a), tte_ssat16(b)), off2), lo2, hi2);
 }
 
 #ifdef __cplusplus
