@@ -9,6 +9,7 @@
  *   tte_sxtab16_ror8     lanes (a.lo + byte 1, a.hi + byte 3)
  *   tte_smlad(a, b, c)   c + a.lo * b.lo + a.hi * b.hi (32-bit, wrapping)
  *   tte_smlabb / _smlatt c + a.lo * b.lo, c + a.hi * b.hi
+ *   tte_pkhbt(a, b)      lanes (a.lo, b.lo); tte_pkhtb(a, b): lanes (a.hi, b.hi) (PKHBT, PKHTB)
  *   tte_smmla(a, b, c)   c + floor(a * b / 2^32) (64-bit product; SMMLA)
  *   tte_ssat16(v)        v saturated to [-2^15, 2^15 - 1] (SSAT #16)
  *   tte_qadd16(a, b)     lanes (a.lo + b.lo, a.hi + b.hi), each saturated to int16
@@ -17,7 +18,8 @@
  *
  * With __ARM_FEATURE_DSP (Cortex-M4/M7/M33...) each is one instruction (ACLE intrinsics from
  * <arm_acle.h>, and SXTB16/SXTAB16 with their free ROR #8 through inline assembly, which
- * GCC does not fold into the intrinsic, as SSAT, whose ACLE macro trips -Wsign-conversion).  Everywhere else (the host tests, sanitizers) the
+ * GCC does not fold into the intrinsic, as SSAT, whose ACLE macro trips -Wsign-conversion,
+ * and PKHBT/PKHTB, which ACLE does not have).  Everywhere else (the host tests, sanitizers) the
  * plain-C twin computes the same integers, so the kernels keep a single code path and the
  * host tests exercise exactly the loop structure the M7 runs; tests/qemu checks the
  * instruction path against the reference.  This header is the only place in runtime_c/
@@ -75,6 +77,18 @@ static inline int32_t tte_sxtab16_ror8(int32_t a, int32_t v)
 static inline int32_t tte_smlad(int32_t a, int32_t b, int32_t c) { return __smlad(a, b, c); }
 static inline int32_t tte_smlabb(int32_t a, int32_t b, int32_t c) { return __smlabb(a, b, c); }
 static inline int32_t tte_smlatt(int32_t a, int32_t b, int32_t c) { return __smlatt(a, b, c); }
+static inline int32_t tte_pkhbt(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+static inline int32_t tte_pkhtb(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("pkhtb %0, %2, %1, asr #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
 static inline int32_t tte_smmla(int32_t a, int32_t b, int32_t c)
 {
     int32_t r;
@@ -132,6 +146,8 @@ static inline int32_t tte_smlatt(int32_t a, int32_t b, int32_t c)
 {
     return c + tte_hi16_(a) * tte_hi16_(b);
 }
+static inline int32_t tte_pkhbt(int32_t a, int32_t b) { return tte_pack16(tte_lo16_(a), tte_lo16_(b)); }
+static inline int32_t tte_pkhtb(int32_t a, int32_t b) { return tte_pack16(tte_hi16_(a), tte_hi16_(b)); }
 static inline int32_t tte_smmla(int32_t a, int32_t b, int32_t c)
 {
     return c + (int32_t)(((int64_t)a * b) >> 32);
@@ -157,11 +173,12 @@ static inline int32_t tte_clamp16x2(int32_t v, int32_t lo, int32_t hi)
 /** Two int8 outputs at once, as int16 lanes: (clamp(a + off, lo, hi), clamp(b + off, lo, hi))
  *  for any int32 a, b, with off2, lo2, hi2 = tte_pack16(x, x) of an offset and clamp within
  *  int8.  Saturating a and b to int16 first changes nothing: a value beyond it is beyond
- *  the clamp either way.  7 instructions on the Cortex-M7 where two scalar clamps take 16. */
+ *  the clamp either way.  8 instructions on the Cortex-M7 (SSAT twice, PKHBT, QADD16, SSUB16
+ *  and SEL twice) where two scalar clamps take 16. */
 static inline int32_t tte_offset_clamp_s8x2(int32_t a, int32_t b, int32_t off2, int32_t lo2,
                                             int32_t hi2)
 {
-    return tte_clamp16x2(tte_qadd16(tte_pack16(tte_ssat16(a), tte_ssat16(b)), off2), lo2, hi2);
+    return tte_clamp16x2(tte_qadd16(tte_pkhbt(tte_ssat16(a), tte_ssat16(b)), off2), lo2, hi2);
 }
 
 #ifdef __cplusplus

@@ -200,6 +200,12 @@ DW_CASES = [
     (2, 5, 5, 3, 3, 2, (1, 1, 1, 1)),           # batch 2, stride 2: image 1 lands over image 0
     (2, 6, 7, 10, 3, 1, (0, 0, 0, 0)),          # valid padding: a smaller plane
     (1, 3, 3, 3, 5, 1, (2, 2, 2, 2)),           # kernel larger than the image
+    (1, 4, 4, 6, 5, 1, (2, 2, 2, 2)),           # MCUNet's tiny planes: 4x4 by 5x5
+    (1, 8, 8, 5, 7, 2, (3, 3, 3, 3)),           # 8x8 by 7x7, stride 2
+    (1, 3, 164, 3, 3, 1, (1, 1, 1, 1)),         # the widest 3x3 plane the int16 ring holds
+    (1, 4, 200, 3, 3, 1, (1, 1, 1, 1)),         # wider than the ring: the clipped-window loop
+    (1, 7, 7, 5, 4, 1, (1, 1, 2, 2)),           # an even kernel: the clipped-window loop
+    (1, 9, 9, 4, 3, 3, (1, 1, 1, 1)),           # stride 3: the clipped-window loop
 ]
 _dw_ids = lambda c: "x".join(map(str, c[:5])) + f"_s{c[5]}_p{''.join(map(str, c[6]))}"  # noqa: E731
 
