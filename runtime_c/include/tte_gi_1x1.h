@@ -5,20 +5,36 @@
  * not part of the kernel API.
  *
  * dx[p, i] = +0 + grad[p, 0] * w_real[0, i] + grad[p, 1] * w_real[1, i] + ... over the
- * output channels in order, w_real = float32(w[o, i]) * scale[o].  Per block of 4 input
- * channels the weights are dequantized once into a stack panel (TTE_GI_PANEL_ROWS output
- * channels at a time, 2.5 KB) that every pixel reads, and a tile of 4 pixels x 4 input
- * channels is kept in 16 float registers across the o loop.  With more output channels than
- * the panel holds, the partial sums go to dx between panels and come back, as float32 both
- * ways, so every element adds the same rounded products in the same order.  The weights are
- * read column by column (tte_gi_column_), from one tensor or from a split filter's two parts
- * (tte_types.h tte_split_filter): the arithmetic is the same either way.
+ * output channels in order, w_real = float32(w[o, i]) * scale[o].  The weights of a block of
+ * input channels are dequantized once into a 2.5 KB stack panel that every pixel reads, a
+ * chunk of output channels at a time; between chunks the partial sums go to dx and come
+ * back, as float32 both ways, so every element adds the same rounded products in the same
+ * order.  The weights are read column by column (tte_gi_column_), from one tensor or from a
+ * split filter's two parts (tte_types.h tte_split_filter): the arithmetic is the same either
+ * way.
+ *
+ * Two paths, picked per call by the share of nonzero values in a sample of grad:
+ * - dense: blocks of 4 input channels, 160 output channels a chunk, a tile of 4 pixels x 4
+ *   channels in 16 float registers across the chunk (each weight and grad load serves 4
+ *   products);
+ * - sparse (grad came through a ReLU6 mask, most of it zero): blocks of 16 input channels,
+ *   one pixel at a time with its 16 sums in registers.  A chunk holds up to 37 output
+ *   channels whose grad is nonzero in some pixel: the all-zero ones are neither dequantized
+ *   nor visited, and within a pixel the channels whose grad is +0 or -0 are skipped (an
+ *   integer test of the bits), so only the nonzero terms cost.  Input channels past the
+ *   last block of 16 take the dense path.
+ * Skipping is exact: a zero grad times a finite weight (int8 times a float32 scale) is +-0,
+ * and s + (+-0) == s bit for bit for every s but -0; a sum that starts at +0 is never -0
+ * (+0 + -0 and x + -x round to +0), so it is the same with or without those terms, and the
+ * others are added in the same order.  A NaN or infinite grad is not zero and is never
+ * skipped.
  */
 #ifndef TTE_GI_1X1_H
 #define TTE_GI_1X1_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "tte_types.h"
 
@@ -26,9 +42,31 @@
 extern "C" {
 #endif
 
-/* Dequantized weights of one block of 4 input channels for up to this many output channels:
+/* Dequantized weights of one block of input channels for up to 160 output channels,
  * [o][4] floats on the stack (2.5 KB). */
-#define TTE_GI_PANEL_ROWS 160
+#define TTE_GI_PANEL_FLOATS 640
+
+/* Input channels of one pass of the sparse path (tte_gi_pixel_sparse_'s 16 sums). */
+#define TTE_GI_SPARSE_WIDTH 16
+
+/* Output channels of one chunk of the sparse path: their 16-wide rows and their indices fit
+ * in the dense path's panel (37 * (64 + 4) <= 2560 bytes). */
+#define TTE_GI_SPARSE_ROWS 37
+
+/* The sparse path is taken when at most NUM / DEN of a sample of the grad values, every
+ * TTE_GI_SAMPLE_STEP-th, are nonzero (tte_gi_sparse_pays_). */
+#define TTE_GI_SPARSE_MAX_DENSITY_NUM 2
+#define TTE_GI_SPARSE_MAX_DENSITY_DEN 3
+#define TTE_GI_SAMPLE_STEP 7
+
+/* The stack panel: one path's layout at a time. */
+typedef union {
+    float dense[TTE_GI_PANEL_FLOATS];
+    struct {
+        float w[TTE_GI_SPARSE_ROWS * TTE_GI_SPARSE_WIDTH]; /* row r: output channel o[r] */
+        int32_t o[TTE_GI_SPARSE_ROWS];
+    } sparse;
+} tte_gi_panel_;
 
 /* The 4 x 4 tile of pixels p .. p + 3, input channels of the panel, over output channels
  * [o0, o0 + rows): continues the partial sums in d when o0 > 0. */
@@ -108,31 +146,157 @@ static inline void tte_gi_column_(const int8_t *filter, const tte_split_filter *
     *stride = in_c;
 }
 
+/* Dequantizes the 4 weight columns c .. c + 3 (tte_gi_column_, `*j` as there) of `rows` output
+ * channels into rows `width` floats apart from w: row r is output channel live[r], or
+ * o0 + r when live is NULL. */
+static inline void tte_gi_columns_(const int8_t *filter, const tte_split_filter *split, int32_t in_c, int32_t c,
+                                   int32_t *j, const float *filter_scale, const int32_t *live, int32_t o0,
+                                   int32_t rows, float *w, int32_t width)
+{
+    const int8_t *col[4];
+    int32_t stride[4], m, r;
+    for (m = 0; m < 4; m++) {
+        tte_gi_column_(filter, split, in_c, c + m, j, &col[m], &stride[m]);
+    }
+    for (r = 0; r < rows; r++, w += width) {
+        const int32_t o = live != NULL ? live[r] : o0 + r;
+        const float s = filter_scale[o];
+        w[0] = (float)col[0][o * stride[0]] * s;
+        w[1] = (float)col[1][o * stride[1]] * s;
+        w[2] = (float)col[2][o * stride[2]] * s;
+        w[3] = (float)col[3][o * stride[3]] * s;
+    }
+}
+
+/* Whether *x is +0 or -0: its bits but the sign are all zero (an integer test: no float
+ * compare, and a NaN is never taken for zero). */
+static inline int tte_gi_is_zero_(const float *x)
+{
+    uint32_t bits;
+    memcpy(&bits, x, sizeof bits);
+    return (bits << 1) == 0u;
+}
+
+/* One pixel's 16 input channels over the chunk's output channels live[0 .. rows) (panel row r
+ * holds channel live[r]'s weights), in 16 float registers (named, so that every optimization
+ * level keeps them there), adding only the terms whose grad is not zero: continues the partial
+ * sums in d when `more`. */
+static inline void tte_gi_pixel_sparse_(const float *g, const float *panel, const int32_t *live, int32_t rows,
+                                        int32_t more, float *d)
+{
+    float a0 = more ? d[0] : 0.0f, a1 = more ? d[1] : 0.0f;
+    float a2 = more ? d[2] : 0.0f, a3 = more ? d[3] : 0.0f;
+    float a4 = more ? d[4] : 0.0f, a5 = more ? d[5] : 0.0f;
+    float a6 = more ? d[6] : 0.0f, a7 = more ? d[7] : 0.0f;
+    float a8 = more ? d[8] : 0.0f, a9 = more ? d[9] : 0.0f;
+    float a10 = more ? d[10] : 0.0f, a11 = more ? d[11] : 0.0f;
+    float a12 = more ? d[12] : 0.0f, a13 = more ? d[13] : 0.0f;
+    float a14 = more ? d[14] : 0.0f, a15 = more ? d[15] : 0.0f;
+    int32_t r;
+    for (r = 0; r < rows; r++) {
+        const float *gv = g + live[r];
+        if (!tte_gi_is_zero_(gv)) {
+            const float x = *gv, *w = panel + r * TTE_GI_SPARSE_WIDTH;
+            a0 = a0 + x * w[0];
+            a1 = a1 + x * w[1];
+            a2 = a2 + x * w[2];
+            a3 = a3 + x * w[3];
+            a4 = a4 + x * w[4];
+            a5 = a5 + x * w[5];
+            a6 = a6 + x * w[6];
+            a7 = a7 + x * w[7];
+            a8 = a8 + x * w[8];
+            a9 = a9 + x * w[9];
+            a10 = a10 + x * w[10];
+            a11 = a11 + x * w[11];
+            a12 = a12 + x * w[12];
+            a13 = a13 + x * w[13];
+            a14 = a14 + x * w[14];
+            a15 = a15 + x * w[15];
+        }
+    }
+    d[0] = a0;
+    d[1] = a1;
+    d[2] = a2;
+    d[3] = a3;
+    d[4] = a4;
+    d[5] = a5;
+    d[6] = a6;
+    d[7] = a7;
+    d[8] = a8;
+    d[9] = a9;
+    d[10] = a10;
+    d[11] = a11;
+    d[12] = a12;
+    d[13] = a13;
+    d[14] = a14;
+    d[15] = a15;
+}
+
+/* Whether output channel o has a nonzero grad value in some pixel (else it adds nothing). */
+static inline int tte_gi_live_(const float *grad, int32_t n_pix, int32_t out_c, int32_t o)
+{
+    int32_t p;
+    for (p = 0; p < n_pix; p++) {
+        if (!tte_gi_is_zero_(grad + p * out_c + o)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Whether the sparse path pays: at most NUM / DEN of a sample of grad, every
+ * TTE_GI_SAMPLE_STEP-th value, is nonzero.  The sample keeps the test at a fraction of an
+ * instruction per value; 7 is prime to the usual channel counts, so it spreads over all the
+ * channels.  Either path gives the same bits: this only picks the faster one. */
+static inline int tte_gi_sparse_pays_(const float *grad, int32_t n)
+{
+    int32_t i, values = 0, nonzeros = 0;
+    for (i = 0; i < n; i += TTE_GI_SAMPLE_STEP) {
+        values++;
+        nonzeros += !tte_gi_is_zero_(grad + i);
+    }
+    return TTE_GI_SPARSE_MAX_DENSITY_DEN * nonzeros <= TTE_GI_SPARSE_MAX_DENSITY_NUM * values;
+}
+
 /* dx[p, i] for a 1x1 / stride 1 / no-pad conv over n_pix pixels (see the file comment): the
  * weights are `filter` [C_out, C_in], or `split`'s two parts when filter is NULL. */
 static inline void tte_gi_1x1_f32(const float *grad, int32_t n_pix, int32_t out_c, const int8_t *filter,
                                   const tte_split_filter *split, const float *filter_scale, int32_t in_c,
                                   float *dx)
 {
-    float panel[TTE_GI_PANEL_ROWS * 4];
-    const int8_t *col[4];
-    int32_t stride[4];
-    int32_t p, i, o, o0, k, j = 0;
-    for (i = 0; i + 4 <= in_c; i += 4) {
-        for (k = 0; k < 4; k++) {
-            tte_gi_column_(filter, split, in_c, i + k, &j, &col[k], &stride[k]);
-        }
-        for (o0 = 0; o0 < out_c; o0 += TTE_GI_PANEL_ROWS) {
-            const int32_t rows = out_c - o0 < TTE_GI_PANEL_ROWS ? out_c - o0 : TTE_GI_PANEL_ROWS;
-            for (o = 0; o < rows; o++) {
-                const float s = filter_scale[o0 + o];
-                panel[4 * o] = (float)col[0][(o0 + o) * stride[0]] * s;
-                panel[4 * o + 1] = (float)col[1][(o0 + o) * stride[1]] * s;
-                panel[4 * o + 2] = (float)col[2][(o0 + o) * stride[2]] * s;
-                panel[4 * o + 3] = (float)col[3][(o0 + o) * stride[3]] * s;
+    tte_gi_panel_ panel;
+    const int8_t *col;
+    int32_t stride;
+    /* input channels [0, wide) take the sparse path */
+    const int32_t wide = tte_gi_sparse_pays_(grad, n_pix * out_c) ? in_c - in_c % TTE_GI_SPARSE_WIDTH : 0;
+    int32_t p, i, o, o0, k, j, j0, rows;
+    for (o0 = 0; wide > 0 && o0 < out_c; o0 = o) {
+        /* the chunk: output channels [o0, o), of which the live ones go to the panel */
+        for (rows = 0, o = o0; o < out_c && rows < TTE_GI_SPARSE_ROWS; o++) {
+            if (tte_gi_live_(grad, n_pix, out_c, o)) {
+                panel.sparse.o[rows++] = o;
             }
+        }
+        for (i = 0, j = 0; i < wide; i += TTE_GI_SPARSE_WIDTH) {
+            for (k = 0; k < TTE_GI_SPARSE_WIDTH; k += 4) {
+                tte_gi_columns_(filter, split, in_c, i + k, &j, filter_scale, panel.sparse.o, 0, rows,
+                                panel.sparse.w + k, TTE_GI_SPARSE_WIDTH);
+            }
+            for (p = 0; p < n_pix; p++) {
+                tte_gi_pixel_sparse_(grad + p * out_c, panel.sparse.w, panel.sparse.o, rows, o0 > 0,
+                                     dx + p * in_c + i);
+            }
+        }
+    }
+    for (i = wide, j = 0; i + 4 <= in_c; i += 4) {
+        j0 = j;
+        for (o0 = 0; o0 < out_c; o0 += rows) {
+            rows = out_c - o0 < TTE_GI_PANEL_FLOATS / 4 ? out_c - o0 : TTE_GI_PANEL_FLOATS / 4;
+            j = j0;
+            tte_gi_columns_(filter, split, in_c, i, &j, filter_scale, NULL, o0, rows, panel.dense, 4);
             for (p = 0; p + 4 <= n_pix; p += 4) {
-                tte_gi_tile_4x4_(grad + p * out_c, out_c, panel, o0, rows, dx + p * in_c + i, in_c);
+                tte_gi_tile_4x4_(grad + p * out_c, out_c, panel.dense, o0, rows, dx + p * in_c + i, in_c);
             }
             for (; p < n_pix; p++) {
                 const float *g0 = grad + p * out_c + o0;
@@ -141,10 +305,10 @@ static inline void tte_gi_1x1_f32(const float *grad, int32_t n_pix, int32_t out_
                 float a2 = o0 > 0 ? d0[2] : 0.0f, a3 = o0 > 0 ? d0[3] : 0.0f;
                 for (o = 0; o < rows; o++) {
                     const float x0 = g0[o];
-                    a0 = a0 + x0 * panel[4 * o];
-                    a1 = a1 + x0 * panel[4 * o + 1];
-                    a2 = a2 + x0 * panel[4 * o + 2];
-                    a3 = a3 + x0 * panel[4 * o + 3];
+                    a0 = a0 + x0 * panel.dense[4 * o];
+                    a1 = a1 + x0 * panel.dense[4 * o + 1];
+                    a2 = a2 + x0 * panel.dense[4 * o + 2];
+                    a3 = a3 + x0 * panel.dense[4 * o + 3];
                 }
                 d0[0] = a0;
                 d0[1] = a1;
@@ -154,12 +318,12 @@ static inline void tte_gi_1x1_f32(const float *grad, int32_t n_pix, int32_t out_
         }
     }
     for (; i < in_c; i++) {
-        tte_gi_column_(filter, split, in_c, i, &j, &col[0], &stride[0]);
+        tte_gi_column_(filter, split, in_c, i, &j, &col, &stride);
         for (p = 0; p < n_pix; p++) {
             const float *g0 = grad + p * out_c;
             float a0 = 0.0f;
             for (o = 0; o < out_c; o++) {
-                a0 = a0 + g0[o] * ((float)col[0][o * stride[0]] * filter_scale[o]);
+                a0 = a0 + g0[o] * ((float)col[o * stride] * filter_scale[o]);
             }
             dx[p * in_c + i] = a0;
         }

@@ -55,6 +55,22 @@ def _grad(rng, shape) -> np.ndarray:
     return g.astype(np.float32)
 
 
+def _sparse_grad(rng, shape) -> np.ndarray:
+    """A gradient that came through a ReLU6 mask: about 70 % zeros (some -0.0), whole zero pixels
+    and channels, one NaN and one infinity (they must never be skipped as zeros).  The two are
+    in different pixels and channels, so no sum meets both: which of two NaNs a sum keeps is
+    the C compiler's choice of operand order, not something a kernel controls."""
+    g = _grad(rng, shape)
+    g[rng.random(shape) < 0.7] = 0.0
+    g[rng.random(shape) < 0.1] = -0.0
+    pixels = g.reshape(-1, shape[-1])
+    pixels[rng.random(pixels.shape[0]) < 0.2] = 0.0
+    pixels[:, rng.random(pixels.shape[1]) < 0.3] = 0.0
+    (p_nan, p_inf), (c_nan, c_inf) = (rng.choice(n, 2, replace=False) for n in pixels.shape)
+    pixels[p_nan, c_nan], pixels[p_inf, c_inf] = np.nan, -np.inf
+    return g
+
+
 def _scales(rng, n) -> np.ndarray:
     return rng.uniform(0.001, 0.05, n).astype(np.float32)
 
@@ -224,6 +240,26 @@ def test_conv2d_grad_input(runtime, case):
     _bits(out, expected)
 
 
+# (h, w, c_in, c_out) of 1x1 convs whose grad is mostly zero (tte_gi_1x1.h's sparse path): 16-wide
+# blocks plus a 4-wide and a 1-wide tail, output channels over one panel, a pixel tail
+SPARSE_1X1_CASES = [(4, 4, 48, 96), (3, 5, 37, 170), (2, 3, 16, 41), (5, 5, 21, 9)]
+
+
+@pytest.mark.parametrize("case", SPARSE_1X1_CASES, ids=lambda c: "x".join(map(str, c)))
+def test_conv2d_grad_input_1x1_sparse_grad(runtime, case):
+    h, w, ci, co = case
+    rng = np.random.default_rng(h * 1000 + w * 100 + ci * 10 + co)
+    gz = _sparse_grad(rng, (1, h, w, co))
+    wt = rng.integers(-127, 128, (co, 1, 1, ci), dtype=np.int8)
+    sw = _scales(rng, co)
+    attrs = {"stride": (1, 1), "pads": (0, 0, 0, 0), "input_shape": (1, h, w, ci)}
+    expected = _reference(OpKind.CONV2D_GRAD_INPUT, [("gz", gz, None), ("w", wt, QParams.make(sw, 0, axis=0))], attrs)
+    out = np.full((1, h, w, ci), np.nan, np.float32)
+    assert runtime.call("tte_conv2d_grad_input_f32", _conv_params(1, (0, 0, 0, 0)), gz.shape, f32c(gz), wt.shape,
+                        wt, sw, out.shape, out) == TTE_OK
+    _bits(out, expected)
+
+
 @pytest.mark.parametrize("case", CONV_CASES, ids=_ids)
 @pytest.mark.parametrize("subset", ["all", "some", "one"])
 def test_conv2d_grad_weight(runtime, case, subset):
@@ -261,16 +297,19 @@ DW_CASES = [
     (12, 13, 7, 7, 2, (3, 3, 3, 3)),
     (3, 3, 3, 5, 1, (2, 2, 2, 2)),
     (6, 6, 5, 1, 1, (0, 0, 0, 0)),
+    (12, 11, 3, 9, 2, (4, 4, 4, 4)),            # 81 taps: bands of kernel rows (tte_dw_gi.h)
+    (2, 52, 2, 51, 1, (25, 25, 25, 25)),        # a kernel row wider than the weight table
 ]
 _dw_ids = lambda c: "x".join(map(str, c[:4])) + f"_s{c[4]}_p{''.join(map(str, c[5]))}"  # noqa: E731
 
 
 @pytest.mark.parametrize("case", DW_CASES, ids=_dw_ids)
-def test_depthwise_conv2d_grad_input(runtime, case):
+@pytest.mark.parametrize("grad", ["dense", "sparse"])
+def test_depthwise_conv2d_grad_input(runtime, case, grad):
     h, w, c, k, s, pads = case
     rng = np.random.default_rng(sum(case[:5]) * 41 + sum(pads))
     oh, ow = _out_hw(h, w, k, k, s, pads)
-    gz = _grad(rng, (1, oh, ow, c))
+    gz = (_grad if grad == "dense" else _sparse_grad)(rng, (1, oh, ow, c))
     wt = rng.integers(-127, 128, (1, k, k, c), dtype=np.int8)
     sw = _scales(rng, c)
     attrs = {"stride": (s, s), "pads": pads, "input_shape": (1, h, w, c)}

@@ -28,6 +28,7 @@ from tinyengine_compiler.passes.lifetimes import scratch_bytes as planned_scratc
 from tinyengine_compiler.reference.backward import BACKWARD_OPS as REFERENCE
 
 from . import oracle
+from .test_backward_kernels import _sparse_grad
 from .tte_ctypes import (TTE_ERR_ARG, TTE_OK, ConvGradParams, ConvParams, Ctx, PerChannelQuant, _p8, _p32, _pf,
                          dims, f32c)
 
@@ -294,6 +295,7 @@ GRAD_CASES = [
     (1, 5, 5, 6, 3, 1, (2, 2, 2, 2)),           # pads wider than the kernel: OH > H
     (1, 2, 3, 9, 1, 2, (1, 1, 1, 1)),           # stride 2 whose gradient is no smaller than dx
     (2, 4, 5, 3, 3, 1, (1, 1, 1, 1)),           # batch 2
+    (1, 10, 9, 3, 9, 1, (4, 4, 4, 4)),          # 81 taps: bands of kernel rows (tte_dw_gi.h)
 ]
 
 
@@ -320,12 +322,13 @@ def _bits(got, expected):
 
 
 @pytest.mark.parametrize("case", GRAD_CASES, ids=_dw_ids)
-def test_depthwise_grad_input_inplace_matches_reference(runtime, case):
+@pytest.mark.parametrize("grad", ["dense", "sparse"])
+def test_depthwise_grad_input_inplace_matches_reference(runtime, case, grad):
     n, h, w, ch, k, stride, pads = case
     rng = np.random.default_rng(sum(case[:6]) * 7919 + sum(pads))
     oh, ow = _out_hw(h, w, k, stride, pads)
     assert h * w <= oh * ow
-    gz = _grad_case(rng, (n, oh, ow, ch))
+    gz = (_grad_case if grad == "dense" else _sparse_grad)(rng, (n, oh, ow, ch))
     wt = rng.integers(-127, 128, (1, k, k, ch), dtype=np.int8)
     sw = rng.uniform(0.001, 0.05, ch).astype(np.float32)
     x_shape = (n, h, w, ch)

@@ -14,7 +14,7 @@ import pytest
 from tinyengine_compiler.ir import OpKind, QParams
 
 from . import oracle
-from .test_backward_kernels import _bits, _grad, _reference, _scales
+from .test_backward_kernels import _bits, _grad, _reference, _scales, _sparse_grad
 from .test_kernels import _c_quant, _out_hw, _weighted_case
 from .tte_ctypes import (TTE_ERR_ARG, TTE_OK, ConvGradParams, ConvParams, PerChannelQuant, SplitFilter, _p8, _p32,
                          _pf, dims, f32c)
@@ -68,9 +68,10 @@ def test_conv2d_1x1_split_equals_the_oracle(runtime, n, h, w_, cin, cout, stride
 
 @pytest.mark.parametrize("h,w_,cin,cout", [(4, 4, 16, 24), (5, 3, 7, 9), (2, 2, 48, 170), (3, 1, 5, 2)])
 @pytest.mark.parametrize("kind", ["some", "one", "all"])
-def test_conv2d_grad_input_split_is_bit_exact(runtime, h, w_, cin, cout, kind):
+@pytest.mark.parametrize("grad", ["dense", "sparse"])
+def test_conv2d_grad_input_split_is_bit_exact(runtime, h, w_, cin, cout, kind, grad):
     rng = np.random.default_rng(100 * h + cin + 7 * cout + len(kind))
-    gz = _grad(rng, (1, h, w_, cout))
+    gz = (_grad if grad == "dense" else _sparse_grad)(rng, (1, h, w_, cout))
     wt = rng.integers(-127, 128, (cout, 1, 1, cin), dtype=np.int8)
     sw = _scales(rng, cout)
     attrs = {"stride": (1, 1), "pads": (0, 0, 0, 0), "input_shape": (1, h, w_, cin)}

@@ -15,8 +15,9 @@
  *
  * A 1x1 kernel with stride 1 and no padding (every pointwise conv) maps input pixel p to
  * grad pixel p, so dx[p, i] = sum over o in order of grad[p, o] * w_real[o, i]: tte_gi_1x1.h's
- * core, which dequantizes the weights of 4 input channels at a time into a stack panel and
- * keeps a tile of 4 pixels x 4 input channels in registers (same products, same order).
+ * core, which dequantizes the weights of a block of input channels into a stack panel and
+ * keeps a tile of 4 pixels x 4 input channels in registers, or, when grad is mostly zero,
+ * one pixel's 16 input channels, skipping the zero grad values (same products, same order).
  */
 #include "tte_gi_1x1.h"
 #include "tte_kernels.h"

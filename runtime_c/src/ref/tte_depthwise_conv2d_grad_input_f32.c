@@ -10,9 +10,13 @@
  *   and x + pad_left - kw = ox * stride_w inside the grad: dx += grad[oy, ox, c] * w_real
  *   (reference/backward/depthwise_conv2d_grad_input.py).
  *
- * Gathered per input pixel, channels innermost (contiguous in grad, weights and output).
- * No scratch memory.
+ * One channel plane at a time (tte_dw_gi.h): dx set to +0, then each nonzero grad value,
+ * in decreasing (oy, ox) order, adds its products to the dx elements its taps reach, which
+ * gives every element the reference's terms in the reference's order; zero grad values (most
+ * of a gradient that came through a ReLU6 mask) are skipped, exactly.  No scratch memory;
+ * the dequantized weights of one channel (49 taps at a time) sit on the stack.
  */
+#include "tte_dw_gi.h"
 #include "tte_kernels.h"
 
 int32_t tte_depthwise_conv2d_grad_input_f32_scratch_bytes(const tte_dims *input_dims,
@@ -35,7 +39,7 @@ tte_status tte_depthwise_conv2d_grad_input_f32(const tte_ctx *ctx, const tte_con
     const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
     const int32_t out_h = grad_dims->h, out_w = grad_dims->w;
     const int32_t sh = p->stride_h, sw = p->stride_w;
-    int32_t b, y, x, kh, kw, c;
+    int32_t b, c, i;
     (void)ctx;
 
     if (filter_dims->n != 1 || filter_dims->c != ch || grad_dims->c != ch ||
@@ -48,33 +52,13 @@ tte_status tte_depthwise_conv2d_grad_input_f32(const tte_ctx *ctx, const tte_con
     }
 
     for (b = 0; b < grad_dims->n; b++) {
-        const float *g_b = grad + b * out_h * out_w * ch;
-        for (y = 0; y < in_h; y++) {
-            for (x = 0; x < in_w; x++) {
-                float *dx = output + ((b * in_h + y) * in_w + x) * ch;
-                for (c = 0; c < ch; c++) {
-                    dx[c] = 0.0f;
-                }
-                for (kh = 0; kh < k_h; kh++) {
-                    const int32_t ty = y + p->pad_top - kh;
-                    if (ty < 0 || ty % sh != 0 || ty / sh >= out_h) {
-                        continue;
-                    }
-                    for (kw = 0; kw < k_w; kw++) {
-                        const int32_t tx = x + p->pad_left - kw;
-                        const float *g;
-                        const int8_t *w;
-                        if (tx < 0 || tx % sw != 0 || tx / sw >= out_w) {
-                            continue;
-                        }
-                        g = g_b + ((ty / sh) * out_w + tx / sw) * ch;
-                        w = filter + (kh * k_w + kw) * ch;
-                        for (c = 0; c < ch; c++) {
-                            dx[c] = dx[c] + g[c] * ((float)w[c] * filter_scale[c]);
-                        }
-                    }
-                }
+        float *dx_b = output + b * in_h * in_w * ch;
+        for (c = 0; c < ch; c++) {
+            for (i = 0; i < in_h * in_w; i++) {
+                dx_b[i * ch + c] = 0.0f;
             }
+            tte_dw_gi_channel_(p, grad + b * out_h * out_w * ch + c, ch, out_h, out_w, filter + c, ch,
+                               filter_scale[c], k_h, k_w, dx_b + c, ch, in_h, in_w);
         }
     }
     return TTE_OK;
