@@ -1,6 +1,7 @@
 """Compile runtime_c/ with the host gcc for the C tests.
 
-`build_library()` compiles every `runtime_c/src/ref/*.c` (plus the test-only shims beside
+`build_library()` compiles every `runtime_c/src/ref/*.c` and the cores they share
+(`runtime_c/src/shared/*.c`), plus the test-only shims beside
 this file) into one shared library.  With `sanitize=True` it adds AddressSanitizer and
 UBSan, which only load into a Python process started with the sanitizer runtime in
 LD_PRELOAD; `sanitizer_env()` gives that environment.
@@ -17,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RUNTIME = ROOT / "runtime_c"
 INCLUDE = RUNTIME / "include"
 REF_SOURCES = sorted((RUNTIME / "src" / "ref").glob("*.c"))
+SHARED_SOURCES = sorted((RUNTIME / "src" / "shared").glob("*.c"))
 SHIMS = sorted(Path(__file__).resolve().parent.glob("shim_*.c"))
 
 CC = shutil.which("cc") or shutil.which("gcc")
@@ -32,7 +34,7 @@ def build_library(out_dir: Path, *, sanitize: bool = False, opt: str = "-O2") ->
     name = "libtte_asan.so" if sanitize else "libtte.so"
     out = out_dir / name
     flags = WARNINGS + FLOAT + [opt, "-fPIC", "-shared", f"-I{INCLUDE}"] + (SANITIZE if sanitize else [])
-    cmd = [CC, *flags, *map(str, REF_SOURCES + SHIMS), "-o", str(out)]
+    cmd = [CC, *flags, *map(str, REF_SOURCES + SHARED_SOURCES + SHIMS), "-o", str(out)]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
     return out
 

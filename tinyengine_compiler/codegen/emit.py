@@ -12,11 +12,14 @@ runtime_c/src/ref; "cmsis_nn" copies runtime_c/src/cmsis/<kernel>.c for the kern
 there (thin adapters to CMSIS-NN, plus their shared tte_cmsis.h and tte_cmsis_scratch.c) and
 src/ref for the rest, and tte.mk and tte.cmake then set TTE_KERNELS to cmsis_nn, the CMSIS-NN flags
 and include path, and a CMSIS_NN_ROOT source list (the user supplies CMSIS-NN; none is copied).
+A core that several kernels share (runtime_c/src/shared, e.g. the pointwise and depthwise
+planes) is copied once with any kernel that includes its header, so the firmware holds one copy.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -39,8 +42,29 @@ BACKENDS = {"portable": "ref", "cmsis_nn": "cmsis"}
 CMSIS_SUPPORT = ("tte_cmsis.h", "tte_cmsis_scratch.c")
 
 
+# `#include "tte_x.h"` in a runtime source: where runtime_c/src/shared/tte_x.c exists, the code of
+# that header is compiled once there (a core several kernels share), and must be copied with them
+_INCLUDE = re.compile(r'^#include "([^"]+)\.h"', re.M)
+
+
+def _shared_sources(files: list[tuple[str, Path]]) -> list[tuple[str, Path]]:
+    """The runtime_c/src/shared cores the sources `files` include, and those they include in
+    turn, each once, in name order."""
+    shared = runtime_c_dir() / "src" / "shared"
+    found: dict[str, Path] = {}
+    todo = [path for _, path in files]
+    while todo:
+        for header in _INCLUDE.findall(todo.pop().read_text()):
+            core = shared / f"{header}.c"
+            if core.is_file() and core.name not in found:
+                found[core.name] = core
+                todo.append(core)
+    return sorted(found.items())
+
+
 def _kernel_sources(kernels: list[str], backend: str) -> tuple[list[tuple[str, Path]], list[str]]:
-    """([(file name, runtime_c source)] to copy, the kernels that `backend` replaced)."""
+    """([(file name, runtime_c source)] to copy: each kernel's file and the shared cores they
+    include; the kernels that `backend` replaced)."""
     if backend not in BACKENDS:
         raise ConfigError(f"unknown kernel backend '{backend}' (choose from {', '.join(BACKENDS)})")
     src = runtime_c_dir() / "src"
@@ -55,7 +79,7 @@ def _kernel_sources(kernels: list[str], backend: str) -> tuple[list[tuple[str, P
         files.append((f"{kernel}.c", path))
     if swapped and backend == "cmsis_nn":
         files.extend((name, own / name) for name in CMSIS_SUPPORT)
-    return files, swapped
+    return files + _shared_sources(files), swapped
 
 
 def _environment() -> jinja2.Environment:

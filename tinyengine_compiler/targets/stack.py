@@ -103,14 +103,14 @@ def _table(sources, include_dirs, flags: Sequence[str], keep, opt_levels) -> dic
     return dict(sorted(table.items()))
 
 
-def _is_kernel(name: str) -> bool:
-    return name.startswith("tte_") and not name.endswith("_scratch_bytes")
-
-
 def kernel_table(opt_levels: Sequence[str] = OPT_LEVELS) -> dict[str, int]:
-    """Portable kernel symbol -> its worst-case stack, the largest over `opt_levels`."""
+    """Portable kernel symbol -> its worst-case stack, the largest over `opt_levels`; through the
+    shared cores (runtime_c/src/shared) the kernels call."""
     runtime = runtime_c_dir()
-    return _table(sorted((runtime / "src" / "ref").glob("*.c")), [runtime / "include"], (), _is_kernel, opt_levels)
+    kernels = sorted((runtime / "src" / "ref").glob("*.c"))
+    names = {p.stem for p in kernels}
+    return _table([*kernels, *sorted((runtime / "src" / "shared").glob("*.c"))], [runtime / "include"], (),
+                  lambda n: n in names, opt_levels)
 
 
 def cmsis_table(cmsis_nn_root: str | Path, opt_levels: Sequence[str] = OPT_LEVELS) -> dict[str, int]:
