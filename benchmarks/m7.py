@@ -31,8 +31,8 @@ from tinyengine_compiler.compile import compile_training
 from tinyengine_compiler.frontend import load_model
 from tinyengine_compiler.frontend.inputs import quantize_image
 from tinyengine_compiler.pipeline import Options
-from tinyengine_compiler.targets.bench import bench_m7
 from tinyengine_compiler.scheme import load_scheme
+from tinyengine_compiler.targets.bench import bench_m7
 
 from .doc import ROOT, write_section
 

@@ -53,16 +53,15 @@ import numpy as np
 
 from tinyengine_compiler.codegen.context import trained_bytes
 from tinyengine_compiler.compile import compile_inference, compile_training
+from tinyengine_compiler.datasets import load_split
 from tinyengine_compiler.errors import TteError
 from tinyengine_compiler.frontend import load_model
 from tinyengine_compiler.frontend.inputs import quantize_image
 from tinyengine_compiler.ir import OpKind
 from tinyengine_compiler.passes.legalize_bias import legalize_biases
-from tinyengine_compiler.pipeline import Options, training_schedule
+from tinyengine_compiler.pipeline import Options, for_classes, training_graph, training_schedule
 from tinyengine_compiler.scheme import load_scheme
-from tinyengine_compiler.datasets import load_split
 from tinyengine_compiler.training.float_trainer import FloatTrainer
-from tinyengine_compiler.pipeline import for_classes, training_graph
 from tinyengine_compiler.training.trainer import Trainer
 
 from .doc import ROOT, write_section

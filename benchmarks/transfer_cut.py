@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from tinyengine_compiler.ir import Graph
 from tinyengine_compiler.ir.ops import BACKWARD_OPS
-from tinyengine_compiler.scheme import UpdateScheme, resolve
 from tinyengine_compiler.pipeline import for_classes
+from tinyengine_compiler.scheme import UpdateScheme, resolve
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from tinyengine_compiler.ir import DType
 from tinyengine_compiler.passes.inplace import inplace
 from tinyengine_compiler.passes.lifetimes import lifetimes
 from tinyengine_compiler.passes.sparse_update import trained_params
-from tinyengine_compiler.planners import best_plan
 from tinyengine_compiler.pipeline import Options, training_engine, training_schedule
+from tinyengine_compiler.planners import best_plan
 from tinyengine_compiler.scheme import load_scheme
 
 

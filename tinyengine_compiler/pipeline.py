@@ -34,8 +34,8 @@ from .passes.inplace import inplace
 from .passes.legalize_bias import legalize_biases
 from .passes.lifetimes import lifetimes
 from .passes.qas import qas
-from .passes.replace_classifier import replace_classifier
 from .passes.reorder import reorder
+from .passes.replace_classifier import replace_classifier
 from .passes.sparse_update import sparse_update
 from .passes.update_blocks import update_blocks
 from .planners import PLANNERS, best_plan

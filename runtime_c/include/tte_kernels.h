@@ -355,21 +355,47 @@ int32_t tte_max_pool2d_s8_scratch_bytes(const tte_dims *input_dims, const tte_di
  * ===================================================================================== */
 
 /* ---------------------------------------------------------------------------------------
+ * REAL_LOGITS: the real logits the loss reads, the classifier's (tte_fully_connected_s8's)
+ * output before requantization and clamp, so that a classifier whose int8 logits all sit at
+ * the clamp still gets a gradient (tte_infer keeps the int8 logits).  Per output o:
+ *   acc = bias[o] + sum_i (in[i] + input_offset) * w[o, i]   (int32, as tte_fully_connected_s8)
+ *   out[o] = (float)acc * scale[o]        (int32 -> float32 rounded to nearest, one multiply)
+ * scale[o] = float32(s_in * s_w[o]), made once at compile time.
+ *
+ * @param[in]  ctx          scratch; unused (scratch_bytes is 0), may be NULL
+ * @param[in]  p            input offset
+ * @param[in]  scale        float32 [OUT], finite
+ * @param[in]  input_dims   {N, H, W, C}; each batch row holds IN = H * W * C values
+ * @param[in]  input        int8 [N, IN] (an NHWC tensor, flattened in NHWC order)
+ * @param[in]  filter_dims  {OUT, 1, 1, IN} (only n and the product h * w * c are used)
+ * @param[in]  filter       int8 [OUT, IN] row-major, symmetric
+ * @param[in]  bias         int32 [OUT]; NULL means all zero
+ * @param[in]  output_dims  {N, 1, 1, OUT} (any h, w, c with h * w * c = OUT)
+ * @param[out] output       float32 [N, OUT]; must not alias the input
+ * ------------------------------------------------------------------------------------- */
+tte_status tte_real_logits_f32(const tte_ctx *ctx, const tte_real_logits_params *p,
+                               const float *scale, const tte_dims *input_dims, const int8_t *input,
+                               const tte_dims *filter_dims, const int8_t *filter,
+                               const int32_t *bias, const tte_dims *output_dims, float *output);
+int32_t tte_real_logits_f32_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
+                                          const tte_dims *output_dims);
+
+/* ---------------------------------------------------------------------------------------
  * SOFTMAX_CROSS_ENTROPY: loss and logits gradient of one image, with label smoothing e.
- *   l = real(logits); m = max(l); d_k = l_k - m; e_k = tte_expf(d_k)
+ *   l = logits; m = max(l); d_k = l_k - m; e_k = tte_expf(d_k)
  *   S = +0 + e_0 + ... + e_{K-1};  t_k = e / K, plus (1 - e) at the label
  *   loss = tte_logf(S) - t_0 d_0 - ... - t_{K-1} d_{K-1};  grad_k = e_k / S - t_k
  *
  * @param[in]  ctx          scratch; unused, may be NULL
- * @param[in]  p            logits scale and zero point, label smoothing
+ * @param[in]  p            label smoothing
  * @param[in]  logits_dims  {1, 1, 1, K} (batch 1; K = h * w * c >= 1)
- * @param[in]  logits       int8 [K]
+ * @param[in]  logits       float32 [K], finite: the real logits (tte_real_logits_f32)
  * @param[in]  label        int32 [1], in [0, K) (else TTE_ERR_ARG)
- * @param[out] grad_output  float32 [K] dL/dlogits (real domain); must not alias logits
+ * @param[out] grad_output  float32 [K] dL/dlogits; must not alias logits
  * @param[out] loss_output  float32 [1]
  * ------------------------------------------------------------------------------------- */
 tte_status tte_softmax_cross_entropy_f32(const tte_ctx *ctx, const tte_softmax_ce_params *p,
-                                         const tte_dims *logits_dims, const int8_t *logits,
+                                         const tte_dims *logits_dims, const float *logits,
                                          const int32_t *label, float *grad_output,
                                          float *loss_output);
 int32_t tte_softmax_cross_entropy_f32_scratch_bytes(const tte_dims *input_dims,

@@ -146,11 +146,14 @@ typedef struct {
  * int8 weights are symmetric and read as float32(q) * scale[channel].
  * ===================================================================================== */
 
-/** SOFTMAX_CROSS_ENTROPY: dequantization of the int8 logits and the label smoothing. */
+/** REAL_LOGITS: the classifier's input zero point (its per-class scales are an array). */
 typedef struct {
-    float logits_scale;        /**< > 0 */
-    int32_t logits_zero_point; /**< [-128, 127] */
-    float label_smoothing;     /**< e in [0, 1); the target is e / K, plus 1 - e at the label */
+    int32_t input_offset; /**< -input zero point, [-127, 128] */
+} tte_real_logits_params;
+
+/** SOFTMAX_CROSS_ENTROPY: the label smoothing (the logits are float32 real values). */
+typedef struct {
+    float label_smoothing; /**< e in [0, 1); the target is e / K, plus 1 - e at the label */
 } tte_softmax_ce_params;
 
 /** CLAMP_GRAD: the forward clamp, in the saved output's int8 domain. */

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks import transfer as T
-from tinyengine_compiler.frontend import load_model
 from tinyengine_compiler.datasets import FASHION_MNIST_DIR
+from tinyengine_compiler.frontend import load_model
 
 needs_fashion = pytest.mark.skipif(not os.path.isdir(FASHION_MNIST_DIR),
                                    reason=f"{FASHION_MNIST_DIR} is absent (Debian package dataset-fashion-mnist)")
@@ -26,7 +26,9 @@ def example_dir(example_models, monkeypatch, tmp_path):
 
 @needs_fashion
 def test_fifty_steps_of_the_sparse_scheme_in_c_learn_and_match_the_reference(example_dir):
-    task = T.Task("smoke", "fashion-mnist", (0, 1, 2, 3, 4), 10, 4, 1, 0.003)
+    # lr 0.03, not the study's 0.003: in 50 int8 steps at 0.003 the loss stays at ln 5 within
+    # its noise (most updates are below half an int8 step), so "falling" would be luck
+    task = T.Task("smoke", "fashion-mnist", (0, 1, 2, 3, 4), 10, 4, 1, 0.03)
     T._DATA[task.name] = T.load_task(task, load_model(T.model_path("mcunet-5fps")))
     r = T.run_one(("mcunet-5fps", task, T.Run("paper", "int8", True), None))
     assert r["c_equals_reference"] is True

@@ -5,7 +5,8 @@ summation order, a fused multiply-add or a differently rounded constant fails th
 oracle is the reference op itself (`reference/backward/<op>.py`, `sgd_update.py`,
 `mathf.py`), run through a one-node Graph built here; nothing in this file computes a
 gradient.  Shapes cover kernels 1/3/5/7, strides 1 and 2, asymmetric and zero pads, channel
-subsets (none, some, one), label smoothing 0 and 0.1, every SGD storage and scale mode.
+subsets (none, some, one), label smoothing 0 and 0.1, every SGD storage and scale mode.  The
+real logits (REAL_LOGITS) are also checked against a numpy computation written here.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from tinyengine_compiler.reference.backward import mathf
 from tinyengine_compiler.reference.backward.sgd_update import round_half_away, sgd_update
 
 from .tte_ctypes import (SCALE_PER_COLUMN, SCALE_PER_ROW, SCALE_PER_TENSOR, TTE_ERR_ARG, TTE_OK, Rows,
-                         BACKWARD_SIGNATURES, ClampGradParams, ConvGradParams, FcGradParams, PoolParams, SgdParams,
-                         SoftmaxCeParams, f32c)
+                         BACKWARD_SIGNATURES, ClampGradParams, ConvGradParams, FcGradParams, PoolParams,
+                         RealLogitsParams, SgdParams, SoftmaxCeParams, f32c)
 
 _DTYPES = {np.dtype(np.int8): DType.INT8, np.dtype(np.int32): DType.INT32, np.dtype(np.float32): DType.FLOAT32}
 
@@ -133,21 +134,69 @@ def test_roundf_matches_round_half_away(runtime):
 @pytest.mark.parametrize("smoothing", [0.0, 0.1])
 def test_softmax_cross_entropy(runtime, k, smoothing):
     rng = np.random.default_rng(k * 10 + int(smoothing * 10))
-    for trial in range(4):
-        scale = np.float32([0.02, 0.1, 0.5, 2.0][trial])  # 2.0: differences below -87 are clamped
-        zp = int(rng.integers(-128, 128))
-        logits = rng.integers(-128, 128, (1, k), dtype=np.int8)
+    for trial in range(5):
+        # real logits over several spreads; 200: differences below -87 are clamped; the last
+        # trial repeats the largest value (ties for the maximum)
+        logits = (rng.standard_normal((1, k)) * [0.1, 3.0, 30.0, 200.0, 5.0][trial]).astype(np.float32)
+        if trial == 4:
+            logits[0, rng.choice(k, 2, replace=False)] = logits.max()
         label = np.array([rng.integers(k)], np.int32)
-        grad_e, loss_e = _reference(OpKind.SOFTMAX_CROSS_ENTROPY,
-                                    [("logits", logits, QParams.make(scale, zp)), ("label", label, None)],
+        grad_e, loss_e = _reference(OpKind.SOFTMAX_CROSS_ENTROPY, [("logits", logits, None), ("label", label, None)],
                                     {"label_smoothing": smoothing})
         grad, loss = np.zeros(k, np.float32), np.zeros(1, np.float32)
-        p = SoftmaxCeParams(scale, zp, smoothing)
+        p = SoftmaxCeParams(smoothing)
         assert runtime.call("tte_softmax_cross_entropy_f32", p, (1, 1, 1, k), logits, label, grad, loss) == TTE_OK
         _bits(grad, grad_e, "grad")
         _bits(loss, loss_e, "loss")
     bad = np.array([k], np.int32)
     assert runtime.call("tte_softmax_cross_entropy_f32", p, (1, 1, 1, k), logits, bad, grad, loss) == TTE_ERR_ARG
+
+
+def _real_logits_numpy(x, w, bias, zp, scale):
+    """The real logits computed here, independently of the reference: numpy's exact int64
+    product, one int -> float32 conversion (round to nearest even), one float32 multiply."""
+    acc = (x.reshape(x.shape[0], -1).astype(np.int64) - zp) @ w.astype(np.int64).T + bias.astype(np.int64)
+    assert np.all(np.abs(acc) < 2 ** 31)   # the C accumulates in int32
+    return acc.astype(np.float32) * scale
+
+
+@pytest.mark.parametrize("in_shape,classes", [((1, 64), 10), ((1, 1, 1, 320), 10), ((1, 2, 3, 5), 7),
+                                              ((2, 17), 4), ((1, 1, 1, 1280), 1000), ((3, 1, 1, 8), 1)])
+def test_real_logits(runtime, in_shape, classes):
+    rng = np.random.default_rng(int(np.prod(in_shape)) + classes)
+    n, depth = in_shape[0], int(np.prod(in_shape[1:]))
+    for trial in range(3):
+        x = rng.integers(-128, 128, in_shape, dtype=np.int8)
+        w = rng.integers(-128, 128, (classes, depth), dtype=np.int8)
+        zp = int(rng.integers(-128, 128))
+        # trial 1: biases far beyond any int8 logit (a saturated head); trial 2: near +-2^30
+        bias = rng.integers(-3000, 3000, classes).astype(np.int32) * [1, 100000, 300000][trial]
+        scale = rng.uniform(1e-5, 1e-2, classes).astype(np.float32)
+        expected = _real_logits_numpy(x, w, bias, zp, scale)
+        out = np.full((n, classes), np.nan, np.float32)
+        assert runtime.call("tte_real_logits_f32", RealLogitsParams(-zp), scale, _nhwc(in_shape), x,
+                            (classes, 1, 1, depth), w, bias, (n, 1, 1, classes), out) == TTE_OK
+        _bits(out, expected, f"trial {trial}")
+        reference = _reference(OpKind.REAL_LOGITS, [("x", x, QParams.make(0.05, zp)),
+                                                    ("w", w, QParams.make(scale, 0, axis=0)), ("b", bias, None)],
+                               {"scale": tuple(float(v) for v in scale)})
+        _bits(reference, expected, f"reference, trial {trial}")
+
+
+def test_real_logits_round_the_accumulator_to_nearest_even(runtime):
+    """Accumulators past 2^24 are not float32 values: each rounds once, ties to even."""
+    bias = np.array([2 ** 24 + 1, 2 ** 24 + 3, -(2 ** 24 + 1), 2 ** 30 + 65, 7], np.int32)
+    x = np.array([[3, -2]], np.int8)
+    w = np.zeros((5, 2), np.int8)
+    w[4] = [1, -1]   # with input offset 0: the last logit is 7 + 3 * 1 + (-2) * (-1)
+    scale = np.ones(5, np.float32)
+    out = np.zeros((1, 5), np.float32)
+    assert runtime.call("tte_real_logits_f32", RealLogitsParams(0), scale, (1, 1, 1, 2), x, (5, 1, 1, 2), w, bias,
+                        (1, 1, 1, 5), out) == TTE_OK
+    np.testing.assert_array_equal(out[0], [2 ** 24, 2 ** 24 + 4, -(2 ** 24), 2 ** 30 + 128, 12])
+    bad = (1, 1, 1, 4)
+    assert runtime.call("tte_real_logits_f32", RealLogitsParams(0), scale, (1, 1, 1, 2), x, (5, 1, 1, 2), w, bias,
+                        bad, out) == TTE_ERR_ARG
 
 
 @pytest.mark.parametrize("inplace", [False, True])

@@ -65,8 +65,12 @@ PF = C.POINTER(C.c_float)
 PU32 = C.POINTER(C.c_uint32)
 
 
+class RealLogitsParams(C.Structure):
+    _fields_ = [("input_offset", i32)]
+
+
 class SoftmaxCeParams(C.Structure):
-    _fields_ = [("logits_scale", f32), ("logits_zero_point", i32), ("label_smoothing", f32)]
+    _fields_ = [("label_smoothing", f32)]
 
 
 class ClampGradParams(C.Structure):
@@ -112,7 +116,8 @@ SCALE_PER_TENSOR, SCALE_PER_ROW, SCALE_PER_COLUMN = 0, 1, 2
 # (symbol, argtypes after ctx) of the float32 training kernels
 _PD, _PR = C.POINTER(Dims), C.POINTER(Rows)
 BACKWARD_SIGNATURES = {
-    "tte_softmax_cross_entropy_f32": [C.POINTER(SoftmaxCeParams), _PD, P8, P32, PF, PF],
+    "tte_real_logits_f32": [C.POINTER(RealLogitsParams), PF, _PD, P8, _PD, P8, P32, _PD, PF],
+    "tte_softmax_cross_entropy_f32": [C.POINTER(SoftmaxCeParams), _PD, PF, P32, PF, PF],
     "tte_clamp_grad_f32": [C.POINTER(ClampGradParams), _PD, PF, P8, PF],
     "tte_conv2d_grad_input_f32": [C.POINTER(ConvGradParams), _PD, PF, _PD, P8, PF, _PD, PF],
     "tte_depthwise_conv2d_grad_input_f32": [C.POINTER(ConvGradParams), _PD, PF, _PD, P8, PF, _PD, PF],

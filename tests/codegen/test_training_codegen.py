@@ -14,8 +14,8 @@ from tinyengine_compiler.frontend import load_model
 from tinyengine_compiler.frontend.inputs import quantize_image
 from tinyengine_compiler.ir import OpKind
 from tinyengine_compiler.pipeline import Options
-from tinyengine_compiler.targets.host import HostEngine, build_host_library
 from tinyengine_compiler.scheme import load_scheme
+from tinyengine_compiler.targets.host import HostEngine, build_host_library
 from tinyengine_compiler.training.trainer import Trainer
 
 from ..sample_images import sample_images
@@ -185,3 +185,28 @@ def test_training_step_is_clean_under_asan_and_ubsan(example_models, tmp_path):
     trainer = Trainer(sched, LR)
     assert losses.tolist() == [np.float32(trainer.step(x, y)) for x, y in zip(xs, [1, 2, 3])]
     assert checkpoint == checkpoint_bytes(sched, trainer.stored, trainer.draws)
+
+
+def test_a_saturated_classifier_trains_in_c_as_in_the_reference(tmp_path):
+    """Every int8 logit at the clamp: when the loss read those, its gradient was zero and no
+    step ever changed anything.  It reads the classifier's real logits, so SGD steps of the C
+    and of the reference trainer lower the loss, bit for bit alike, while tte_infer keeps the
+    saturated int8 logits."""
+    from ..grads.nets import saturate_classifier
+    from ..passes.test_autodiff import residual_net
+
+    net = residual_net(seed=3)
+    saturate_classifier(net, [4.0, 3.0, -3.0, -4.0, 2.5])
+    compiled = compile_training(net.g, load_scheme("last-layer"), str(tmp_path / "out"))
+    ctx, sched = compiled.context, compiled.graph
+    engine = HostEngine(build_host_library(str(tmp_path / "out"), str(tmp_path / "build")), ctx["input"]["bytes"],
+                        ctx["output"]["bytes"], ctx["trainable_bytes"])
+    assert set(engine.infer(net.x).tolist()) == {-128, 127}
+    trainer, lr, label = Trainer(sched, 0.05), 0.05, 3
+    losses = []
+    for step in range(6):
+        losses.append(engine.train_step(net.x, label, lr))
+        assert losses[-1] == np.float32(trainer.step(net.x, label)), f"step {step}"
+    assert engine.get_trainable() == _stored(trainer, sched)
+    assert all(later < earlier for earlier, later in zip(losses, losses[1:])), losses
+    assert losses[0] > 5.0 > losses[-1]

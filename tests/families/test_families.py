@@ -30,8 +30,8 @@ from tinyengine_compiler.ir import OpKind
 from tinyengine_compiler.pipeline import Options
 from tinyengine_compiler.reference.interp import run_graph
 from tinyengine_compiler.reference.ops import OPS
-from tinyengine_compiler.targets.host import HostEngine, build_host_library
 from tinyengine_compiler.scheme import load_scheme, parse_scheme
+from tinyengine_compiler.targets.host import HostEngine, build_host_library
 from tinyengine_compiler.training.trainer import Trainer
 
 from ..sample_images import sample_images

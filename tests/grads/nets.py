@@ -105,3 +105,18 @@ class NetBuilder:
     def fc(self, name, cout):
         cin = self.g.tensors[self.current].size
         self._weighted(name, OpKind.FULLY_CONNECTED, (cout, cin), 0, {}, relu=False)
+
+
+def saturate_classifier(net: NetBuilder, targets) -> None:
+    """Make every int8 logit of `net` sit at the clamp on its input: the classifier's bias is set
+    so that its real logits are `targets` (each beyond +-1.27 in magnitude), and its output
+    scale to 0.01, so that int8 holds only -1.28 .. 1.27."""
+    g = net.g
+    head = g.producer(g.outputs[0])
+    bias = g.tensors[head.inputs[2]]
+    bias.data = np.zeros_like(bias.data)
+    values = run_real(g, real_values(g, net.x))
+    x, w = values[head.inputs[0]], values[head.inputs[1]]
+    pre = (x.reshape(1, -1) @ w.T)[0]
+    bias.data = np.round((np.asarray(targets) - pre) / np.asarray(bias.qparams.scale)).astype(np.int32)
+    g.tensors[head.outputs[0]].qparams = QParams.make(0.01, 0)

@@ -1,6 +1,7 @@
 """autodiff: the emitted backward graph (hand-written Expected text) and, for a small residual
-network, the gradient of every parameter against float64 central finite differences of the
-straight-through real forward with an independent numpy softmax cross-entropy."""
+network and for a classifier whose int8 logits all sit at the clamp, the gradient of every
+parameter against float64 central finite differences of the straight-through real forward with
+an independent numpy softmax cross-entropy of the classifier's real logits."""
 
 import numpy as np
 import pytest
@@ -8,10 +9,12 @@ import pytest
 from tinyengine_compiler.ir import OpKind
 from tinyengine_compiler.ir.ops import BACKWARD_OPS
 from tinyengine_compiler.passes.autodiff import autodiff
+from tinyengine_compiler.reference.interp import run_graph
 from tinyengine_compiler.reference.real_forward import real_values, run_real
 from tinyengine_compiler.training.trainer import run_backward
 
-from ..grads.nets import NetBuilder
+from ..grads.nets import NetBuilder, saturate_classifier
+from ..training.finite_differences import real_logits
 
 
 def dump(g):
@@ -39,11 +42,11 @@ def test_pool_fc_backward_graph_text():
     g = autodiff(net.g)
     assert g.inputs == ["input", "label"] and g.outputs == ["fc.out", "loss"]
     assert dump(g) == """\
-loss: SOFTMAX_CROSS_ENTROPY(fc.out, label) -> fc.out.grad, loss
-fc.clamp_grad: CLAMP_GRAD(fc.out.grad, fc.out) -> fc.preact.grad
-fc.grad_input: FULLY_CONNECTED_GRAD_INPUT(fc.preact.grad, fc.weight) -> pool.out.grad
-fc.grad_weight: FULLY_CONNECTED_GRAD_WEIGHT(pool.out, fc.preact.grad) -> fc.weight.grad
-fc.grad_bias: BIAS_GRAD(fc.preact.grad) -> fc.bias.grad
+fc.real_logits: REAL_LOGITS(pool.out, fc.weight, fc.bias) -> fc.real_logits
+loss: SOFTMAX_CROSS_ENTROPY(fc.real_logits, label) -> fc.real_logits.grad, loss
+fc.grad_input: FULLY_CONNECTED_GRAD_INPUT(fc.real_logits.grad, fc.weight) -> pool.out.grad
+fc.grad_weight: FULLY_CONNECTED_GRAD_WEIGHT(pool.out, fc.real_logits.grad) -> fc.weight.grad
+fc.grad_bias: BIAS_GRAD(fc.real_logits.grad) -> fc.bias.grad
 fc.weight.sgd_update: SGD_UPDATE(fc.weight, fc.weight.grad, fc.weight.grad_scale) -> fc.weight.updated
 fc.bias.sgd_update: SGD_UPDATE(fc.bias, fc.bias.grad, fc.bias.grad_scale) -> fc.bias.updated
 pool.grad_input: GLOBAL_AVG_POOL_GRAD(pool.out.grad) -> input.grad"""
@@ -68,14 +71,11 @@ def softmax_ce(logits, label, smoothing):
     return float(np.log(np.sum(np.exp(z - z.max()))) + z.max() - t @ z)
 
 
-@pytest.mark.parametrize("smoothing", [0.0, 0.1])
-def test_every_parameter_gradient_against_finite_differences(smoothing):
-    net = residual_net(seed=3)
+def check_every_gradient(net, label, smoothing):
+    """Every trained parameter's gradient (float64) against central differences of the loss."""
     g = autodiff(net.g, label_smoothing=smoothing)
-    label = 2
     values = run_real(g, real_values(g, net.x))
     grads = run_backward(g, {**values, "label": np.array([label])}, np.float64)
-    logits = net.g.outputs[0]
     rng = np.random.default_rng(0)
     eps = 1e-6
     for upd in (n for n in g.nodes if n.op == OpKind.SGD_UPDATE):
@@ -89,11 +89,26 @@ def test_every_parameter_gradient_against_finite_differences(smoothing):
                 v = dict(values)
                 v[param] = values[param].copy()
                 v[param][c] += sign * eps
-                out.append(softmax_ce(run_real(g, v, start)[logits], label, smoothing))
+                out.append(softmax_ce(real_logits(g, run_real(g, v, start)), label, smoothing))
             fd.append((out[0] - out[1]) / (2 * eps))
         fd, got = np.array(fd), np.array([grad[c] for c in coords])
         assert np.linalg.norm(fd) > 1e-8, param
         assert np.linalg.norm(got - fd) / np.linalg.norm(fd) <= 1e-4, param
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_every_parameter_gradient_against_finite_differences(smoothing):
+    check_every_gradient(residual_net(seed=3), 2, smoothing)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_a_saturated_classifier_still_gets_its_gradient(smoothing):
+    """Every int8 logit at the clamp (the clamped loss would have a zero gradient everywhere):
+    the loss reads the real logits, so every parameter still gets its true gradient."""
+    net = residual_net(seed=3)
+    saturate_classifier(net, [4.0, 3.0, -3.0, -4.0, 2.5])
+    assert set(run_graph(net.g, net.x).reshape(-1)) == {-128, 127}
+    check_every_gradient(net, 3, smoothing)
 
 
 def test_backward_stops_at_the_earliest_trained_layer(monkeypatch):
@@ -110,11 +125,11 @@ def test_backward_stops_at_the_earliest_trained_layer(monkeypatch):
     monkeypatch.delitem(grads._RULES, OpKind.GLOBAL_AVG_POOL)   # as if the pool had no rule
     g = autodiff(net.g, trained=["fc.weight", "fc.bias"])
     assert dump(g) == """\
-loss: SOFTMAX_CROSS_ENTROPY(fc.out, label) -> fc.out.grad, loss
-fc.clamp_grad: CLAMP_GRAD(fc.out.grad, fc.out) -> fc.preact.grad
-fc.grad_input: FULLY_CONNECTED_GRAD_INPUT(fc.preact.grad, fc.weight) -> pool.out.grad
-fc.grad_weight: FULLY_CONNECTED_GRAD_WEIGHT(pool.out, fc.preact.grad) -> fc.weight.grad
-fc.grad_bias: BIAS_GRAD(fc.preact.grad) -> fc.bias.grad
+fc.real_logits: REAL_LOGITS(pool.out, fc.weight, fc.bias) -> fc.real_logits
+loss: SOFTMAX_CROSS_ENTROPY(fc.real_logits, label) -> fc.real_logits.grad, loss
+fc.grad_input: FULLY_CONNECTED_GRAD_INPUT(fc.real_logits.grad, fc.weight) -> pool.out.grad
+fc.grad_weight: FULLY_CONNECTED_GRAD_WEIGHT(pool.out, fc.real_logits.grad) -> fc.weight.grad
+fc.grad_bias: BIAS_GRAD(fc.real_logits.grad) -> fc.bias.grad
 fc.weight.sgd_update: SGD_UPDATE(fc.weight, fc.weight.grad, fc.weight.grad_scale) -> fc.weight.updated
 fc.bias.sgd_update: SGD_UPDATE(fc.bias, fc.bias.grad, fc.bias.grad_scale) -> fc.bias.updated"""
     with pytest.raises(UnsupportedError, match=r"node 'pool' \(GLOBAL_AVG_POOL\) has no gradient rule.*to train "

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from tinyengine_compiler.passes.legalize_bias import legalize_bias
 from tinyengine_compiler.errors import UnsupportedError
+from tinyengine_compiler.passes.legalize_bias import legalize_bias
 
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 

@@ -27,7 +27,7 @@ def test_steps_of_the_graph():
     g = train_graph()
     assert [n.name for n in g.nodes] == [
         "c0", "c1", "dw", "c2", "add", "pool", "fc",                       # steps 0..6
-        "loss", "fc.clamp_grad", "fc.grad_input", "fc.grad_weight",        # 7..10
+        "fc.real_logits", "loss", "fc.grad_input", "fc.grad_weight",       # 7..10
         "fc.grad_bias", "fc.weight.sgd_update", "fc.bias.sgd_update",      # 11..13
         "pool.grad_input", "add.clamp_grad", "c2.clamp_grad", "c2.grad_weight",  # 14..17
         "c2.weight.sgd_update"]                                            # 18
@@ -37,7 +37,7 @@ def test_hand_computed_buffers():
     got = {b.name: (b.size_bytes, b.first, b.last, b.category, b.alias_of) for b in lifetimes(train_graph())}
     assert got == {
         "input": (8 * 8 * 3, 0, 0, "input", None),
-        "label": (4, 0, 7, "label", None),                       # int32, read by the loss
+        "label": (4, 0, 8, "label", None),                       # int32, read by the loss
         "c0.out": (4 * 4 * 4, 0, 4, "activation", None),         # read by c1 and the add
         "c1.out": (4 * 4 * 8, 1, 2, "activation", None),
         "dw.out": (4 * 4 * 8, 2, 3, "activation", None),         # full bytes die at c2 ...
@@ -46,11 +46,13 @@ def test_hand_computed_buffers():
         "c2.out.mask": (8, 3, 16, "saved_activation", None),     # 64 bits
         "add.out": (64, 4, 5, "activation", None),
         "add.out.mask": (8, 4, 15, "saved_activation", None),
-        "pool.out": (4, 5, 10, "saved_activation", None),        # fc's weight gradient reads it all
-        "fc.out": (8, 6, 18, "saved_activation", None),          # 5 B -> 8; a graph output: to the end
-        "fc.out.grad": (20, 7, 8, "gradient", None),             # float32 [1, 5]
-        "loss": (4, 7, 18, "gradient", None),
-        "fc.preact.grad": (20, 8, 11, "gradient", None),
+        "pool.out": (4, 5, 10, "saved_activation", None),        # the real logits and fc's weight
+                                                                 # gradient read it all
+        "fc.out": (8, 6, 18, "activation", None),                # 5 B -> 8; no backward reader (the loss
+                                                                 # reads the real logits); a graph output
+        "fc.real_logits": (20, 7, 8, "gradient", None),          # float32 [1, 5], read by the loss
+        "fc.real_logits.grad": (20, 8, 11, "gradient", None),    # read by fc's three gradients
+        "loss": (4, 8, 18, "gradient", None),
         "pool.out.grad": (16, 9, 14, "gradient", None),
         "fc.weight.grad": (80, 10, 12, "gradient", None),        # float32 [5, 4]
         "fc.bias.grad": (20, 11, 13, "gradient", None),
@@ -79,9 +81,10 @@ def test_inplace_aliases_and_scratch():
     g = inplace(train_graph())
     marks = {n.name: n.attrs["in_place"] for n in g.nodes if n.attrs.get("in_place")}
     # dw: c1.out dies at dw; add: both c0.out and c2.out (its mask lives on) die there, the
-    # first is taken; each clamp_grad overwrites its incoming gradient.  c0 is not in-place.
-    assert marks == {"dw": "c1.out", "add": "c0.out", "fc.clamp_grad": "fc.out.grad",
-                     "add.clamp_grad": "add.out.grad", "c2.clamp_grad": "add.preact.grad"}
+    # first is taken; each clamp_grad overwrites its incoming gradient (fc has none: the loss
+    # reads its real logits).  c0 is not in-place.
+    assert marks == {"dw": "c1.out", "add": "c0.out", "add.clamp_grad": "add.out.grad",
+                     "c2.clamp_grad": "add.preact.grad"}
     bufs = {b.name: b for b in lifetimes(g)}
     assert bufs["dw.out"].alias_of == "c1.out"
     assert (bufs["dw.scratch"].size_bytes, bufs["dw.scratch"].first) == ((4 + 2) * (4 + 2), 2)  # one padded channel

@@ -14,8 +14,8 @@ from tinyengine_compiler.ir import OpKind
 from tinyengine_compiler.ir.ops import BACKWARD_OPS
 from tinyengine_compiler.passes.autodiff import autodiff
 from tinyengine_compiler.passes.sparse_update import sparse_update, trained_params
-from tinyengine_compiler.scheme import PRESETS, LayerUpdate, parse_scheme, resolve
 from tinyengine_compiler.pipeline import for_classes, training_graph
+from tinyengine_compiler.scheme import PRESETS, LayerUpdate, parse_scheme, resolve
 
 from .test_autodiff import dump, residual_net
 
@@ -24,9 +24,9 @@ def test_classifier_bias_only_keeps_no_conv():
     g = autodiff(residual_net().g)
     pruned = sparse_update(g, {"fc": LayerUpdate(bias=True, channels=None)})
     assert dump(pruned) == """\
-loss: SOFTMAX_CROSS_ENTROPY(fc.out, label) -> fc.out.grad, loss
-fc.clamp_grad: CLAMP_GRAD(fc.out.grad, fc.out) -> fc.preact.grad
-fc.grad_bias: BIAS_GRAD(fc.preact.grad) -> fc.bias.grad
+fc.real_logits: REAL_LOGITS(pool.out, fc.weight, fc.bias) -> fc.real_logits
+loss: SOFTMAX_CROSS_ENTROPY(fc.real_logits, label) -> fc.real_logits.grad, loss
+fc.grad_bias: BIAS_GRAD(fc.real_logits.grad) -> fc.bias.grad
 fc.bias.sgd_update: SGD_UPDATE(fc.bias, fc.bias.grad, fc.bias.grad_scale) -> fc.bias.updated"""
     assert "fc.weight.grad_scale" not in pruned.tensors and "c1.weight.grad" not in pruned.tensors
 
@@ -38,10 +38,10 @@ def test_partial_channels_and_earliest_layer():
     # backward stops at c2: no input gradient for c2, nothing of dw/c1/c0; c2's weight gradient
     # keeps input channels 1 and 5 only.
     assert dump(pruned) == """\
-loss: SOFTMAX_CROSS_ENTROPY(fc.out, label) -> fc.out.grad, loss
-fc.clamp_grad: CLAMP_GRAD(fc.out.grad, fc.out) -> fc.preact.grad
-fc.grad_input: FULLY_CONNECTED_GRAD_INPUT(fc.preact.grad, fc.weight) -> pool.out.grad
-fc.grad_bias: BIAS_GRAD(fc.preact.grad) -> fc.bias.grad
+fc.real_logits: REAL_LOGITS(pool.out, fc.weight, fc.bias) -> fc.real_logits
+loss: SOFTMAX_CROSS_ENTROPY(fc.real_logits, label) -> fc.real_logits.grad, loss
+fc.grad_input: FULLY_CONNECTED_GRAD_INPUT(fc.real_logits.grad, fc.weight) -> pool.out.grad
+fc.grad_bias: BIAS_GRAD(fc.real_logits.grad) -> fc.bias.grad
 fc.bias.sgd_update: SGD_UPDATE(fc.bias, fc.bias.grad, fc.bias.grad_scale) -> fc.bias.updated
 pool.grad_input: GLOBAL_AVG_POOL_GRAD(pool.out.grad) -> add.out.grad
 add.clamp_grad: CLAMP_GRAD(add.out.grad, add.out) -> add.preact.grad
@@ -67,25 +67,27 @@ def counts(model_dir, model, preset, num_classes=None):
 def test_mcunet_paper_scheme_counts(paper_models_dir):
     before, after, train = counts(paper_models_dir, "mcunet-5fps", "paper-mcunet-5fps")
     # The whole backward graph (every partial of every op): MCUNet has 42 convs + the
-    # classifier = 43 weighted layers, 7 adds, 1 pool.  Loss 1; per weighted layer clamp_grad,
-    # grad_input, grad_weight, grad_bias: 4 * 43 = 172; one update per weight and bias: 86; a
-    # clamp_grad per add: 7; the pool: 1; a GRAD_ACCUMULATE per residual block input: 7.
-    # 1 + 172 + 86 + 7 + 1 + 7 = 274.
+    # classifier = 43 weighted layers, 7 adds, 1 pool.  The real logits and the loss 2; per
+    # weighted layer grad_input, grad_weight, grad_bias, and a clamp_grad per conv (the loss reads
+    # the classifier's logits before its clamp): 3 * 43 + 42 = 171; one update per weight and
+    # bias: 86; a clamp_grad per add: 7; the pool: 1; a GRAD_ACCUMULATE per residual block
+    # input: 7.  2 + 171 + 86 + 7 + 1 + 7 = 274.
     g = load_paper_model(f"{paper_models_dir}/mcunet-5fps.pkl")
     assert len([n for n in autodiff(g).nodes if n.op in BACKWARD_OPS]) == 274
     # What autodiff builds for the scheme (every partial of the ops above the earliest trained
     # layer, conv 20 = blocks.6.pointwise2): convs 20..41 and the classifier, 23 weighted layers:
-    # 4 * 23 = 92 partials and 2 * 23 = 46 updates; the 5 adds above conv 20 (blocks 6, 8, 9,
-    # 11, 12): 5 clamp_grads; pool 1, loss 1; accumulations at the inputs of blocks 8, 9, 11, 12:
-    # 4 (block 6's input gets one contribution, from its add).  1 + 92 + 46 + 5 + 1 + 4 = 149.
+    # 3 * 23 + 22 clamp_grads = 91 partials and 2 * 23 = 46 updates; the 5 adds above conv 20
+    # (blocks 6, 8, 9, 11, 12): 5 clamp_grads; pool 1, real logits and loss 2; accumulations at
+    # the inputs of blocks 8, 9, 11, 12: 4 (block 6's input gets one contribution, from its
+    # add).  91 + 46 + 5 + 1 + 2 + 4 = 149.
     assert len(before) == 149
     # After: n_bias_update 22 trains the biases of convs 20..41, so backward stops at conv 20
     # (blocks.6.pointwise2).  Convs 20..41 (22): clamp_grad 22, grad_bias 22, grad_input 21
-    # (not conv 20), grad_weight 6 (21, 24, 27, 30, 36, 39).  Classifier: clamp, grad_input,
-    # grad_weight, grad_bias = 4.  Adds above conv 20 (blocks 6, 8, 9, 11, 12): 5 clamp_grads.
-    # Pool 1, loss 1.  Accumulations at the inputs of blocks 8, 9, 11, 12 (block 6's input is
-    # below conv 20): 4.  Updates: 22 + 6 conv params + 2 classifier = 30.
-    # 22 + 22 + 21 + 6 + 4 + 5 + 1 + 1 + 4 + 30 = 116.
+    # (not conv 20), grad_weight 6 (21, 24, 27, 30, 36, 39).  Classifier: grad_input,
+    # grad_weight, grad_bias = 3.  Adds above conv 20 (blocks 6, 8, 9, 11, 12): 5 clamp_grads.
+    # Pool 1, real logits and loss 2.  Accumulations at the inputs of blocks 8, 9, 11, 12
+    # (block 6's input is below conv 20): 4.  Updates: 22 + 6 conv params + 2 classifier = 30.
+    # 22 + 22 + 21 + 6 + 3 + 5 + 1 + 2 + 4 + 30 = 116.
     assert len(after) == 116
     ops = collections.Counter(n.op for n in after)
     assert ops[OpKind.CONV2D_GRAD_WEIGHT] == 6 and ops[OpKind.GRAD_ACCUMULATE] == 4 and ops[OpKind.SGD_UPDATE] == 30
@@ -95,7 +97,7 @@ def test_mcunet_paper_scheme_counts(paper_models_dir):
 
 
 def test_last_layer_and_full_counts(paper_models_dir):
-    # last-layer: loss, the classifier's clamp_grad, grad_weight, grad_bias and 2 updates = 6.
+    # last-layer: the real logits, loss, the classifier's grad_weight, grad_bias and 2 updates = 6.
     assert len(counts(paper_models_dir, "mbv2-w0.35", "last-layer")[1]) == 6
     # full: everything but the first conv's input gradient (the image needs none): 274 - 1.
     assert len(counts(paper_models_dir, "mcunet-5fps", "full")[1]) == 273

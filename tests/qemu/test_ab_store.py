@@ -17,9 +17,9 @@ from tinyengine_compiler.frontend import load_model
 from tinyengine_compiler.frontend.inputs import quantize_image
 from tinyengine_compiler.pipeline import Options
 from tinyengine_compiler.resources import example_firmware_dir
+from tinyengine_compiler.scheme import load_scheme
 from tinyengine_compiler.targets import build_firmware, run_qemu
 from tinyengine_compiler.targets.host import engine_from_folder
-from tinyengine_compiler.scheme import load_scheme
 
 from ..sample_images import sample_images
 from .conftest import FIRMWARE, needs_arm_gcc, needs_qemu

@@ -22,11 +22,11 @@ from tinyengine_compiler.compile import compile_training
 from tinyengine_compiler.frontend import load_model
 from tinyengine_compiler.frontend.inputs import quantize_image
 from tinyengine_compiler.pipeline import Options
+from tinyengine_compiler.scheme import load_scheme
 from tinyengine_compiler.targets.bench import HARNESS_STACK_BYTES, bench_m7, firmware_main
 from tinyengine_compiler.targets.errors import StackOverflowError
 from tinyengine_compiler.targets.firmware import CPU_FLAGS, HARNESS_DIR, STARTUP_C
 from tinyengine_compiler.targets.stack import OPT_LEVELS, TABLE, cmsis_table, kernel_table, worst_case_stack
-from tinyengine_compiler.scheme import load_scheme
 
 from ..sample_images import sample_images
 from .conftest import needs_arm_gcc, needs_qemu

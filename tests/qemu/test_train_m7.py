@@ -20,9 +20,9 @@ from tinyengine_compiler.frontend import load_model
 from tinyengine_compiler.frontend.inputs import quantize_image
 from tinyengine_compiler.ir import OpKind
 from tinyengine_compiler.pipeline import Options
+from tinyengine_compiler.scheme import load_scheme
 from tinyengine_compiler.targets.bench import HARNESS_RAM_BYTES, HARNESS_STACK_BYTES, bench_m7
 from tinyengine_compiler.targets.host import HostEngine, build_host_library
-from tinyengine_compiler.scheme import load_scheme
 from tinyengine_compiler.training.trainer import Trainer
 
 from ..sample_images import sample_images

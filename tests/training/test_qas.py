@@ -7,10 +7,10 @@ import numpy as np
 from tinyengine_compiler.frontend.inputs import quantize_image
 from tinyengine_compiler.frontend.paper_pkl import load_paper_model
 from tinyengine_compiler.ir import OpKind
+from tinyengine_compiler.pipeline import training_graph
 from tinyengine_compiler.reference.interp import run_graph_all
 from tinyengine_compiler.reference.real_forward import real_values, run_real
 from tinyengine_compiler.scheme import PRESETS
-from tinyengine_compiler.pipeline import training_graph
 from tinyengine_compiler.training.trainer import run_backward
 
 from ..sample_images import china

@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from tinyengine_compiler.cli import main
-from tinyengine_compiler.errors import ConfigError
 from tinyengine_compiler.datasets import synthetic_vww as V
 from tinyengine_compiler.datasets import FASHION_MNIST_DIR, _read_idx_pair, load_split, resize_bilinear
+from tinyengine_compiler.errors import ConfigError
 
 pytestmark = pytest.mark.skipif(not os.path.isdir(FASHION_MNIST_DIR),
                                 reason=f"{FASHION_MNIST_DIR} is missing (Debian package dataset-fashion-mnist)")

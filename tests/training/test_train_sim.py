@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 
 from tinyengine_compiler.cli import main
-from tinyengine_compiler.reference.backward import mathf
-from tinyengine_compiler.reference.backward.sgd_update import round_half_away, sgd_update
 from tinyengine_compiler.datasets import FASHION_MNIST_DIR, load_split, resize_bilinear
 from tinyengine_compiler.pipeline import for_classes, training_graph
+from tinyengine_compiler.reference.backward import mathf
+from tinyengine_compiler.reference.backward.sgd_update import round_half_away, sgd_update
 from tinyengine_compiler.scheme import parse_scheme
 from tinyengine_compiler.training.trainer import Trainer
 

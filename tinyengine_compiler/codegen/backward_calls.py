@@ -29,10 +29,23 @@ def _float(v: float) -> str:
     return f"{np.float32(v).item()!r}f"
 
 
+def _real_logits(g, n, tag, ref, kept):
+    """The classifier's real logits: its forward call's dims, its scale per class."""
+    x, w, b = n.inputs
+    z = g.tensors[n.outputs[0]]
+    classes, depth = g.tensors[w].shape
+    statics = [Static("tte_real_logits_params", f"{tag}_params", [-_qp(g, x)[1]]),
+               Static("float", f"{tag}_scale", [_float(v) for v in n.attrs["scale"]], classes),
+               Static("tte_dims", f"{tag}_in_dims", [1, 1, 1, depth]),
+               Static("tte_dims", f"{tag}_w_dims", [classes, 1, 1, depth]),
+               Static("tte_dims", f"{tag}_out_dims", _dims(z.shape))]
+    return Call("tte_real_logits_f32", ["&tte_no_scratch", f"&{tag}_params", f"{tag}_scale", f"&{tag}_in_dims",
+                                        ref(x), f"&{tag}_w_dims", ref(w), ref(b), f"&{tag}_out_dims", ref(z.name)],
+                statics)
+
+
 def _softmax(g, n, tag, ref, kept):
-    s, zp = _qp(g, n.inputs[0])
-    statics = [Static("tte_softmax_ce_params", f"{tag}_params",
-                      [_float(s), zp, _float(n.attrs.get("label_smoothing", 0.0))]),
+    statics = [Static("tte_softmax_ce_params", f"{tag}_params", [_float(n.attrs.get("label_smoothing", 0.0))]),
                Static("tte_dims", f"{tag}_dims", _dims(g.tensors[n.inputs[0]].shape))]
     return Call("tte_softmax_cross_entropy_f32", ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_dims",
                                                   ref(n.inputs[0]), ref(n.inputs[1]), ref(n.outputs[0]),
@@ -227,7 +240,7 @@ def _sgd(g, n, tag, ref, split: bool):
 
 
 _BACKWARD = {
-    OpKind.SOFTMAX_CROSS_ENTROPY: _softmax, OpKind.CLAMP_GRAD: _clamp,
+    OpKind.REAL_LOGITS: _real_logits, OpKind.SOFTMAX_CROSS_ENTROPY: _softmax, OpKind.CLAMP_GRAD: _clamp,
     OpKind.CONV2D_GRAD_INPUT: _grad_input, OpKind.DEPTHWISE_CONV2D_GRAD_INPUT: _grad_input,
     OpKind.FULLY_CONNECTED_GRAD_INPUT: _grad_input,
     OpKind.CONV2D_GRAD_WEIGHT: _grad_weight, OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT: _grad_weight,

@@ -96,6 +96,7 @@ TTE_KERNELS: dict[OpKind, tuple[Kernel, ...]] = {
     OpKind.LUT: (Kernel("tte_lut_s8", _no_scratch, "always; the output may alias the input"),),
     OpKind.MUL: (Kernel("tte_mul_s8", _no_scratch, "b of a's shape or [1, 1, 1, C]; the output may alias a"),),
     # float32 training kernels (runtime_c "TRAINING (float32)" section)
+    OpKind.REAL_LOGITS: (Kernel("tte_real_logits_f32", _no_scratch, "always"),),
     OpKind.SOFTMAX_CROSS_ENTROPY: (Kernel("tte_softmax_cross_entropy_f32", _no_scratch, "batch 1"),),
     OpKind.CLAMP_GRAD: (Kernel("tte_clamp_grad_f32", _no_scratch, "always; may run in place"),),
     OpKind.CONV2D_GRAD_INPUT: (Kernel("tte_conv2d_grad_input_f32", _no_scratch, "always"),),

@@ -32,6 +32,7 @@ weights are dequantized where read; semantics and summation order in docs/numeri
 
 | op                            | inputs              | attributes / output                       |
 |-------------------------------|---------------------|-------------------------------------------|
+| REAL_LOGITS                   | x (saved), w, bias  | scale -> the classifier's real logits [N, out], float32(acc[o]) * scale[o] |
 | SOFTMAX_CROSS_ENTROPY         | logits, label       | label_smoothing -> [logits grad, loss (1,)] |
 | CLAMP_GRAD                    | gy, y (saved)       | act_min, act_max: gy where act_min < y < act_max |
 | CONV2D_GRAD_INPUT             | gz, w               | stride, pads, input_shape -> dx           |
@@ -49,6 +50,11 @@ weights are dequantized where read; semantics and summation order in docs/numeri
 | GRAD_MOVE_CHANNELS            | gy                  | in_channels, out_channels (None: 0, 1, ...), output_shape -> +0 but out[..., out_channels[j]] = gy[..., in_channels[j]] |
 | GRAD_ACCUMULATE               | a, b                | -> a + b                                  |
 | SGD_UPDATE                    | param, grad, grad_scale | layer, param, channels, storage, qas -> updated param |
+
+REAL_LOGITS reads the inputs of the FULLY_CONNECTED classifier that makes the graph's logits:
+acc is that node's exact int32 accumulator (bias + sum (x - zp_in) * w, saturated to int32),
+before requantization and clamp, and scale[o] = float32(s_in * s_w[o]) (float64 product, rounded
+once).  The loss reads these real logits, not the clamped int8 ones (grads/loss.py).
 
 `channels` is None (every input channel) or the sorted tuple of trained input channels (the
 last weight axis); `grad_scale` is float32 per output channel (dL/dW_bar = grad_scale * dL/dW).
@@ -76,6 +82,7 @@ class OpKind(str, enum.Enum):
     MUL = "MUL"
     FUSED_EXPAND_DEPTHWISE = "FUSED_EXPAND_DEPTHWISE"
     # backward (training) ops
+    REAL_LOGITS = "REAL_LOGITS"
     SOFTMAX_CROSS_ENTROPY = "SOFTMAX_CROSS_ENTROPY"
     CLAMP_GRAD = "CLAMP_GRAD"
     CONV2D_GRAD_INPUT = "CONV2D_GRAD_INPUT"
@@ -98,8 +105,9 @@ class OpKind(str, enum.Enum):
 CONV_OPS = frozenset({OpKind.CONV2D, OpKind.DEPTHWISE_CONV2D})
 WEIGHTED_OPS = frozenset({OpKind.CONV2D, OpKind.DEPTHWISE_CONV2D, OpKind.FULLY_CONNECTED})
 BACKWARD_OPS = frozenset({
-    OpKind.SOFTMAX_CROSS_ENTROPY, OpKind.CLAMP_GRAD, OpKind.CONV2D_GRAD_INPUT, OpKind.CONV2D_GRAD_WEIGHT,
-    OpKind.DEPTHWISE_CONV2D_GRAD_INPUT, OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT,
+    OpKind.REAL_LOGITS, OpKind.SOFTMAX_CROSS_ENTROPY, OpKind.CLAMP_GRAD,
+    OpKind.CONV2D_GRAD_INPUT, OpKind.CONV2D_GRAD_WEIGHT, OpKind.DEPTHWISE_CONV2D_GRAD_INPUT,
+    OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT,
     OpKind.FULLY_CONNECTED_GRAD_INPUT, OpKind.FULLY_CONNECTED_GRAD_WEIGHT, OpKind.BIAS_GRAD,
     OpKind.GLOBAL_AVG_POOL_GRAD, OpKind.AVG_POOL2D_GRAD, OpKind.MAX_POOL2D_GRAD, OpKind.GRAD_MOVE_CHANNELS,
     OpKind.LUT_GRAD, OpKind.MUL_GRAD, OpKind.GRAD_ACCUMULATE, OpKind.SGD_UPDATE})

@@ -51,6 +51,8 @@ def _backward_output_shape(g: Graph, node: Node) -> tuple[int, ...]:
         return tuple(node.attrs["output_shape"])
     if node.op == OpKind.BIAS_GRAD:
         return (shape[-1],)
+    if node.op == OpKind.REAL_LOGITS:
+        return (shape[0], g.tensors[node.inputs[1]].shape[0])
     if node.op in (OpKind.CONV2D_GRAD_WEIGHT, OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT, OpKind.FULLY_CONNECTED_GRAD_WEIGHT):
         channels = node.attrs.get("channels")
         n = len(channels) if channels is not None else (

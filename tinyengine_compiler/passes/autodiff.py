@@ -1,18 +1,21 @@
 """autodiff: append the backward graph (loss, every gradient, one SGD update per parameter).
 
-Takes: a verified int8 forward Graph with one output, the logits [1, K] (as the front ends and
-`replace_classifier` produce), and optionally `trained`, the names of the parameters that will
-train.  With `trained`, only the forward nodes a trained parameter reaches (it is one of their
+Takes: a verified int8 forward Graph with one output, the logits [1, K] of a FULLY_CONNECTED
+classifier (as the front ends and `replace_classifier` produce), and optionally `trained`, the
+names of the parameters that will train.  With `trained`, only the forward nodes a trained parameter reaches (it is one of their
 inputs, or flows into one through the forward graph) get backward nodes: the backward graph
 starts at the loss and stops at the earliest trained layer, so an op with no rule in `grads/`
 is an error (UnsupportedError naming the op, the node and a trained layer below it) only where
 a kept gradient must pass through it.  Without `trained` every forward op must have a rule.
 
 Guarantees: a verified Graph holding the forward nodes unchanged, then
-  * the graph input `label` (int32 [1]) and the node `loss` (SOFTMAX_CROSS_ENTROPY) with outputs
-    `<logits>.grad` and `loss`;
+  * the node `<classifier>.real_logits` (REAL_LOGITS: the classifier's logits before
+    requantization and clamp, float32, output of the same name), the graph input `label`
+    (int32 [1]) and the node `loss` (SOFTMAX_CROSS_ENTROPY) reading them, with outputs
+    `<classifier>.real_logits.grad` and `loss` (grads/loss.py);
   * for every forward node in reverse order (with `trained`: every one a trained parameter
-    reaches), the backward nodes its rule emits; a tensor read by
+    reaches), the backward nodes its rule emits; the classifier's are those of
+    grads/linear.py `linear_grad` from the real logits' gradient (no clamp); a tensor read by
     several nodes gets its contributions summed (GRAD_ACCUMULATE) into `<tensor>.grad` before its
     producer's rule reads it;
   * for every weight and bias (with `trained`: of the nodes that get backward nodes), an
@@ -38,7 +41,8 @@ import numpy as np
 
 from ..errors import UnsupportedError
 from ..grads import Builder, rule_for, trainable_ops
-from ..grads.loss import softmax_cross_entropy
+from ..grads.linear import linear_grad
+from ..grads.loss import classifier, real_logits, softmax_cross_entropy
 from ..ir import DType, Graph, OpKind, Tensor
 from ..ir.verify import verify
 
@@ -51,29 +55,36 @@ def autodiff(g: Graph, *, label_smoothing: float = 0.0, trained: Collection[str]
     forward = list(g.nodes)
     below = _trained_below(g, trained)
     b = Builder(g.copy())
-    logits = g.outputs[0]
-    contributions: dict[str, list[str]] = {logits: [softmax_cross_entropy(b, logits, label_smoothing)]}
+    head = classifier(g)
+    gz = softmax_cross_entropy(b, real_logits(b, head), label_smoothing)
+    contributions: dict[str, list[str]] = {}
     for node in reversed(forward):
         parts = contributions.pop(node.outputs[0], [])
-        if not parts or (below is not None and node.outputs[0] not in below):
+        if (not parts and node is not head) or (below is not None and node.outputs[0] not in below):
             continue   # no gradient reaches it, or none is needed below it
-        gy = _summed(b, node.outputs[0], parts)
-        try:
-            rule = rule_for(node.op)
-        except UnsupportedError:
-            needed = f" to train {below[node.outputs[0]]}" if below is not None else ""
-            raise UnsupportedError(f"node '{node.name}' ({node.op.value}) has no gradient rule, and the gradient "
-                                   f"must pass through it{needed}; supported for training: "
-                                   f"{', '.join(sorted(op.value for op in trainable_ops()))}") from None
-        for name, grad in zip(node.inputs, rule(b, node, gy)):
+        # the classifier's gradient is the loss's on its real logits, not through its clamp
+        grads = linear_grad(b, node, gz) if node is head else _rule(node, below)(
+            b, node, _summed(b, node.outputs[0], parts))
+        for name, grad in zip(node.inputs, grads):
             if grad is None or name in g.inputs:
                 continue
             if g.tensors[name].is_constant:
                 _sgd_update(b, node.name, name, grad, "weight" if name == node.inputs[1] else "bias")
             else:
                 contributions.setdefault(name, []).append(grad)
-    b.g.outputs = [logits, "loss"]
+    b.g.outputs = [g.outputs[0], "loss"]
     return verify(b.g)
+
+
+def _rule(node, below: dict[str, str] | None):
+    """The gradient rule of `node`, or an UnsupportedError naming it and a trained layer below."""
+    try:
+        return rule_for(node.op)
+    except UnsupportedError:
+        needed = f" to train {below[node.outputs[0]]}" if below is not None else ""
+        raise UnsupportedError(f"node '{node.name}' ({node.op.value}) has no gradient rule, and the gradient "
+                               f"must pass through it{needed}; supported for training: "
+                               f"{', '.join(sorted(op.value for op in trainable_ops()))}") from None
 
 
 def _trained_below(g: Graph, trained: Collection[str] | None) -> dict[str, str] | None:

@@ -10,7 +10,9 @@ Guarantees: the same graph with that node's weight, bias and output replaced:
     the layers below (zero weights would not);
   * bias [N] int32 zeros at scale s_x * s_w;
   * logits [1, N] int8 at scale 16/127, zero point 0: a real range of +-16 (softmax
-    probabilities from 1e-7 to 1), no fused clamp beyond int8 saturation.
+    probabilities from 1e-7 to 1), no fused clamp beyond int8 saturation.  These are what
+    inference returns; the loss reads the real logits before requantization and clamp
+    (grads/loss.py), so saturated int8 logits do not stop training.
 The old weight, bias and logits tensors are removed.
 
 Leaves to later passes: autodiff; the scheme must train this layer in full
@@ -23,8 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ConfigError, UnsupportedError
-from ..ir import DType, Graph, OpKind, QParams, Tensor
+from ..errors import ConfigError
+from ..grads.loss import classifier
+from ..ir import DType, Graph, QParams, Tensor
 from ..ir.verify import verify
 
 WEIGHT_SCALE = 1.0 / 127.0
@@ -36,9 +39,7 @@ def replace_classifier(g: Graph, num_classes: int, seed: int = 0) -> Graph:
     if num_classes < 2:
         raise ConfigError(f"--num-classes must be at least 2, got {num_classes}")
     g = g.copy()
-    node = g.producer(g.outputs[0])
-    if node is None or node.op != OpKind.FULLY_CONNECTED:
-        raise UnsupportedError(f"model '{g.name}': the logits do not come from a FULLY_CONNECTED classifier")
+    node = classifier(g)
     x = g.tensors[node.inputs[0]]
     c_in = x.size
     w_bar = np.random.default_rng(seed).normal(0.0, INIT_STD / np.sqrt(c_in), (num_classes, c_in)) / WEIGHT_SCALE

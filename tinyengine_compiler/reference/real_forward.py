@@ -3,8 +3,10 @@
 Takes a forward IR graph and real (floating) values for its input and constants; computes each
 forward node in the real domain: weights dequantized, requantization the identity (no
 rounding), the fused clamp at the real values scale * (act_min - zp) .. scale * (act_max - zp).
-This is the function whose exact gradient the backward graph computes; its float64 version is
-differentiated by central finite differences in the tests, and its float32 version is "the fp32
+With the loss on the classifier's value before its clamp (grads/loss.py: the real logits,
+which the tests take from the classifier's inputs here), this is the function whose exact
+gradient the backward graph computes; its float64 version is differentiated by central finite
+differences in the tests, and its float32 version is "the fp32
 graph" the QAS test compares with.  Plain numpy (einsum), independent of the backward kernels.
 """
 

@@ -66,9 +66,11 @@ def layer_rows(forward: Graph, sched: Graph, buffers: list[Buffer]) -> list[dict
 
 def flash_bytes(forward: Graph, sched: Graph) -> int:
     """The constants of the forward layers, the SGD updates' gradient scales and the backward's
-    tables: the LUT gradients' float32 slopes, the channel moves' int32 channel lists."""
+    tables: the real logits' float32 scales, the LUT gradients' float32 slopes, the channel
+    moves' int32 channel lists."""
     weights = sum(layer_row(forward, n)["flash_bytes"] for n in forward.nodes)
     scales = sum(sched.tensors[n.inputs[2]].nbytes for n in sched.nodes if n.op == OpKind.SGD_UPDATE)
+    scales += sum(4 * len(n.attrs["scale"]) for n in sched.nodes if n.op == OpKind.REAL_LOGITS)
     slopes = sum(4 * len(n.attrs["slope"]) for n in sched.nodes if n.op == OpKind.LUT_GRAD)
     lists = sum(4 * len(n.attrs[k] or ()) for n in sched.nodes if n.op == OpKind.GRAD_MOVE_CHANNELS
                 for k in ("in_channels", "out_channels"))

@@ -3,7 +3,8 @@
 This is the float reference of the transfer-learning study (`benchmarks/transfer.py`): the
 same network, scheme and SGD recipe as the int8 engine, but every value a float32 real
 number.  The forward is `reference.real_forward` (weights dequantized, requantization the
-identity, the fused ReLU/ReLU6 clamps at their real bounds); the gradients are the backward
+identity, the fused ReLU/ReLU6 clamps at their real bounds; the loss reads the classifier's
+real logits before its clamp, as the int8 engine's does); the gradients are the backward
 graph's kernels run on those real values (`trainer.run_backward(..., float32)`), the exact
 gradient of that forward (checked against float64 finite differences in
 tests/training/test_model_gradients.py); the step is P <- P - lr * dL/dP on the real

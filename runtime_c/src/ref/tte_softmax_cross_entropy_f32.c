@@ -1,12 +1,12 @@
 /*
  * Title:       tte_softmax_cross_entropy_f32.c
  * Description: Softmax cross-entropy of one image with label smoothing: float32 loss and
- *              logits gradient from the int8 logits.
+ *              logits gradient from the real logits (tte_real_logits_f32).
  *
- * Layout:      logits int8 [K]; label int32 [1]; grad float32 [K]; loss float32 [1].
- * Quantization: l_k = float32(q_k - zero_point) * scale, then in float32, one rounding per
- *   operation (reference/backward/softmax_cross_entropy.py):
- *   m = max(l); d_k = l_k - m; e_k = tte_expf(d_k); S = +0 + e_0 + ... + e_{K-1};
+ * Layout:      logits float32 [K]; label int32 [1]; grad float32 [K]; loss float32 [1].
+ * Quantization: none, the logits are real.  In float32, one rounding per operation
+ *   (reference/backward/softmax_cross_entropy.py), with l_k = logits[k]:
+ *   m = max(l) (the first largest); d_k = l_k - m; e_k = tte_expf(d_k); S = +0 + e_0 + ... + e_{K-1};
  *   t_k = e / K, plus (1 - e) at the label; loss = tte_logf(S) - t_0 d_0 - ... - t_{K-1} d_{K-1};
  *   grad_k = e_k / S - t_k.
  *
@@ -25,13 +25,8 @@ int32_t tte_softmax_cross_entropy_f32_scratch_bytes(const tte_dims *input_dims,
     return 0;
 }
 
-static float real(const tte_softmax_ce_params *p, int8_t q)
-{
-    return (float)((int32_t)q - p->logits_zero_point) * p->logits_scale;
-}
-
 tte_status tte_softmax_cross_entropy_f32(const tte_ctx *ctx, const tte_softmax_ce_params *p,
-                                         const tte_dims *logits_dims, const int8_t *logits,
+                                         const tte_dims *logits_dims, const float *logits,
                                          const int32_t *label, float *grad_output,
                                          float *loss_output)
 {
@@ -44,20 +39,19 @@ tte_status tte_softmax_cross_entropy_f32(const tte_ctx *ctx, const tte_softmax_c
     if (logits_dims->n != 1 || k < 1 || label[0] < 0 || label[0] >= k) {
         return TTE_ERR_ARG;
     }
-    max = real(p, logits[0]);
+    max = logits[0];
     for (i = 1; i < k; i++) {
-        const float l = real(p, logits[i]);
-        max = l > max ? l : max;
+        max = logits[i] > max ? logits[i] : max;
     }
     for (i = 0; i < k; i++) {
-        grad_output[i] = tte_expf(real(p, logits[i]) - max);
+        grad_output[i] = tte_expf(logits[i] - max);
         total = total + grad_output[i];
     }
     share = smoothing / (float)k;
     loss = tte_logf(total);
     for (i = 0; i < k; i++) {
         const float t = i == label[0] ? (1.0f - smoothing) + share : share;
-        loss = loss - t * (real(p, logits[i]) - max);
+        loss = loss - t * (logits[i] - max);
         grad_output[i] = grad_output[i] / total - t;
     }
     loss_output[0] = loss;

@@ -3,7 +3,8 @@
 Every function takes (graph, node, *input arrays in node.inputs order, dtype) and returns the
 output array (SOFTMAX_CROSS_ENTROPY returns (gradient, loss)).  Inputs may be int8/int32
 (quantized: saved activations, weights; dequantized here by `_common.real`) or floating point
-(already real: backward tensors, or the float64 values of the gradient checker).  With
+(already real: backward tensors, or the float64 values of the gradient checker); REAL_LOGITS
+reads the int8 ones as integers (the classifier's exact accumulator).  With
 dtype=float32 the arithmetic is the one the C must reproduce bit for bit: every reduction runs
 in a fixed, documented order with a float32 accumulator, never through np.sum / np.dot /
 matmul, and no fused multiply-add (docs/numerics.md, "Training numerics").  dtype=float64 runs
@@ -29,9 +30,11 @@ from .max_pool2d_grad import max_pool2d_grad
 from .mul import mul_grad
 from .grad_accumulate import grad_accumulate
 from .lut import lut_grad
+from .real_logits import real_logits
 from .softmax_cross_entropy import softmax_cross_entropy
 
 BACKWARD_OPS = {
+    OpKind.REAL_LOGITS: real_logits,
     OpKind.SOFTMAX_CROSS_ENTROPY: softmax_cross_entropy,
     OpKind.CLAMP_GRAD: clamp_grad,
     OpKind.CONV2D_GRAD_INPUT: conv2d_grad_input,
