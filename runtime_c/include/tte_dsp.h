@@ -12,6 +12,10 @@
  *   tte_pkhbt(a, b)      lanes (a.lo, b.lo); tte_pkhtb(a, b): lanes (a.hi, b.hi) (PKHBT, PKHTB)
  *   tte_smmla(a, b, c)   c + floor(a * b / 2^32) (64-bit product; SMMLA)
  *   tte_ssat16(v)        v saturated to [-2^15, 2^15 - 1] (SSAT #16)
+ *   tte_ssat8(v)         v saturated to [-128, 127] (SSAT #8)
+ *   tte_read2_next(&p, &lo, &hi)  lo = p[0], hi = p[1], p += 2 for a word-aligned int32
+ *                        pointer (LDRD with post-increment: GCC splits a 64-bit load into two
+ *                        LDRs and an ADD)
  *   tte_qadd16(a, b)     lanes (a.lo + b.lo, a.hi + b.hi), each saturated to int16
  *   tte_clamp16x2(v, lo, hi)  each lane of v clamped to [lo lane, hi lane] (SSUB16 + SEL,
  *                        twice: the GE flags never leave the one asm block)
@@ -101,7 +105,19 @@ static inline int32_t tte_ssat16(int32_t v)
     __asm__("ssat %0, #16, %1" : "=r"(r) : "r"(v));
     return r;
 }
+static inline int32_t tte_ssat8(int32_t v)
+{
+    int32_t r;
+    __asm__("ssat %0, #8, %1" : "=r"(r) : "r"(v));
+    return r;
+}
 static inline int32_t tte_qadd16(int32_t a, int32_t b) { return __qadd16(a, b); }
+static inline void tte_read2_next(const int32_t **p, int32_t *lo, int32_t *hi)
+{
+    __asm__("ldrd %0, %1, [%2], #8"
+            : "=r"(*lo), "=r"(*hi), "+r"(*p)
+            : "m"((*p)[0]), "m"((*p)[1]));
+}
 static inline int32_t tte_clamp16x2(int32_t v, int32_t lo, int32_t hi)
 {
     int32_t t;
@@ -153,10 +169,17 @@ static inline int32_t tte_smmla(int32_t a, int32_t b, int32_t c)
     return c + (int32_t)(((int64_t)a * b) >> 32);
 }
 static inline int32_t tte_ssat16(int32_t v) { return v < -32768 ? -32768 : v > 32767 ? 32767 : v; }
+static inline int32_t tte_ssat8(int32_t v) { return v < -128 ? -128 : v > 127 ? 127 : v; }
 static inline int32_t tte_qadd16(int32_t a, int32_t b)
 {
     return tte_pack16(tte_ssat16(tte_lo16_(a) + tte_lo16_(b)),
                       tte_ssat16(tte_hi16_(a) + tte_hi16_(b)));
+}
+static inline void tte_read2_next(const int32_t **p, int32_t *lo, int32_t *hi)
+{
+    *lo = (*p)[0];
+    *hi = (*p)[1];
+    *p += 2;
 }
 static inline int32_t tte_clamp16_(int32_t v, int32_t lo, int32_t hi)
 {

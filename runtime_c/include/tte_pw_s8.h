@@ -1,7 +1,7 @@
 /*
  * tte_pw_s8.h: the pointwise (1x1, no padding) int8 convolution core shared by
- * tte_conv2d_1x1_s8 and tte_fused_expand_depthwise_s8.  Internal to runtime_c: not part of
- * the kernel API.
+ * tte_conv2d_1x1_s8, its split-weight twin, tte_fused_expand_depthwise_s8 and
+ * tte_conv2d_s8's gathered windows.  Internal to runtime_c: not part of the kernel API.
  *
  * For output channels oc in [oc_begin, oc_end) and every output pixel p (flat over batch,
  * rows, columns), with x the input pixel (b, oy * stride_h, ox * stride_w):
@@ -13,14 +13,26 @@
  * arithmetic (every term is far below 2^31, tte_kernels.h), each channel starts from
  * bias + input_offset * sum w, computed once, and the inner loop multiplies raw int8 lanes.
  * Channels go in pairs (the outer loop, so a pair's constants stay put), pixels in pairs
- * within.  A pair's weights are widened once into 16-bit lanes on the stack (the panel,
- * TTE_PW_PANEL_WORDS * 4 bytes; tte_dsp.h SXTB16 with and without ROR #8: lanes (0, 2) and
- * (1, 3), the same split as the input's), so per 4 input channels the loop loads 2 input
- * words and 4 panel words, widens the inputs and does 8 dual multiply-adds, with no spills
- * on the Cortex-M7.  The zero point and clamp go to each channel's two pixels at once, as
- * the 16-bit lanes of one word (tte_dsp.h tte_offset_clamp_s8x2).  An odd last channel or
- * pixel runs the same tile with a duplicated operand and stores half of it.  Integer
- * arithmetic only.
+ * within: a tile of 2 x 2 outputs.  A pair's weights are widened once into 16-bit lanes on
+ * the stack (the panel, TTE_PW_PANEL_WORDS * 4 bytes; tte_dsp.h SXTB16 with and without
+ * ROR #8: lanes (0, 2) and (1, 3), the same split as the input's), so per 4 input channels
+ * the loop loads 2 input words and the pair's 4 panel words (two LDRDs, tte_read2_next),
+ * widens the inputs and does 8 dual multiply-adds: 18 instructions for 16 MACs on the
+ * Cortex-M7, all 14 registers, no spills.  (Unrolled to 8 input channels, GCC runs out of
+ * registers and spills.)
+ *
+ * Output stage.  When the layer has no clamp (act_min -128, act_max 127, as every layer of
+ * the paper's models) and both channels' shifts are in [-24, -2], each output is
+ * SMMLA, ASR, SSAT #8, STRB: the zero point is folded into the rounding term of
+ * tte_requant_ch (tte_pw_direct_of_ gives the bound that keeps the sum exact) and SSAT #8
+ * is the clamp.  Otherwise each channel's two pixels go through tte_requantize with the
+ * zero point and clamp as the 16-bit lanes of one word (tte_dsp.h tte_offset_clamp_s8x2).
+ * Either is bit-exact with tte_requantize.
+ *
+ * An odd last channel runs the tile with its second channel a copy of the first, stored to
+ * the same byte; an odd pixel count ends with a tile over the last two pixels, the one
+ * before them computed and stored a second time (a single pixel: a tile of it twice).
+ * Integer arithmetic only.
  */
 #ifndef TTE_PW_S8_H
 #define TTE_PW_S8_H
@@ -75,18 +87,48 @@ static inline int32_t tte_pw_geom_of_conv(const tte_conv_params *p, const tte_di
 
 /* The widened weights of one channel pair, block k of 4 input channels at words 4k .. 4k+3:
  * channel 0 lanes (0, 2), (1, 3), channel 1 lanes (0, 2), (1, 3).  Widened once per pair,
- * read by every pixel.  Layers with more input channels take the direct loop. */
+ * read by every pixel.  Layers with more input channels widen the weights in the loop. */
 #define TTE_PW_PANEL_WORDS 640
 
-/* The two channels of a tile: starting accumulators, output constants (zero point and clamp
- * in both 16-bit lanes, for tte_offset_clamp_s8x2), and where the second one's outputs go
- * (0 when the tile has a single channel). */
+/* The two channels of a tile: starting accumulators, output stage constants, and where the
+ * second one's outputs go (0 when the tile has a single channel: its second channel is a
+ * copy of the first, and the second store rewrites the same byte with the same value). */
 typedef struct {
     const int8_t *w0, *w1;
     const int32_t *panel; /* NULL: widen the weights in the loop */
-    int32_t start0, start1, ch_stride, zp2, lo2, hi2;
-    tte_requant_ch r0, r1;
+    int32_t start0, start1, ch_stride;
+    tte_requant_ch r0, r1;  /* each channel's requantization */
+    int32_t round0, round1; /* its rounding term with the zero point, tte_pw_direct_of_ */
+    int32_t zp2, lo2, hi2;  /* zero point and clamp in both 16-bit lanes (generic stage) */
 } tte_pw_pair_;
+
+/* The direct output stage of a channel with requantization r and zero point zp:
+ * clamp(smmla(acc, mult, round) >> rs, -128, 127) with round = half + zp * 2^rs, for a
+ * shift in [-24, -2] (then 1 is returned and *round set).  From tte_requant_ch:
+ *   requant + zp = (smmla(acc, mult, half) >> rs) + zp = smmla(acc, mult, round) >> rs
+ * as zp * 2^rs is a multiple of 2^rs, provided the sum does not wrap:
+ * |floor(acc * mult / 2^32)| <= 2^30 for any int32 acc and mult, and for rs <= 23,
+ * |half + zp * 2^rs| <= 127.5 * 2^23 < 2^30 (|zp| <= 128), so it stays within int32. */
+static inline int32_t tte_pw_direct_of_(const tte_requant_ch *r, int32_t zp, int32_t *round)
+{
+    const int32_t direct = r->shift < -1 && r->shift >= -24;
+    *round = direct ? r->half + zp * ((int32_t)1 << r->rs) : 0;
+    return direct;
+}
+
+static inline int32_t tte_pw_direct_out_(int32_t acc, const tte_requant_ch *r, int32_t round)
+{
+    return tte_ssat8(tte_smmla(acc, r->mult, round) >> r->rs);
+}
+
+/* The generic output stage of a channel's two pixels (accumulators a, b), as the 16-bit
+ * lanes of one word. */
+static inline int32_t tte_pw_generic_out_(int32_t a, int32_t b, const tte_requant_ch *r,
+                                          const tte_pw_pair_ *c)
+{
+    return tte_offset_clamp_s8x2(tte_requant_ch_apply(a, r, 0), tte_requant_ch_apply(b, r, 0),
+                                 c->zp2, c->lo2, c->hi2);
+}
 
 /* Four input channels of two pixels (x0v, x1v: 4 int8 each) against a channel pair's
  * widened weights (lanes (0, 2) and (1, 3) of each channel): 8 dual multiply-adds into
@@ -104,61 +146,77 @@ static inline void tte_pw_mac4_(int32_t x0v, int32_t x1v, int32_t v0_lo, int32_t
 }
 
 /* The n_pix pixels of one run (input pixels x_step bytes apart, outputs out_step apart) for
- * one channel pair. */
+ * one channel pair, two pixels a step.  With an odd count the last step takes the last two
+ * pixels, one of them again (it stores the same values twice); a single pixel is paired
+ * with itself (steps 0).  direct: the direct output stage, and the panel. */
 static inline void tte_pw_run_(const tte_pw_pair_ *c, int32_t n, const int8_t *x, int32_t n_pix,
-                               int32_t x_step, int8_t *out, int32_t out_step, int32_t fast)
+                               int32_t x_step, int8_t *out, int32_t out_step, int32_t direct)
 {
     const int32_t blocks = n & ~3, ch_stride = c->ch_stride;
-    int32_t i, k;
-    for (i = 0; i < n_pix; i += 2) {
-        const int32_t pair_p = i + 1 < n_pix;
-        const int8_t *x0 = x, *x1 = pair_p ? x + x_step : x;
-        const int8_t *const x0_end = x0 + blocks;
+    int32_t left, k;
+    if (n_pix == 1) {
+        x_step = 0;
+        out_step = 0;
+    }
+    for (left = n_pix; left > 0; left -= 2) {
+        const int8_t *x0, *x1;
+        int8_t *out1;
         int32_t a0 = c->start0, a1 = c->start1, b0 = c->start0, b1 = c->start1;
-        if (c->panel != 0) {
+        if (left == 1) {
+            x -= x_step;
+            out -= out_step;
+        }
+        x0 = x;
+        x1 = x + x_step;
+        out1 = out + out_step;
+        if (direct || c->panel != 0) {
+            /* per 4 input channels: 2 input words, 2 LDRDs of the panel, 4 SXTB16, 8 SMLAD */
             const int32_t *pw = c->panel;
+            const int8_t *const x0_end = x + blocks;
             while (x0 != x0_end) {
-                tte_pw_mac4_(tte_read_s8x4(x0), tte_read_s8x4(x1), pw[0], pw[1], pw[2], pw[3],
+                int32_t v0_lo, v0_hi, v1_lo, v1_hi;
+                tte_read2_next(&pw, &v0_lo, &v0_hi);
+                tte_read2_next(&pw, &v1_lo, &v1_hi);
+                tte_pw_mac4_(tte_read_s8x4(x0), tte_read_s8x4(x1), v0_lo, v0_hi, v1_lo, v1_hi,
                              &a0, &a1, &b0, &b1);
-                pw += 4;
                 x0 += 4;
                 x1 += 4;
             }
         } else {
             const int8_t *p0 = c->w0, *p1 = c->w1;
+            const int8_t *const x0_end = x + blocks;
             while (x0 != x0_end) {
                 const int32_t v0 = tte_read_s8x4(p0), v1 = tte_read_s8x4(p1);
-                const int32_t v0_lo = tte_sxtb16(v0), v0_hi = tte_sxtb16_ror8(v0);
-                const int32_t v1_lo = tte_sxtb16(v1), v1_hi = tte_sxtb16_ror8(v1);
-                tte_pw_mac4_(tte_read_s8x4(x0), tte_read_s8x4(x1), v0_lo, v0_hi, v1_lo, v1_hi,
-                             &a0, &a1, &b0, &b1);
+                tte_pw_mac4_(tte_read_s8x4(x0), tte_read_s8x4(x1), tte_sxtb16(v0),
+                             tte_sxtb16_ror8(v0), tte_sxtb16(v1), tte_sxtb16_ror8(v1), &a0, &a1,
+                             &b0, &b1);
                 p0 += 4;
                 p1 += 4;
                 x0 += 4;
                 x1 += 4;
             }
         }
-        for (k = blocks; k < n; k++) {
-            a0 += x[k] * c->w0[k];
-            a1 += x[k] * c->w1[k];
-            b0 += x1[k - blocks] * c->w0[k];
-            b1 += x1[k - blocks] * c->w1[k];
-        }
-        /* each channel's two pixels as the lanes of one word */
-        a0 = tte_offset_clamp_s8x2(tte_requant_ch_apply(a0, &c->r0, fast),
-                                   tte_requant_ch_apply(b0, &c->r0, fast), c->zp2, c->lo2, c->hi2);
-        a1 = tte_offset_clamp_s8x2(tte_requant_ch_apply(a1, &c->r1, fast),
-                                   tte_requant_ch_apply(b1, &c->r1, fast), c->zp2, c->lo2, c->hi2);
-        if (pair_p) {
-            if (ch_stride != 0) {
-                out[out_step + ch_stride] = (int8_t)(a1 >> 16);
+        if ((n & 3) != 0) { /* most layers have no tail: one test, no loop setup */
+            for (k = blocks; k < n; k++) {
+                a0 += x[k] * c->w0[k];
+                a1 += x[k] * c->w1[k];
+                b0 += x[x_step + k] * c->w0[k];
+                b1 += x[x_step + k] * c->w1[k];
             }
-            out[out_step] = (int8_t)(a0 >> 16);
         }
-        if (ch_stride != 0) {
+        if (direct) {
+            out[0] = (int8_t)tte_pw_direct_out_(a0, &c->r0, c->round0);
+            out1[0] = (int8_t)tte_pw_direct_out_(b0, &c->r0, c->round0);
+            out[ch_stride] = (int8_t)tte_pw_direct_out_(a1, &c->r1, c->round1);
+            out1[ch_stride] = (int8_t)tte_pw_direct_out_(b1, &c->r1, c->round1);
+        } else {
+            a0 = tte_pw_generic_out_(a0, b0, &c->r0, c);
+            a1 = tte_pw_generic_out_(a1, b1, &c->r1, c);
+            out[0] = (int8_t)a0;
+            out1[0] = (int8_t)(a0 >> 16);
             out[ch_stride] = (int8_t)a1;
+            out1[ch_stride] = (int8_t)(a1 >> 16);
         }
-        out[0] = (int8_t)a0;
         x += 2 * x_step;
         out += 2 * out_step;
     }
@@ -177,21 +235,26 @@ static inline void tte_pw_s8(const tte_pw_geom *g, const int8_t *input, const in
     const int32_t rows = dense ? 1 : g->pixels / g->out_w;
     const int32_t run = dense ? g->pixels : g->out_w;
     const int32_t blocks = n & ~3;
+    const int32_t no_clamp = g->act_min == -128 && g->act_max == 127;
     int32_t panel[TTE_PW_PANEL_WORDS];
     const int32_t ones = tte_pack16(1, 1);
-    int32_t oc, r, k, sum0, sum1;
+    int32_t oc, r, k, sum0, sum1, direct;
     tte_pw_pair_ c;
     c.zp2 = tte_pack16(g->output_offset, g->output_offset);
     c.lo2 = tte_pack16(g->act_min, g->act_min);
     c.hi2 = tte_pack16(g->act_max, g->act_max);
     for (oc = oc_begin; oc < oc_end; oc += 2) {
-        const int32_t pair_c = oc + 1 < oc_end;
+        const int32_t pair_c = oc + 1 < oc_end, oc1 = pair_c ? oc + 1 : oc;
         c.w0 = filter + oc * n;
-        c.w1 = pair_c ? c.w0 + n : c.w0;
+        c.w1 = filter + oc1 * n;
         c.r0 = tte_requant_ch_of(mult[oc], shift[oc]);
-        c.r1 = pair_c ? tte_requant_ch_of(mult[oc + 1], shift[oc + 1]) : c.r0;
+        c.r1 = tte_requant_ch_of(mult[oc1], shift[oc1]);
         c.ch_stride = pair_c ? ch_stride : 0;
         c.panel = blocks <= TTE_PW_PANEL_WORDS ? panel : 0;
+        /* the direct output stage needs no clamp, both channels' shifts and the panel */
+        direct = tte_pw_direct_of_(&c.r0, g->output_offset, &c.round0) &
+                 tte_pw_direct_of_(&c.r1, g->output_offset, &c.round1) &
+                 (no_clamp && c.panel != 0);
         sum0 = 0;
         sum1 = 0;
         for (k = 0; k < blocks; k += 4) {
@@ -212,15 +275,15 @@ static inline void tte_pw_s8(const tte_pw_geom *g, const int8_t *input, const in
             sum1 += c.w1[k];
         }
         c.start0 = (bias != 0 ? bias[oc] : 0) + g->input_offset * sum0;
-        c.start1 = pair_c ? (bias != 0 ? bias[oc + 1] : 0) + g->input_offset * sum1 : c.start0;
+        c.start1 = (bias != 0 ? bias[oc1] : 0) + g->input_offset * sum1;
         for (r = 0; r < rows; r++) {
             /* row r is (image b, output row oy) */
             const int32_t b = r / g->out_h, oy = r - b * g->out_h;
             const int8_t *x = dense ? input
                                     : input + (b * g->in_h + oy * g->stride_h) * g->in_w * n;
             int8_t *const o = out + (oc - oc_begin) * ch_stride + r * run * pix_stride;
-            /* two copies of the loop, one without the per-output shift test */
-            if (c.r0.shift < -1 && c.r1.shift < -1) {
+            /* two copies of the loop, one per output stage */
+            if (direct) {
                 tte_pw_run_(&c, n, x, run, g->stride_w * n, o, pix_stride, 1);
             } else {
                 tte_pw_run_(&c, n, x, run, g->stride_w * n, o, pix_stride, 0);

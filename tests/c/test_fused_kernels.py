@@ -137,10 +137,14 @@ def _run_fused(runtime, c, stride, pads, out_shape, ctx=None, dw_input_offset=No
 
 
 @pytest.mark.parametrize("case", FUSED_CASES, ids=_fused_ids)
-def test_fused_expand_depthwise_matches_reference(runtime, case):
+@pytest.mark.parametrize("full", [False, True], ids=["act", "full"])
+def test_fused_expand_depthwise_matches_reference(runtime, case, full):
+    """full: no expand clamp ([-128, 127]), the pointwise core's direct output stage."""
     n, h, w, c_in, c_exp, k, stride, pads = case
     rng = np.random.default_rng(sum(case[:7]) * 7877 + sum(pads))
     c = _fused_case(rng, n, h, w, c_in, c_exp, k)
+    if full:
+        c["expand_act"] = (-128, 127)
     oh, ow = _out_hw(h, w, k, stride, pads)
     out_shape = (n, oh, ow, c_exp)
     attrs = {"stride": (stride, stride), "pads": pads, "act_min": c["act"][0], "act_max": c["act"][1],

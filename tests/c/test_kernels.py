@@ -111,28 +111,41 @@ def test_conv2d_matches_oracle(runtime, case):
 
 @pytest.mark.parametrize("n,h,w_,cin,cout,stride", [
     (1, 8, 8, 16, 24, 1), (1, 7, 9, 5, 7, 1), (1, 9, 9, 8, 16, 2), (1, 10, 6, 12, 3, 2),
-    (2, 4, 5, 6, 10, 1), (1, 1, 1, 33, 1, 1)])
-def test_conv2d_1x1_matches_oracle_and_generic(runtime, n, h, w_, cin, cout, stride):
+    (2, 4, 5, 6, 10, 1), (1, 1, 1, 33, 1, 1), (1, 3, 1, 8, 6, 1), (1, 5, 5, 12, 5, 2)])
+@pytest.mark.parametrize("full", [False, True], ids=["act", "full"])
+def test_conv2d_1x1_matches_oracle_and_generic(runtime, n, h, w_, cin, cout, stride, full):
+    """full: no clamp ([-128, 127]), the pointwise core's direct output stage."""
     rng = np.random.default_rng(1000 * h + 10 * cin + cout + stride)
     c = _weighted_case(rng, (n, h, w_, cin), (cout, 1, 1, cin), cout, cin, bias=cout != 1)
+    if full:
+        c["act"] = (-128, 127)
     oh, ow = _out_hw(h, w_, (1, 1), stride, (0, 0, 0, 0))
     for symbol in ("tte_conv2d_1x1_s8", "tte_conv2d_s8"):
         _check_weighted(runtime, symbol, OpKind.CONV2D, c, (n, oh, ow, cout), (stride, stride))
 
 
-def test_pointwise_output_stage_every_shift(runtime):
+@pytest.mark.parametrize("act,zp_out,big", [((-100, 120), 5, 0), ((-128, 127), 5, 0),
+                                             ((-128, 127), 127, 2_000_000_000),
+                                             ((-128, 127), -128, -2_000_000_000)])
+def test_pointwise_output_stage_every_shift(runtime, act, zp_out, big):
     """The multipliers random scales give sit near 2^-9; the pointwise core's output stage has
-    a fast path for shift < -1 only, so put one channel in each regime: shift 0, -1 (the
-    generic requantization), -2 (the smallest fast shift), -9, -30, -31 (the largest), and a
-    zero multiplier.  Through tte_conv2d_1x1_s8 and tte_conv2d_s8's gathered path."""
+    a direct path (zero point folded into the rounding term) for shift in [-24, -2] with no
+    clamp, and the generic requantization otherwise, so put channels (in pairs, as the core
+    takes them) in each regime: shift 0, -1, -2 (the smallest direct shift), -9, -23, -24 (the
+    largest), -25, -30, -31, and a zero multiplier, with the largest zero points and, for
+    some, biases near the accumulator bound.  Through tte_conv2d_1x1_s8 and tte_conv2d_s8's
+    gathered path."""
     rng = np.random.default_rng(77)
-    m = np.array([0.6, 0.3, 0.15, 0.9 * 2.0**-9, 1.5 * 2.0**-31, 0.6 * 2.0**-31, 0.7 * 2.0**-32 / 2**4])
+    m = np.array([0.6, 0.3, 0.15, 0.9 * 2.0**-9, 0.75 * 2.0**-23, 0.75 * 2.0**-24, 0.99 * 2.0**-24,
+                  0.75 * 2.0**-25, 1.5 * 2.0**-31, 0.6 * 2.0**-31, 0.7 * 2.0**-32 / 2**4])
     s_in, s_out = 0.02, 0.05
+    b = rng.integers(-300, 301, len(m)).astype(np.int32)
+    if big:
+        b[[2, 5, 6, 7]] = [big, big, -big, big]
     c = dict(x=rng.integers(-128, 128, (1, 3, 5, 12), dtype=np.int8),
              w=rng.integers(-127, 128, (len(m), 1, 1, 12), dtype=np.int8),
-             b=rng.integers(-300, 301, len(m)).astype(np.int32), s_in=s_in, zp_in=-3,
-             s_w=_f32(m * s_out / s_in), s_out=s_out, zp_out=5, act=(-100, 120))
-    assert list(_c_quant(c)[1]) == [0, -1, -2, -9, -30, -31, 0]
+             b=b, s_in=s_in, zp_in=-3, s_w=_f32(m * s_out / s_in), s_out=s_out, zp_out=zp_out, act=act)
+    assert list(_c_quant(c)[1]) == [0, -1, -2, -9, -23, -24, -24, -25, -30, -31, 0]
     for symbol in ("tte_conv2d_1x1_s8", "tte_conv2d_s8"):
         _check_weighted(runtime, symbol, OpKind.CONV2D, c, (1, 3, 5, len(m)))
 

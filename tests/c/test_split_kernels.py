@@ -45,9 +45,13 @@ def _channels(rng, c: int, kind: str) -> tuple[int, ...]:
 @pytest.mark.parametrize("n,h,w_,cin,cout,stride", [
     (1, 8, 8, 16, 24, 1), (1, 7, 9, 5, 7, 1), (1, 9, 9, 8, 16, 2), (2, 4, 5, 6, 11, 1), (1, 3, 3, 48, 96, 1)])
 @pytest.mark.parametrize("kind", ["some", "one", "all"])
-def test_conv2d_1x1_split_equals_the_oracle(runtime, n, h, w_, cin, cout, stride, kind):
+@pytest.mark.parametrize("full", [False, True], ids=["act", "full"])
+def test_conv2d_1x1_split_equals_the_oracle(runtime, n, h, w_, cin, cout, stride, kind, full):
+    """full: no clamp ([-128, 127]), the pointwise core's direct output stage."""
     rng = np.random.default_rng(1000 * h + 10 * cin + cout + stride + len(kind))
     case = _weighted_case(rng, (n, h, w_, cin), (cout, 1, 1, cin), cout, cin)
+    if full:
+        case["act"] = (-128, 127)
     oh, ow = _out_hw(h, w_, (1, 1), stride, (0, 0, 0, 0))
     attrs = {"act_min": case["act"][0], "act_max": case["act"][1], "stride": (stride, stride), "pads": (0, 0, 0, 0)}
     expected = oracle.weighted(OpKind.CONV2D, case["x"], case["w"], case["b"], s_in=case["s_in"],
