@@ -15,7 +15,7 @@
  * a stack buffer (TTE_CONV_GATHER_BYTES), padded taps as -input_offset, which adds exactly
  * 0; the run is then a pointwise conv over C_in' = KH * KW * C_in channels, whose OHWI
  * weights are already [C_out, C_in'], and goes to tte_pw_s8.h's core (2 channels x 2
- * pixels per tile, its own 2.5 KB stack panel).  Stack: about 4.6 KB.
+ * pixels per tile, its own 2.5 KB stack panel).  Stack: about 5 KB.
  *
  * Larger windows: padding is handled by clipping the kernel window once per output pixel,
  * so the inner loops carry no bounds tests; for one kernel row the valid taps are
@@ -36,8 +36,9 @@
 #include "tte_requant.h"
 
 /* The gathered windows of one run of output pixels: the 64 pixels of a 3x3x3 first-layer
- * row at once. */
-#define TTE_CONV_GATHER_BYTES 2048
+ * row at once (64 x 27 bytes), and no more, since this buffer and tte_pw_s8's panel are live
+ * together and this kernel's stack is the deepest of a training step. */
+#define TTE_CONV_GATHER_BYTES 1728
 
 int32_t tte_conv2d_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
                                     const tte_dims *output_dims)
