@@ -257,6 +257,16 @@ static inline int32_t tte_dims_count(const tte_dims *d)
     return d->n < 0 || d->h < 0 || d->w < 0 || d->c < 0 ? -1 : d->n * d->h * d->w * d->c;
 }
 
+/** The shapes of a fully connected layer agree: the filter holds one row of the input's
+ *  h * w * c values for each of the output's h * w * c outputs, batch for batch (the fully
+ *  connected kernel and the real logits of the training head). */
+static inline int32_t tte_fc_dims_ok(const tte_dims *input_dims, const tte_dims *filter_dims,
+                                     const tte_dims *output_dims)
+{
+    return filter_dims->h * filter_dims->w * filter_dims->c == input_dims->h * input_dims->w * input_dims->c &&
+           output_dims->n == input_dims->n && output_dims->h * output_dims->w * output_dims->c == filter_dims->n;
+}
+
 /** The geometry of a pool: same batch and channels in and out, strides >= 1, pads >= 0 and each
  *  smaller than the kernel (every window holds a valid tap), OH and OW as a conv's. */
 static inline int32_t tte_pool_geometry_ok(const tte_pool_params *p, const tte_dims *in, const tte_dims *filter,

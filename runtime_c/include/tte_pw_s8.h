@@ -14,7 +14,7 @@
  * bias + input_offset * sum w, computed once, and the inner loop multiplies raw int8 lanes.
  * Channels go in pairs (the outer loop, so a pair's constants stay put), pixels in pairs
  * within: a tile of 2 x 2 outputs.  A pair's weights are widened once into 16-bit lanes on
- * the stack (the panel, TTE_PW_PANEL_WORDS * 4 bytes; tte_dsp.h SXTB16 with and without
+ * the stack (the panel, TTE_PW_PANEL_WORDS * 4 bytes, src/shared/tte_pw_s8.c; tte_dsp.h SXTB16 with and without
  * ROR #8: lanes (0, 2) and (1, 3), the same split as the input's), so per 4 input channels
  * the loop loads 2 input words and the pair's 4 panel words (two LDRDs, tte_read2_next),
  * widens the inputs and does 8 dual multiply-adds: 18 instructions for 16 MACs on the
@@ -39,8 +39,6 @@
 
 #include <stdint.h>
 
-#include "tte_dsp.h"
-#include "tte_requant.h"
 #include "tte_types.h"
 
 #ifdef __cplusplus

@@ -565,6 +565,10 @@ def test_sgd_update_stochastic_rounding(runtime, storage, shape, axis, draws):
     mode = SCALE_PER_COLUMN if axis == 3 else SCALE_PER_ROW
     _check_sgd(runtime, param, QParams.make(scale, 0, axis=axis), grad, scale, 1.0, storage, None, c_dims, mode,
                draws=draws)
+    if storage == "int8" and axis == 0:   # a subset of trained columns: the draws follow its order
+        channels = (1, 3, 4)
+        _check_sgd(runtime, param, QParams.make(scale, 0, axis=axis), np.ascontiguousarray(grad[..., :3]), scale,
+                   1.0, storage, channels, c_dims, mode, draws=draws)
 
 
 def test_stochastic_rounding_is_unbiased():

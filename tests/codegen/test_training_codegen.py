@@ -72,6 +72,14 @@ def test_float32_master_weights_equal_the_reference_trainer(example_models, tmp_
     _ten_steps_then_twenty_inferences(g, _scheme(scheme, "float32"), tmp_path)
 
 
+def test_stochastic_biases_beside_float32_masters_equal_the_reference_trainer(example_models, tmp_path):
+    """float32 master weights take no draws, the int32 biases of the same engine do: the counter
+    and every byte still equal the reference's."""
+    g = load_model(example_models["mcunet-5fps"]["int8"])
+    _ten_steps_then_twenty_inferences(g, _scheme("sparse_49kb", "float32", rounding="stochastic"), tmp_path,
+                                      lr=0.001)
+
+
 @pytest.mark.parametrize("scheme", ["sparse_49kb", "full"])
 def test_stochastic_rounding_equals_the_reference_trainer(example_models, tmp_path, scheme):
     """int8 weights and int32 biases rounded stochastically: every loss, every parameter byte,

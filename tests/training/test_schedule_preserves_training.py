@@ -7,6 +7,8 @@ The reference trainer runs two graphs of the same model and scheme on the same i
   each update applied as soon as its gradient exists (reorder), weight gradients made and
   applied a block of output rows at a time (update_blocks), ops written in place.
 The losses of every step and every stored trained parameter after it must be equal bit for bit.
+(With rounding to nearest, as here: stochastic rounding hands out its draws in the order the
+schedule applies updates, so there the schedule decides which element gets which draw.)
 The C engine is checked against the second graph elsewhere (tests/codegen, tests/qemu), so
 together they show the C computes what the unscheduled training graph does.
 """
@@ -18,6 +20,7 @@ import pytest
 
 from tinyengine_compiler.frontend import load_model
 from tinyengine_compiler.frontend.inputs import quantize_image
+from tinyengine_compiler.ir import OpKind
 from tinyengine_compiler.pipeline import Options, training_engine, unscheduled_training
 from tinyengine_compiler.scheme import load_scheme
 from tinyengine_compiler.training.trainer import Trainer
@@ -74,3 +77,19 @@ def test_float32_master_schedule_trains_like_the_unscheduled_graph(paper_models_
 @pytest.mark.parametrize("scheme", ["full", "sparse_49kb", "paper-mcunet-5fps"])
 def test_example_model_schedule_trains_like_the_unscheduled_graph(example_models, scheme):
     _assert_same_training(load_model(example_models["mcunet-5fps"]["int8"]), scheme)
+
+
+def test_the_trainer_applies_updates_where_the_engine_does(example_models):
+    """The engine applies a fused update inside its weight gradient's loop, so the reference
+    trainer hands out stochastic rounding's draws in that order too, even where the schedule
+    lists another update between the gradient and its SGD_UPDATE node."""
+    g = load_model(example_models["mcunet-5fps"]["int8"])
+    sched = training_engine(g, load_scheme("sparse_49kb"), Options(num_classes=NUM_CLASSES, rounding="stochastic")).graph
+    producer = next(n for n in sched.nodes if n.attrs.get("fused_update"))
+    update = sched.node(producer.attrs["fused_update"])
+    later = [n for n in sched.nodes[sched.nodes.index(update) + 1:] if n.op == OpKind.SGD_UPDATE]
+    other = later[0]
+    sched.nodes.remove(other)
+    sched.nodes.insert(sched.nodes.index(producer) + 1, other)   # listed before `update` now
+    order = [n.name for n in Trainer(sched, LR).updates]
+    assert order.index(update.name) < order.index(other.name)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import UnsupportedError
 from ..ir import Graph, Node, OpKind
+from ..reference.backward.sgd_update import rounds_stochastically
 from .calls import Call, Static, _dims, _qp
 
 Ref = Callable[[str], str]
@@ -232,7 +233,7 @@ def _sgd(g, n, tag, ref, split: bool):
         statics.append(Static("int32_t", f"{tag}_channels", list(channels), len(channels)))
         chan_arg = f"{tag}_channels"
     # an int8 / int32 update rounds to nearest (NULL) or with the engine's draws counter
-    draws = "tte_ram.draws" if n.attrs.get("rounding") == "stochastic" else "NULL"
+    draws = "tte_ram.draws" if rounds_stochastically(n) else "NULL"
     stored = [master_name(ref(param)), ref(param)] if storage == "float32" else [ref(param), draws]
     rows = BLOCK if g.producer(grad).attrs.get("fused_update") == n.name else "NULL"
     return Call(_SGD[storage], ["&tte_no_scratch", f"&tte_ram.sgd[{mode}]", f"&{tag}_p_dims", f"&{tag}_g_dims",

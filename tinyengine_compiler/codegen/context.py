@@ -20,6 +20,7 @@ from .. import __version__
 from ..ir import DType, Graph, Node, OpKind
 from ..ir.ops import BACKWARD_OPS
 from ..planners.base import Buffer
+from ..reference.backward.sgd_update import rounds_stochastically
 from ..resources import runtime_version
 from .backward_calls import SCALE_MODES, backward_call, master_name
 from .calls import Static, _dims, forward_call
@@ -148,10 +149,14 @@ def split_weights(g: Graph) -> frozenset[str]:
     return frozenset(out)
 
 
-def rounds_stochastically(g: Graph) -> bool:
+# the stochastic-rounding counter tte_ram.draws (uint32), as a checkpoint stores it
+DRAWS_FORMAT = "<I"
+
+
+def keeps_draws(g: Graph) -> bool:
     """Whether an update of `g` rounds its steps stochastically: the engine then keeps the draws
     counter `tte_ram.draws`, which a checkpoint saves after the parameters."""
-    return any(n.op == OpKind.SGD_UPDATE and n.attrs.get("rounding") == "stochastic" for n in g.nodes)
+    return any(n.op == OpKind.SGD_UPDATE and rounds_stochastically(n) for n in g.nodes)
 
 
 def trained_bytes(g: Graph, stored: Mapping[str, np.ndarray], draws: int = 0) -> bytes:
@@ -168,8 +173,8 @@ def trained_bytes(g: Graph, stored: Mapping[str, np.ndarray], draws: int = 0) ->
             if n.inputs[0] in split:
                 value = value[..., list(n.attrs["channels"])]
             parts.append(np.ascontiguousarray(value).tobytes())
-    if rounds_stochastically(g):
-        parts.append(struct.pack("<I", draws % (1 << 32)))
+    if keeps_draws(g):
+        parts.append(struct.pack(DRAWS_FORMAT, draws % (1 << 32)))
     return b"".join(parts)
 
 
@@ -349,7 +354,7 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
                     train_calls.append({**call, "phase": PHASE_FORWARD, "block": None, "makes_loss": False})
                     statics.extend(more)
     x, y = g.tensors[g.inputs[0]], g.tensors[g.outputs[0]]
-    stochastic = rounds_stochastically(g)
+    stochastic = keeps_draws(g)
     members = _state_members(arena_bytes, trainables, bool(updates), stochastic)
     flash = [n for n in constants if n in used or n in sram]
     ctx = {
@@ -379,7 +384,7 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
             "train_calls": train_calls,
             "trainables": trainables,
             # the checkpoint's payload: the parameters, then the draws counter (4 B) if any
-            "trainable_bytes": sum(t["bytes"] for t in trainables) + (4 if stochastic else 0),
+            "trainable_bytes": sum(t["bytes"] for t in trainables) + (struct.calcsize(DRAWS_FORMAT) if stochastic else 0),
             "trainable_sram_bytes": sum(t["sram_bytes"] for t in trainables),
             "scale_modes": list(SCALE_MODES),
 

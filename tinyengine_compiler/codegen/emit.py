@@ -48,17 +48,19 @@ _INCLUDE = re.compile(r'^#include "([^"]+)\.h"', re.M)
 
 
 def _shared_sources(files: list[tuple[str, Path]]) -> list[tuple[str, Path]]:
-    """The runtime_c/src/shared cores the sources `files` include, and those they include in
-    turn, each once, in name order."""
-    shared = runtime_c_dir() / "src" / "shared"
+    """The runtime_c/src/shared cores the sources `files` include, directly or through the
+    runtime headers and cores they include, each once, in name order."""
+    runtime = runtime_c_dir()
     found: dict[str, Path] = {}
-    todo = [path for _, path in files]
+    todo, seen = [path for _, path in files], set()
     while todo:
-        for header in _INCLUDE.findall(todo.pop().read_text()):
-            core = shared / f"{header}.c"
-            if core.is_file() and core.name not in found:
-                found[core.name] = core
-                todo.append(core)
+        for name in _INCLUDE.findall(todo.pop().read_text()):
+            for path in (runtime / "include" / f"{name}.h", runtime / "src" / "shared" / f"{name}.c"):
+                if path.is_file() and path not in seen:
+                    seen.add(path)
+                    todo.append(path)
+                    if path.suffix == ".c":
+                        found[path.name] = path
     return sorted(found.items())
 
 

@@ -41,7 +41,7 @@ class Trainer:
 
     def __init__(self, g: Graph, lr: float):
         self.g, self.lr = g, lr
-        self.updates = [n for n in g.nodes if n.op == OpKind.SGD_UPDATE]
+        self.updates = _in_applied_order(g, [n for n in g.nodes if n.op == OpKind.SGD_UPDATE])
         self.forward = [n for n in g.nodes if n.op not in BACKWARD_OPS]
         self.params = {name: t.data for name, t in g.tensors.items() if t.is_constant}
         self.stored = {n.inputs[0]: (self.params[n.inputs[0]].astype(np.float32) if n.attrs["storage"] == "float32"
@@ -84,6 +84,19 @@ class Trainer:
             self.draws += sgd_draws(node, values[node.inputs[1]])
             self.params[param] = _forward_value(self.stored[param], self.params[param].dtype)
         return float(values["loss"][0])
+
+
+def _in_applied_order(g: Graph, updates: list) -> list:
+    """`updates` in the order the engine applies them: an update fused into its weight
+    gradient's loop (`fused_update`, passes/reorder.py) at that gradient's step, any other at
+    its own.  The parameters do not depend on it (every gradient reads the step's old values),
+    but stochastic rounding hands out its draws in this order."""
+    step = {n.name: i for i, n in enumerate(g.nodes)}
+
+    def applied_at(update) -> int:
+        producer = g.producer(update.inputs[1])
+        return step[producer.name] if producer.attrs.get("fused_update") == update.name else step[update.name]
+    return sorted(updates, key=applied_at)
 
 
 def _forward_value(stored: np.ndarray, dtype) -> np.ndarray:

@@ -41,9 +41,7 @@ tte_status tte_fully_connected_s8(const tte_ctx *ctx, const tte_fc_params *p,
     int32_t b;
     (void)ctx;
 
-    if (filter_dims->h * filter_dims->w * filter_dims->c != depth ||
-        output_dims->n != input_dims->n ||
-        output_dims->h * output_dims->w * output_dims->c != n_out) {
+    if (!tte_fc_dims_ok(input_dims, filter_dims, output_dims)) {
         return TTE_ERR_ARG;
     }
 

@@ -35,9 +35,7 @@ tte_status tte_real_logits_f32(const tte_ctx *ctx, const tte_real_logits_params 
     int32_t b, o, i;
     (void)ctx;
 
-    if (filter_dims->h * filter_dims->w * filter_dims->c != depth ||
-        output_dims->n != input_dims->n ||
-        output_dims->h * output_dims->w * output_dims->c != n_out) {
+    if (!tte_fc_dims_ok(input_dims, filter_dims, output_dims)) {
         return TTE_ERR_ARG;
     }
     for (b = 0; b < input_dims->n; b++) {

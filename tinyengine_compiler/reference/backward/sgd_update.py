@@ -53,13 +53,18 @@ def uniform_draws(start: int, n: int) -> np.ndarray:
     return (x >> np.uint32(8)).astype(np.float32) * np.float32(2.0 ** -24)
 
 
+def rounds_stochastically(node: Node) -> bool:
+    """Whether SGD_UPDATE `node` rounds its steps stochastically (its `rounding`)."""
+    return node.attrs.get("rounding") == "stochastic"
+
+
 def sgd_draws(node: Node, grad: np.ndarray) -> int:
     """The draws an update takes: one an element of its gradient when it rounds stochastically."""
-    return int(np.asarray(grad).size) if node.attrs.get("rounding") == "stochastic" else 0
+    return int(np.asarray(grad).size) if rounds_stochastically(node) else 0
 
 
-def _rounded(step: np.ndarray, rounding: str, draws: int | None) -> np.ndarray:
-    if rounding != "stochastic":
+def _rounded(step: np.ndarray, stochastic: bool, draws: int | None) -> np.ndarray:
+    if not stochastic:
         return round_half_away(step)
     if draws is None:
         raise ValueError("a stochastic-rounding update needs its draws counter")
@@ -90,8 +95,7 @@ def sgd_update(g: Graph, node: Node, param: np.ndarray, grad: np.ndarray, grad_s
         moved = old - step
         out[..., cols] = np.where(nan | np.isnan(moved), old, _bounded(old, moved, np.float32(MASTER_LIMIT)))
         return out
-    rounded = _rounded(np.where(nan, np.float32(0), step).astype(np.float32), node.attrs.get("rounding", "nearest"),
-                       draws)
+    rounded = _rounded(np.where(nan, np.float32(0), step).astype(np.float32), rounds_stochastically(node), draws)
     delta = np.clip(rounded.astype(np.float64), -2.0 ** 32, 2.0 ** 32)
     moved = old.astype(np.int64) - delta.astype(np.int64)
     if storage == "int8":
