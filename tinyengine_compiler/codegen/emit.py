@@ -51,7 +51,6 @@ def _shared_sources(files: list[tuple[str, Path]]) -> list[tuple[str, Path]]:
     """The runtime_c/src/shared cores the sources `files` include, directly or through the
     runtime headers and cores they include, each once, in name order."""
     runtime = runtime_c_dir()
-    found: dict[str, Path] = {}
     todo, seen = [path for _, path in files], set()
     while todo:
         for name in _INCLUDE.findall(todo.pop().read_text()):
@@ -59,9 +58,7 @@ def _shared_sources(files: list[tuple[str, Path]]) -> list[tuple[str, Path]]:
                 if path.is_file() and path not in seen:
                     seen.add(path)
                     todo.append(path)
-                    if path.suffix == ".c":
-                        found[path.name] = path
-    return sorted(found.items())
+    return sorted((path.name, path) for path in seen if path.suffix == ".c")
 
 
 def _kernel_sources(kernels: list[str], backend: str) -> tuple[list[tuple[str, Path]], list[str]]:
