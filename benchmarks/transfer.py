@@ -5,14 +5,15 @@ cores; `--quick` a few minutes; `--json` prints the runs on one line).
 
 Every run fine-tunes one model (a new head for the task's classes, seeded, the same in every
 run) with batch-1 SGD, no momentum, learning rate `lr` with cosine decay to 0 over all steps,
-random horizontal flips as the only augmentation (the same image order and flips in every run),
-then measures top-1 on the task's test images:
+random horizontal flips as the only augmentation, then measures top-1 on the task's test images.
+Seed k gives the image order and the flips, the same for every run with that seed; the rows the
+conclusions compare run seeds 0, 1 and 2 and report the mean and the standard deviation:
 
 * fp32 full: `training.float_trainer.FloatTrainer` on the real-valued twin of the int8 graph;
 * int8 full (with and without QAS), bias-only, last-layer, and the paper's sparse scheme (with
   and without QAS): `tte compile`'s C engine built for this host (`targets.host.HostEngine`,
   the code that runs on the M7), trained parameters stored int8 / int32 and updated in place
-  as on the device.  The first SPOT_STEPS steps of each int8 run also run in the numpy
+  as on the device, each step rounded to nearest or stochastically (`--rounding`).  The first SPOT_STEPS steps of each int8 run also run in the numpy
   reference trainer; the losses and trained bytes must be equal or the script stops;
 * for analysis, int8 full and sparse with QAS again with float32 master weights
   (`tte compile --storage float32`): the same int8 forward, but steps smaller than half an
@@ -38,6 +39,7 @@ Tasks: Fashion-MNIST (Debian dataset-fashion-mnist, 10 classes, grey to RGB, 28 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import math
@@ -46,7 +48,7 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -71,10 +73,10 @@ from .transfer_memory import fp32_peak_bytes, int8_peak_bytes
 MODELS_DIR = ROOT.parent / "shared" / "models"
 MODELS = ("mbv2-w0.35", "proxyless-w0.3", "mcunet-5fps")
 CACHE_DIR = ROOT / "out" / "transfer-cache"
-CACHE_VERSION = 2
+CACHE_VERSION = 3    # 3: the loss reads the real logits; seeds
 SVG = {"fashion-mnist": "transfer.svg", "fashion-vww": "transfer-vww.svg"}
 SPOT_STEPS = 2
-SEED = 0
+SEED = 0      # the new head's initialization, the same in every run
 
 
 @dataclass(frozen=True)
@@ -102,24 +104,42 @@ class Run:
     precision: str       # "fp32" | "int8"
     qas: bool
     storage: str = "int8"   # int8 runs: trained weights int8 in place, or "float32" masters
+    rounding: str = "nearest"   # int8 runs in place: how a step rounds (tte compile --rounding)
+    # how many image orders (seeds 0, 1, ...) the study runs; not part of what a run is
+    seeds: int = field(default=1, compare=False)
 
     def preset(self, model: str) -> str:
         return f"paper-{model}" if self.scheme == "paper" else self.scheme
 
+    def spec(self) -> dict:
+        """The fields that differ from their defaults: a run's identity in the cache and the
+        JSON, unchanged when a field with a default is added."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.compare and (f.default is dataclasses.MISSING or getattr(self, f.name) != f.default)}
 
-RUNS = (Run("full", "fp32", False), Run("full", "int8", True), Run("full", "int8", False),
+
+# The runs the conclusions compare take SEEDS image orders (their means are compared, so the
+# +-2 points that the order and flips alone move a run do not decide them); the diagnostic
+# rows, whose gaps are tens of points, take one.  --seeds N runs every row N times.
+SEEDS = 3
+RUNS = (Run("full", "fp32", False, seeds=SEEDS),
+        Run("full", "int8", True, rounding="stochastic", seeds=SEEDS),
+        Run("full", "int8", True), Run("full", "int8", False),
         Run("bias-only", "int8", True), Run("last-layer", "int8", True),
-        Run("paper", "int8", True), Run("paper", "int8", False),
+        Run("paper", "int8", True, seeds=SEEDS), Run("paper", "int8", True, rounding="stochastic"),
+        Run("paper", "int8", False),
         Run("full", "int8", True, "float32"), Run("paper", "int8", True, "float32"))
 
 # What the paper reports for each run (its section 2 and Fig. 9; acceptance targets in brackets).
 PAPER_CLAIM = {
     Run("full", "fp32", False): "the float reference",
-    Run("full", "int8", True): "matches fp32 [within 1.5 pt on average]",
+    Run("full", "int8", True, rounding="stochastic"): "matches fp32 [within 1.5 pt on average]",
+    Run("full", "int8", True): "(rounding to nearest: steps below half an int8 step are lost)",
     Run("full", "int8", False): "clearly below fp32 (the gradient scale mismatch QAS fixes)",
     Run("bias-only", "int8", True): "below sparse update at similar memory",
     Run("last-layer", "int8", True): "below sparse update",
     Run("paper", "int8", True): "matches full update [within 2 pt] at a fraction of its memory [<= 1/5]",
+    Run("paper", "int8", True, rounding="stochastic"): "(the paper's scheme with stochastic rounding)",
     Run("paper", "int8", False): "below sparse update with QAS",
     Run("full", "int8", True, "float32"): "(analysis: int8 forward and QAS, weights kept as float32 masters)",
     Run("paper", "int8", True, "float32"): "(analysis: as above, the paper's scheme)",
@@ -165,17 +185,17 @@ def model_path(model: str) -> str:
 def _graph(model: str, run: Run):
     """(the forward graph, biases legalized; the run's scheme with its weight storage)."""
     g = legalize_biases(load_model(model_path(model)))
-    return g, replace(load_scheme(run.preset(model)), weight_storage=run.storage)
+    return g, replace(load_scheme(run.preset(model)), weight_storage=run.storage, rounding=run.rounding)
 
 
-def _fp32_run(model: str, task: Task, run: Run, progress) -> dict:
+def _fp32_run(model: str, task: Task, run: Run, seed: int, progress) -> dict:
     g, scheme = _graph(model, run)
     g, scheme = for_classes(g, scheme, len(task.classes), SEED)
     _, train = training_graph(g, scheme, use_qas=False)
     trainer = FloatTrainer(train, task.lr)
     tr_x, tr_y, te_x, te_y = _DATA[task.name]
     losses = []
-    for i, flip, lr in schedule(task, len(tr_x)):
+    for i, flip, lr in schedule(task, len(tr_x), seed):
         trainer.lr = lr
         losses.append(trainer.step(flipped(tr_x[i], flip), int(tr_y[i])))
         progress(1)
@@ -193,7 +213,7 @@ def _stored(trainer: Trainer, sched) -> bytes:
     return trained_bytes(sched, trainer.stored, trainer.draws)
 
 
-def _int8_run(model: str, task: Task, run: Run, progress, work: Path) -> dict:
+def _int8_run(model: str, task: Task, run: Run, seed: int, progress, work: Path) -> dict:
     from tinyengine_compiler.targets.host import engine_from_folder
 
     g, scheme = _graph(model, run)
@@ -215,7 +235,7 @@ def _int8_run(model: str, task: Task, run: Run, progress, work: Path) -> dict:
     reference = Trainer(whole, task.lr)
     cut_train = {}    # (image, flipped) -> the prefix's output, computed once
     losses, agree = [], True
-    for step, (i, flip, lr) in enumerate(schedule(task, len(tr_x))):
+    for step, (i, flip, lr) in enumerate(schedule(task, len(tr_x), seed)):
         if head.cut is None:
             x = flipped(tr_x[i], flip)
         else:
@@ -247,25 +267,28 @@ def _tenths(losses: list[float]) -> list[float]:
 
 
 def run_one(args) -> dict:
-    model, task, run, queue = args
+    model, task, run, seed, queue = args
     progress = (lambda k: queue.put(k)) if queue is not None else (lambda k: None)
     t0, cpu0 = time.time(), time.process_time()
     with tempfile.TemporaryDirectory(prefix="tte-transfer-") as tmp:
-        out = _fp32_run(model, task, run, progress) if run.precision == "fp32" else \
-            _int8_run(model, task, run, progress, Path(tmp))
+        out = _fp32_run(model, task, run, seed, progress) if run.precision == "fp32" else \
+            _int8_run(model, task, run, seed, progress, Path(tmp))
     # CPU time of this process (the C runs in it, through ctypes): what the run costs whatever
     # else the machine is doing; the C compiler's child processes are not counted
-    return {"model": model, "task": task.name, **asdict(run), "scheme": run.preset(model), **out,
+    return {"model": model, "task": task.name, **_fields(run), "scheme": run.preset(model), "seed": seed, **out,
             "seconds": round(time.time() - t0, 1), "cpu_seconds": round(time.process_time() - cpu0, 1)}
 
 
 # ---- the study -------------------------------------------------------------------------------
 
-def _cache_key(model: str, task: Task, run: Run) -> str:
+def _fields(run: Run) -> dict:
+    """What a result row says about its run: every field but the study's seed count."""
+    return {k: v for k, v in asdict(run).items() if k != "seeds"}
+
+
+def _cache_key(model: str, task: Task, run: Run, seed: int) -> str:
     model_sha = hashlib.sha256(Path(model_path(model)).read_bytes()).hexdigest()
-    # the on-device default storage is left out, so a run's key names only what it changes
-    spec = {k: v for k, v in asdict(run).items() if not (k == "storage" and v == "int8")}
-    text = json.dumps([CACHE_VERSION, model_sha, asdict(task), spec, SEED, SPOT_STEPS], sort_keys=True)
+    text = json.dumps([CACHE_VERSION, model_sha, asdict(task), run.spec(), SEED, seed, SPOT_STEPS], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
@@ -273,53 +296,52 @@ def _work(task: Task, n_train: int, n_test: int, run: Run) -> int:
     return task.epochs * n_train + n_test
 
 
-def study(models, tasks: list[Task], jobs: int, use_cache: bool, quiet: bool) -> list[dict]:
-    """Every (task, model, run); cached results are reused, the rest run in `jobs` processes."""
+def study(models, tasks: list[Task], runs, jobs: int, use_cache: bool, quiet: bool) -> list[dict]:
+    """Every (task, model, run, seed); cached results are reused, the rest run in `jobs`
+    processes.  One row a (task, model, run, seed)."""
     import click
 
     results, todo = {}, []
-    for task in tasks:
-        for model in models:
-            for run in RUNS:
-                key = _cache_key(model, task, run)
-                path = CACHE_DIR / f"{key}.json"
-                if use_cache and path.is_file():
-                    results[(task.name, model, run)] = {"storage": "int8", **json.loads(path.read_text())}
-                else:
-                    todo.append((task, model, run, path))
+    work = [(task, model, run, seed) for task in tasks for model in models for run in runs
+            for seed in range(run.seeds)]
+    for task, model, run, seed in work:
+        path = CACHE_DIR / f"{_cache_key(model, task, run, seed)}.json"
+        if use_cache and path.is_file():
+            results[(task.name, model, run, seed)] = json.loads(path.read_text())
+        else:
+            todo.append((task, model, run, seed, path))
     for task in {t for t, *_ in todo}:
         _DATA[task.name] = load_task(task, load_model(model_path(models[0])))
-    total = sum(_work(t, len(_DATA[t.name][0]), len(_DATA[t.name][2]), r) for t, _, r, _ in todo)
+    total = sum(_work(t, len(_DATA[t.name][0]), len(_DATA[t.name][2]), r) for t, _, r, _, _ in todo)
     ctx = multiprocessing.get_context("fork")
     with ctx.Manager() as manager:
         queue = manager.Queue()
         with ctx.Pool(jobs, maxtasksperchild=1) as pool, \
                 click.progressbar(length=total, label=f"{len(todo)} runs", file=sys.stderr,
                                   hidden=quiet or not total) as bar:
-            # the longest runs first, so the two processes finish together
-            order = sorted(todo, key=lambda w: -(w[2].precision == "fp32") * 10 - (w[2].scheme == "full"))
-            pending = [(w, pool.apply_async(run_one, ((w[1], w[0], w[2], queue),))) for w in order]
+            # the first seed of every run before the others, then the longest runs first, so the
+            # two processes finish together
+            order = sorted(todo, key=lambda w: (w[3], -(w[2].precision == "fp32") * 10 - (w[2].scheme == "full")))
+            pending = [(w, pool.apply_async(run_one, ((w[1], w[0], w[2], w[3], queue),))) for w in order]
             while pending:
                 while not queue.empty():
                     bar.update(queue.get())
                 done = [p for p in pending if p[1].ready()]
-                for (task, model, run, path), res in done:
+                for (task, model, run, seed, path), res in done:
                     result = res.get()
-                    results[(task.name, model, run)] = result
+                    results[(task.name, model, run, seed)] = result
                     path.parent.mkdir(parents=True, exist_ok=True)
                     path.write_text(json.dumps(result))
                 pending = [p for p in pending if p not in done]
                 time.sleep(0.2)
     rows = []
-    for task in tasks:
-        for model in models:
-            for run in RUNS:
-                r = dict(results[(task.name, model, run)])
-                r["peak_sram_bytes"] = (fp32_peak_bytes(model_path(model), run.preset(model), len(task.classes))
-                                        if run.precision == "fp32" else
-                                        int8_peak_bytes(model_path(model), run.preset(model), len(task.classes),
-                                                        run.storage))
-                rows.append(r)
+    for task, model, run, seed in work:
+        r = dict(results[(task.name, model, run, seed)])
+        r["peak_sram_bytes"] = (fp32_peak_bytes(model_path(model), run.preset(model), len(task.classes))
+                                if run.precision == "fp32" else
+                                int8_peak_bytes(model_path(model), run.preset(model), len(task.classes),
+                                                run.storage, run.rounding))
+        rows.append(r)
     return rows
 
 
@@ -329,7 +351,8 @@ def _label(r: dict) -> str:
     scheme = "sparse (paper)" if r["scheme"].startswith("paper-") else r["scheme"]
     qas = "" if r["precision"] == "fp32" else (", QAS" if r["qas"] else ", no QAS")
     master = ", fp32 master" if r["precision"] == "int8" and r["storage"] == "float32" else ""
-    return f"{r['precision']} {scheme}{qas}{master}"
+    rounding = ", stochastic rounding" if r["rounding"] == "stochastic" else ""
+    return f"{r['precision']} {scheme}{qas}{master}{rounding}"
 
 
 def _describe(task: Task, rows: list[dict]) -> str:
@@ -342,47 +365,73 @@ def _describe(task: Task, rows: list[dict]) -> str:
             f"batch 1, random horizontal flips.")
 
 
-def table(task: Task, rows: list[dict], models) -> str:
-    by = {(r["model"], _label(r)): r for r in rows if r["task"] == task.name}
-    labels = list(dict.fromkeys(_label(r) for r in rows if r["task"] == task.name))
-    head = "| run | " + " | ".join(f"{m} top-1 | {m} peak KB" for m in models) + " | mean top-1 | paper's claim |"
-    lines = [head, "|---|" + "---:|---:|" * len(models) + "---:|---|"]
-    for label, run in zip(labels, RUNS):
-        cells, accs = [], []
-        for m in models:
-            r = by[(m, label)]
-            accs.append(r["top1"])
-            cells.append(f"{100 * r['top1']:.1f} | {r['peak_sram_bytes'] / 1024:.0f}")
-        lines.append(f"| {label} | " + " | ".join(cells) + f" | {100 * np.mean(accs):.1f} | {PAPER_CLAIM[run]} |")
+def _spread(values) -> str:
+    """The mean of `values` in %, with the standard deviation over them when there are several."""
+    pct = 100 * np.asarray(values, dtype=float)
+    return f"{pct.mean():.1f}" + (f" ±{pct.std(ddof=1):.1f}" if len(pct) > 1 else "")
+
+
+def by_label(task: Task, rows: list[dict]) -> dict[str, dict[str, list[dict]]]:
+    """{label: {model: [the row of each seed, by seed]}} for `task`, in the study's order."""
+    out: dict[str, dict[str, list[dict]]] = {}
+    for r in sorted((r for r in rows if r["task"] == task.name), key=lambda r: r["seed"]):
+        out.setdefault(_label(r), {}).setdefault(r["model"], []).append(r)
+    return out
+
+
+def table(task: Task, rows: list[dict], models, runs) -> str:
+    """Per model: mean top-1 ±SD over the seeds; the mean over the models ±SD over the seeds of
+    that mean."""
+    head = ("| run | seeds | " + " | ".join(f"{m} top-1 | {m} peak KB" for m in models)
+            + " | mean top-1 | paper's claim |")
+    lines = [head, "|---|---:|" + "---:|---:|" * len(models) + "---:|---|"]
+    for (label, per_model), run in zip(by_label(task, rows).items(), runs):
+        cells = [f"{_spread([r['top1'] for r in per_model[m]])} | {per_model[m][0]['peak_sram_bytes'] / 1024:.0f}"
+                 for m in models]
+        seeds = min(len(per_model[m]) for m in models)
+        per_seed = [np.mean([per_model[m][k]["top1"] for m in models]) for k in range(seeds)]
+        lines.append(f"| {label} | {seeds} | " + " | ".join(cells) + f" | {_spread(per_seed)} | "
+                     f"{PAPER_CLAIM[run]} |")
     return "\n".join(lines)
 
 
 def _select(rows: list[dict], task: Task, **fields) -> list[dict]:
     """The rows of `task` whose fields equal `fields` (storage defaults to the device's int8)."""
-    want = {"storage": "int8", **fields}
+    want = {"storage": "int8", "rounding": "nearest", **fields}
     return [r for r in rows if r["task"] == task.name and all(r[k] == v for k, v in want.items())]
 
 
 def checks(task: Task, rows: list[dict], models) -> list[str]:
     """The acceptance figures, computed from the table's own numbers."""
-    def pick(model, scheme, precision, qas, storage="int8"):
-        return _select(rows, task, model=model, scheme=scheme, precision=precision, qas=qas, storage=storage)[0]
+    def pick(model, scheme, precision, qas, **more) -> list[dict]:
+        return _select(rows, task, model=model, scheme=scheme, precision=precision, qas=qas, **more)
 
-    def mean(scheme, precision, qas, storage="int8"):
-        return np.mean([pick(m, scheme, precision, qas, storage)["top1"] for m in models])
+    def mean(scheme, precision, qas, **more) -> float:
+        """The mean over the models of each model's mean over its seeds."""
+        return float(np.mean([np.mean([r["top1"] for r in pick(m, scheme, precision, qas, **more)])
+                              for m in models]))
 
     fp32 = mean("full", "fp32", False)
-    out = [f"int8 full + QAS vs fp32 full, mean over the models: {100 * (mean('full', 'int8', True) - fp32):+.1f} pt "
-           f"(without QAS: {100 * (mean('full', 'int8', False) - fp32):+.1f} pt; with QAS and float32 master "
-           f"weights: {100 * (mean('full', 'int8', True, 'float32') - fp32):+.1f} pt)."]
+    stochastic = [r for m in models for r in pick(m, "full", "int8", True, rounding="stochastic")]
+    uniform = round(math.log(len(task.classes)), 4)
+    stuck = max(sum(v == uniform for v in r["loss_by_tenth"]) for r in stochastic)
+    out = [f"int8 full + QAS in place with stochastic rounding vs fp32 full, mean over the models and "
+           f"{min(len(pick(m, 'full', 'int8', True, rounding='stochastic')) for m in models)} seeds: "
+           f"{100 * (mean('full', 'int8', True, rounding='stochastic') - fp32):+.1f} pt; the most tenths of "
+           f"training any of its {len(stochastic)} runs spent at ln {len(task.classes)}: {stuck}.",
+           f"Rounding to nearest instead: {100 * (mean('full', 'int8', True) - fp32):+.1f} pt; without QAS: "
+           f"{100 * (mean('full', 'int8', False) - fp32):+.1f} pt; with QAS and float32 master weights: "
+           f"{100 * (mean('full', 'int8', True, storage='float32') - fp32):+.1f} pt."]
     for m in models:
-        sparse, full = pick(m, f"paper-{m}", "int8", True), pick(m, "full", "int8", True)
-        out.append(f"{m}: sparse (paper scheme) vs int8 full: {100 * (sparse['top1'] - full['top1']):+.1f} pt at "
-                   f"{sparse['peak_sram_bytes'] / full['peak_sram_bytes']:.3f}x its peak SRAM.")
+        sparse, full = pick(m, f"paper-{m}", "int8", True), pick(m, "full", "int8", True, rounding="stochastic")
+        gain = np.mean([r["top1"] for r in sparse]) - np.mean([r["top1"] for r in full])
+        out.append(f"{m}: sparse (paper scheme, rounding to nearest) vs int8 full (stochastic rounding): "
+                   f"{100 * gain:+.1f} pt at {sparse[0]['peak_sram_bytes'] / full[0]['peak_sram_bytes']:.3f}x its "
+                   "peak SRAM.")
     return out
 
 
-def section(tasks: list[Task], rows: list[dict], models, jobs: int) -> str:
+def section(tasks: list[Task], rows: list[dict], models, runs, jobs: int) -> str:
     busy = sum(r["cpu_seconds"] for r in rows)
     lines = ["## Transfer learning: QAS and sparse update, int8 runs in the generated C", "",
              f"Regenerate with `python -m benchmarks.transfer` (the runs took {busy / 60:.0f} min of CPU "
@@ -397,7 +446,7 @@ def section(tasks: list[Task], rows: list[dict], models, jobs: int) -> str:
              "(arena, trained parameters, static state, worst-case stack); fp32: a what-if figure, the "
              "same schedule with every tensor float32.  Top-1 in %.", ""]
     for task in tasks:
-        lines += [f"### {task.name}", "", _describe(task, rows), "", table(task, rows, models), ""]
+        lines += [f"### {task.name}", "", _describe(task, rows), "", table(task, rows, models, runs), ""]
         lines += [f"- {c}" for c in checks(task, rows, models)] + [""]
         lines += [f"![{task.name}: top-1 against peak SRAM]({SVG[task.name]})", ""]
     lines += analysis(tasks, rows, models)
@@ -447,22 +496,23 @@ def stuck_runs(tasks: list[Task], rows: list[dict]) -> list[str]:
             if r["task"] != task.name or flat < 2 or r["precision"] != "int8" or not r["qas"] \
                     or r["storage"] != "int8":
                 continue
-            twin = _select(rows, task, model=r["model"], scheme=r["scheme"], qas=True, storage="float32")
+            twin = _select(rows, task, model=r["model"], scheme=r["scheme"], qas=True, storage="float32",
+                           seed=r["seed"])
             out.append(
-                f"- **{r['model']}, {task.name}, {_label(r)}: stuck.**  Mean training loss by tenth of training: "
-                f"{', '.join(f'{v:.2f}' for v in tenths)}; for the last {flat} tenths it is ln "
-                f"{len(task.classes)} = {uniform} to the digit, so every logit is equal on every image and the "
-                "loss never changes again.  A softmax loss has a nonzero gradient at equal logits, so the zero "
-                "comes from the output requantization's clamp: the int8 logits sit at its bound, and no step "
-                "can bring them back."
+                f"- **{r['model']}, {task.name}, {_label(r)}, seed {r['seed']}: stuck.**  Mean training loss by "
+                f"tenth of training: {', '.join(f'{v:.2f}' for v in tenths)}; for the last {flat} tenths it is "
+                f"ln {len(task.classes)} = {uniform} to the digit: every logit is equal on every image, and the "
+                "loss never changes again."
                 + (f"  Its float32-master twin (same int8 forward and gradients, no in-place rounding) ends at "
                    f"{100 * twin[0]['top1']:.1f} % top-1." if twin else ""))
     return out
 
 
 def _points(task: Task, rows: list[dict]) -> list[dict]:
-    return [{"model": r["model"], "scheme": _label(r),
-             "peak_sram_bytes": r["peak_sram_bytes"], "top1": r["top1"]} for r in rows if r["task"] == task.name]
+    """One point a (model, run): its mean top-1 over the seeds."""
+    return [{"model": m, "scheme": label, "peak_sram_bytes": seeds[0]["peak_sram_bytes"],
+             "top1": float(np.mean([r["top1"] for r in seeds]))}
+            for label, per_model in by_label(task, rows).items() for m, seeds in per_model.items()]
 
 
 def main(argv=None) -> int:
@@ -473,6 +523,8 @@ def main(argv=None) -> int:
     p.add_argument("--tasks", default=",".join(TASKS), help="comma-separated: " + ", ".join(TASKS))
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes (default: one a core)")
     p.add_argument("--no-cache", action="store_true", help="recompute every run")
+    p.add_argument("--seeds", type=int, default=None,
+                   help=f"image orders for every row (default: {SEEDS} for the compared rows, 1 for the diagnostic ones)")
     a = p.parse_args(argv)
     models = [m for m in a.models.split(",") if m]
     missing = [m for m in models if not Path(model_path(m)).is_file()]
@@ -482,17 +534,22 @@ def main(argv=None) -> int:
               f"{'unknown task ' + ', '.join(unknown) if unknown else ''}{'no models' if not models else ''}",
               file=sys.stderr)
         return 2
+    if a.seeds is not None and a.seeds < 1:
+        print(f"error: --seeds {a.seeds}: at least 1", file=sys.stderr)
+        return 2
     tasks = [replace(TASKS[t], **QUICK[t]) if a.quick else TASKS[t] for t in a.tasks.split(",")]
+    runs = RUNS if a.seeds is None else tuple(replace(r, seeds=a.seeds) for r in RUNS)
     try:
-        rows = study(models, tasks, max(1, a.jobs), not a.no_cache, quiet=a.json)
+        rows = study(models, tasks, runs, max(1, a.jobs), not a.no_cache, quiet=a.json)
     except TteError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     if a.json:
         print(json.dumps({"runs": [{k: r[k] for k in ("model", "task", "scheme", "precision", "qas", "storage",
-                                                      "top1", "peak_sram_bytes")} for r in rows]}))
+                                                      "rounding", "seed", "top1", "peak_sram_bytes")}
+                                   for r in rows]}))
         return 0
-    text = section(tasks, rows, models, a.jobs)
+    text = section(tasks, rows, models, runs, a.jobs)
     if not a.quick:
         from .transfer_plot import svg
         write_section("transfer", text)

@@ -12,7 +12,7 @@ never reaches the prefix, and the prefix's int8 outputs depend only on the image
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tinyengine_compiler.ir import Graph
 from tinyengine_compiler.ir.ops import BACKWARD_OPS
@@ -34,8 +34,9 @@ def frozen_cut(g: Graph, scheme: UpdateScheme, num_classes: int, seed: int) -> t
         if u.channels is not None:
             full = len(u.channels) == g.tensors[g.node(layer).inputs[1]].shape[-1]
             weights.append((layer, 1.0 if full else u.channels))
-    explicit = UpdateScheme(f"{scheme.name} (by layer)", biases=tuple(l for l, u in resolved.items() if u.bias),
-                            weights=tuple(weights), weight_storage=scheme.weight_storage)
+    # every other field (storage, rounding, optimizer) carries over
+    explicit = replace(scheme, name=f"{scheme.name} (by layer)", n_bias_update=0, num_convs=None,
+                       biases=tuple(l for l, u in resolved.items() if u.bias), weights=tuple(weights))
     forward = [n for n in g.nodes if n.op not in BACKWARD_OPS]
     first = min(i for i, n in enumerate(forward) if n.name in resolved)
     constants = {name for name, t in g.tensors.items() if t.is_constant}

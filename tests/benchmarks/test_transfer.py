@@ -5,6 +5,7 @@ is not run here (python -m benchmarks.transfer)."""
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,7 @@ def test_fifty_steps_of_the_sparse_scheme_in_c_learn_and_match_the_reference(exa
     # its noise (most updates are below half an int8 step), so "falling" would be luck
     task = T.Task("smoke", "fashion-mnist", (0, 1, 2, 3, 4), 10, 4, 1, 0.03)
     T._DATA[task.name] = T.load_task(task, load_model(T.model_path("mcunet-5fps")))
-    r = T.run_one(("mcunet-5fps", task, T.Run("paper", "int8", True), None))
+    r = T.run_one(("mcunet-5fps", task, T.Run("paper", "int8", True), 0, None))
     assert r["c_equals_reference"] is True
     assert r["cut"] is not None, "the frozen prefix should have been cut off"
     tenths = r["loss_by_tenth"]
@@ -41,17 +42,45 @@ def test_fifty_steps_of_the_sparse_scheme_in_c_learn_and_match_the_reference(exa
 @needs_fashion
 def test_json_prints_one_line_with_every_run(example_dir, monkeypatch, capsys):
     monkeypatch.setitem(T.QUICK, "fashion-mnist", dict(train_per_class=1, test_per_class=1, epochs=1))
+    # two seeds of the stochastic full run, one of every other: one row a (run, seed)
+    stochastic = T.Run("full", "int8", True, rounding="stochastic", seeds=2)
+    monkeypatch.setattr(T, "RUNS", tuple(stochastic if r == stochastic else replace(r, seeds=1) for r in T.RUNS))
     assert T.main(["--quick", "--json", "--models", "mcunet-5fps", "--tasks", "fashion-mnist"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 1
     runs = json.loads(lines[0])["runs"]
-    assert [(r["scheme"], r["precision"], r["qas"]) for r in runs] == [
-        (run.preset("mcunet-5fps"), run.precision, run.qas) for run in T.RUNS]
-    assert [r["storage"] for r in runs] == [run.storage for run in T.RUNS]
+    expected = [(run, seed) for run in T.RUNS for seed in range(run.seeds)]
+    assert len(runs) == len(T.RUNS) + 1
+    assert [(r["scheme"], r["precision"], r["qas"], r["storage"], r["rounding"], r["seed"]) for r in runs] == [
+        (run.preset("mcunet-5fps"), run.precision, run.qas, run.storage, run.rounding, seed) for run, seed in expected]
     for r in runs:
-        assert set(r) == {"model", "task", "scheme", "precision", "qas", "storage", "top1", "peak_sram_bytes"}
+        assert set(r) == {"model", "task", "scheme", "precision", "qas", "storage", "rounding", "seed", "top1",
+                          "peak_sram_bytes"}
         assert 0.0 <= r["top1"] <= 1.0 and isinstance(r["peak_sram_bytes"], int)
-    assert len(list((T.CACHE_DIR).glob("*.json"))) == len(T.RUNS)
+    assert len(list((T.CACHE_DIR).glob("*.json"))) == len(expected)
+    # stochastic rounding keeps a 4-byte draw counter with the trained parameters (aligned as the C places it)
+    nearest = next(r for r in runs if r["scheme"] == "full" and r["precision"] == "int8" and r["qas"]
+                   and r["storage"] == "int8" and r["rounding"] == "nearest")["peak_sram_bytes"]
+    assert all(nearest + 4 <= r["peak_sram_bytes"] <= nearest + 8
+               for r in runs if r["rounding"] == "stochastic" and r["scheme"] == "full")
+
+
+def test_seeds_change_the_order_and_flips_but_not_the_learning_rates():
+    task = T.Task("t", "fashion-mnist", (0, 1), 5, 1, 2, 0.01)
+    first, second = list(T.schedule(task, 10, 0)), list(T.schedule(task, 10, 1))
+    assert [s[2] for s in first] == [s[2] for s in second]
+    assert [s[:2] for s in first] != [s[:2] for s in second]
+    for run in (first, second):   # each epoch visits every image once
+        assert sorted(i for i, _, _ in run[:10]) == list(range(10)) == sorted(i for i, _, _ in run[10:])
+
+
+def test_a_seed_is_part_of_the_cache_key_and_a_defaulted_field_is_not(example_dir):
+    task = T.TASKS["fashion-mnist"]
+    run = T.Run("paper", "int8", True)
+    assert T._cache_key("mcunet-5fps", task, run, 0) != T._cache_key("mcunet-5fps", task, run, 1)
+    assert T._cache_key("mcunet-5fps", task, run, 0) == T._cache_key("mcunet-5fps", task, replace(run, seeds=3), 0)
+    assert run.spec() == {"scheme": "paper", "precision": "int8", "qas": True}
+    assert T.Run("full", "int8", True, rounding="stochastic").spec()["rounding"] == "stochastic"
 
 
 def test_a_missing_model_is_one_line_and_exit_2(example_dir, capsys):
@@ -60,9 +89,9 @@ def test_a_missing_model_is_one_line_and_exit_2(example_dir, capsys):
     assert len(err) == 1 and "no-such-model" in err[0]
 
 
-def _row(model, tenths, storage="int8", top1=0.1):
+def _row(model, tenths, storage="int8", top1=0.1, seed=0):
     return {"task": "fashion-mnist", "model": model, "scheme": "full", "precision": "int8", "qas": True,
-            "storage": storage, "loss_by_tenth": tenths, "top1": top1}
+            "storage": storage, "rounding": "nearest", "seed": seed, "loss_by_tenth": tenths, "top1": top1}
 
 
 def test_a_run_whose_loss_ends_at_ln_classes_is_reported_stuck_with_its_master_twin():
@@ -72,6 +101,15 @@ def test_a_run_whose_loss_ends_at_ln_classes_is_reported_stuck_with_its_master_t
     rows = [_row("a", stuck), _row("a", [2.0] * 10, "float32", 0.837), _row("b", recovers), _row("c", once)]
     lines = T.stuck_runs([T.TASKS["fashion-mnist"]], rows)
     assert len(lines) == 1, lines
-    assert lines[0].startswith("- **a, fashion-mnist, int8 full, QAS: stuck.**")
+    assert lines[0].startswith("- **a, fashion-mnist, int8 full, QAS, seed 0: stuck.**")
     assert "for the last 7 tenths it is ln 10 = 2.3026" in lines[0]
     assert "ends at 83.7 % top-1" in lines[0]
+
+
+def test_the_table_gives_the_mean_and_spread_over_seeds_per_model_and_of_the_models_mean():
+    run = T.Run("full", "int8", True, seeds=3)
+    rows = [{**_row(m, [1.0] * 10, top1=acc, seed=k), "peak_sram_bytes": 2048}
+            for m, accs in (("a", (0.80, 0.82, 0.84)), ("b", (0.70, 0.70, 0.76))) for k, acc in enumerate(accs)]
+    line = T.table(T.TASKS["fashion-mnist"], rows, ["a", "b"], [run]).splitlines()[2]
+    # a: mean 82.0, SD 2.0; b: 72.0, SD 3.5; per-seed means 75, 76, 80 -> 77.0, SD 2.6
+    assert line.startswith("| int8 full, QAS | 3 | 82.0 ±2.0 | 2 | 72.0 ±3.5 | 2 | 77.0 ±2.6 |"), line
