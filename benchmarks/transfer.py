@@ -4,7 +4,8 @@ docs/transfer.svg / transfer-vww.svg.  Run `python -m benchmarks.transfer` (unde
 cores; `--quick` a few minutes; `--json` prints the runs on one line).
 
 Every run fine-tunes one model (a new head for the task's classes, seeded, the same in every
-run) with batch-1 SGD, no momentum, learning rate `lr` with cosine decay to 0 over all steps,
+run) with batch-1 SGD (no momentum but in the SGD-M rows), learning rate `lr` with cosine decay
+to 0 over all steps,
 random horizontal flips as the only augmentation, then measures top-1 on the task's test images.
 Seed k gives the image order and the flips, the same for every run with that seed; the rows the
 conclusions compare run seeds 0, 1 and 2 and report the mean and the standard deviation:
@@ -105,6 +106,7 @@ class Run:
     qas: bool
     storage: str = "int8"   # int8 runs: trained weights int8 in place, or "float32" masters
     rounding: str = "nearest"   # int8 runs in place: how a step rounds (tte compile --rounding)
+    momentum: float = 0.0       # int8 runs: SGD momentum of every trained layer (tte compile --momentum)
     # how many image orders (seeds 0, 1, ...) the study runs; not part of what a run is
     seeds: int = field(default=1, compare=False)
 
@@ -122,11 +124,14 @@ class Run:
 # +-2 points that the order and flips alone move a run do not decide them); the diagnostic
 # rows, whose gaps are tens of points, take one.  --seeds N runs every row N times.
 SEEDS = 3
+MOMENTUM = 0.9   # the SGD-M rows: the usual fine-tuning momentum, at the same lr schedule
 RUNS = (Run("full", "fp32", False, seeds=SEEDS),
         Run("full", "int8", True, rounding="stochastic", seeds=SEEDS),
         Run("full", "int8", True), Run("full", "int8", False),
         Run("bias-only", "int8", True), Run("last-layer", "int8", True),
+        Run("full", "int8", True, rounding="stochastic", momentum=MOMENTUM),
         Run("paper", "int8", True, seeds=SEEDS), Run("paper", "int8", True, rounding="stochastic"),
+        Run("paper", "int8", True, momentum=MOMENTUM),
         Run("paper", "int8", False),
         Run("full", "int8", True, "float32"), Run("paper", "int8", True, "float32"))
 
@@ -135,6 +140,8 @@ PAPER_CLAIM = {
     Run("full", "fp32", False): "the float reference",
     Run("full", "int8", True, rounding="stochastic"): "matches fp32 [within 1.5 pt on average]",
     Run("full", "int8", True): "(rounding to nearest: steps below half an int8 step are lost)",
+    Run("full", "int8", True, rounding="stochastic", momentum=MOMENTUM): "(SGD with momentum, as the paper's Table 1)",
+    Run("paper", "int8", True, momentum=MOMENTUM): "(the paper's scheme with SGD-M)",
     Run("full", "int8", False): "clearly below fp32 (the gradient scale mismatch QAS fixes)",
     Run("bias-only", "int8", True): "below sparse update at similar memory",
     Run("last-layer", "int8", True): "below sparse update",
@@ -185,7 +192,8 @@ def model_path(model: str) -> str:
 def _graph(model: str, run: Run):
     """(the forward graph, biases legalized; the run's scheme with its weight storage)."""
     g = legalize_biases(load_model(model_path(model)))
-    return g, replace(load_scheme(run.preset(model)), weight_storage=run.storage, rounding=run.rounding)
+    return g, replace(load_scheme(run.preset(model)), weight_storage=run.storage, rounding=run.rounding,
+                      momentum=run.momentum)
 
 
 def _fp32_run(model: str, task: Task, run: Run, seed: int, progress) -> dict:
@@ -210,7 +218,7 @@ def _fp32_run(model: str, task: Task, run: Run, seed: int, progress) -> dict:
 def _stored(trainer: Trainer, sched) -> bytes:
     """The reference's trained parameters in tte_get_trainable's order (the SGD_UPDATE order),
     then its stochastic-rounding counter where the engine keeps one."""
-    return trained_bytes(sched, trainer.stored, trainer.draws)
+    return trained_bytes(sched, trainer.stored, trainer.draws, trainer.velocity)
 
 
 def _int8_run(model: str, task: Task, run: Run, seed: int, progress, work: Path) -> dict:
@@ -307,7 +315,9 @@ def study(models, tasks: list[Task], runs, jobs: int, use_cache: bool, quiet: bo
     for task, model, run, seed in work:
         path = CACHE_DIR / f"{_cache_key(model, task, run, seed)}.json"
         if use_cache and path.is_file():
-            results[(task.name, model, run, seed)] = json.loads(path.read_text())
+            # the run's own fields, whatever fields the run that cached it knew of
+            results[(task.name, model, run, seed)] = {**json.loads(path.read_text()), **_fields(run),
+                                                      "scheme": run.preset(model)}
         else:
             todo.append((task, model, run, seed, path))
     for task in {t for t, *_ in todo}:
@@ -340,7 +350,7 @@ def study(models, tasks: list[Task], runs, jobs: int, use_cache: bool, quiet: bo
         r["peak_sram_bytes"] = (fp32_peak_bytes(model_path(model), run.preset(model), len(task.classes))
                                 if run.precision == "fp32" else
                                 int8_peak_bytes(model_path(model), run.preset(model), len(task.classes),
-                                                run.storage, run.rounding))
+                                                run.storage, run.rounding, run.momentum))
         rows.append(r)
     return rows
 
@@ -352,7 +362,8 @@ def _label(r: dict) -> str:
     qas = "" if r["precision"] == "fp32" else (", QAS" if r["qas"] else ", no QAS")
     master = ", fp32 master" if r["precision"] == "int8" and r["storage"] == "float32" else ""
     rounding = ", stochastic rounding" if r["rounding"] == "stochastic" else ""
-    return f"{r['precision']} {scheme}{qas}{master}{rounding}"
+    momentum = f", SGD-M {r['momentum']}" if r["momentum"] else ""
+    return f"{r['precision']} {scheme}{qas}{master}{rounding}{momentum}"
 
 
 def _describe(task: Task, rows: list[dict]) -> str:
@@ -397,7 +408,7 @@ def table(task: Task, rows: list[dict], models, runs) -> str:
 
 def _select(rows: list[dict], task: Task, **fields) -> list[dict]:
     """The rows of `task` whose fields equal `fields` (storage defaults to the device's int8)."""
-    want = {"storage": "int8", "rounding": "nearest", **fields}
+    want = {"storage": "int8", "rounding": "nearest", "momentum": 0.0, **fields}
     return [r for r in rows if r["task"] == task.name and all(r[k] == v for k, v in want.items())]
 
 
@@ -419,6 +430,8 @@ def checks(task: Task, rows: list[dict], models) -> list[str]:
            f"{min(len(pick(m, 'full', 'int8', True, rounding='stochastic')) for m in models)} seeds: "
            f"{100 * (mean('full', 'int8', True, rounding='stochastic') - fp32):+.1f} pt; the most tenths of "
            f"training any of its {len(stochastic)} runs spent at ln {len(task.classes)}: {stuck}.",
+           f"With SGD-M {MOMENTUM} too: "
+           f"{100 * (mean('full', 'int8', True, rounding='stochastic', momentum=MOMENTUM) - fp32):+.1f} pt.  "
            f"Rounding to nearest instead: {100 * (mean('full', 'int8', True) - fp32):+.1f} pt; without QAS: "
            f"{100 * (mean('full', 'int8', False) - fp32):+.1f} pt; with QAS and float32 master weights: "
            f"{100 * (mean('full', 'int8', True, storage='float32') - fp32):+.1f} pt."]
@@ -546,7 +559,7 @@ def main(argv=None) -> int:
         return 1
     if a.json:
         print(json.dumps({"runs": [{k: r[k] for k in ("model", "task", "scheme", "precision", "qas", "storage",
-                                                      "rounding", "seed", "top1", "peak_sram_bytes")}
+                                                      "rounding", "momentum", "seed", "top1", "peak_sram_bytes")}
                                    for r in rows]}))
         return 0
     text = section(tasks, rows, models, runs, a.jobs)

@@ -1,8 +1,8 @@
 """Peak SRAM of a transfer-learning run.
 
 int8 runs: the SRAM of the engine that trained, `tte compile MODEL --update SCHEME
---num-classes N --storage int8|float32 --rounding nearest|stochastic`'s memory.json peak_sram_bytes (what `tte plan` prints
-for the same arguments).  fp32 runs are a what-if figure, not an engine: the same schedule
+--num-classes N --storage int8|float32 --rounding nearest|stochastic --momentum M`'s
+memory.json peak_sram_bytes (what `tte plan` prints for the same arguments).  fp32 runs are a what-if figure, not an engine: the same schedule
 with every tensor float32 (activations, saved activations, gradients and parameters; no
 1-bit masks or kept channels, which describe int8 saved activations), placed by the same
 planners: what training the float model with this engine's schedule would need.
@@ -24,9 +24,10 @@ from tinyengine_compiler.scheme import load_scheme
 
 @lru_cache(maxsize=None)
 def int8_peak_bytes(model_path: str, preset: str, num_classes: int, storage: str = "int8",
-                    rounding: str = "nearest") -> int:
+                    rounding: str = "nearest", momentum: float = 0.0) -> int:
     engine = training_engine(load_model(model_path), load_scheme(preset),
-                             Options(num_classes=num_classes, storage=storage, rounding=rounding))
+                             Options(num_classes=num_classes, storage=storage, rounding=rounding,
+                                     momentum=momentum))
     return int(engine.summary["peak_sram_bytes"])
 
 

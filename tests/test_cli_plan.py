@@ -89,3 +89,31 @@ def test_compare_exit_codes(tmp_path):
     assert ok.exit_code == 0 and "improved" in ok.output
     usage = CliRunner().invoke(main, ["compare", str(old), str(new), "--max-regress", "x"])
     assert usage.exit_code == 2
+
+
+def test_momentum_is_counted_in_the_plan_and_a_bad_one_is_one_line(paper_models_dir):
+    """`--momentum` keeps a float32 velocity per trained element: tte plan's trained bytes grow
+    by 4 B for each (paper scheme of MCUNet: its trained elements, from tte graph's counts), and
+    the peak by as much plus the SGD entries.  An out-of-range momentum is one line, exit 2."""
+    model = f"{paper_models_dir}/mcunet-5fps.pkl"
+
+    def plan(*extra):
+        r = CliRunner().invoke(main, ["plan", model, "--update", "paper-mcunet-5fps", "--num-classes", "10",
+                                      "--budget", "1MB", "--json", *extra])
+        assert r.exit_code == 0, r.output
+        return json.loads(r.output)
+
+    from tinyengine_compiler.frontend import load_model
+    from tinyengine_compiler.passes.sparse_update import trained_params
+    from tinyengine_compiler.pipeline import Options, training_schedule
+    from tinyengine_compiler.scheme import load_scheme
+
+    _, sched = training_schedule(load_model(model), load_scheme("paper-mcunet-5fps"), Options(num_classes=10))
+    elements = sum(p.elements for p in trained_params(sched))
+    plain, sgdm = plan(), plan("--momentum", "0.9")
+    assert sgdm["trainable_bytes"] - plain["trainable_bytes"] == 4 * elements
+    assert sgdm["arena_bytes"] == plain["arena_bytes"]
+    assert sgdm["peak_sram_bytes"] - plain["peak_sram_bytes"] >= 4 * elements
+    r = CliRunner().invoke(main, ["plan", model, "--update", "paper-mcunet-5fps", "--momentum", "1"])
+    assert r.exit_code == 2 and r.output.count("\n") == 1, r.output
+    assert r.output.startswith("error: --momentum: momentum must be a number in [0, 1), got 1.0")

@@ -160,12 +160,23 @@ ROUNDING_OPTION = click.option(
          "counter, saved in checkpoints).  Default: the scheme's, nearest.")
 
 
+MOMENTUM_OPTION = click.option(
+    "--momentum", type=float, default=None,
+    help="SGD momentum of every trained layer, in [0, 1): v = momentum * v + g, step lr * v; a float32 "
+         "velocity per trained parameter (counted in the SRAM, saved in checkpoints).  Default: the scheme's, "
+         "0 (plain SGD); a scheme JSON may give it to some layers only.")
+BIAS_LR_SCALE_OPTION = click.option(
+    "--bias-lr-scale", type=float, default=None,
+    help="Biases step at lr times this (weights at lr).  Default: the scheme's, 1.")
+
+
 def _with_options(fn):
     """Hand the command one pipeline.Options, made from whichever pipeline options it declares
     (_training_options, _engine_options), instead of the options one by one."""
     # CLI parameter -> (Options field, its value from the CLI's)
     fields = {"num_classes": ("num_classes", None), "budget": ("budget_bytes", "bytes"), "storage": ("storage", None),
-              "rounding": ("rounding", None), "no_qas": ("qas", "not"), "no_reorder": ("reorder", "not"),
+              "rounding": ("rounding", None), "momentum": ("momentum", None), "bias_lr_scale": ("bias_lr_scale", None),
+              "no_qas": ("qas", "not"), "no_reorder": ("reorder", "not"),
               "kernels": ("kernels", None), "planner": ("planner", None), "seed": ("seed", None),
               "label_smoothing": ("label_smoothing", None)}
 
@@ -188,6 +199,8 @@ def _training_options(fn):
         BUDGET_OPTION,
         STORAGE_OPTION,
         ROUNDING_OPTION,
+        MOMENTUM_OPTION,
+        BIAS_LR_SCALE_OPTION,
         NO_QAS_OPTION,
         click.option("--label-smoothing", type=float, default=0.0, show_default=True),
         SEED_OPTION,
@@ -249,7 +262,8 @@ def graph_cmd(model, update, options, as_json):
 @click.option("--train-per-class", type=click.IntRange(min=1), required=True)
 @click.option("--test-per-class", type=click.IntRange(min=0), required=True)
 @click.option("--epochs", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--lr", type=float, required=True, help="SGD learning rate (batch 1, no momentum).")
+@click.option("--lr", type=float, required=True,
+              help="SGD learning rate of the weights (batch 1; biases: times --bias-lr-scale).")
 @click.option("--json", "as_json", is_flag=True, help='Print {"epochs": [{"loss": .., "test_acc": ..}, ...]}.')
 @_one_line_errors
 @_with_options
@@ -291,6 +305,8 @@ def _engine_options(fn):
         BUDGET_OPTION,
         STORAGE_OPTION,
         ROUNDING_OPTION,
+        MOMENTUM_OPTION,
+        BIAS_LR_SCALE_OPTION,
         NO_QAS_OPTION,
         click.option("--no-reorder", is_flag=True,
                      help="Baseline: compute every gradient, then apply all updates (the paper's 'w/o reorder')."),

@@ -42,7 +42,8 @@ from .planners import PLANNERS, best_plan
 from .planners.base import Buffer, Plan, check_no_overlap
 from .report.memory import memory_summary
 from .report.plan import engine_notes, flash_bytes, layer_rows
-from .scheme import DEFAULT_BUDGET_BYTES, ROUNDINGS, WEIGHT_STORAGES, UpdateScheme, auto_candidates, resolve
+from .scheme import (ALL, DEFAULT_BUDGET_BYTES, ROUNDINGS, WEIGHT_STORAGES, UpdateScheme, auto_candidates,
+                     check_bias_lr_scale, check_momentum, resolve)
 
 KERNEL_BACKENDS = ("portable", "cmsis_nn")
 
@@ -55,6 +56,8 @@ class Options:
     storage: str | None = None         # trained weights: int8 in place, or a float32 master beside the
                                        # int8 image; None: the scheme's (int8 unless it says otherwise)
     rounding: str | None = None        # in-place int8 / int32 steps: nearest or stochastic; None: the scheme's
+    momentum: float | None = None      # SGD momentum of every trained layer; None: the scheme's (0, plain SGD)
+    bias_lr_scale: float | None = None  # a bias steps at lr * this; None: the scheme's (1)
     qas: bool = True                   # quantization-aware scaling of the gradients
     reorder: bool = True               # apply each gradient as soon as it exists (False: the paper's baseline)
     label_smoothing: float = 0.0
@@ -69,6 +72,10 @@ class Options:
             raise ConfigError(f"--storage {self.storage}: choose one of {', '.join(WEIGHT_STORAGES)}")
         if self.rounding is not None and self.rounding not in ROUNDINGS:
             raise ConfigError(f"--rounding {self.rounding}: choose one of {', '.join(ROUNDINGS)}")
+        if self.momentum is not None:
+            check_momentum(self.momentum, "--momentum")
+        if self.bias_lr_scale is not None:
+            check_bias_lr_scale(self.bias_lr_scale, "--bias-lr-scale")
         if self.planner is not None and self.planner not in PLANNERS:
             raise ConfigError(f"--planner {self.planner}: unknown; choose one of {', '.join(PLANNERS)}")
         if self.kernels not in KERNEL_BACKENDS:
@@ -105,19 +112,25 @@ def training_graph(g: Graph, scheme: UpdateScheme, *, use_qas: bool = True,
     params = [g.node(layer).inputs[i] for layer, u in trained.items()
               for i, kept in ((1, u.channels is not None), (2, u.bias)) if kept]
     full = autodiff(g, label_smoothing=label_smoothing, trained=params)
-    pruned = sparse_update(full, trained, weight_storage=scheme.weight_storage, rounding=scheme.rounding)
+    pruned = sparse_update(full, trained, weight_storage=scheme.weight_storage, rounding=scheme.rounding,
+                           bias_lr_scale=scheme.bias_lr_scale)
     return full, (qas(pruned) if use_qas else pruned)
+
+
+def with_options(scheme: UpdateScheme, options: Options) -> UpdateScheme:
+    """`scheme` with the storage and optimizer fields that `options` sets (--momentum: every
+    trained layer's)."""
+    given = {"weight_storage": options.storage, "rounding": options.rounding, "bias_lr_scale": options.bias_lr_scale}
+    if options.momentum is not None:
+        given.update(momentum=options.momentum, momentum_layers=ALL)
+    return replace(scheme, **{k: v for k, v in given.items() if v is not None})
 
 
 def unscheduled_training(g: Graph, scheme: UpdateScheme, options: Options = Options()) -> tuple[Graph, Graph]:
     """(the forward graph with its new head, the training step before scheduling): the passes of
     TRAINING_PASSES up to qas, every gradient made before any update.  What the schedule must
     preserve (tests/training/test_schedule_preserves_training.py); not for a fitted scheme."""
-    if options.storage is not None:
-        scheme = replace(scheme, weight_storage=options.storage)
-    if options.rounding is not None:
-        scheme = replace(scheme, rounding=options.rounding)
-    g, scheme = for_classes(legalize_biases(g), scheme, options.num_classes, options.seed)
+    g, scheme = for_classes(legalize_biases(g), with_options(scheme, options), options.num_classes, options.seed)
     _, train = training_graph(g, scheme, use_qas=options.qas, label_smoothing=options.label_smoothing)
     return g, train
 
@@ -146,7 +159,9 @@ def _fitted_engine(g: Graph, scheme: UpdateScheme, options: Options) -> Engine:
     """The engine of the largest `auto_candidates` scheme within options.budget_bytes, found by
     bisection (a smaller candidate trains a subset, so as a rule needs no more SRAM).  Raises
     BudgetError when not even the smallest (the classifier alone) fits."""
-    candidates = [replace(c, weight_storage=scheme.weight_storage, rounding=scheme.rounding) for c in auto_candidates(g)]
+    candidates = [replace(c, weight_storage=scheme.weight_storage, rounding=scheme.rounding, momentum=scheme.momentum,
+                          momentum_layers=scheme.momentum_layers, bias_lr_scale=scheme.bias_lr_scale)
+                  for c in auto_candidates(g)]
     built: dict[int, Engine] = {}
 
     def engine(i: int) -> Engine:

@@ -44,10 +44,12 @@ Selection = float | tuple[int, ...]   # a ratio in RATIOS, or explicit input cha
 
 @dataclass(frozen=True)
 class LayerUpdate:
-    """What trains in one layer: its bias, and its weight for these input channels (None: frozen)."""
+    """What trains in one layer: its bias, and its weight for these input channels (None: frozen);
+    the momentum of its SGD steps (0: plain SGD, no velocity kept)."""
 
     bias: bool
     channels: tuple[int, ...] | None
+    momentum: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,9 @@ class UpdateScheme:
     channel_selection: str = "norm"                               # "norm": largest |W[..., i]|; "first"
     weight_storage: str = "int8"                                  # trained weights: int8, or a float32 master too
     rounding: str = "nearest"                                     # in-place int8 / int32 steps: nearest or stochastic
+    momentum: float = 0.0                                         # SGD momentum (0: plain SGD) ...
+    momentum_layers: tuple[LayerRef, ...] | str = ALL             # ... of these trained layers' parameters
+    bias_lr_scale: float = 1.0                                    # a bias steps at lr * bias_lr_scale
     num_convs: int | None = None                                  # the model a paper preset is for
     fit_to_budget: bool = False                                   # `auto`: one of auto_candidates, chosen
                                                                   # by the pipeline under the budget
@@ -93,7 +98,7 @@ PRESETS = {
 }
 
 _KEYS = {"bias", "weight", "n_bias_update", "manual_weight_idx", "weight_update_ratio",
-         "channel_selection", "weight_storage", "rounding"}
+         "channel_selection", "weight_storage", "rounding", "momentum", "momentum_layers", "bias_lr_scale"}
 
 
 def load_scheme(spec: str) -> UpdateScheme:
@@ -140,8 +145,29 @@ def parse_scheme(d: dict, name: str = "scheme") -> UpdateScheme:
                          ("rounding", ROUNDINGS)):
         if d.get(key, allowed[0]) not in allowed:
             raise ConfigError(f"{name}: {key} must be one of {', '.join(allowed)}, got {d[key]!r}")
+    momentum_layers = d.get("momentum_layers", ALL)
+    if momentum_layers != ALL:
+        if not isinstance(momentum_layers, list):
+            raise ConfigError(f'{name}: "momentum_layers" must be a list of layers or "all"')
+        momentum_layers = tuple(_ref(name, r) for r in momentum_layers)
     return UpdateScheme(name, biases, weights, n_bias, d.get("channel_selection", "norm"),
-                        d.get("weight_storage", "int8"), d.get("rounding", "nearest"))
+                        d.get("weight_storage", "int8"), d.get("rounding", "nearest"),
+                        check_momentum(d.get("momentum", 0.0), name), momentum_layers,
+                        check_bias_lr_scale(d.get("bias_lr_scale", 1.0), name))
+
+
+def check_momentum(v, where: str) -> float:
+    """A momentum in [0, 1), as a float."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v < 1.0:
+        raise ConfigError(f"{where}: momentum must be a number in [0, 1), got {v!r}")
+    return float(v)
+
+
+def check_bias_lr_scale(v, where: str) -> float:
+    """A bias learning-rate scale, positive and finite, as a float."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 < v < float("inf"):
+        raise ConfigError(f"{where}: bias_lr_scale must be a positive number, got {v!r}")
+    return float(v)
 
 
 def _ref(name: str, r) -> LayerRef:
@@ -257,7 +283,9 @@ def resolve(scheme: UpdateScheme, g: Graph) -> dict[str, LayerUpdate]:
     biased |= set(chosen)
     if not biased:
         raise ConfigError(f"scheme {scheme.name} trains nothing")
-    return {name: LayerUpdate(name in biased, chosen.get(name)) for name in layers if name in biased}
+    with_momentum = set(layers) if scheme.momentum_layers == ALL else {lookup(r) for r in scheme.momentum_layers}
+    return {name: LayerUpdate(name in biased, chosen.get(name), scheme.momentum if name in with_momentum else 0.0)
+            for name in layers if name in biased}
 
 
 def _channels(g: Graph, scheme: UpdateScheme, layer: str, sel: Selection) -> tuple[int, ...] | None:

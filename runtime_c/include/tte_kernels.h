@@ -717,10 +717,12 @@ int32_t tte_grad_accumulate_f32_scratch_bytes(const tte_dims *input_dims,
                                               const tte_dims *output_dims);
 
 /* ---------------------------------------------------------------------------------------
- * SGD_UPDATE: one plain SGD step in place, in the parameter's stored representation
+ * SGD_UPDATE: one SGD step in place, in the parameter's stored representation
  * (reference/backward/sgd_update.py).  For every gradient element (row r, middle m, trained
  * column j, channel col = channels[j]):
  *   step = lr * (grad[r, m, j] * grad_scale[k])   (k by p->scale_mode: 0, r or col)
+ *   with momentum (velocity_inout not NULL): v = p->momentum * v[r, m, j] + grad * grad_scale[k],
+ *     step = lr * v, and v is stored; a v that is not finite is not stored and the step is NaN
  *   tte_sgd_update_f32 (float32 master weights):  P[r, m, col] = P[r, m, col] - step, and
  *     its int8 image (what the forward reads) image[r, m, col] = saturate_int8(roundf(P))
  *   tte_sgd_update_s8 / _s32 (int8 weights / int32 biases):
@@ -736,7 +738,7 @@ int32_t tte_grad_accumulate_f32_scratch_bytes(const tte_dims *input_dims,
  * rows is updated, and grad holds just its rows.
  *
  * @param[in]  ctx          scratch; unused, may be NULL
- * @param[in]  p            learning rate and tte_scale_mode
+ * @param[in]  p            learning rate, tte_scale_mode and momentum
  * @param[in]  param_dims   {rows, h, w, C} of the stored parameter: OHWI and 1HWC weights as
  *                          they are, FC [out, in] as {out, 1, 1, in}, a bias [C] as
  *                          {C, 1, 1, 1} (TTE_SCALE_PER_ROW) or {1, 1, 1, C}
@@ -752,25 +754,28 @@ int32_t tte_grad_accumulate_f32_scratch_bytes(const tte_dims *input_dims,
  *                          (tte_train_common.h's tte_master_to_s8 remakes a whole image)
  * @param[in,out] draws_inout  tte_sgd_update_s8 / _s32 only: NULL rounds to nearest; else the
  *                          stochastic-rounding counter, advanced by the elements updated
+ * @param[in,out] velocity_inout  NULL: plain SGD; else float32 [rows, h, w, n] (grad_dims with
+ *                          every row), the velocity of each trained element, updated
  * ------------------------------------------------------------------------------------- */
 tte_status tte_sgd_update_f32(const tte_ctx *ctx, const tte_sgd_params *p,
                               const tte_dims *param_dims, const tte_dims *grad_dims,
                               const float *grad, const float *grad_scale,
                               const int32_t *channels, const tte_rows *rows, float *param_inout,
-                              int8_t *image_output);
+                              int8_t *image_output, float *velocity_inout);
 int32_t tte_sgd_update_f32_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
                                          const tte_dims *output_dims);
 tte_status tte_sgd_update_s8(const tte_ctx *ctx, const tte_sgd_params *p,
                              const tte_dims *param_dims, const tte_dims *grad_dims,
                              const float *grad, const float *grad_scale, const int32_t *channels,
-                             const tte_rows *rows, int8_t *param_inout, uint32_t *draws_inout);
+                             const tte_rows *rows, int8_t *param_inout, uint32_t *draws_inout,
+                             float *velocity_inout);
 int32_t tte_sgd_update_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
                                         const tte_dims *output_dims);
 tte_status tte_sgd_update_s32(const tte_ctx *ctx, const tte_sgd_params *p,
                               const tte_dims *param_dims, const tte_dims *grad_dims,
                               const float *grad, const float *grad_scale,
                               const int32_t *channels, const tte_rows *rows, int32_t *param_inout,
-                              uint32_t *draws_inout);
+                              uint32_t *draws_inout, float *velocity_inout);
 int32_t tte_sgd_update_s32_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
                                          const tte_dims *output_dims);
 

@@ -8,7 +8,8 @@
  * else the block, which must lie inside them (0 when it does not).
  * tte_sgd_args_ok: the arguments of a tte_sgd_update_* call agree (dims, scale mode, channels).
  * tte_sgd_step: the step of one gradient element, lr * (grad * grad_scale[k]) with k chosen by
- * the update's scale mode (docs/numerics.md: two float32 roundings, in that order).
+ * the update's scale mode (docs/numerics.md: two float32 roundings, in that order); with a
+ * velocity v, lr * v after v = momentum * v + grad * grad_scale[k].
  * TTE_SGD_FOR_EACH: the element loop of every tte_sgd_update_* kernel.
  * tte_uniform_draw / tte_round_step: the rounding of an int8 / int32 update's step, to nearest
  * or stochastic.
@@ -69,22 +70,36 @@ static inline int32_t tte_sgd_args_ok(const tte_sgd_params *p, const tte_dims *p
            p->scale_mode <= TTE_SCALE_PER_COLUMN && tte_channels_ok(channels, grad_dims->c, param_dims->c);
 }
 
+/* With a velocity (momentum), a velocity that would not be finite is not stored and the step
+ * is NaN, so that neither it nor the parameter moves: a NaN or Inf gradient never settles in a
+ * velocity, where it would stop the parameter for good. */
 static inline float tte_sgd_step(const tte_sgd_params *p, const float *grad_scale, int32_t row, int32_t col,
-                                 float g)
+                                 float g, float *velocity)
 {
     const int32_t k = p->scale_mode == TTE_SCALE_PER_ROW      ? row
                       : p->scale_mode == TTE_SCALE_PER_COLUMN ? col
                                                               : 0;
-    return p->lr * (g * grad_scale[k]);
+    const float g_bar = g * grad_scale[k];
+    float v;
+    if (velocity == NULL) {
+        return p->lr * g_bar;
+    }
+    v = p->momentum * *velocity + g_bar;
+    if ((tte_f32_bits(v) & 0x7F800000u) == 0x7F800000u) { /* NaN or +-Inf, by its bits under any -O */
+        return tte_f32_from_bits(0x7FC00000u);            /* a quiet NaN */
+    }
+    *velocity = v;
+    return p->lr * v;
 }
 
 /* The element loop of every tte_sgd_update_* kernel, after its argument checks: for rows
  * [begin, end), each of their h * w positions and each trained column j (channels[j], or j when
  * channels is NULL), in that order, runs APPLY(at, step): `at` is the element's offset in the
- * parameter [rows, h, w, C], `step` its tte_sgd_step from the gradient [end - begin, h, w, n].
+ * parameter [rows, h, w, C], `step` its tte_sgd_step from the gradient [end - begin, h, w, n]
+ * and, when velocity is not NULL, the element's velocity (velocity [rows, h, w, n], all rows).
  * A macro rather than a function taking a callback, so that each kernel's own APPLY, on its own
  * parameter type, is inlined into the loop. */
-#define TTE_SGD_FOR_EACH(p, param_dims, grad_dims, grad, grad_scale, channels, begin, end, APPLY)       \
+#define TTE_SGD_FOR_EACH(p, param_dims, grad_dims, grad, grad_scale, channels, velocity, begin, end, APPLY) \
     do {                                                                                          \
         const int32_t mid_ = (param_dims)->h * (param_dims)->w, cols_ = (param_dims)->c;             \
         const int32_t n_ = (grad_dims)->c;                                                        \
@@ -94,7 +109,8 @@ static inline float tte_sgd_step(const tte_sgd_params *p, const float *grad_scal
                 const float *g_ = (grad) + ((r_ - (begin)) * mid_ + m_) * n_;                     \
                 for (j_ = 0; j_ < n_; j_++) {                                                     \
                     const int32_t col_ = (channels) == NULL ? j_ : (channels)[j_];                \
-                    APPLY((r_ * mid_ + m_) * cols_ + col_, tte_sgd_step((p), (grad_scale), r_, col_, g_[j_])); \
+                    float *v_ = (velocity) == NULL ? NULL : (velocity) + (r_ * mid_ + m_) * n_ + j_;  \
+                    APPLY((r_ * mid_ + m_) * cols_ + col_, tte_sgd_step((p), (grad_scale), r_, col_, g_[j_], v_)); \
                 }                                                                                 \
             }                                                                                     \
         }                                                                                         \

@@ -224,10 +224,12 @@ typedef struct {
     int32_t count; /**< >= 1, begin + count <= rows */
 } tte_rows;
 
-/** SGD_UPDATE: learning rate and the axis of the per-channel grad_scale. */
+/** SGD_UPDATE: learning rate, the axis of the per-channel grad_scale, and the momentum (used
+ *  by a call given a velocity). */
 typedef struct {
     float lr;           /**< learning rate */
     int32_t scale_mode; /**< a tte_scale_mode */
+    float momentum;     /**< v = momentum * v + g_bar, in [0, 1) */
 } tte_sgd_params;
 
 #ifdef __cplusplus

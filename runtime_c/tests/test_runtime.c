@@ -213,14 +213,14 @@ static void test_sgd_int8_saturates_and_ignores_nan(void)
     /* lr 1, one scale of 1: P - round(grad), saturated to int8.
      *   -128 - 1 -> -128 (saturated);  0 - round(0.5) = -1 (ties away from zero);
      *   127 - (-1000) -> 127;  a NaN step leaves 5 as it is */
-    const tte_sgd_params p = {1.0f, TTE_SCALE_PER_TENSOR};
+    const tte_sgd_params p = {1.0f, TTE_SCALE_PER_TENSOR, 0.0f};
     const tte_dims d = {1, 1, 1, 4};
     const float scale[1] = {1.0f};
     float grad[4] = {1.0f, 0.5f, -1000.0f, 0.0f};
     int8_t param[4] = {-128, 0, 127, 5};
     const int8_t want[4] = {-128, -1, 127, 5};
     grad[3] = nanf("");
-    CHECK_EQ_INT(tte_sgd_update_s8(NULL, &p, &d, &d, grad, scale, NULL, NULL, param, NULL), TTE_OK);
+    CHECK_EQ_INT(tte_sgd_update_s8(NULL, &p, &d, &d, grad, scale, NULL, NULL, param, NULL, NULL), TTE_OK);
     CHECK(memcmp(param, want, sizeof want) == 0);
 }
 
@@ -231,11 +231,11 @@ static void test_sgd_int32_keeps_to_the_bias_limit(void)
      *   -2^31 (already beyond -L, a dead channel's bias) - 5: stays at -2^31, never wraps;
      *   0 - 1e20 (the step clamped to 2^32): stops at -L;
      *   100 - 0.5 -> 99 (round(0.5) = 1) */
-    const tte_sgd_params p = {1.0f, TTE_SCALE_PER_TENSOR};
+    const tte_sgd_params p = {1.0f, TTE_SCALE_PER_TENSOR, 0.0f};
     const tte_dims d = {1, 1, 1, 4};
     const float scale[1] = {1.0f}, grad[4] = {-10.0f, 5.0f, 1e20f, 0.5f};
     int32_t param[4] = {TTE_BIAS_LIMIT - 1, INT32_MIN, 0, 100};
-    CHECK_EQ_INT(tte_sgd_update_s32(NULL, &p, &d, &d, grad, scale, NULL, NULL, param, NULL), TTE_OK);
+    CHECK_EQ_INT(tte_sgd_update_s32(NULL, &p, &d, &d, grad, scale, NULL, NULL, param, NULL, NULL), TTE_OK);
     CHECK_EQ_INT(param[0], TTE_BIAS_LIMIT);
     CHECK_EQ_INT(param[1], INT32_MIN);
     CHECK_EQ_INT(param[2], -TTE_BIAS_LIMIT);
@@ -246,14 +246,14 @@ static void test_sgd_updates_only_the_trained_columns(void)
 {
     /* a [2, 3] weight whose columns 0 and 2 train (channels {0, 2}); per-row scales 1 and 2,
      * lr 1: row 0 moves by round(grad), row 1 by round(2 * grad); column 1 keeps its value */
-    const tte_sgd_params p = {1.0f, TTE_SCALE_PER_ROW};
+    const tte_sgd_params p = {1.0f, TTE_SCALE_PER_ROW, 0.0f};
     const tte_dims pd = {2, 1, 1, 3}, gd = {2, 1, 1, 2};
     const float scale[2] = {1.0f, 2.0f}, grad[4] = {1.0f, -2.0f, 1.5f, 0.25f};
     const int32_t channels[2] = {0, 2};
     int8_t param[6] = {10, 20, 30, 40, 50, 60};
     /* 10 - 1 = 9, 30 + 2 = 32; 40 - round(3) = 37, 60 - round(0.5) = 59 */
     const int8_t want[6] = {9, 20, 32, 37, 50, 59};
-    CHECK_EQ_INT(tte_sgd_update_s8(NULL, &p, &pd, &gd, grad, scale, channels, NULL, param, NULL), TTE_OK);
+    CHECK_EQ_INT(tte_sgd_update_s8(NULL, &p, &pd, &gd, grad, scale, channels, NULL, param, NULL, NULL), TTE_OK);
     CHECK(memcmp(param, want, sizeof want) == 0);
 }
 
@@ -289,7 +289,7 @@ static void test_stochastic_rounding_takes_one_draw_an_element_and_is_unbiased(v
 {
     /* whole steps need no luck: 3 - 2 = 1, -4 - (-1) = -3 whatever the draws; a NaN step leaves
      * its element, but takes its draw all the same */
-    const tte_sgd_params p = {1.0f, TTE_SCALE_PER_TENSOR};
+    const tte_sgd_params p = {1.0f, TTE_SCALE_PER_TENSOR, 0.0f};
     const tte_dims d = {1, 1, 1, 3};
     const float scale[1] = {1.0f};
     float grad[3] = {2.0f, -1.0f, 0.0f};
@@ -297,7 +297,7 @@ static void test_stochastic_rounding_takes_one_draw_an_element_and_is_unbiased(v
     uint32_t draws = 1000u;
     int32_t k, total = 0;
     grad[2] = nanf("");
-    CHECK_EQ_INT(tte_sgd_update_s8(NULL, &p, &d, &d, grad, scale, NULL, NULL, param, &draws), TTE_OK);
+    CHECK_EQ_INT(tte_sgd_update_s8(NULL, &p, &d, &d, grad, scale, NULL, NULL, param, &draws, NULL), TTE_OK);
     CHECK_EQ_INT(param[0], 1);
     CHECK_EQ_INT(param[1], -3);
     CHECK_EQ_INT(param[2], 9);
@@ -310,7 +310,7 @@ static void test_stochastic_rounding_takes_one_draw_an_element_and_is_unbiased(v
         int32_t value[1];
         for (k = 0; k < 4000; k++) {
             value[0] = 0;
-            CHECK_EQ_INT(tte_sgd_update_s32(NULL, &p, &one, &one, quarter, scale, NULL, NULL, value, &draws), TTE_OK);
+            CHECK_EQ_INT(tte_sgd_update_s32(NULL, &p, &one, &one, quarter, scale, NULL, NULL, value, &draws, NULL), TTE_OK);
             total -= value[0];
         }
     }

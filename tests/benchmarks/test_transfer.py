@@ -13,6 +13,9 @@ import pytest
 from benchmarks import transfer as T
 from tinyengine_compiler.datasets import FASHION_MNIST_DIR
 from tinyengine_compiler.frontend import load_model
+from tinyengine_compiler.passes.sparse_update import trained_params
+from tinyengine_compiler.pipeline import Options, training_schedule
+from tinyengine_compiler.scheme import load_scheme
 
 needs_fashion = pytest.mark.skipif(not os.path.isdir(FASHION_MNIST_DIR),
                                    reason=f"{FASHION_MNIST_DIR} is absent (Debian package dataset-fashion-mnist)")
@@ -45,24 +48,30 @@ def test_json_prints_one_line_with_every_run(example_dir, monkeypatch, capsys):
     # two seeds of the stochastic full run, one of every other: one row a (run, seed)
     stochastic = T.Run("full", "int8", True, rounding="stochastic", seeds=2)
     monkeypatch.setattr(T, "RUNS", tuple(stochastic if r == stochastic else replace(r, seeds=1) for r in T.RUNS))
+    assert any(r.momentum for r in T.RUNS)
     assert T.main(["--quick", "--json", "--models", "mcunet-5fps", "--tasks", "fashion-mnist"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 1
     runs = json.loads(lines[0])["runs"]
     expected = [(run, seed) for run in T.RUNS for seed in range(run.seeds)]
     assert len(runs) == len(T.RUNS) + 1
-    assert [(r["scheme"], r["precision"], r["qas"], r["storage"], r["rounding"], r["seed"]) for r in runs] == [
-        (run.preset("mcunet-5fps"), run.precision, run.qas, run.storage, run.rounding, seed) for run, seed in expected]
+    assert [(r["scheme"], r["precision"], r["qas"], r["storage"], r["rounding"], r["momentum"], r["seed"])
+            for r in runs] == [(run.preset("mcunet-5fps"), run.precision, run.qas, run.storage, run.rounding,
+                                run.momentum, seed) for run, seed in expected]
     for r in runs:
-        assert set(r) == {"model", "task", "scheme", "precision", "qas", "storage", "rounding", "seed", "top1",
-                          "peak_sram_bytes"}
+        assert set(r) == {"model", "task", "scheme", "precision", "qas", "storage", "rounding", "momentum", "seed",
+                          "top1", "peak_sram_bytes"}
         assert 0.0 <= r["top1"] <= 1.0 and isinstance(r["peak_sram_bytes"], int)
     assert len(list((T.CACHE_DIR).glob("*.json"))) == len(expected)
     # stochastic rounding keeps a 4-byte draw counter with the trained parameters (aligned as the C places it)
     nearest = next(r for r in runs if r["scheme"] == "full" and r["precision"] == "int8" and r["qas"]
                    and r["storage"] == "int8" and r["rounding"] == "nearest")["peak_sram_bytes"]
     assert all(nearest + 4 <= r["peak_sram_bytes"] <= nearest + 8
-               for r in runs if r["rounding"] == "stochastic" and r["scheme"] == "full")
+               for r in runs if r["rounding"] == "stochastic" and r["scheme"] == "full" and not r["momentum"])
+    # momentum keeps a float32 velocity a trained element: full trains every weight and bias
+    sgdm = next(r for r in runs if r["momentum"] and r["scheme"] == "full")["peak_sram_bytes"]
+    assert sgdm - nearest >= 4 * sum(p.elements for p in trained_params(
+        training_schedule(load_model(T.model_path("mcunet-5fps")), load_scheme("full"), Options(num_classes=10))[1]))
 
 
 def test_seeds_change_the_order_and_flips_but_not_the_learning_rates():
@@ -91,7 +100,8 @@ def test_a_missing_model_is_one_line_and_exit_2(example_dir, capsys):
 
 def _row(model, tenths, storage="int8", top1=0.1, seed=0):
     return {"task": "fashion-mnist", "model": model, "scheme": "full", "precision": "int8", "qas": True,
-            "storage": storage, "rounding": "nearest", "seed": seed, "loss_by_tenth": tenths, "top1": top1}
+            "storage": storage, "rounding": "nearest", "momentum": 0.0, "seed": seed, "loss_by_tenth": tenths,
+            "top1": top1}
 
 
 def test_a_run_whose_loss_ends_at_ln_classes_is_reported_stuck_with_its_master_twin():

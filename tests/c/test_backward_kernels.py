@@ -457,15 +457,23 @@ _SGD = {"float32": ("tte_sgd_update_f32", np.float32), "int8": ("tte_sgd_update_
         "int32": ("tte_sgd_update_s32", np.int32)}
 
 
-def _check_sgd(runtime, param, qp, grad, grad_scale, lr, storage, channels, c_dims, mode, draws=None):
+def _check_sgd(runtime, param, qp, grad, grad_scale, lr, storage, channels, c_dims, mode, draws=None,
+               momentum=0.0, velocity=None):
     """One update through the reference and the C; c_dims is the parameter as {rows, h, w, C}.
     With `draws` (an int8 / int32 storage), stochastic rounding from that counter: the C must
-    also leave the counter one further for each gradient element, whole or by blocks."""
+    also leave the counter one further for each gradient element, whole or by blocks.  With
+    `momentum`, from `velocity` (float32, the gradient's shape): the C must leave the same
+    velocity bits, whole or by blocks.  Returns the reference's (parameter, velocity) after it."""
     attrs = {"storage": storage, "channels": channels}
     if draws is not None:
         attrs["rounding"] = "stochastic"
+    if momentum:
+        attrs["momentum"] = momentum
     g, node = _graph(OpKind.SGD_UPDATE, [("p", param, qp), ("g", grad, None), ("s", grad_scale, None)], attrs)
-    expected = sgd_update(g, node, param, grad, grad_scale, lr, draws)
+    expected_velocity = None if velocity is None else np.array(velocity, np.float32, copy=True)
+    expected = sgd_update(g, node, param, grad, grad_scale, lr, draws, expected_velocity)
+    c_velocity = None if velocity is None else np.array(velocity, np.float32, copy=True, order="C")
+    blocked_velocity = None if velocity is None else np.array(velocity, np.float32, copy=True, order="C")
     counter = None if draws is None else np.array([draws], np.uint32)
     blocked_counter = None if draws is None else np.array([draws], np.uint32)
     symbol, dtype = _SGD[storage]
@@ -474,20 +482,24 @@ def _check_sgd(runtime, param, qp, grad, grad_scale, lr, storage, channels, c_di
     chans = None if channels is None else np.array(channels, np.int32)
     # a float32 master also rewrites its int8 image's trained columns; the others keep a marker
     image = np.full(buf.shape, 55, np.int8)
-    st = runtime.call(symbol, SgdParams(lr, mode), c_dims, (*c_dims[:3], n), f32c(grad), f32c(grad_scale),
-                      chans, None, buf, *([image] if storage == "float32" else [counter]))
+    st = runtime.call(symbol, SgdParams(lr, mode, momentum), c_dims, (*c_dims[:3], n), f32c(grad), f32c(grad_scale),
+                      chans, None, buf, *([image] if storage == "float32" else [counter]), c_velocity)
     assert st == TTE_OK
     # the same update one block of rows at a time (a fused update): the same bytes
     blocked, blocked_image = np.array(param, dtype, copy=True, order="C"), np.full(buf.shape, 55, np.int8)
     grad_rows = np.asarray(grad, np.float32).reshape(c_dims[0], -1)
     for begin, count in _blocks(c_dims[0]):
-        assert runtime.call(symbol, SgdParams(lr, mode), c_dims, (*c_dims[:3], n), f32c(grad_rows[begin:begin + count]),
-                            f32c(grad_scale), chans, Rows(begin, count), blocked,
-                            *([blocked_image] if storage == "float32" else [blocked_counter])) == TTE_OK
+        assert runtime.call(symbol, SgdParams(lr, mode, momentum), c_dims, (*c_dims[:3], n),
+                            f32c(grad_rows[begin:begin + count]), f32c(grad_scale), chans, Rows(begin, count), blocked,
+                            *([blocked_image] if storage == "float32" else [blocked_counter]),
+                            blocked_velocity) == TTE_OK
     np.testing.assert_array_equal(blocked.view(np.uint8), buf.view(np.uint8), err_msg=f"{symbol} by blocks")
     np.testing.assert_array_equal(blocked_image, image)
     if draws is not None:
         assert int(counter[0]) == int(blocked_counter[0]) == (draws + np.asarray(grad).size) % (1 << 32)
+    if velocity is not None:
+        _bits(c_velocity, expected_velocity, f"{symbol} velocity")
+        _bits(blocked_velocity, expected_velocity, f"{symbol} velocity by blocks")
     if storage == "float32":
         _bits(buf, expected, symbol)
         cols = slice(None) if channels is None else list(channels)
@@ -496,6 +508,7 @@ def _check_sgd(runtime, param, qp, grad, grad_scale, lr, storage, channels, c_di
         np.testing.assert_array_equal(image, want, err_msg="int8 image of the master")
     else:
         np.testing.assert_array_equal(buf.reshape(expected.shape), expected, err_msg=symbol)
+    return expected, expected_velocity
 
 
 def _stored(rng, shape, storage):
@@ -589,6 +602,49 @@ def test_stochastic_rounding_is_unbiased():
         assert abs(moved.mean() - s) <= 4 * np.sqrt(frac * (1 - frac) / n)
 
 
+# (a float32 master takes its step unrounded: no draws)
+@pytest.mark.parametrize("storage, shape, axis, channels, draws", [
+    ("float32", (6, 3, 3, 5), 0, None, None), ("float32", (6, 3, 3, 5), 0, (1, 4), None),
+    *[(storage, shape, axis, channels, draws) for draws in (None, 99) for storage, shape, axis, channels in (
+        ("int8", (6, 3, 3, 5), 0, (0, 2, 3)), ("int8", (1, 3, 3, 10), 3, None), ("int32", (12,), 0, None))]])
+def test_sgd_update_with_momentum_over_steps(runtime, storage, shape, axis, channels, draws):
+    """SGD with momentum, three steps in a row from a zero velocity: after each, the C's parameter
+    and velocity equal the reference's bit for bit, whole and by blocks; a NaN and an infinite
+    gradient element leave their velocity and parameter as they were; with stochastic
+    rounding the draws go on as without momentum."""
+    rng = np.random.default_rng(len(shape) + axis + (draws or 0))
+    param = _stored(rng, shape, storage)
+    scale = rng.uniform(0.5, 2.0, shape[axis]).astype(np.float32)
+    grad_shape = shape if channels is None else (*shape[:-1], len(channels))
+    c_dims = (shape[0], 1, 1, 1) if storage == "int32" else shape
+    mode = SCALE_PER_COLUMN if axis == 3 else SCALE_PER_ROW
+    velocity = np.zeros(grad_shape, np.float32)
+    for step in range(3):
+        grad = _grad(rng, grad_shape) * np.float32(3.0)
+        if step == 1:
+            grad.reshape(-1)[:2] = [np.nan, np.inf]
+        before = np.array(velocity, copy=True)
+        param, velocity = _check_sgd(runtime, param, QParams.make(scale, 0, axis=axis), grad, scale, 0.7, storage,
+                                     channels, c_dims, mode, draws=draws, momentum=0.9, velocity=velocity)
+        if step == 1:
+            np.testing.assert_array_equal(velocity.reshape(-1)[:2], before.reshape(-1)[:2])
+    assert np.count_nonzero(velocity) > velocity.size // 2
+
+
+def test_momentum_accumulates_as_its_definition_says():
+    """The reference against v = mu v + g by hand: a constant gradient of 1 with mu 0.5 moves a
+    float32 master by lr * (1, 1.5, 1.75)."""
+    g, node = _graph(OpKind.SGD_UPDATE, [("p", np.zeros(1, np.float32), QParams.make(1.0, 0)),
+                                         ("g", np.ones(1, np.float32), None), ("s", np.ones(1, np.float32), None)],
+                     {"storage": "float32", "channels": None, "momentum": 0.5})
+    param, velocity, moves = np.zeros(1, np.float32), np.zeros(1, np.float32), []
+    for _ in range(3):
+        new = sgd_update(g, node, param, np.ones(1, np.float32), np.ones(1, np.float32), 0.25, None, velocity)
+        moves.append(float(param[0] - new[0]))
+        param = new
+    assert moves == [0.25, 0.375, 0.4375] and velocity.tolist() == [1.75]
+
+
 def test_sgd_update_per_tensor_scale_and_ties(runtime):
     # steps of exactly k + 0.5 round away from zero; one scale for the whole tensor
     param = np.array([[0, 0, 0, 0, 0, 0, 100, -100, 127, -128]], np.int8)
@@ -658,8 +714,8 @@ def test_a_block_outside_the_rows_is_rejected(runtime):
         assert runtime.call("tte_conv2d_grad_weight_f32", p, x.shape, x, gz.shape, gz, None, bad,
                             dw.shape, dw) == TTE_ERR_ARG
         param = np.zeros((3, 1, 1, 2), np.int8)
-        assert runtime.call("tte_sgd_update_s8", SgdParams(0.1, SCALE_PER_ROW), param.shape, param.shape, dw,
-                            np.ones(3, np.float32), None, bad, param, None) == TTE_ERR_ARG
+        assert runtime.call("tte_sgd_update_s8", SgdParams(0.1, SCALE_PER_ROW, 0.0), param.shape, param.shape, dw,
+                            np.ones(3, np.float32), None, bad, param, None, None) == TTE_ERR_ARG
 
 
 # --- contract --------------------------------------------------------------------------------

@@ -87,7 +87,7 @@ class FcGradParams(C.Structure):
 
 
 class SgdParams(C.Structure):
-    _fields_ = [("lr", f32), ("scale_mode", i32)]
+    _fields_ = [("lr", f32), ("scale_mode", i32), ("momentum", f32)]
 
 
 class Rescale(C.Structure):
@@ -133,9 +133,9 @@ BACKWARD_SIGNATURES = {
     "tte_lut_grad_f32": [PF, _PD, PF, P8, PF],
     "tte_mul_grad_f32": [C.POINTER(MulGradParams), _PD, PF, _PD, P8, _PD, PF],
     "tte_grad_accumulate_f32": [_PD, PF, PF, PF],
-    "tte_sgd_update_f32": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, _PR, PF, P8],
-    "tte_sgd_update_s8": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, _PR, P8, PU32],
-    "tte_sgd_update_s32": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, _PR, P32, PU32],
+    "tte_sgd_update_f32": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, _PR, PF, P8, PF],
+    "tte_sgd_update_s8": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, _PR, P8, PU32, PF],
+    "tte_sgd_update_s32": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, _PR, P32, PU32, PF],
 }
 
 # (symbol, argtypes after ctx) of the int8 forward kernels called through `call`

@@ -34,8 +34,8 @@ STEP_OK, STEP_BAD_LABEL, STEP_BAD_LR, STEP_NONFINITE_LOSS = 0, 1, 2, 3
 CHECKPOINT_OK, BAD_SIZE, FOREIGN, CORRUPT, NONFINITE = 0, -1, -2, -3, -4
 
 
-def _engine(g, tmp_path, name, storage="int8", qas=True):
-    scheme = replace(load_scheme("sparse_49kb"), weight_storage=storage)
+def _engine(g, tmp_path, name, storage="int8", qas=True, momentum=0.0):
+    scheme = replace(load_scheme("sparse_49kb"), weight_storage=storage, momentum=momentum)
     compiled = compile_training(g, scheme, str(tmp_path / name), Options(num_classes=10, qas=qas))
     ctx = compiled.context
     engine = HostEngine(build_host_library(str(tmp_path / name), str(tmp_path / f"{name}-build")),
@@ -107,6 +107,26 @@ def test_a_checkpoint_with_a_nan_master_is_refused(model, tmp_path):
     assert engine.get_checkpoint() == fresh
 
 
+def test_a_checkpoint_with_a_nan_velocity_is_refused(model, tmp_path):
+    """With momentum the payload holds each trained element's velocity after the parameters: a
+    NaN there would stop its parameter for good, so the checkpoint is refused."""
+    g, xs = model
+    engine, _, ctx = _engine(g, tmp_path, "m", momentum=0.9)
+    good = _trained(engine, xs)
+    payload = bytearray(good[HEADER:])
+    velocities = sum(t["velocity"]["bytes"] for t in ctx["trainables"])
+    assert len(payload) == sum(t["bytes"] for t in ctx["trainables"]) + velocities
+    at = len(payload) - 4    # the last float of the last velocity
+    assert struct.unpack("<f", payload[at:at + 4])[0] != 0.0
+    payload[at:at + 4] = struct.pack("<f", float("inf"))
+    poisoned = good[:16] + struct.pack("<I", zlib.crc32(bytes(payload))) + good[20:HEADER] + bytes(payload)
+    engine.init()
+    fresh = engine.get_checkpoint()
+    assert engine.set_checkpoint(poisoned) == NONFINITE
+    assert engine.get_checkpoint() == fresh
+    assert engine.set_checkpoint(good) == CHECKPOINT_OK
+
+
 @pytest.mark.parametrize("label, lr, status", [(0, float("nan"), STEP_BAD_LR), (0, float("inf"), STEP_BAD_LR),
                                                (0, -0.01, STEP_BAD_LR), (10, 0.01, STEP_BAD_LABEL),
                                                (-1, 0.01, STEP_BAD_LABEL)])
@@ -123,8 +143,8 @@ def test_a_refused_step_changes_no_parameter(model, tmp_path, label, lr, status)
     assert got == STEP_OK and np.isfinite(loss) and engine.get_checkpoint() != before
 
 
-@pytest.mark.parametrize("storage", ["int8", "float32"])
-def test_a_huge_rate_saturates_the_parameters_and_every_checkpoint_stays_loadable(model, tmp_path, storage):
+@pytest.mark.parametrize("storage, momentum", [("int8", 0.0), ("float32", 0.0), ("int8", 0.9)])
+def test_a_huge_rate_saturates_the_parameters_and_every_checkpoint_stays_loadable(model, tmp_path, storage, momentum):
     """lr = 1e30 is finite, so the step runs: biases stop at +-2^30 and masters at +-2^15 (the
     limits of tte_train_common.h), bit for bit with the reference trainer, clean under ASan and
     UBSan (no int32 accumulator overflows on the next forward), and the checkpoint loads."""
@@ -133,12 +153,13 @@ def test_a_huge_rate_saturates_the_parameters_and_every_checkpoint_stays_loadabl
     from tinyengine_compiler.training.trainer import Trainer
 
     g, xs = model
-    engine, sched, _ = _engine(g, tmp_path, storage, storage=storage)
+    name = f"{storage}-{momentum}"
+    engine, sched, _ = _engine(g, tmp_path, name, storage=storage, momentum=momentum)
     labels = [3, 7, 1]
-    losses, checkpoint = train_sanitized(str(tmp_path / storage), np.stack(xs), labels, 1e30)
+    losses, checkpoint = train_sanitized(str(tmp_path / name), np.stack(xs), labels, 1e30)
     trainer = Trainer(sched, 1e30)
     assert losses.tolist() == [np.float32(trainer.step(x, y)) for x, y in zip(xs, labels)]
-    assert checkpoint == checkpoint_bytes(sched, trainer.stored, trainer.draws)
+    assert checkpoint == checkpoint_bytes(sched, trainer.stored, trainer.draws, trainer.velocity)
     assert engine.set_checkpoint(checkpoint) == CHECKPOINT_OK
 
 

@@ -34,12 +34,14 @@ def _engine(g, scheme, tmp_path, num_classes=10):
 def _stored(trainer, sched) -> bytes:
     """The trainer's parameters in tte_get_trainable's order (the SGD_UPDATE order), and its
     stochastic-rounding counter where the engine keeps one."""
-    return trained_bytes(sched, trainer.stored, trainer.draws)
+    return trained_bytes(sched, trainer.stored, trainer.draws, trainer.velocity)
 
 
-def _scheme(name, storage="int8", rounding="nearest"):
+def _scheme(name, storage="int8", rounding="nearest", **optimizer):
+    """A preset with its storage, rounding and optimizer fields (momentum, momentum_layers,
+    bias_lr_scale) set."""
     from dataclasses import replace
-    return replace(load_scheme(name), weight_storage=storage, rounding=rounding)
+    return replace(load_scheme(name), weight_storage=storage, rounding=rounding, **optimizer)
 
 
 PAPER = ["mcunet-5fps", "mbv2-w0.35", "proxyless-w0.3"]
@@ -100,6 +102,37 @@ def test_stochastic_rounding_equals_the_reference_trainer(example_models, tmp_pa
                                  3 * sum(int(np.prod(sched.tensors[n.inputs[1]].shape))
                                          for n in sched.nodes if n.op == OpKind.SGD_UPDATE))
     assert moved["stochastic"] > moved["nearest"]
+
+
+@pytest.mark.parametrize("storage, rounding, scheme", [("int8", "nearest", "full"),
+                                                       ("int8", "stochastic", "sparse_49kb"),
+                                                       ("float32", "nearest", "sparse_49kb")])
+def test_momentum_and_a_bias_rate_equal_the_reference_trainer(example_models, tmp_path, storage, rounding, scheme):
+    """SGD with momentum 0.9 and biases at half the rate: every loss, parameter, velocity and
+    logit of the C equal the reference's over ten steps, with the updates fused into their
+    gradients' loops or not; the velocities take 4 B a trained element of SRAM and of the
+    checkpoint."""
+    g = load_model(example_models["mcunet-5fps"]["int8"])
+    chosen = _scheme(scheme, storage, rounding, momentum=0.9, bias_lr_scale=0.5)
+    _ten_steps_then_twenty_inferences(g, chosen, tmp_path / "momentum", lr=0.003)
+    _, plain_ctx, sched, _ = _engine(g, _scheme(scheme, storage, rounding), tmp_path / "plain")
+    _, ctx, sched, _ = _engine(g, chosen, tmp_path / "counted")
+    elements = sum(sched.tensors[n.inputs[1]].size for n in sched.nodes if n.op == OpKind.SGD_UPDATE)
+    assert ctx["trainable_bytes"] - plain_ctx["trainable_bytes"] == 4 * elements
+    assert ctx["ram_bytes"] - plain_ctx["ram_bytes"] >= 4 * elements
+    assert {n.attrs.get("lr_scale") for n in sched.nodes if n.op == OpKind.SGD_UPDATE and n.attrs["param"] == "bias"} \
+        == {0.5}
+
+
+def test_momentum_on_some_layers_only_keeps_velocities_for_those(example_models, tmp_path):
+    """momentum_layers: the classifier alone keeps velocities; the other layers step plain SGD,
+    and the C still equals the reference."""
+    g = load_model(example_models["mcunet-5fps"]["int8"])
+    chosen = _scheme("sparse_49kb", momentum=0.5, momentum_layers=("classifier",))
+    _ten_steps_then_twenty_inferences(g, chosen, tmp_path / "a", lr=0.003)
+    _, _, sched, _ = _engine(g, chosen, tmp_path / "b")
+    with_momentum = {n.attrs["layer"] for n in sched.nodes if n.op == OpKind.SGD_UPDATE and n.attrs.get("momentum")}
+    assert len(with_momentum) == 1 and with_momentum == {sched.producer(sched.outputs[0]).name}
 
 
 def test_float32_masters_round_trip_through_set_trainable(example_models, tmp_path):
@@ -167,11 +200,12 @@ def test_full_update_of_a_small_model_equals_the_reference_trainer(tmp_path):
     assert engine.get_trainable() == _stored(trainer, sched)
 
 
-@pytest.mark.parametrize("rounding", ["nearest", "stochastic"])
-def test_checkpoint_round_trip_continues_like_an_uninterrupted_run(example_models, tmp_path, rounding):
-    """A checkpoint holds all the training state: with stochastic rounding, the draws counter too."""
+@pytest.mark.parametrize("rounding, momentum", [("nearest", 0.0), ("stochastic", 0.0), ("stochastic", 0.9)])
+def test_checkpoint_round_trip_continues_like_an_uninterrupted_run(example_models, tmp_path, rounding, momentum):
+    """A checkpoint holds all the training state: with stochastic rounding, the draws counter
+    too; with momentum, the velocities."""
     g = load_model(example_models["mcunet-5fps"]["int8"])
-    _, _, _, engine = _engine(g, _scheme("sparse_49kb", rounding=rounding), tmp_path)
+    _, _, _, engine = _engine(g, _scheme("sparse_49kb", rounding=rounding, momentum=momentum), tmp_path)
     images = [quantize_image(g, im) for im in sample_images(7)]
     for i, x in enumerate(images[:5]):
         engine.train_step(x, i % 10, LR)
@@ -192,7 +226,7 @@ def test_training_step_is_clean_under_asan_and_ubsan(example_models, tmp_path):
     losses, checkpoint = train_sanitized(str(tmp_path / "out"), xs, [1, 2, 3], LR)
     trainer = Trainer(sched, LR)
     assert losses.tolist() == [np.float32(trainer.step(x, y)) for x, y in zip(xs, [1, 2, 3])]
-    assert checkpoint == checkpoint_bytes(sched, trainer.stored, trainer.draws)
+    assert checkpoint == checkpoint_bytes(sched, trainer.stored, trainer.draws, trainer.velocity)
 
 
 def test_a_saturated_classifier_trains_in_c_as_in_the_reference(tmp_path):

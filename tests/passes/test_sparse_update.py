@@ -149,11 +149,34 @@ def test_norm_channel_selection_picks_the_largest_columns():
     ({"weight": {"c1": [0, 9]}}, "channels must be distinct and in 0..3"),
     ({"biases": ["fc"]}, "unknown keys"),
     ({}, "trains nothing"),
+    ({"weight": "all", "momentum": 1.0}, r"momentum must be a number in \[0, 1\), got 1.0"),
+    ({"weight": "all", "momentum": "0.9"}, "momentum must be a number"),
+    ({"weight": "all", "momentum": 0.9, "momentum_layers": ["nope"]}, "no weighted layer named 'nope'"),
+    ({"weight": "all", "momentum_layers": "c1"}, '"momentum_layers" must be a list'),
+    ({"weight": "all", "bias_lr_scale": 0}, "bias_lr_scale must be a positive number, got 0"),
 ])
 def test_scheme_errors(scheme, message):
     from tinyengine_compiler.errors import ConfigError
     with pytest.raises(ConfigError, match=message):
         resolve(parse_scheme(scheme), residual_net().g)
+
+
+def test_momentum_and_bias_rate_reach_the_updates_of_the_layers_they_name():
+    """The scheme's momentum goes to every update of the layers in momentum_layers (weight and
+    bias), no other; bias_lr_scale to every bias update, no weight update."""
+    g = residual_net().g
+    scheme = parse_scheme({"weight": "all", "bias": "all", "momentum": 0.75, "momentum_layers": ["c1"],
+                           "bias_lr_scale": 0.5})
+    updates = [n for n in sparse_update(autodiff(g), resolve(scheme, g), bias_lr_scale=scheme.bias_lr_scale).nodes
+               if n.op == OpKind.SGD_UPDATE]
+    assert {(n.attrs["layer"], n.attrs["param"]) for n in updates if n.attrs.get("momentum") == 0.75} == \
+        {("c1", "weight"), ("c1", "bias")}
+    assert all("momentum" not in n.attrs for n in updates if n.attrs["layer"] != "c1")
+    assert {n.attrs["param"] for n in updates if n.attrs.get("lr_scale") == 0.5} == {"bias"}
+    assert all("lr_scale" not in n.attrs for n in updates if n.attrs["param"] == "weight")
+    plain = [n for n in sparse_update(autodiff(g), resolve(parse_scheme({"weight": "all", "bias": "all"}), g)).nodes
+             if n.op == OpKind.SGD_UPDATE]
+    assert not any("momentum" in n.attrs or "lr_scale" in n.attrs for n in plain)
 
 
 def test_tte_graph_json_and_errors(paper_models_dir, tmp_path):

@@ -38,16 +38,20 @@ CASES = [("mcunet-5fps", "paper-mcunet-5fps", "int8", "-Ofast"), ("mbv2-w0.35", 
          ("mcunet-5fps", "sparse_49kb", "int8", "-O2"),
          ("mcunet-5fps", "sparse_49kb", "float32", "-O2"),   # the same with float32 master weights
          ("mcunet-5fps", "sparse_49kb", "float32", "-Ofast"),
-         ("mcunet-5fps", "sparse_49kb", "int8-stochastic", "-Ofast")]   # int8 in place, stochastic rounding
+         ("mcunet-5fps", "sparse_49kb", "int8-stochastic", "-Ofast"),   # int8 in place, stochastic rounding
+         ("mcunet-5fps", "sparse_49kb", "int8-stochastic-sgdm", "-Ofast")]   # and momentum, biases at half the rate
 DEVICE_BUDGET = 256 * 1024
 
 
 def _compiled(paper_models_dir, tmp_path, model, scheme, storage="int8"):
     """The engine of `scheme` with trained weights stored `storage`: int8, float32, or
-    int8-stochastic (int8 in place, its steps rounded stochastically)."""
+    int8-stochastic (int8 in place, its steps rounded stochastically), int8-stochastic-sgdm (and
+    SGD with momentum 0.9, biases at half the rate)."""
     g = load_model(f"{paper_models_dir}/{model}.pkl")
-    storage, _, rounding = storage.partition("-")
-    scheme = replace(load_scheme(scheme), weight_storage=storage, rounding=rounding or "nearest")
+    storage, *more = storage.split("-")
+    scheme = replace(load_scheme(scheme), weight_storage=storage,
+                     rounding="stochastic" if "stochastic" in more else "nearest",
+                     **(dict(momentum=0.9, bias_lr_scale=0.5) if "sgdm" in more else {}))
     compiled = compile_training(g, scheme, str(tmp_path / "out"), Options(num_classes=10))
     ctx, sched = compiled.context, compiled.graph
     xs = np.stack([quantize_image(g, im) for im in sample_images(len(LABELS))])
@@ -77,7 +81,7 @@ def test_three_steps_on_m7_equal_reference_and_host(paper_models_dir, tmp_path, 
     trainer = Trainer(sched, LR)
     np.testing.assert_array_equal(got["logits"], trainer._forward(xs[0], None)[sched.outputs[0]].reshape(-1))
     assert got["losses"] == [float(np.float32(trainer.step(x, y))) for x, y in zip(xs, LABELS)]
-    assert got["trained"] == trained_bytes(sched, trainer.stored, trainer.draws)
+    assert got["trained"] == trained_bytes(sched, trainer.stored, trainer.draws, trainer.velocity)
 
     host = HostEngine(build_host_library(str(tmp_path / "out"), str(tmp_path / "host")), ctx["input"]["bytes"],
                       ctx["output"]["bytes"], ctx["trainable_bytes"])

@@ -1,8 +1,10 @@
 """One training-graph node -> one float32 runtime_c kernel call (the backward half of `calls`).
 
 Same contract as `calls.forward_call`: static parameter objects plus arguments, with
-`ref(name)` giving each tensor's C expression.  An update reads `tte_ram.sgd[<scale mode>]`,
-the SGD parameters (learning rate, scale mode) that `tte_train_step` sets at run time.
+`ref(name)` giving each tensor's C expression.  An update reads `tte_ram.sgd[i]`, its entry of
+`sgd_entries`: the SGD parameters (learning rate times the update's lr_scale, scale mode,
+momentum) that `tte_train_step` sets at run time; an update with momentum also its velocity
+`velocity_name(param)`.
 
 A fused weight gradient (`fused_update`, passes/reorder.py) and its SGD update both take
 `BLOCK` (`&tte_block`, a tte_rows the generated loop steps through the output channels):
@@ -17,7 +19,7 @@ import numpy as np
 
 from ..errors import UnsupportedError
 from ..ir import Graph, Node, OpKind
-from ..reference.backward.sgd_update import rounds_stochastically
+from ..reference.backward.sgd_update import has_momentum, rounds_stochastically
 from .calls import Call, Static, _dims, _qp
 
 Ref = Callable[[str], str]
@@ -26,7 +28,8 @@ SCALE_MODES = (SCALE_PER_TENSOR, SCALE_PER_ROW, SCALE_PER_COLUMN)   # tte_scale_
 BLOCK = "&tte_block"   # the tte_rows of a fused update's loop (templates/tte_model.c.j2)
 
 
-def _float(v: float) -> str:
+def c_float(v: float) -> str:
+    """v as a float32 C literal, exactly."""
     return f"{np.float32(v).item()!r}f"
 
 
@@ -36,7 +39,7 @@ def _real_logits(g, n, tag, ref, kept):
     z = g.tensors[n.outputs[0]]
     classes, depth = g.tensors[w].shape
     statics = [Static("tte_real_logits_params", f"{tag}_params", [-_qp(g, x)[1]]),
-               Static("float", f"{tag}_scale", [_float(v) for v in n.attrs["scale"]], classes),
+               Static("float", f"{tag}_scale", [c_float(v) for v in n.attrs["scale"]], classes),
                Static("tte_dims", f"{tag}_in_dims", [1, 1, 1, depth]),
                Static("tte_dims", f"{tag}_w_dims", [classes, 1, 1, depth]),
                Static("tte_dims", f"{tag}_out_dims", _dims(z.shape))]
@@ -46,7 +49,7 @@ def _real_logits(g, n, tag, ref, kept):
 
 
 def _softmax(g, n, tag, ref, kept):
-    statics = [Static("tte_softmax_ce_params", f"{tag}_params", [_float(n.attrs.get("label_smoothing", 0.0))]),
+    statics = [Static("tte_softmax_ce_params", f"{tag}_params", [c_float(n.attrs.get("label_smoothing", 0.0))]),
                Static("tte_dims", f"{tag}_dims", _dims(g.tensors[n.inputs[0]].shape))]
     return Call("tte_softmax_cross_entropy_f32", ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_dims",
                                                   ref(n.inputs[0]), ref(n.inputs[1]), ref(n.outputs[0]),
@@ -67,11 +70,11 @@ def _clamp(g, n, tag, ref, kept):
 def _conv_grad_params(g, n, tag, x_name):
     s, zp = _qp(g, x_name) if x_name else (1.0, 0)
     return Static("tte_conv_grad_params", f"{tag}_params",
-                  [*n.attrs["stride"], *n.attrs["pads"], _float(s), zp])
+                  [*n.attrs["stride"], *n.attrs["pads"], c_float(s), zp])
 
 
 def _w_scales(g, tag, w_name):
-    return Static("float", f"{tag}_w_scale", [_float(v) for v in g.tensors[w_name].qparams.scale],
+    return Static("float", f"{tag}_w_scale", [c_float(v) for v in g.tensors[w_name].qparams.scale],
                   len(g.tensors[w_name].qparams.scale))
 
 
@@ -115,7 +118,7 @@ def _grad_weight(g, n, tag, ref, kept):
     rows = [BLOCK if n.attrs.get("fused_update") else "NULL"]   # conv and FC gradients take a block
     if n.op == OpKind.FULLY_CONNECTED_GRAD_WEIGHT:
         s, zp = _qp(g, x)
-        statics.append(Static("tte_fc_grad_params", f"{tag}_params", [_float(s), zp]))
+        statics.append(Static("tte_fc_grad_params", f"{tag}_params", [c_float(s), zp]))
         symbol = "tte_fully_connected_grad_weight_f32"
     else:
         statics.append(_conv_grad_params(g, n, tag, x))
@@ -179,7 +182,7 @@ def _move_channels(g, n, tag, ref, kept):
 
 def _lut_grad(g, n, tag, ref, kept):
     gy, x = n.inputs
-    statics = [Static("float", f"{tag}_slope", [_float(v) for v in n.attrs["slope"]], 256),
+    statics = [Static("float", f"{tag}_slope", [c_float(v) for v in n.attrs["slope"]], 256),
                Static("tte_dims", f"{tag}_dims", _dims(g.tensors[gy].shape))]
     return Call("tte_lut_grad_f32", ["&tte_no_scratch", f"{tag}_slope", f"&{tag}_dims", ref(gy), ref(x),
                                      ref(n.outputs[0])], statics)
@@ -189,7 +192,7 @@ def _mul_grad(g, n, tag, ref, kept):
     """One operand's gradient, from the other operand (saved int8)."""
     gz, other = n.inputs
     s, zp = _qp(g, other)
-    statics = [Static("tte_mul_grad_params", f"{tag}_params", [_float(s), zp]),
+    statics = [Static("tte_mul_grad_params", f"{tag}_params", [c_float(s), zp]),
                Static("tte_dims", f"{tag}_g_dims", _dims(g.tensors[gz].shape)),
                Static("tte_dims", f"{tag}_o_dims", _dims(g.tensors[other].shape)),
                Static("tte_dims", f"{tag}_out_dims", _dims(g.tensors[n.outputs[0]].shape))]
@@ -211,6 +214,27 @@ def master_name(image: str) -> str:
     return image.replace("tte_t_", "tte_m_", 1)
 
 
+def velocity_name(image: str) -> str:
+    """The C array of a parameter's momentum velocity, beside `image`, the parameter's array."""
+    return image.replace("tte_t_", "tte_v_", 1)
+
+
+def _scale_mode(g: Graph, n: Node) -> int:
+    p = g.tensors[n.inputs[0]]
+    return (SCALE_PER_TENSOR if len(p.qparams.scale) == 1 else
+            SCALE_PER_COLUMN if p.qparams.axis == len(p.shape) - 1 and len(p.shape) == 4 else SCALE_PER_ROW)
+
+
+def sgd_entry(g: Graph, n: Node) -> tuple[int, float, float]:
+    """The SGD parameters SGD_UPDATE `n` steps with: (scale mode, lr scale, momentum)."""
+    return _scale_mode(g, n), float(n.attrs.get("lr_scale", 1.0)), float(n.attrs.get("momentum", 0.0))
+
+
+def sgd_entries(g: Graph) -> list[tuple[int, float, float]]:
+    """The distinct SGD parameters of `g`'s updates, in a fixed order: the entries of tte_ram.sgd."""
+    return sorted({sgd_entry(g, n) for n in g.nodes if n.op == OpKind.SGD_UPDATE})
+
+
 def _sgd(g, n, tag, ref, split: bool):
     """The update of a parameter; a split weight's SRAM part is its trained columns, a whole
     [C_out, KH, KW, n] parameter (codegen/context.py `split_weights`)."""
@@ -219,8 +243,7 @@ def _sgd(g, n, tag, ref, split: bool):
     if storage not in _SGD:
         raise UnsupportedError(f"node '{n.name}': no C update for {storage} storage")
     p = g.tensors[param]
-    mode = (SCALE_PER_TENSOR if len(p.qparams.scale) == 1 else
-            SCALE_PER_COLUMN if p.qparams.axis == len(p.shape) - 1 and len(p.shape) == 4 else SCALE_PER_ROW)
+    entry = sgd_entries(g).index(sgd_entry(g, n))
     channels = n.attrs.get("channels")
     # a bias [C] is {C, 1, 1, 1}: one row per output channel, scaled per row
     rows = (lambda shape: [shape[0], 1, 1, 1]) if len(p.shape) == 1 else _dims
@@ -235,9 +258,10 @@ def _sgd(g, n, tag, ref, split: bool):
     # an int8 / int32 update rounds to nearest (NULL) or with the engine's draws counter
     draws = "tte_ram.draws" if rounds_stochastically(n) else "NULL"
     stored = [master_name(ref(param)), ref(param)] if storage == "float32" else [ref(param), draws]
+    velocity = velocity_name(ref(param)) if has_momentum(n) else "NULL"
     rows = BLOCK if g.producer(grad).attrs.get("fused_update") == n.name else "NULL"
-    return Call(_SGD[storage], ["&tte_no_scratch", f"&tte_ram.sgd[{mode}]", f"&{tag}_p_dims", f"&{tag}_g_dims",
-                                ref(grad), ref(scale), chan_arg, rows, *stored], statics)
+    return Call(_SGD[storage], ["&tte_no_scratch", f"&tte_ram.sgd[{entry}]", f"&{tag}_p_dims", f"&{tag}_g_dims",
+                                ref(grad), ref(scale), chan_arg, rows, *stored, velocity], statics)
 
 
 _BACKWARD = {

@@ -20,9 +20,9 @@ from .. import __version__
 from ..ir import DType, Graph, Node, OpKind
 from ..ir.ops import BACKWARD_OPS
 from ..planners.base import Buffer
-from ..reference.backward.sgd_update import rounds_stochastically
+from ..reference.backward.sgd_update import has_momentum, rounds_stochastically
 from ..resources import runtime_version
-from .backward_calls import SCALE_MODES, backward_call, master_name
+from .backward_calls import c_float, backward_call, master_name, sgd_entries, velocity_name
 from .calls import Static, _dims, forward_call
 
 _CTYPES = {DType.INT8: "int8_t", DType.INT32: "int32_t", DType.FLOAT32: "float", DType.UINT8: "uint8_t"}
@@ -159,20 +159,25 @@ def keeps_draws(g: Graph) -> bool:
     return any(n.op == OpKind.SGD_UPDATE and rounds_stochastically(n) for n in g.nodes)
 
 
-def trained_bytes(g: Graph, stored: Mapping[str, np.ndarray], draws: int = 0) -> bytes:
+def trained_bytes(g: Graph, stored: Mapping[str, np.ndarray], draws: int = 0,
+                  velocity: Mapping[str, np.ndarray] | None = None) -> bytes:
     """The trained parameters as the engine keeps them when they hold `stored` (name -> the whole
     stored tensor, as the reference trainer keeps it): each in update order, a split weight by
-    its trained columns only; then, for an engine that rounds stochastically, the draws counter
-    (uint32).  What tte_trainable_tensor gives tensor by tensor, and the payload of a
-    checkpoint."""
+    its trained columns only; then the momentum velocities (float32, `velocity`: parameter name
+    -> its velocity, as the reference trainer keeps them) in update order; then, for an engine
+    that rounds stochastically, the draws counter (uint32).  What tte_trainable_tensor gives
+    tensor by tensor, and the payload of a checkpoint."""
     split = split_weights(g)
+    updates = [n for n in g.nodes if n.op == OpKind.SGD_UPDATE]
     parts = []
-    for n in g.nodes:
-        if n.op == OpKind.SGD_UPDATE:
-            value = np.asarray(stored[n.inputs[0]])
-            if n.inputs[0] in split:
-                value = value[..., list(n.attrs["channels"])]
-            parts.append(np.ascontiguousarray(value).tobytes())
+    for n in updates:
+        value = np.asarray(stored[n.inputs[0]])
+        if n.inputs[0] in split:
+            value = value[..., list(n.attrs["channels"])]
+        parts.append(np.ascontiguousarray(value).tobytes())
+    for n in updates:
+        if has_momentum(n):
+            parts.append(np.ascontiguousarray(velocity[n.inputs[0]], dtype=np.float32).tobytes())
     if keeps_draws(g):
         parts.append(struct.pack(DRAWS_FORMAT, draws % (1 << 32)))
     return b"".join(parts)
@@ -197,10 +202,11 @@ def model_hash(source_sha256: str) -> int:
     return int(source_sha256[:8], 16)
 
 
-def checkpoint_bytes(g: Graph, stored: Mapping[str, np.ndarray], draws: int = 0) -> bytes:
+def checkpoint_bytes(g: Graph, stored: Mapping[str, np.ndarray], draws: int = 0,
+                     velocity: Mapping[str, np.ndarray] | None = None) -> bytes:
     """What tte_get_trainable writes when the trained parameters hold `stored` (and the draws
-    counter `draws`): the header, then trained_bytes(g, stored, draws)."""
-    payload = trained_bytes(g, stored, draws)
+    counter `draws`, the velocities `velocity`): the header, then trained_bytes(...)."""
+    payload = trained_bytes(g, stored, draws, velocity)
     header = struct.pack("<6I", CHECKPOINT_MAGIC, CHECKPOINT_VERSION | CHECKPOINT_HEADER_BYTES << 16,
                          model_hash(graph_sha256(g)), len(payload), zlib.crc32(payload), 0)
     return header + payload
@@ -209,22 +215,24 @@ def checkpoint_bytes(g: Graph, stored: Mapping[str, np.ndarray], draws: int = 0)
 # Bytes and alignment of the C types the engine's state holds (Cortex-M7 and any host with
 # 4-byte int32/float: C struct layout rules, checked against the linker by the QEMU tests).
 _C_SIZE_ALIGN = {"uint8_t": (1, 1), "int8_t": (1, 1), "int32_t": (4, 4), "uint32_t": (4, 4), "float": (4, 4),
-                 "tte_sgd_params": (8, 4)}
+                 "tte_sgd_params": (12, 4)}
 STATE_ALIGN = 8
 
 
-def _state_members(arena_bytes: int, trainables: list[dict], training: bool,
+def _state_members(arena_bytes: int, trainables: list[dict], sgd_count: int,
                    stochastic: bool) -> list[tuple[str, str, int]]:
     """(ctype, member, count) of the engine's one static state struct, `tte_ram`, in order: the
-    arena, each trained parameter (and its float master), the SGD parameters per scale mode, and
-    the stochastic-rounding counter when an update rounds so."""
+    arena, each trained parameter (and its float master, its momentum velocity), the `sgd_count`
+    SGD parameter entries, and the stochastic-rounding counter when an update rounds so."""
     members = [("uint8_t", "arena", arena_bytes)]
     for t in trainables:
         members.append((t["ctype"], t["member"], t["count"]))
         if t["master"]:
             members.append(("float", t["master_member"], t["count"]))
-    if training:
-        members.append(("tte_sgd_params", "sgd", len(SCALE_MODES)))
+        if t["velocity"]:
+            members.append(("float", t["velocity"]["member"], t["velocity"]["count"]))
+    if sgd_count:
+        members.append(("tte_sgd_params", "sgd", sgd_count))
     if stochastic:
         members.append(("uint32_t", "draws", 1))
     return members
@@ -261,10 +269,24 @@ def _trainable(g: Graph, update: Node, image: str, init: str, tag: str) -> tuple
     # bytes: what tte_get_trainable saves of it; sram_bytes: what it occupies in SRAM
     entry = {"name": image, "init": init, "ctype": _CTYPES[t.dtype], "count": count,
              "bytes": count * t.dtype.itemsize, "sram_bytes": count * t.dtype.itemsize, "master": None,
-             "gather": gather, "split": split}
+             "gather": gather, "split": split, "velocity": None}
+    if has_momentum(update):   # one float32 per gradient element, saved after every parameter
+        v = g.tensors[update.inputs[1]].size
+        entry["velocity"] = {"name": velocity_name(image), "member": velocity_name(image).split(".", 1)[1],
+                             "count": v, "bytes": 4 * v}
     if update.attrs["storage"] == "float32":
         entry.update(master=master_name(image), bytes=4 * count, sram_bytes=5 * count)
     return entry, statics
+
+
+def _float_parts(trainables: list[dict], velocities: list[dict]) -> list[dict]:
+    """The checkpoint payload's arrays in order, up to its last float32 one (a master or a
+    velocity), each with `check`: whether tte_checkpoint_check requires it finite.  Empty when
+    the payload holds no floats."""
+    parts = [{"expr": t["master"] or t["name"], "check": bool(t["master"])} for t in trainables]
+    parts += [{"expr": v["name"], "check": True} for v in velocities]
+    last = max((i for i, p in enumerate(parts) if p["check"]), default=-1)
+    return parts[:last + 1]
 
 
 def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source: str, source_sha256: str,
@@ -355,7 +377,9 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
                     statics.extend(more)
     x, y = g.tensors[g.inputs[0]], g.tensors[g.outputs[0]]
     stochastic = keeps_draws(g)
-    members = _state_members(arena_bytes, trainables, bool(updates), stochastic)
+    entries = sgd_entries(g)
+    members = _state_members(arena_bytes, trainables, len(entries), stochastic)
+    velocities = [t["velocity"] for t in trainables if t["velocity"]]
     flash = [n for n in constants if n in used or n in sram]
     ctx = {
         "version": __version__, "runtime_version": runtime_version(), "source": source,
@@ -383,16 +407,21 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
             "phase_end": PHASE_END,
             "train_calls": train_calls,
             "trainables": trainables,
-            # the checkpoint's payload: the parameters, then the draws counter (4 B) if any
-            "trainable_bytes": sum(t["bytes"] for t in trainables) + (struct.calcsize(DRAWS_FORMAT) if stochastic else 0),
-            "trainable_sram_bytes": sum(t["sram_bytes"] for t in trainables),
-            "scale_modes": list(SCALE_MODES),
+            # the checkpoint's payload: the parameters, the velocities, then the draws counter (4 B) if any
+            "trainable_bytes": sum(t["bytes"] for t in trainables) + sum(v["bytes"] for v in velocities)
+                               + (struct.calcsize(DRAWS_FORMAT) if stochastic else 0),
+            "trainable_sram_bytes": sum(t["sram_bytes"] for t in trainables) + sum(v["bytes"] for v in velocities),
+            "sgd_entries": [{"index": i, "mode": mode, "lr_scale": c_float(scale) if scale != 1.0 else None,
+                             "momentum": c_float(mu)} for i, (mode, scale, mu) in enumerate(entries)],
 
             "label_offset": offsets["label"],
             "loss_offset": offsets["loss"],
             "num_classes": y.size,
             "checkpoint": {"header_bytes": CHECKPOINT_HEADER_BYTES, "magic": CHECKPOINT_MAGIC,
                            "version": CHECKPOINT_VERSION, "model_hash": model_hash(source_sha256),
-                           "state": ["tte_ram.draws"] if stochastic else []},
+                           # after the parameters: each velocity, then the draws counter
+                           "state": [v["name"] for v in velocities] + (["tte_ram.draws"] if stochastic else []),
+                           # the payload's parts up to its last float one, each with whether it holds floats
+                           "floats": _float_parts(trainables, velocities)},
         })
     return ctx

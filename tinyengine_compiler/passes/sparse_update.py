@@ -7,7 +7,10 @@ channel) and the resolved scheme `{layer: LayerUpdate(bias, channels)}` of
 Guarantees: a verified graph where
   * an SGD_UPDATE remains only for a trained parameter: a bias whose layer has bias=True, a
     weight whose layer has channels; its `storage` is `weight_storage` for weights; every
-    update stored as int8 or int32 carries `rounding` (nearest or stochastic, the step's);
+    update stored as int8 or int32 carries `rounding` (nearest or stochastic, the step's); an
+    update whose layer has momentum carries `momentum` (its SGD keeps a float32 velocity per
+    trained element); a bias update carries `lr_scale` = bias_lr_scale when that is not 1
+    (it steps at lr * lr_scale);
   * a partial weight update (fewer channels than the weight has input channels) carries
     `channels` on both its SGD_UPDATE and the weight-gradient node, whose output keeps only
     those input channels (so backward reads only those channels of the saved activation);
@@ -38,7 +41,7 @@ STORAGE_BYTES = {"float32": 4, "int8": 1, "int32": 4}
 
 
 def sparse_update(g: Graph, trained: Mapping[str, LayerUpdate], *, weight_storage: str = "int8",
-                  rounding: str = "nearest") -> Graph:
+                  rounding: str = "nearest", bias_lr_scale: float = 1.0) -> Graph:
     g = g.copy()
     kept_updates = []
     for node in g.nodes:
@@ -55,6 +58,10 @@ def sparse_update(g: Graph, trained: Mapping[str, LayerUpdate], *, weight_storag
     for node in kept_updates:
         if node.attrs["storage"] != "float32":   # a float32 master takes its step unrounded
             node.attrs["rounding"] = rounding
+        if trained[node.attrs["layer"]].momentum:
+            node.attrs["momentum"] = trained[node.attrs["layer"]].momentum
+        if node.attrs["param"] == "bias" and bias_lr_scale != 1.0:
+            node.attrs["lr_scale"] = bias_lr_scale
     g.nodes = _live(g, kept_updates)
     used = set(g.inputs) | set(g.outputs) | {t for n in g.nodes for t in n.inputs + n.outputs}
     g.tensors = {name: t for name, t in g.tensors.items() if name in used}

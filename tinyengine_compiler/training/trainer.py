@@ -2,7 +2,8 @@
 
 This is the golden model that the generated C must match bit for bit: the int8 forward through
 `reference.ops` (the int8 executor's kernels), the float32 backward through
-`reference.backward`, then each SGD_UPDATE on the stored parameters (plain SGD, batch 1).
+`reference.backward`, then each SGD_UPDATE on the stored parameters (SGD, batch 1, with
+momentum where an update has it: a float32 velocity per gradient element, `velocity`).
 Trained weights are stored as the SGD_UPDATE says: a float32 master W_bar (the forward reads
 round_half_away(W_bar) clamped to int8) or int8 updated in place; biases are int32 in place.
 In-place steps round to nearest, or stochastically (the update's `rounding`), with draws from
@@ -20,7 +21,7 @@ from ..errors import UnsupportedError
 from ..ir import Graph, OpKind
 from ..ir.ops import BACKWARD_OPS
 from ..reference.backward import BACKWARD_OPS as BACKWARD_KERNELS
-from ..reference.backward.sgd_update import round_half_away, sgd_draws, sgd_update
+from ..reference.backward.sgd_update import has_momentum, round_half_away, sgd_draws, sgd_update
 from ..reference.ops import OPS
 
 
@@ -37,7 +38,7 @@ def run_backward(g: Graph, values: dict[str, np.ndarray], dtype=np.float32) -> d
 
 
 class Trainer:
-    """Plain SGD, batch 1, on a training graph; holds the stored trained parameters."""
+    """SGD, batch 1, on a training graph; holds the stored trained parameters and their state."""
 
     def __init__(self, g: Graph, lr: float):
         self.g, self.lr = g, lr
@@ -47,6 +48,9 @@ class Trainer:
         self.stored = {n.inputs[0]: (self.params[n.inputs[0]].astype(np.float32) if n.attrs["storage"] == "float32"
                                      else self.params[n.inputs[0]].copy()) for n in self.updates}
         self.draws = 0   # stochastic rounding's draws taken so far (the engine's tte_ram.draws)
+        # momentum's velocity of each update that has one, per gradient element (the engine's tte_ram.v_*)
+        self.velocity = {n.inputs[0]: np.zeros(g.tensors[n.inputs[1]].shape, np.float32)
+                         for n in self.updates if has_momentum(n)}
         trained = set(self.stored)
         self.frozen = _frozen_prefix(self.forward, trained)
         later = {t for n in g.nodes if n.name not in self.frozen for t in n.inputs}
@@ -80,7 +84,8 @@ class Trainer:
         for node in self.updates:
             param = node.inputs[0]
             self.stored[param] = sgd_update(self.g, node, self.stored[param], values[node.inputs[1]],
-                                            self.g.tensors[node.inputs[2]].data, self.lr, self.draws)
+                                            self.g.tensors[node.inputs[2]].data, self.lr, self.draws,
+                                            self.velocity.get(param))
             self.draws += sgd_draws(node, values[node.inputs[1]])
             self.params[param] = _forward_value(self.stored[param], self.params[param].dtype)
         return float(values["loss"][0])

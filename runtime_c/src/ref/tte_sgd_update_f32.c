@@ -7,7 +7,8 @@
  *              grad float32 [rows, h, w, n] of the trained columns; grad_scale float32 per
  *              tensor, row or column (tte_scale_mode); channels int32 [n].
  * Quantization: the gradient is real dL/dP; grad_scale carries it into the stored (int8)
- *   domain, with the QAS factor folded in.  step = lr * (grad * grad_scale[k]) in float32;
+ *   domain, with the QAS factor folded in.  step = lr * (grad * grad_scale[k]) in float32
+ *   (with a velocity v: v = momentum * v + grad * grad_scale[k], step = lr * v);
  *   new P = P - step, one rounding, moved outward not past +-TTE_MASTER_LIMIT (a NaN result
  *   leaves P; tte_train_common.h); then image = saturate_int8(roundf(new P)),
  *   ties away from zero: what the forward reads (reference/backward/sgd_update.py and
@@ -41,7 +42,8 @@ static float apply_step(float old, float step)
 tte_status tte_sgd_update_f32(const tte_ctx *ctx, const tte_sgd_params *p,
                               const tte_dims *param_dims, const tte_dims *grad_dims,
                               const float *grad, const float *grad_scale,
-                              const int32_t *channels, const tte_rows *rows, float *param_inout, int8_t *image_output)
+                              const int32_t *channels, const tte_rows *rows, float *param_inout, int8_t *image_output,
+                              float *velocity_inout)
 {
     int32_t begin, end;
     (void)ctx;
@@ -52,7 +54,7 @@ tte_status tte_sgd_update_f32(const tte_ctx *ctx, const tte_sgd_params *p,
     }
 #define APPLY_STEP(at, step) \
     (param_inout[at] = apply_step(param_inout[at], (step)), image_output[at] = tte_s8_of_master(param_inout[at]))
-    TTE_SGD_FOR_EACH(p, param_dims, grad_dims, grad, grad_scale, channels, begin, end, APPLY_STEP);
+    TTE_SGD_FOR_EACH(p, param_dims, grad_dims, grad, grad_scale, channels, velocity_inout, begin, end, APPLY_STEP);
 #undef APPLY_STEP
     return TTE_OK;
 }

@@ -6,7 +6,8 @@
  *              grad float32 [rows, h, w, n] of the trained columns; grad_scale float32 per
  *              tensor, row or column (tte_scale_mode); channels int32 [n].
  * Quantization: the gradient is real dL/dP; grad_scale carries it into the stored (int8)
- *   domain, with the QAS factor folded in.  step = lr * (grad * grad_scale[k]) in float32;
+ *   domain, with the QAS factor folded in.  step = lr * (grad * grad_scale[k]) in float32
+ *   (with a velocity v: v = momentum * v + grad * grad_scale[k], step = lr * v);
  *   new P = clamp(P - (int64) clamp(tte_round_step(step), -2^32, 2^32), min(P, -L), max(P, L)),
  *   L = TTE_BIAS_LIMIT; a NaN step leaves P.
  *   (reference/backward/sgd_update.py).
@@ -53,7 +54,7 @@ tte_status tte_sgd_update_s32(const tte_ctx *ctx, const tte_sgd_params *p,
                               const tte_dims *param_dims, const tte_dims *grad_dims,
                               const float *grad, const float *grad_scale,
                               const int32_t *channels, const tte_rows *rows, int32_t *param_inout,
-                              uint32_t *draws_inout)
+                              uint32_t *draws_inout, float *velocity_inout)
 {
     int32_t begin, end;
     (void)ctx;
@@ -63,7 +64,7 @@ tte_status tte_sgd_update_s32(const tte_ctx *ctx, const tte_sgd_params *p,
         return TTE_ERR_ARG;
     }
 #define APPLY_STEP(at, step) (param_inout[at] = apply_step(param_inout[at], (step), draws_inout))
-    TTE_SGD_FOR_EACH(p, param_dims, grad_dims, grad, grad_scale, channels, begin, end, APPLY_STEP);
+    TTE_SGD_FOR_EACH(p, param_dims, grad_dims, grad, grad_scale, channels, velocity_inout, begin, end, APPLY_STEP);
 #undef APPLY_STEP
     return TTE_OK;
 }

@@ -6,6 +6,7 @@ gradient dL/dP (float32, only the `channels` columns for a partial update), the 
 the learning rate.  In float32, with one rounding per operation:
 
     g_bar = grad * grad_scale[c];  step = lr * g_bar;
+    with momentum mu:  v = mu * v + g_bar;  step = lr * v                  (v: float32 velocity)
     new = P - step                                                         (float32 storage)
     new = saturate(P - (int64) clamp(round(step), +-2^32))               (int8 / int32 storage)
 
@@ -17,6 +18,11 @@ int32 bias moves outward not past +-MASTER_LIMIT / +-BIAS_LIMIT, or past where i
 (so that training cannot overflow a kernel's int32 accumulator, nor make a master infinite),
 and a NaN step leaves the parameter as it is (runtime_c/include/tte_train_common.h, whose
 limits these are).
+
+lr is the step's rate times the node's `lr_scale` (a bias's bias_lr_scale; 1 when absent), one
+float32 multiply as tte_train_step makes it.  With `momentum`, the velocity v (one float32 per
+gradient element, 0 at the start) is advanced in place; a velocity that would not be finite is
+not stored and its step is NaN, so neither it nor the parameter moves.
 """
 
 from __future__ import annotations
@@ -74,10 +80,34 @@ def _rounded(step: np.ndarray, stochastic: bool, draws: int | None) -> np.ndarra
         return np.where(u < step - whole, whole + np.float32(1), whole).astype(np.float32)
 
 
+def step_lr(node: Node, lr: float) -> np.float32:
+    """The rate `node` steps at: lr times its lr_scale, in float32."""
+    return np.float32(np.float32(lr) * np.float32(node.attrs.get("lr_scale", 1.0)))
+
+
+def has_momentum(node: Node) -> bool:
+    """Whether SGD_UPDATE `node` keeps a velocity (its `momentum`)."""
+    return bool(node.attrs.get("momentum"))
+
+
+def _direction(node: Node, g_bar: np.ndarray, velocity: np.ndarray | None) -> np.ndarray:
+    """g_bar, or with momentum the new velocity (stored into `velocity` where finite, NaN where not)."""
+    if not has_momentum(node):
+        return g_bar
+    if velocity is None or velocity.shape != g_bar.shape or velocity.dtype != np.float32:
+        raise ValueError(f"update '{node.name}' has momentum: it needs a float32 velocity shaped like its gradient")
+    with np.errstate(over="ignore", invalid="ignore"):
+        v = np.float32(node.attrs["momentum"]) * velocity + g_bar
+    finite = np.isfinite(v)
+    velocity[finite] = v[finite]
+    return np.where(finite, v, np.float32(np.nan)).astype(np.float32)
+
+
 def sgd_update(g: Graph, node: Node, param: np.ndarray, grad: np.ndarray, grad_scale: np.ndarray,
-               lr: float, draws: int | None = None) -> np.ndarray:
+               lr: float, draws: int | None = None, velocity: np.ndarray | None = None) -> np.ndarray:
     """The parameter after the step (see the module docstring); `draws` is the stochastic-rounding
-    counter before this update (advance it by sgd_draws afterwards)."""
+    counter before this update (advance it by sgd_draws afterwards); `velocity`, for an update
+    with momentum, is advanced in place."""
     qp = g.tensors[node.inputs[0]].qparams
     cols = slice(None) if node.attrs.get("channels") is None else list(node.attrs["channels"])
     shape = [1] * grad.ndim
@@ -85,7 +115,9 @@ def sgd_update(g: Graph, node: Node, param: np.ndarray, grad: np.ndarray, grad_s
         shape[qp.axis] = -1
         if qp.axis == grad.ndim - 1:  # depthwise 1HWC: the scales run along the trained columns
             grad_scale = grad_scale[cols]
-    step = np.float32(lr) * (grad.astype(np.float32) * grad_scale.astype(np.float32).reshape(shape))
+    g_bar = grad.astype(np.float32) * grad_scale.astype(np.float32).reshape(shape)
+    with np.errstate(over="ignore", invalid="ignore"):
+        step = step_lr(node, lr) * _direction(node, g_bar, velocity)
     out = np.array(param, copy=True)
     storage = node.attrs["storage"]
     nan = np.isnan(step)
