@@ -2,10 +2,11 @@
 
 int8 runs: the SRAM of the engine that trained, `tte compile MODEL --update SCHEME
 --num-classes N --storage int8|float32 --rounding nearest|stochastic --momentum M`'s
-memory.json peak_sram_bytes (what `tte plan` prints for the same arguments).  fp32 runs are a what-if figure, not an engine: the same schedule
-with every tensor float32 (activations, saved activations, gradients and parameters; no
-1-bit masks or kept channels, which describe int8 saved activations), placed by the same
-planners: what training the float model with this engine's schedule would need.
+memory.json peak_sram_bytes (what `tte plan` prints for the same arguments).  fp32 runs are a
+what-if figure, not an engine: the same schedule with every tensor float32 (activations, saved
+activations, gradients and parameters; no 1-bit masks or kept channels, which describe int8
+saved activations), placed by the same planners: what training the float model with this
+engine's schedule would need.
 """
 
 from __future__ import annotations
