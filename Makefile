@@ -1,11 +1,21 @@
 # tinyengine-compiler: `make test`, `make demo`, `make examples`, `make clean`.
 # Works from a source checkout with or without `pip install -e .`: the CLI runs as a module.
 
-PYTHON ?= python3
+# By default everything runs in a virtualenv of the repo, .venv, made with python3 (Debian:
+# python3-venv) and sharing its site packages; the system Python gets nothing installed.
+# PYTHON=/path/to/python uses that interpreter's environment instead.
+VENV := .venv
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(VENV)/bin/python
+PYTHON_SETUP := $(PYTHON)
+else
+PYTHON_SETUP :=
+endif
 TTE ?= $(PYTHON) -m tinyengine_compiler.cli
 # The Python packages (pip install -e '.[test]'), installed once into $(PYTHON)'s environment
-# so that `make demo` and `make test` are the only two commands a fresh machine needs.
-DEPS_STAMP := .deps-installed
+# so that `make demo` and `make test` are the only two commands a fresh machine needs; one
+# stamp per interpreter.
+DEPS_STAMP := .deps-installed-$(subst /,_,$(PYTHON))
 MODELS := examples/models
 # One stamp for the whole build: build_models writes every model in one run.
 MODELS_STAMP := $(MODELS)/.built
@@ -16,8 +26,11 @@ DEMO_IMAGE := $(MODELS)/example-image.npy
 
 deps: $(DEPS_STAMP)
 
-$(DEPS_STAMP): pyproject.toml setup.py
-	PIP_BREAK_SYSTEM_PACKAGES=1 $(PYTHON) -m pip install --progress-bar off -q -e '.[test]'
+$(VENV)/bin/python:
+	python3 -m venv --system-site-packages $(VENV)
+
+$(DEPS_STAMP): pyproject.toml setup.py $(PYTHON_SETUP)
+	$(PYTHON) -m pip install --progress-bar off -q -e '.[test]'
 	touch $@
 
 test: $(DEPS_STAMP)
@@ -39,5 +52,5 @@ demo: $(MODELS_STAMP)
 	$(TTE) compile $(DEMO_MODEL) --update sparse_49kb --num-classes 10 --budget 256KB -o out/demo
 
 clean:
-	rm -rf $(MODELS) $(DEPS_STAMP) build dist *.egg-info tinyengine_compiler/_data .pytest_cache
+	rm -rf $(MODELS) .deps-installed-* $(VENV) build dist *.egg-info tinyengine_compiler/_data .pytest_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

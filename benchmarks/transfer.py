@@ -1,7 +1,7 @@
 """Transfer learning with the paper's three int8 models: QAS and sparse update on real data,
 the int8 runs executed by the generated C.  The `transfer` section of docs/BENCHMARKS.md and
-docs/transfer.svg / transfer-vww.svg.  Run `python -m benchmarks.transfer` (under an hour on 2
-cores; `--quick` a few minutes; `--json` prints the runs on one line).
+docs/transfer.svg / transfer-vww.svg.  Run `python -m benchmarks.transfer` (about two hours on
+2 cores; `--quick` a few minutes; `--json` prints the runs on one line).
 
 Every run fine-tunes one model (a new head for the task's classes, seeded, the same in every
 run) with batch-1 SGD (no momentum but in the SGD-M rows), learning rate `lr` with cosine decay
