@@ -10,6 +10,8 @@ import ctypes as C
 
 import numpy as np
 
+from tinyengine_compiler.codegen.structs import STRUCTS
+
 i32 = C.c_int32
 P8 = C.POINTER(C.c_int8)
 P32 = C.POINTER(C.c_int32)
@@ -18,98 +20,27 @@ TTE_OK = 0
 TTE_ERR_ARG = -1
 
 
-class Dims(C.Structure):
-    _fields_ = [("n", i32), ("h", i32), ("w", i32), ("c", i32)]
+_CTYPES = {"int32_t": C.c_int32, "uint32_t": C.c_uint32, "float": C.c_float, "void *": C.c_void_p,
+           "const int8_t *": C.POINTER(C.c_int8), "const int32_t *": C.POINTER(C.c_int32)}
 
 
-class Ctx(C.Structure):
-    _fields_ = [("buf", C.c_void_p), ("size", i32)]
+def _mirror(name: str) -> type:
+    """The ctypes Structure of tte_types.h struct `name`, from its one description."""
+    return type(name, (C.Structure,), {"_fields_": [(f, _CTYPES[t]) for f, t in STRUCTS[name].fields]})
 
 
-class ConvParams(C.Structure):
-    _fields_ = [(k, i32) for k in ("stride_h", "stride_w", "pad_top", "pad_left", "pad_bottom",
-                                   "pad_right", "input_offset", "output_offset", "act_min", "act_max")]
-
-
-class FcParams(C.Structure):
-    _fields_ = [(k, i32) for k in ("input_offset", "output_offset", "act_min", "act_max")]
-
-
-class PerChannelQuant(C.Structure):
-    _fields_ = [("multiplier", P32), ("shift", P32)]
-
-
-class AddParams(C.Structure):
-    _fields_ = [(k, i32) for k in (
-        "input1_offset", "input1_multiplier", "input1_shift", "input2_offset", "input2_multiplier",
-        "input2_shift", "left_shift", "output_multiplier", "output_shift", "output_offset",
-        "act_min", "act_max")]
-
-
-class PoolParams(C.Structure):
-    _fields_ = [(k, i32) for k in ("stride_h", "stride_w", "pad_top", "pad_left", "pad_bottom",
-                                   "pad_right", "act_min", "act_max")]
-
-
-class AvgRequant(C.Structure):
-    _fields_ = [("input_offset", i32), ("output_offset", i32), ("multiplier", P32), ("shift", P32)]
-
-
-class GapParams(C.Structure):
-    _fields_ = [(k, i32) for k in ("input_offset", "output_offset", "multiplier", "shift",
-                                   "act_min", "act_max")]
-
+Dims, Ctx, ConvParams, FcParams, PerChannelQuant, AddParams, PoolParams, AvgRequant, GapParams = map(_mirror, (
+    "tte_dims", "tte_ctx", "tte_conv_params", "tte_fc_params", "tte_per_channel_quant", "tte_add_params",
+    "tte_pool_params", "tte_avg_requant", "tte_gap_params"))
+RealLogitsParams, SoftmaxCeParams, ClampGradParams, ConvGradParams, FcGradParams, SgdParams = map(_mirror, (
+    "tte_real_logits_params", "tte_softmax_ce_params", "tte_clamp_grad_params", "tte_conv_grad_params",
+    "tte_fc_grad_params", "tte_sgd_params"))
+Rescale, MulParams, MulGradParams, Rows, SplitFilter = map(_mirror, (
+    "tte_rescale", "tte_mul_params", "tte_mul_grad_params", "tte_rows", "tte_split_filter"))
 
 f32 = C.c_float
 PF = C.POINTER(C.c_float)
 PU32 = C.POINTER(C.c_uint32)
-
-
-class RealLogitsParams(C.Structure):
-    _fields_ = [("input_offset", i32)]
-
-
-class SoftmaxCeParams(C.Structure):
-    _fields_ = [("label_smoothing", f32)]
-
-
-class ClampGradParams(C.Structure):
-    _fields_ = [("act_min", i32), ("act_max", i32)]
-
-
-class ConvGradParams(C.Structure):
-    _fields_ = [(k, i32) for k in ("stride_h", "stride_w", "pad_top", "pad_left", "pad_bottom",
-                                   "pad_right")] + [("input_scale", f32), ("input_zero_point", i32)]
-
-
-class FcGradParams(C.Structure):
-    _fields_ = [("input_scale", f32), ("input_zero_point", i32)]
-
-
-class SgdParams(C.Structure):
-    _fields_ = [("lr", f32), ("scale_mode", i32), ("momentum", f32)]
-
-
-class Rescale(C.Structure):
-    _fields_ = [(k, i32) for k in ("input_offset", "output_offset", "multiplier", "shift")]
-
-
-class MulParams(C.Structure):
-    _fields_ = [(k, i32) for k in ("input1_offset", "input2_offset", "output_multiplier", "output_shift",
-                                   "output_offset", "act_min", "act_max")]
-
-
-class MulGradParams(C.Structure):
-    _fields_ = [("other_scale", f32), ("other_zero_point", i32)]
-
-
-class Rows(C.Structure):
-    _fields_ = [("begin", i32), ("count", i32)]
-
-
-class SplitFilter(C.Structure):
-    _fields_ = [("frozen", P8), ("trained", P8), ("channels", P32), ("n", i32)]
-
 
 SCALE_PER_TENSOR, SCALE_PER_ROW, SCALE_PER_COLUMN = 0, 1, 2
 

@@ -1,6 +1,7 @@
 """Code generation: a scheduled, planned IR Graph -> the C files of `tte compile`.
 
     kernels.py    OpKind -> runtime_c kernel symbols and their scratch formulas
+    structs.py    the one description of each tte_types.h struct: designated initializers, layouts
     calls.py      one forward IR node -> one kernel call: its static parameter structs and arguments
     backward_calls.py  the same for the backward and update nodes
     context.py    Graph + arena offsets -> the plain dict the templates render

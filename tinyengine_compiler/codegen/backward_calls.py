@@ -20,11 +20,11 @@ import numpy as np
 from ..errors import UnsupportedError
 from ..ir import Graph, Node, OpKind
 from ..reference.backward.sgd_update import has_momentum, rounds_stochastically
-from .calls import Call, Static, _dims, _qp
+from .calls import Call, _qp
+from .structs import STRUCTS, Static, dims_static, geometry, pool_static
 
 Ref = Callable[[str], str]
-SCALE_PER_TENSOR, SCALE_PER_ROW, SCALE_PER_COLUMN = 0, 1, 2
-SCALE_MODES = (SCALE_PER_TENSOR, SCALE_PER_ROW, SCALE_PER_COLUMN)   # tte_scale_mode
+SCALE_PER_TENSOR, SCALE_PER_ROW, SCALE_PER_COLUMN = 0, 1, 2   # tte_scale_mode
 BLOCK = "&tte_block"   # the tte_rows of a fused update's loop (templates/tte_model.c.j2)
 
 
@@ -38,19 +38,19 @@ def _real_logits(g, n, tag, ref, kept):
     x, w, b = n.inputs
     z = g.tensors[n.outputs[0]]
     classes, depth = g.tensors[w].shape
-    statics = [Static("tte_real_logits_params", f"{tag}_params", [-_qp(g, x)[1]]),
+    statics = [STRUCTS["tte_real_logits_params"].static(f"{tag}_params", input_offset=-_qp(g, x)[1]),
                Static("float", f"{tag}_scale", [c_float(v) for v in n.attrs["scale"]], classes),
-               Static("tte_dims", f"{tag}_in_dims", [1, 1, 1, depth]),
-               Static("tte_dims", f"{tag}_w_dims", [classes, 1, 1, depth]),
-               Static("tte_dims", f"{tag}_out_dims", _dims(z.shape))]
+               dims_static(f"{tag}_in_dims", (depth,)), dims_static(f"{tag}_w_dims", (classes, depth)),
+               dims_static(f"{tag}_out_dims", z.shape)]
     return Call("tte_real_logits_f32", ["&tte_no_scratch", f"&{tag}_params", f"{tag}_scale", f"&{tag}_in_dims",
                                         ref(x), f"&{tag}_w_dims", ref(w), ref(b), f"&{tag}_out_dims", ref(z.name)],
                 statics)
 
 
 def _softmax(g, n, tag, ref, kept):
-    statics = [Static("tte_softmax_ce_params", f"{tag}_params", [c_float(n.attrs.get("label_smoothing", 0.0))]),
-               Static("tte_dims", f"{tag}_dims", _dims(g.tensors[n.inputs[0]].shape))]
+    statics = [STRUCTS["tte_softmax_ce_params"].static(f"{tag}_params",
+                                                       label_smoothing=c_float(n.attrs.get("label_smoothing", 0.0))),
+               dims_static(f"{tag}_dims", g.tensors[n.inputs[0]].shape)]
     return Call("tte_softmax_cross_entropy_f32", ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_dims",
                                                   ref(n.inputs[0]), ref(n.inputs[1]), ref(n.outputs[0]),
                                                   ref(n.outputs[1])], statics)
@@ -58,19 +58,20 @@ def _softmax(g, n, tag, ref, kept):
 
 def _clamp(g, n, tag, ref, kept):
     """ReLU backward: from the packed 1-bit mask of y when the plan keeps one, else from y."""
-    dims = Static("tte_dims", f"{tag}_dims", _dims(g.tensors[n.inputs[0]].shape))
+    dims = dims_static(f"{tag}_dims", g.tensors[n.inputs[0]].shape)
     if (n.inputs[1], n.name) in kept:
         return Call("tte_clamp_grad_mask_f32", ["&tte_no_scratch", f"&{tag}_dims", ref(n.inputs[0]),
                                                 ref(kept[(n.inputs[1], n.name)]), ref(n.outputs[0])], [dims])
-    statics = [Static("tte_clamp_grad_params", f"{tag}_params", [n.attrs["act_min"], n.attrs["act_max"]]), dims]
+    statics = [STRUCTS["tte_clamp_grad_params"].static(f"{tag}_params", act_min=n.attrs["act_min"],
+                                                       act_max=n.attrs["act_max"]), dims]
     return Call("tte_clamp_grad_f32", ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_dims", ref(n.inputs[0]),
                                        ref(n.inputs[1]), ref(n.outputs[0])], statics)
 
 
 def _conv_grad_params(g, n, tag, x_name):
     s, zp = _qp(g, x_name) if x_name else (1.0, 0)
-    return Static("tte_conv_grad_params", f"{tag}_params",
-                  [*n.attrs["stride"], *n.attrs["pads"], c_float(s), zp])
+    return STRUCTS["tte_conv_grad_params"].static(f"{tag}_params", **geometry(n.attrs), input_scale=c_float(s),
+                                                  input_zero_point=zp)
 
 
 def _w_scales(g, tag, w_name):
@@ -81,9 +82,9 @@ def _w_scales(g, tag, w_name):
 def _grad_input(g, n, tag, ref, kept):
     gz, w = n.inputs
     out = n.outputs[0]
-    statics = [Static("tte_dims", f"{tag}_g_dims", _dims(g.tensors[gz].shape)), _w_scales(g, tag, w),
-               Static("tte_dims", f"{tag}_w_dims", _dims(g.tensors[w].shape)),
-               Static("tte_dims", f"{tag}_out_dims", _dims(g.tensors[out].shape))]
+    statics = [dims_static(f"{tag}_g_dims", g.tensors[gz].shape), _w_scales(g, tag, w),
+               dims_static(f"{tag}_w_dims", g.tensors[w].shape),
+               dims_static(f"{tag}_out_dims", g.tensors[out].shape)]
     if n.op == OpKind.FULLY_CONNECTED_GRAD_INPUT:
         return Call("tte_fully_connected_grad_input_f32", ["&tte_no_scratch", f"&{tag}_g_dims", ref(gz),
                                                             f"&{tag}_w_dims", ref(w), f"{tag}_w_scale",
@@ -112,13 +113,14 @@ def _grad_weight(g, n, tag, ref, kept):
     if channels is not None and not (gathered and n.op != OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT):
         statics.append(Static("int32_t", f"{tag}_channels", list(channels), len(channels)))
         chan_arg = f"{tag}_channels"
-    statics += [Static("tte_dims", f"{tag}_x_dims", _dims(x_shape)),
-                Static("tte_dims", f"{tag}_g_dims", _dims(g.tensors[gz].shape)),
-                Static("tte_dims", f"{tag}_out_dims", _dims(g.tensors[out].shape))]
+    statics += [dims_static(f"{tag}_x_dims", x_shape),
+                dims_static(f"{tag}_g_dims", g.tensors[gz].shape),
+                dims_static(f"{tag}_out_dims", g.tensors[out].shape)]
     rows = [BLOCK if n.attrs.get("fused_update") else "NULL"]   # conv and FC gradients take a block
     if n.op == OpKind.FULLY_CONNECTED_GRAD_WEIGHT:
         s, zp = _qp(g, x)
-        statics.append(Static("tte_fc_grad_params", f"{tag}_params", [c_float(s), zp]))
+        statics.append(STRUCTS["tte_fc_grad_params"].static(f"{tag}_params", input_scale=c_float(s),
+                                                            input_zero_point=zp))
         symbol = "tte_fully_connected_grad_weight_f32"
     else:
         statics.append(_conv_grad_params(g, n, tag, x))
@@ -133,8 +135,8 @@ def _grad_weight(g, n, tag, ref, kept):
 
 def _two_dims(symbol):
     def build(g, n, tag, ref, kept):
-        statics = [Static("tte_dims", f"{tag}_g_dims", _dims(g.tensors[n.inputs[0]].shape)),
-                   Static("tte_dims", f"{tag}_out_dims", _dims(g.tensors[n.outputs[0]].shape))]
+        statics = [dims_static(f"{tag}_g_dims", g.tensors[n.inputs[0]].shape),
+                   dims_static(f"{tag}_out_dims", g.tensors[n.outputs[0]].shape)]
         return Call(symbol, ["&tte_no_scratch", f"&{tag}_g_dims", ref(n.inputs[0]), f"&{tag}_out_dims",
                              ref(n.outputs[0])], statics)
     return build
@@ -142,10 +144,9 @@ def _two_dims(symbol):
 
 def _avg_pool_grad(g, n, tag, ref, kept):
     gy, out = n.inputs[0], n.outputs[0]
-    statics = [Static("tte_pool_params", f"{tag}_params", [*n.attrs["stride"], *n.attrs["pads"], -128, 127]),
-               Static("tte_dims", f"{tag}_g_dims", _dims(g.tensors[gy].shape)),
-               Static("tte_dims", f"{tag}_k_dims", [1, *n.attrs["kernel"], 1]),
-               Static("tte_dims", f"{tag}_out_dims", _dims(g.tensors[out].shape))]
+    statics = [pool_static(f"{tag}_params", n.attrs), dims_static(f"{tag}_g_dims", g.tensors[gy].shape),
+               dims_static(f"{tag}_k_dims", (1, *n.attrs["kernel"], 1)),
+               dims_static(f"{tag}_out_dims", g.tensors[out].shape)]
     return Call("tte_avg_pool2d_grad_f32", ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_g_dims", ref(gy),
                                             f"&{tag}_k_dims", f"&{tag}_out_dims", ref(out)], statics)
 
@@ -154,10 +155,9 @@ def _max_pool_grad(g, n, tag, ref, kept):
     """From the tap each window picked (`<x>.argmax.<reader>`, tte_max_pool2d_argmax_s8)."""
     gy, x = n.inputs
     out = n.outputs[0]
-    statics = [Static("tte_pool_params", f"{tag}_params", [*n.attrs["stride"], *n.attrs["pads"], -128, 127]),
-               Static("tte_dims", f"{tag}_g_dims", _dims(g.tensors[gy].shape)),
-               Static("tte_dims", f"{tag}_k_dims", [1, *n.attrs["kernel"], 1]),
-               Static("tte_dims", f"{tag}_out_dims", _dims(g.tensors[out].shape))]
+    statics = [pool_static(f"{tag}_params", n.attrs), dims_static(f"{tag}_g_dims", g.tensors[gy].shape),
+               dims_static(f"{tag}_k_dims", (1, *n.attrs["kernel"], 1)),
+               dims_static(f"{tag}_out_dims", g.tensors[out].shape)]
     return Call("tte_max_pool2d_grad_f32", ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_g_dims", ref(gy),
                                             ref(kept[(x, n.name)]), f"&{tag}_k_dims", f"&{tag}_out_dims", ref(out)],
                 statics)
@@ -167,8 +167,8 @@ def _move_channels(g, n, tag, ref, kept):
     gy, out = n.inputs[0], n.outputs[0]
     src, dst = n.attrs["in_channels"], n.attrs["out_channels"]
     count = len(src) if src is not None else len(dst)
-    statics = [Static("tte_dims", f"{tag}_g_dims", _dims(g.tensors[gy].shape)),
-               Static("tte_dims", f"{tag}_out_dims", _dims(g.tensors[out].shape))]
+    statics = [dims_static(f"{tag}_g_dims", g.tensors[gy].shape),
+               dims_static(f"{tag}_out_dims", g.tensors[out].shape)]
     lists = []
     for side, channels in (("in", src), ("out", dst)):
         if channels is None:
@@ -183,7 +183,7 @@ def _move_channels(g, n, tag, ref, kept):
 def _lut_grad(g, n, tag, ref, kept):
     gy, x = n.inputs
     statics = [Static("float", f"{tag}_slope", [c_float(v) for v in n.attrs["slope"]], 256),
-               Static("tte_dims", f"{tag}_dims", _dims(g.tensors[gy].shape))]
+               dims_static(f"{tag}_dims", g.tensors[gy].shape)]
     return Call("tte_lut_grad_f32", ["&tte_no_scratch", f"{tag}_slope", f"&{tag}_dims", ref(gy), ref(x),
                                      ref(n.outputs[0])], statics)
 
@@ -192,16 +192,16 @@ def _mul_grad(g, n, tag, ref, kept):
     """One operand's gradient, from the other operand (saved int8)."""
     gz, other = n.inputs
     s, zp = _qp(g, other)
-    statics = [Static("tte_mul_grad_params", f"{tag}_params", [c_float(s), zp]),
-               Static("tte_dims", f"{tag}_g_dims", _dims(g.tensors[gz].shape)),
-               Static("tte_dims", f"{tag}_o_dims", _dims(g.tensors[other].shape)),
-               Static("tte_dims", f"{tag}_out_dims", _dims(g.tensors[n.outputs[0]].shape))]
+    statics = [STRUCTS["tte_mul_grad_params"].static(f"{tag}_params", other_scale=c_float(s), other_zero_point=zp),
+               dims_static(f"{tag}_g_dims", g.tensors[gz].shape),
+               dims_static(f"{tag}_o_dims", g.tensors[other].shape),
+               dims_static(f"{tag}_out_dims", g.tensors[n.outputs[0]].shape)]
     return Call("tte_mul_grad_f32", ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_g_dims", ref(gz), f"&{tag}_o_dims",
                                      ref(other), f"&{tag}_out_dims", ref(n.outputs[0])], statics)
 
 
 def _accumulate(g, n, tag, ref, kept):
-    statics = [Static("tte_dims", f"{tag}_dims", _dims(g.tensors[n.outputs[0]].shape))]
+    statics = [dims_static(f"{tag}_dims", g.tensors[n.outputs[0]].shape)]
     return Call("tte_grad_accumulate_f32", ["&tte_no_scratch", f"&{tag}_dims", ref(n.inputs[0]), ref(n.inputs[1]),
                                             ref(n.outputs[0])], statics)
 
@@ -246,11 +246,10 @@ def _sgd(g, n, tag, ref, split: bool):
     entry = sgd_entries(g).index(sgd_entry(g, n))
     channels = n.attrs.get("channels")
     # a bias [C] is {C, 1, 1, 1}: one row per output channel, scaled per row
-    rows = (lambda shape: [shape[0], 1, 1, 1]) if len(p.shape) == 1 else _dims
+    rows = (lambda shape: (shape[0], 1, 1, 1)) if len(p.shape) == 1 else tuple
     stored_shape = (*p.shape[:-1], len(channels)) if split else p.shape
     channels = None if split else channels
-    statics = [Static("tte_dims", f"{tag}_p_dims", rows(stored_shape)),
-               Static("tte_dims", f"{tag}_g_dims", rows(g.tensors[grad].shape))]
+    statics = [dims_static(f"{tag}_p_dims", rows(stored_shape)), dims_static(f"{tag}_g_dims", rows(g.tensors[grad].shape))]
     chan_arg = "NULL"
     if channels is not None:
         statics.append(Static("int32_t", f"{tag}_channels", list(channels), len(channels)))

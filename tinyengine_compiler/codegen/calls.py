@@ -22,17 +22,9 @@ from ..ir import Graph, Node, OpKind
 from ..ir.ops import is_pointwise
 from ..ir.quant import quantize_multiplier
 from ..passes.legalize_bias import legal_bias
+from .structs import STRUCTS, Static, dims_static, geometry, pool_static
 
 ADD_LEFT_SHIFT = 20
-
-
-@dataclass
-class Static:
-    """A `static const <ctype> <name>[<count>] = {<values>};` (count None: not an array)."""
-    ctype: str
-    name: str
-    values: list
-    count: int | None = None
 
 
 @dataclass
@@ -47,33 +39,34 @@ def _qp(g: Graph, name: str) -> tuple[float, int]:
     return qp.scale[0], qp.zero_point[0]
 
 
-def _dims(shape) -> list[int]:
-    """tte_dims {n, h, w, c} of a shape: [C] is {1, 1, 1, C}, [N, C] is {N, 1, 1, C}."""
-    shape = tuple(shape)
-    if len(shape) == 1:
-        return [1, 1, 1, shape[0]]
-    if len(shape) == 2:
-        return [shape[0], 1, 1, shape[1]]
-    return list(shape)
-
-
 def _multipliers(reals: np.ndarray) -> tuple[list[int], list[int]]:
     pairs = [quantize_multiplier(float(r)) for r in reals]
     return [m for m, _ in pairs], [s for _, s in pairs]
 
 
-def _weighted_kernel(g: Graph, node: Node) -> tuple[str, str, list[int]]:
-    """(symbol, params struct type, params values) of a CONV2D / DEPTHWISE_CONV2D / FC node."""
+def _clamp(node: Node) -> dict[str, int]:
+    """The act_min / act_max fields: the node's fused clamp, else the whole int8 range."""
+    return {"act_min": node.attrs.get("act_min", -128), "act_max": node.attrs.get("act_max", 127)}
+
+
+def _weighted_kernel(g: Graph, node: Node, var: str) -> tuple[str, Static]:
+    """(symbol, params static `var`) of a CONV2D / DEPTHWISE_CONV2D / FC node."""
     zp_in, zp_out = _qp(g, node.inputs[0])[1], _qp(g, node.outputs[0])[1]
-    clamp = [node.attrs.get("act_min", -128), node.attrs.get("act_max", 127)]
+    quant = {"input_offset": -zp_in, "output_offset": zp_out, **_clamp(node)}
     if node.op == OpKind.FULLY_CONNECTED:
-        return "tte_fully_connected_s8", "tte_fc_params", [-zp_in, zp_out, *clamp]
-    params = [*node.attrs["stride"], *node.attrs["pads"], -zp_in, zp_out, *clamp]
+        return "tte_fully_connected_s8", STRUCTS["tte_fc_params"].static(var, **quant)
+    params = STRUCTS["tte_conv_params"].static(var, **geometry(node.attrs), **quant)
     if node.op == OpKind.DEPTHWISE_CONV2D:
         inplace = "tte_depthwise_conv2d_inplace_s8" if node.attrs.get("in_place") else "tte_depthwise_conv2d_s8"
-        return inplace, "tte_conv_params", params
+        return inplace, params
     pointwise = is_pointwise(g.tensors[node.inputs[1]].shape, node.attrs["pads"])
-    return ("tte_conv2d_1x1_s8" if pointwise else "tte_conv2d_s8"), "tte_conv_params", params
+    return ("tte_conv2d_1x1_s8" if pointwise else "tte_conv2d_s8"), params
+
+
+def _per_channel_quant(var: str, mult: list[int], shift: list[int]) -> list[Static]:
+    """The multiplier and shift arrays `<var>_mult`, `<var>_shift` and their tte_per_channel_quant `var`."""
+    return [Static("int32_t", f"{var}_mult", mult, len(mult)), Static("int32_t", f"{var}_shift", shift, len(shift)),
+            STRUCTS["tte_per_channel_quant"].static(var, multiplier=f"{var}_mult", shift=f"{var}_shift")]
 
 
 def _weighted(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
@@ -82,17 +75,14 @@ def _weighted(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call
     s_in, s_out = _qp(g, x.name)[0], _qp(g, y.name)[0]
     reals = np.float64(s_in) * np.asarray(w.qparams.scale, np.float64) / np.float64(s_out)
     mult, shift = _multipliers(reals)
-    symbol, params_type, params = _weighted_kernel(g, node)
+    symbol, params = _weighted_kernel(g, node, f"{tag}_params")
     if not np.array_equal(legal_bias(g, node), b.data):
         raise UnsupportedError(f"node '{node.name}': its int32 bias can overflow the C accumulator; "
                                "run passes.legalize_bias first")
     fc = node.op == OpKind.FULLY_CONNECTED
-    statics = [Static(params_type, f"{tag}_params", params),
-               Static("int32_t", f"{tag}_mult", mult, len(mult)), Static("int32_t", f"{tag}_shift", shift, len(shift)),
-               Static("tte_per_channel_quant", f"{tag}_quant", [f"{tag}_mult", f"{tag}_shift"]),
-               Static("tte_dims", f"{tag}_in_dims", [1, 1, 1, x.size] if fc else _dims(x.shape)),
-               Static("tte_dims", f"{tag}_w_dims", [w.shape[0], 1, 1, w.shape[1]] if fc else _dims(w.shape)),
-               Static("tte_dims", f"{tag}_out_dims", _dims(y.shape))]
+    statics = [params, *_per_channel_quant(f"{tag}_quant", mult, shift),
+               dims_static(f"{tag}_in_dims", (x.size,) if fc else x.shape),
+               dims_static(f"{tag}_w_dims", w.shape), dims_static(f"{tag}_out_dims", y.shape)]
     args = ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_quant", f"&{tag}_in_dims", ref(x.name),
             f"&{tag}_w_dims", ref(w.name), ref(b.name), f"&{tag}_out_dims", ref(y.name)]
     return Call(symbol, args, statics)
@@ -105,10 +95,12 @@ def _add(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
     m_a, sh_a = quantize_multiplier(np.float64(s_a) / twice_max)
     m_b, sh_b = quantize_multiplier(np.float64(s_b) / twice_max)
     m_o, sh_o = quantize_multiplier(twice_max / ((1 << ADD_LEFT_SHIFT) * np.float64(s_out)))
-    params = [-zp_a, m_a, sh_a, -zp_b, m_b, sh_b, ADD_LEFT_SHIFT, m_o, sh_o, zp_out,
-              node.attrs.get("act_min", -128), node.attrs.get("act_max", 127)]
+    params = STRUCTS["tte_add_params"].static(
+        f"{tag}_params", input1_offset=-zp_a, input1_multiplier=m_a, input1_shift=sh_a, input2_offset=-zp_b,
+        input2_multiplier=m_b, input2_shift=sh_b, left_shift=ADD_LEFT_SHIFT, output_multiplier=m_o,
+        output_shift=sh_o, output_offset=zp_out, **_clamp(node))
     y = g.tensors[node.outputs[0]]
-    statics = [Static("tte_add_params", f"{tag}_params", params), Static("tte_dims", f"{tag}_dims", _dims(y.shape))]
+    statics = [params, dims_static(f"{tag}_dims", y.shape)]
     return Call("tte_add_s8", ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_dims", ref(node.inputs[0]),
                                ref(node.inputs[1]), ref(y.name)], statics)
 
@@ -119,8 +111,9 @@ def _global_avg_pool(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) 
     count = x.shape[1] * x.shape[2]
     equal = (s_in, zp_in) == (s_out, zp_out)
     m, s = (0, 0) if equal else quantize_multiplier(np.float64(s_in) / (np.float64(s_out) * count))
-    statics = [Static("tte_gap_params", f"{tag}_params", [-zp_in, zp_out, m, s, -128, 127]),
-               Static("tte_dims", f"{tag}_in_dims", _dims(x.shape)), Static("tte_dims", f"{tag}_out_dims", _dims(y.shape))]
+    statics = [STRUCTS["tte_gap_params"].static(f"{tag}_params", input_offset=-zp_in, output_offset=zp_out,
+                                                multiplier=m, shift=s, act_min=-128, act_max=127),
+               dims_static(f"{tag}_in_dims", x.shape), dims_static(f"{tag}_out_dims", y.shape)]
     symbol = "tte_global_avg_pool_s8" if equal else "tte_global_avg_pool_requant_s8"
     return Call(symbol, ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_in_dims", ref(x.name), f"&{tag}_out_dims",
                          ref(y.name)], statics)
@@ -128,12 +121,9 @@ def _global_avg_pool(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) 
 
 def _pool_statics(g: Graph, node: Node, tag: str) -> list[Static]:
     x, y = g.tensors[node.inputs[0]], g.tensors[node.outputs[0]]
-    return [Static("tte_pool_params", f"{tag}_params",
-                   [*node.attrs["stride"], *node.attrs["pads"], node.attrs.get("act_min", -128),
-                    node.attrs.get("act_max", 127)]),
-            Static("tte_dims", f"{tag}_in_dims", _dims(x.shape)),
-            Static("tte_dims", f"{tag}_k_dims", [1, *node.attrs["kernel"], 1]),
-            Static("tte_dims", f"{tag}_out_dims", _dims(y.shape))]
+    return [pool_static(f"{tag}_params", node.attrs, **_clamp(node)),
+            dims_static(f"{tag}_in_dims", x.shape), dims_static(f"{tag}_k_dims", (1, *node.attrs["kernel"], 1)),
+            dims_static(f"{tag}_out_dims", y.shape)]
 
 
 def _avg_pool(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
@@ -147,7 +137,8 @@ def _avg_pool(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call
     taps = node.attrs["kernel"][0] * node.attrs["kernel"][1]
     mult, shift = _multipliers(np.float64(s_in) / (np.float64(s_out) * np.arange(1, taps + 1)))
     statics += [Static("int32_t", f"{tag}_mult", mult, taps), Static("int32_t", f"{tag}_shift", shift, taps),
-                Static("tte_avg_requant", f"{tag}_rq", [-zp_in, zp_out, f"{tag}_mult", f"{tag}_shift"])]
+                STRUCTS["tte_avg_requant"].static(f"{tag}_rq", input_offset=-zp_in, output_offset=zp_out,
+                                                  multiplier=f"{tag}_mult", shift=f"{tag}_shift")]
     return Call("tte_avg_pool2d_requant_s8", ["&tte_no_scratch", args[0], f"&{tag}_rq", *args[1:]], statics)
 
 
@@ -166,7 +157,8 @@ def _rescale(g: Graph, src: str, dst: str, tag: str) -> tuple[str, list[Static]]
     if (s_in, zp_in) == (s_out, zp_out):
         return "NULL", []
     m, s = quantize_multiplier(np.float64(s_in) / np.float64(s_out))
-    return f"&{tag}", [Static("tte_rescale", tag, [-zp_in, zp_out, m, s])]
+    return f"&{tag}", [STRUCTS["tte_rescale"].static(tag, input_offset=-zp_in, output_offset=zp_out, multiplier=m,
+                                                     shift=s)]
 
 
 def _concat(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> list[Call]:
@@ -177,10 +169,10 @@ def _concat(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> list[C
         x = g.tensors[name]
         rq, statics = _rescale(g, name, y.name, f"{tag}_rq{i}")
         n = x.shape[-1]
-        statics += [Static("tte_dims", f"{tag}_in_dims{i}", _dims(x.shape)),
+        statics += [dims_static(f"{tag}_in_dims{i}", x.shape),
                     Static("int32_t", f"{tag}_out_channels{i}", list(range(start, start + n)), n)]
         if i == 0:
-            statics.append(Static("tte_dims", f"{tag}_out_dims", _dims(y.shape)))
+            statics.append(dims_static(f"{tag}_out_dims", y.shape))
         calls.append(Call("tte_copy_channels_s8", ["&tte_no_scratch", rq, f"&{tag}_in_dims{i}", ref(name), "NULL",
                                                    f"{tag}_out_channels{i}", str(n), f"&{tag}_out_dims", ref(y.name)],
                           statics))
@@ -192,9 +184,8 @@ def _channel_select(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -
     x, y = g.tensors[node.inputs[0]], g.tensors[node.outputs[0]]
     channels = list(node.attrs["channels"])
     rq, statics = _rescale(g, x.name, y.name, f"{tag}_rq")
-    statics += [Static("tte_dims", f"{tag}_in_dims", _dims(x.shape)),
-                Static("int32_t", f"{tag}_channels", channels, len(channels)),
-                Static("tte_dims", f"{tag}_out_dims", _dims(y.shape))]
+    statics += [dims_static(f"{tag}_in_dims", x.shape), Static("int32_t", f"{tag}_channels", channels, len(channels)),
+                dims_static(f"{tag}_out_dims", y.shape)]
     return Call("tte_copy_channels_s8", ["&tte_no_scratch", rq, f"&{tag}_in_dims", ref(x.name), f"{tag}_channels",
                                          "NULL", str(len(channels)), f"&{tag}_out_dims", ref(y.name)], statics)
 
@@ -203,7 +194,7 @@ def _lut(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
     """A table activation: its 256 int8 values, made at import (ir/activations.py)."""
     y = g.tensors[node.outputs[0]]
     statics = [Static("int8_t", f"{tag}_table", list(node.attrs["table"]), 256),
-               Static("tte_dims", f"{tag}_dims", _dims(y.shape))]
+               dims_static(f"{tag}_dims", y.shape)]
     return Call("tte_lut_s8", ["&tte_no_scratch", f"{tag}_table", f"&{tag}_dims", ref(node.inputs[0]), ref(y.name)],
                 statics)
 
@@ -213,10 +204,11 @@ def _mul(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
     (s_a, zp_a), (s_b, zp_b) = _qp(g, node.inputs[0]), _qp(g, node.inputs[1])
     s_out, zp_out = _qp(g, node.outputs[0])
     m, s = quantize_multiplier(np.float64(s_a) * np.float64(s_b) / np.float64(s_out))
-    params = [-zp_a, -zp_b, m, s, zp_out, node.attrs.get("act_min", -128), node.attrs.get("act_max", 127)]
     y = g.tensors[node.outputs[0]]
-    statics = [Static("tte_mul_params", f"{tag}_params", params), Static("tte_dims", f"{tag}_dims", _dims(y.shape)),
-               Static("tte_dims", f"{tag}_b_dims", _dims(g.tensors[node.inputs[1]].shape))]
+    statics = [STRUCTS["tte_mul_params"].static(f"{tag}_params", input1_offset=-zp_a, input2_offset=-zp_b,
+                                                output_multiplier=m, output_shift=s, output_offset=zp_out,
+                                                **_clamp(node)),
+               dims_static(f"{tag}_dims", y.shape), dims_static(f"{tag}_b_dims", g.tensors[node.inputs[1]].shape)]
     return Call("tte_mul_s8", ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_dims", ref(node.inputs[0]),
                                f"&{tag}_b_dims", ref(node.inputs[1]), ref(y.name)], statics)
 
@@ -230,17 +222,16 @@ def _fused_expand_depthwise(g: Graph, node: Node, tag: str, ref: Callable[[str],
     s_mid, zp_mid = np.float64(node.attrs["mid_scale"]), int(node.attrs["mid_zero_point"])
     m1, sh1 = _multipliers(np.float64(s_x) * np.asarray(w1.qparams.scale, np.float64) / s_mid)
     m2, sh2 = _multipliers(s_mid * np.asarray(w2.qparams.scale, np.float64) / np.float64(s_out))
-    expand = [1, 1, 0, 0, 0, 0, -zp_x, zp_mid, node.attrs["expand_act_min"], node.attrs["expand_act_max"]]
-    dw = [*node.attrs["stride"], *node.attrs["pads"], -zp_mid, zp_out, node.attrs["act_min"], node.attrs["act_max"]]
-    statics = [Static("tte_conv_params", f"{tag}_expand_params", expand),
-               Static("int32_t", f"{tag}_expand_mult", m1, len(m1)),
-               Static("int32_t", f"{tag}_expand_shift", sh1, len(sh1)),
-               Static("tte_per_channel_quant", f"{tag}_expand_quant", [f"{tag}_expand_mult", f"{tag}_expand_shift"]),
-               Static("tte_conv_params", f"{tag}_dw_params", dw),
-               Static("int32_t", f"{tag}_dw_mult", m2, len(m2)), Static("int32_t", f"{tag}_dw_shift", sh2, len(sh2)),
-               Static("tte_per_channel_quant", f"{tag}_dw_quant", [f"{tag}_dw_mult", f"{tag}_dw_shift"]),
-               Static("tte_dims", f"{tag}_in_dims", _dims(x.shape)), Static("tte_dims", f"{tag}_w1_dims", _dims(w1.shape)),
-               Static("tte_dims", f"{tag}_w2_dims", _dims(w2.shape)), Static("tte_dims", f"{tag}_out_dims", _dims(y.shape))]
+    conv = STRUCTS["tte_conv_params"]
+    statics = [conv.static(f"{tag}_expand_params", **geometry({"stride": (1, 1), "pads": (0, 0, 0, 0)}),
+                           input_offset=-zp_x, output_offset=zp_mid, act_min=node.attrs["expand_act_min"],
+                           act_max=node.attrs["expand_act_max"]),
+               *_per_channel_quant(f"{tag}_expand_quant", m1, sh1),
+               conv.static(f"{tag}_dw_params", **geometry(node.attrs), input_offset=-zp_mid, output_offset=zp_out,
+                           act_min=node.attrs["act_min"], act_max=node.attrs["act_max"]),
+               *_per_channel_quant(f"{tag}_dw_quant", m2, sh2),
+               dims_static(f"{tag}_in_dims", x.shape), dims_static(f"{tag}_w1_dims", w1.shape),
+               dims_static(f"{tag}_w2_dims", w2.shape), dims_static(f"{tag}_out_dims", y.shape)]
     args = ["&tte_no_scratch", f"&{tag}_expand_params", f"&{tag}_expand_quant", f"&{tag}_dw_params", f"&{tag}_dw_quant",
             f"&{tag}_in_dims", ref(x.name), f"&{tag}_w1_dims", ref(w1.name), ref(b1.name), f"&{tag}_w2_dims",
             ref(w2.name), ref(b2.name), f"&{tag}_out_dims", ref(y.name)]

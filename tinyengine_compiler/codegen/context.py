@@ -23,19 +23,15 @@ from ..planners.base import Buffer
 from ..reference.backward.sgd_update import has_momentum, rounds_stochastically
 from ..resources import runtime_version
 from .backward_calls import c_float, backward_call, master_name, sgd_entries, velocity_name
-from .calls import Static, _dims, forward_call
+from .calls import forward_call
+from .structs import STRUCTS, Static, c_literal, dims_static, pool_static
 
 _CTYPES = {DType.INT8: "int8_t", DType.INT32: "int32_t", DType.FLOAT32: "float", DType.UINT8: "uint8_t"}
 
 
-def _literal(v) -> str:
-    """A C literal; INT32_MIN has none (2147483648 alone does not fit an int)."""
-    return "INT32_MIN" if v == -(1 << 31) else str(v)
-
-
 def _rows(values, per_row: int = 24) -> list[str]:
     """Array initializer text, `per_row` literals a line."""
-    lits = [_literal(v) for v in values]
+    lits = [c_literal(v) for v in values]
     return [", ".join(lits[i:i + per_row]) for i in range(0, len(lits), per_row)]
 
 
@@ -68,10 +64,9 @@ def _saved_state(g: Graph, buffers: list[Buffer]) -> dict[tuple[str, str], Buffe
 
 
 def _argmax(g: Graph, tensor: str, index_ref: str, reader: Node, tag: str, ref) -> tuple[dict, list[Static]]:
-    statics = [Static("tte_pool_params", f"{tag}_params", [*reader.attrs["stride"], *reader.attrs["pads"], -128, 127]),
-               Static("tte_dims", f"{tag}_in_dims", _dims(g.tensors[tensor].shape)),
-               Static("tte_dims", f"{tag}_k_dims", [1, *reader.attrs["kernel"], 1]),
-               Static("tte_dims", f"{tag}_out_dims", _dims(g.tensors[reader.inputs[0]].shape))]
+    statics = [pool_static(f"{tag}_params", reader.attrs), dims_static(f"{tag}_in_dims", g.tensors[tensor].shape),
+               dims_static(f"{tag}_k_dims", (1, *reader.attrs["kernel"], 1)),
+               dims_static(f"{tag}_out_dims", g.tensors[reader.inputs[0]].shape)]
     call = {"comment": f"the tap of each window of {reader.attrs['forward']} for {reader.name}",
             "symbol": "tte_max_pool2d_argmax_s8",
             "args": ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_in_dims", ref(tensor), f"&{tag}_k_dims",
@@ -80,8 +75,9 @@ def _argmax(g: Graph, tensor: str, index_ref: str, reader: Node, tag: str, ref) 
 
 
 def _pack_mask(g: Graph, tensor: str, mask_ref: str, reader: Node, tag: str, ref) -> tuple[dict, list[Static]]:
-    statics = [Static("tte_clamp_grad_params", f"{tag}_params", [reader.attrs["act_min"], reader.attrs["act_max"]]),
-               Static("tte_dims", f"{tag}_dims", _dims(g.tensors[tensor].shape))]
+    statics = [STRUCTS["tte_clamp_grad_params"].static(f"{tag}_params", act_min=reader.attrs["act_min"],
+                                                       act_max=reader.attrs["act_max"]),
+               dims_static(f"{tag}_dims", g.tensors[tensor].shape)]
     call = {"comment": f"1-bit ReLU mask of {tensor} for {reader.name}", "symbol": "tte_pack_mask_s8",
             "args": ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_dims", ref(tensor), mask_ref]}
     return call, statics
@@ -91,8 +87,8 @@ def _gather(g: Graph, tensor: str, kept_ref: str, reader: Node, tag: str, ref) -
     channels = list(reader.attrs["channels"])
     shape = g.tensors[tensor].shape
     statics = [Static("int32_t", f"{tag}_channels", channels, len(channels)),
-               Static("tte_dims", f"{tag}_in_dims", _dims(shape)),
-               Static("tte_dims", f"{tag}_out_dims", _dims((*shape[:-1], len(channels))))]
+               dims_static(f"{tag}_in_dims", shape),
+               dims_static(f"{tag}_out_dims", (*shape[:-1], len(channels)))]
     call = {"comment": f"keep channels {channels[:4]}{'...' if len(channels) > 4 else ''} of {tensor} for {reader.name}",
             "symbol": "tte_gather_channels_s8",
             "args": ["&tte_no_scratch", f"&{tag}_in_dims", ref(tensor), f"{tag}_channels", f"&{tag}_out_dims",
@@ -261,9 +257,10 @@ def _trainable(g: Graph, update: Node, image: str, init: str, tag: str) -> tuple
     if tag:
         count = t.size // t.shape[-1] * len(channels)
         statics = [Static("int32_t", f"{tag}_channels", list(channels), len(channels)),
-                   Static("tte_dims", f"{tag}_dims", _dims(t.shape)),
-                   Static("tte_dims", f"{tag}_trained_dims", _dims((*t.shape[:-1], len(channels)))),
-                   Static("tte_split_filter", tag, [init, image, f"{tag}_channels", len(channels)])]
+                   dims_static(f"{tag}_dims", t.shape),
+                   dims_static(f"{tag}_trained_dims", (*t.shape[:-1], len(channels))),
+                   STRUCTS["tte_split_filter"].static(tag, frozen=init, trained=image, channels=f"{tag}_channels",
+                                                      n=len(channels))]
         gather = {"dims": f"&{tag}_dims", "channels": f"{tag}_channels", "trained_dims": f"&{tag}_trained_dims"}
         split = f"&{tag}"
     # bytes: what tte_get_trainable saves of it; sram_bytes: what it occupies in SRAM
@@ -345,8 +342,8 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
                 call.args = [split_refs[idents[w]] if a == sram[w] else a for a in call.args]
             scratch = scratch_of.get(node.name)
             if scratch is not None:   # the node's kernel works through scratch memory in the arena
-                statics.append(Static("tte_ctx", f"{tag}_ctx",
-                                      [f"tte_ram.arena + {offsets[scratch.name]}", scratch.size_bytes]))
+                statics.append(STRUCTS["tte_ctx"].static(f"{tag}_ctx", buf=f"tte_ram.arena + {offsets[scratch.name]}",
+                                                         size=scratch.size_bytes))
                 call.args[0] = f"&{tag}_ctx"
             statics.extend(call.statics)
             used.update(n for n in node.inputs if g.tensors[n].is_constant and (idents[n] in call.args or n in split))
@@ -390,8 +387,9 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
         "ram_bytes": state_bytes(members),
         "input": {"offset": offsets[x.name], "bytes": x.nbytes, "shape": list(x.shape)},
         "output": {"offset": offsets[y.name], "bytes": y.nbytes, "shape": list(y.shape)},
-        "statics": [{"ctype": s.ctype, "name": s.name, "count": s.count, "rows": _rows(s.values)}
-                    for s in statics],
+        # a struct's designated initializers four a line, array literals 24
+        "statics": [{"ctype": s.ctype, "name": s.name, "count": s.count,
+                     "rows": _rows(s.values, 4 if s.ctype in STRUCTS else 24)} for s in statics],
         "constants": [{"ctype": _CTYPES[g.tensors[n].dtype], "name": idents[n], "count": g.tensors[n].size,
                        "rows": _rows(np.asarray(g.tensors[n].data).reshape(-1).tolist())} for n in flash],
         "calls": infer_calls,
