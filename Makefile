@@ -3,9 +3,10 @@
 
 # By default everything runs in a virtualenv of the repo, .venv, made with python3 (Debian:
 # python3-venv) and sharing its site packages; the system Python gets nothing installed.
-# PYTHON=/path/to/python uses that interpreter's environment instead.
+# `make PYTHON=/path/to/python ...` uses that interpreter's environment instead (a PYTHON
+# variable in the environment does not: it would install into the system Python unasked).
 VENV := .venv
-ifeq ($(origin PYTHON),undefined)
+ifneq ($(origin PYTHON),command line)
 PYTHON := $(VENV)/bin/python
 PYTHON_SETUP := $(PYTHON)
 else
@@ -26,8 +27,11 @@ DEMO_IMAGE := $(MODELS)/example-image.npy
 
 deps: $(DEPS_STAMP)
 
+# a venv that python3 could not finish (no ensurepip: Debian without python3-venv) is removed,
+# so that the next make tries again
 $(VENV)/bin/python:
-	python3 -m venv --system-site-packages $(VENV)
+	python3 -m venv --system-site-packages $(VENV) || { rm -rf $(VENV); \
+	    echo "error: python3 -m venv failed; on Debian: apt install python3-venv" >&2; exit 1; }
 
 $(DEPS_STAMP): pyproject.toml setup.py $(PYTHON_SETUP)
 	$(PYTHON) -m pip install --progress-bar off -q -e '.[test]'
@@ -52,5 +56,5 @@ demo: $(MODELS_STAMP)
 	$(TTE) compile $(DEMO_MODEL) --update sparse_49kb --num-classes 10 --budget 256KB -o out/demo
 
 clean:
-	rm -rf $(MODELS) .deps-installed-* $(VENV) build dist *.egg-info tinyengine_compiler/_data .pytest_cache
+	rm -rf $(MODELS) .deps-installed* $(VENV) build dist *.egg-info tinyengine_compiler/_data .pytest_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

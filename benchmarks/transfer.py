@@ -14,8 +14,10 @@ conclusions compare run seeds 0, 1 and 2 and report the mean and the standard de
 * int8 full (with and without QAS), bias-only, last-layer, and the paper's sparse scheme (with
   and without QAS): `tte compile`'s C engine built for this host (`targets.host.HostEngine`,
   the code that runs on the M7), trained parameters stored int8 / int32 and updated in place
-  as on the device, each step rounded to nearest or stochastically (`--rounding`).  The first SPOT_STEPS steps of each int8 run also run in the numpy
-  reference trainer; the losses and trained bytes must be equal or the script stops;
+  as on the device, each step rounded to nearest or stochastically (`tte compile --rounding`),
+  with plain SGD or SGD-M (`--momentum`).  The first SPOT_STEPS steps of each int8 run also
+  run in the numpy reference trainer; the losses and trained bytes must be equal or the script
+  stops;
 * for analysis, int8 full and sparse with QAS again with float32 master weights
   (`tte compile --storage float32`): the same int8 forward, but steps smaller than half an
   int8 step accumulate instead of being rounded away.
@@ -381,11 +383,14 @@ def _spread(values) -> str:
     return f"{pct.mean():.1f}" + (f" ±{pct.std(ddof=1):.1f}" if len(pct) > 1 else "")
 
 
-def by_label(task: Task, rows: list[dict]) -> dict[str, dict[str, list[dict]]]:
-    """{label: {model: [the row of each seed, by seed]}} for `task`, in the study's order."""
-    out: dict[str, dict[str, list[dict]]] = {}
+def of_run(task: Task, rows: list[dict], run: Run) -> dict[str, list[dict]]:
+    """{model: [the rows of `run` on `task`, by seed]}."""
+    out: dict[str, list[dict]] = {}
+    fields = _fields(run)
     for r in sorted((r for r in rows if r["task"] == task.name), key=lambda r: r["seed"]):
-        out.setdefault(_label(r), {}).setdefault(r["model"], []).append(r)
+        if all(r[k] == v for k, v in fields.items() if k != "scheme") and \
+                r["scheme"] == run.preset(r["model"]):
+            out.setdefault(r["model"], []).append(r)
     return out
 
 
@@ -395,13 +400,14 @@ def table(task: Task, rows: list[dict], models, runs) -> str:
     head = ("| run | seeds | " + " | ".join(f"{m} top-1 | {m} peak KB" for m in models)
             + " | mean top-1 | paper's claim |")
     lines = [head, "|---|---:|" + "---:|---:|" * len(models) + "---:|---|"]
-    for (label, per_model), run in zip(by_label(task, rows).items(), runs):
+    for run in runs:
+        per_model = of_run(task, rows, run)
         cells = [f"{_spread([r['top1'] for r in per_model[m]])} | {per_model[m][0]['peak_sram_bytes'] / 1024:.0f}"
                  for m in models]
         seeds = min(len(per_model[m]) for m in models)
         per_seed = [np.mean([per_model[m][k]["top1"] for m in models]) for k in range(seeds)]
-        lines.append(f"| {label} | {seeds} | " + " | ".join(cells) + f" | {_spread(per_seed)} | "
-                     f"{PAPER_CLAIM[run]} |")
+        lines.append(f"| {_label(per_model[models[0]][0])} | {seeds} | " + " | ".join(cells)
+                     + f" | {_spread(per_seed)} | {PAPER_CLAIM[run]} |")
     return "\n".join(lines)
 
 
@@ -434,12 +440,16 @@ def checks(task: Task, rows: list[dict], models) -> list[str]:
            f"Rounding to nearest instead: {100 * (mean('full', 'int8', True) - fp32):+.1f} pt; without QAS: "
            f"{100 * (mean('full', 'int8', False) - fp32):+.1f} pt; with QAS and float32 master weights: "
            f"{100 * (mean('full', 'int8', True, storage='float32') - fp32):+.1f} pt."]
+    def top1(runs: list[dict]) -> float:
+        return float(np.mean([r["top1"] for r in runs]))
+
     for m in models:
-        sparse, full = pick(m, f"paper-{m}", "int8", True), pick(m, "full", "int8", True, rounding="stochastic")
-        gain = np.mean([r["top1"] for r in sparse]) - np.mean([r["top1"] for r in full])
-        out.append(f"{m}: sparse (paper scheme, rounding to nearest) vs int8 full (stochastic rounding): "
-                   f"{100 * gain:+.1f} pt at {sparse[0]['peak_sram_bytes'] / full[0]['peak_sram_bytes']:.3f}x its "
-                   "peak SRAM.")
+        sparse, full = pick(m, f"paper-{m}", "int8", True), pick(m, "full", "int8", True)
+        stochastic_full = pick(m, "full", "int8", True, rounding="stochastic")
+        out.append(f"{m}: sparse (paper scheme) vs int8 full, both rounding to nearest: "
+                   f"{100 * (top1(sparse) - top1(full)):+.1f} pt ({len(sparse)} and {len(full)} seeds), at "
+                   f"{sparse[0]['peak_sram_bytes'] / full[0]['peak_sram_bytes']:.3f}x its peak SRAM; vs int8 full "
+                   f"with stochastic rounding: {100 * (top1(sparse) - top1(stochastic_full)):+.1f} pt.")
     return out
 
 
@@ -451,12 +461,21 @@ def section(tasks: list[Task], rows: list[dict], models, runs, jobs: int) -> str
              "out/transfer-cache, `--no-cache` recomputes).  "
              "Models: the paper's three int8 ImageNet models with a new seeded head.  fp32 = the float "
              "twin of the int8 graph (`training/float_trainer.py`); int8 = `tte compile`'s C engine on "
-             "this host, trained weights int8 and biases int32 updated in place as on the device; the "
+             "this host, trained weights int8 and biases int32 updated in place as on the device, each "
+             "step rounded to nearest unless the row says stochastic rounding; the "
              f"first {SPOT_STEPS} steps of every int8 run equal the numpy reference trainer's bit for bit "
-             "(checked by the script).  Peak KB = the SRAM of the scheme's engine for the whole model, "
-             "memory.json `peak_sram_bytes` of `tte compile --storage int8|float32 --num-classes N` "
-             "(arena, trained parameters, static state, worst-case stack); fp32: a what-if figure, the "
-             "same schedule with every tensor float32.  Top-1 in %.", ""]
+             "(checked by the script).  Seed k gives the image order and the flips; a row's top-1 is "
+             "the mean ±SD over its seeds, the comparisons below compare means (one run moves by about "
+             "±2 points with the order alone).  The rows the conclusions compare run "
+             f"{SEEDS} seeds, the diagnostic rows one.  SGD-M rows: momentum {MOMENTUM} at the same lr "
+             f"schedule, so about {1 / (1 - MOMENTUM):.0f}x the effective step of plain SGD: they measure "
+             "the recipe, not momentum alone.  Peak KB = the SRAM of the scheme's engine for the whole "
+             "model, memory.json `peak_sram_bytes` of `tte compile --num-classes N` with the run's "
+             "`--storage`, `--rounding` and `--momentum` (arena, trained parameters and their "
+             "velocities, static state, worst-case stack); fp32: a what-if figure, the same schedule "
+             "with every tensor float32.  Top-1 in %.  The acceptance row for int8 full training is "
+             "the one with stochastic rounding (the on-device default, rounding to nearest, loses the "
+             "steps under half an int8 step).", ""]
     for task in tasks:
         lines += [f"### {task.name}", "", _describe(task, rows), "", table(task, rows, models, runs), ""]
         lines += [f"- {c}" for c in checks(task, rows, models)] + [""]
@@ -520,11 +539,11 @@ def stuck_runs(tasks: list[Task], rows: list[dict]) -> list[str]:
     return out
 
 
-def _points(task: Task, rows: list[dict]) -> list[dict]:
+def _points(task: Task, rows: list[dict], runs) -> list[dict]:
     """One point a (model, run): its mean top-1 over the seeds."""
-    return [{"model": m, "scheme": label, "peak_sram_bytes": seeds[0]["peak_sram_bytes"],
+    return [{"model": m, "scheme": _label(seeds[0]), "peak_sram_bytes": seeds[0]["peak_sram_bytes"],
              "top1": float(np.mean([r["top1"] for r in seeds]))}
-            for label, per_model in by_label(task, rows).items() for m, seeds in per_model.items()]
+            for run in runs for m, seeds in of_run(task, rows, run).items()]
 
 
 def main(argv=None) -> int:
@@ -566,7 +585,8 @@ def main(argv=None) -> int:
         from .transfer_plot import svg
         write_section("transfer", text)
         for task in tasks:
-            (ROOT / "docs" / SVG[task.name]).write_text(svg(_points(task, rows), f"{task.name}: top-1 against peak SRAM"))
+            (ROOT / "docs" / SVG[task.name]).write_text(svg(_points(task, rows, runs),
+                                                          f"{task.name}: top-1 against peak SRAM"))
     print(text)
     return 0
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from tinyengine_compiler.ir import Graph
 from tinyengine_compiler.ir.ops import BACKWARD_OPS
 from tinyengine_compiler.pipeline import for_classes
-from tinyengine_compiler.scheme import UpdateScheme, resolve
+from tinyengine_compiler.scheme import ALL, UpdateScheme, resolve
 
 
 @dataclass(frozen=True)
@@ -34,9 +34,12 @@ def frozen_cut(g: Graph, scheme: UpdateScheme, num_classes: int, seed: int) -> t
         if u.channels is not None:
             full = len(u.channels) == g.tensors[g.node(layer).inputs[1]].shape[-1]
             weights.append((layer, 1.0 if full else u.channels))
-    # every other field (storage, rounding, optimizer) carries over
+    # every other field (storage, rounding, optimizer) carries over; layers by name, as numbers
+    # would name other layers of the suffix graph
     explicit = replace(scheme, name=f"{scheme.name} (by layer)", n_bias_update=0, num_convs=None,
-                       biases=tuple(l for l, u in resolved.items() if u.bias), weights=tuple(weights))
+                       biases=tuple(l for l, u in resolved.items() if u.bias), weights=tuple(weights),
+                       momentum_layers=ALL if scheme.momentum_layers == ALL else
+                       tuple(l for l, u in resolved.items() if u.momentum))
     forward = [n for n in g.nodes if n.op not in BACKWARD_OPS]
     first = min(i for i, n in enumerate(forward) if n.name in resolved)
     constants = {name for name, t in g.tensors.items() if t.is_constant}

@@ -116,4 +116,4 @@ def test_momentum_is_counted_in_the_plan_and_a_bad_one_is_one_line(paper_models_
     assert sgdm["peak_sram_bytes"] - plain["peak_sram_bytes"] >= 4 * elements
     r = CliRunner().invoke(main, ["plan", model, "--update", "paper-mcunet-5fps", "--momentum", "1"])
     assert r.exit_code == 2 and r.output.count("\n") == 1, r.output
-    assert r.output.startswith("error: --momentum: momentum must be a number in [0, 1), got 1.0")
+    assert r.output.startswith("error: --momentum: momentum must be a number in [0, 1) in float32, got 1.0")

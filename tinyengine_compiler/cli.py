@@ -163,7 +163,7 @@ ROUNDING_OPTION = click.option(
 MOMENTUM_OPTION = click.option(
     "--momentum", type=float, default=None,
     help="SGD momentum of every trained layer, in [0, 1): v = momentum * v + g, step lr * v; a float32 "
-         "velocity per trained parameter (counted in the SRAM, saved in checkpoints).  Default: the scheme's, "
+         "velocity per trained element (counted in the SRAM, saved in checkpoints).  Default: the scheme's, "
          "0 (plain SGD); a scheme JSON may give it to some layers only.")
 BIAS_LR_SCALE_OPTION = click.option(
     "--bias-lr-scale", type=float, default=None,
@@ -246,7 +246,7 @@ def graph_cmd(model, update, options, as_json):
     click.echo(f"backward ops: {before if before is not None else 'n/a (an op has no gradient rule)'} "
                f"before pruning, {len(after)} after")
     click.echo(f"trained parameters: {len(params)} tensors, {sum(p.elements for p in params)} values, "
-               f"{sum(p.bytes for p in params)} bytes")
+               f"{sum(p.bytes for p in params)} bytes as stored (without momentum velocities)")
     for n in after:
         shape = list(train.tensors[n.outputs[0]].shape)
         click.echo(f"  {n.name:40s} {n.op.value:30s} -> {n.outputs[0]} {shape}")

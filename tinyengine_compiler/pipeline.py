@@ -159,9 +159,9 @@ def _fitted_engine(g: Graph, scheme: UpdateScheme, options: Options) -> Engine:
     """The engine of the largest `auto_candidates` scheme within options.budget_bytes, found by
     bisection (a smaller candidate trains a subset, so as a rule needs no more SRAM).  Raises
     BudgetError when not even the smallest (the classifier alone) fits."""
-    candidates = [replace(c, weight_storage=scheme.weight_storage, rounding=scheme.rounding, momentum=scheme.momentum,
-                          momentum_layers=scheme.momentum_layers, bias_lr_scale=scheme.bias_lr_scale)
-                  for c in auto_candidates(g)]
+    # what the candidate trains, with every other field (storage, rounding, optimizer) of `scheme`
+    candidates = [replace(scheme, name=c.name, biases=c.biases, weights=c.weights, n_bias_update=c.n_bias_update,
+                          num_convs=c.num_convs, fit_to_budget=False) for c in auto_candidates(g)]
     built: dict[int, Engine] = {}
 
     def engine(i: int) -> Engine:

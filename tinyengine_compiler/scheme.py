@@ -157,16 +157,18 @@ def parse_scheme(d: dict, name: str = "scheme") -> UpdateScheme:
 
 
 def check_momentum(v, where: str) -> float:
-    """A momentum in [0, 1), as a float."""
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v < 1.0:
-        raise ConfigError(f"{where}: momentum must be a number in [0, 1), got {v!r}")
+    """A momentum in [0, 1) once rounded to float32 (what the engine multiplies by), as a float."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= np.float32(v) < 1.0:
+        raise ConfigError(f"{where}: momentum must be a number in [0, 1) in float32, got {v!r}")
     return float(v)
 
 
 def check_bias_lr_scale(v, where: str) -> float:
-    """A bias learning-rate scale, positive and finite, as a float."""
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 < v < float("inf"):
-        raise ConfigError(f"{where}: bias_lr_scale must be a positive number, got {v!r}")
+    """A bias learning-rate scale, positive and finite once rounded to float32, as a float."""
+    with np.errstate(over="ignore"):   # a value past float32's range rounds to infinity: refused
+        finite = not isinstance(v, bool) and isinstance(v, (int, float)) and 0.0 < np.float32(v) < np.float32(np.inf)
+    if not finite:
+        raise ConfigError(f"{where}: bias_lr_scale must be a positive number, finite in float32, got {v!r}")
     return float(v)
 
 
@@ -284,6 +286,13 @@ def resolve(scheme: UpdateScheme, g: Graph) -> dict[str, LayerUpdate]:
     if not biased:
         raise ConfigError(f"scheme {scheme.name} trains nothing")
     with_momentum = set(layers) if scheme.momentum_layers == ALL else {lookup(r) for r in scheme.momentum_layers}
+    if scheme.momentum_layers != ALL:
+        if not scheme.momentum:
+            raise ConfigError(f"scheme {scheme.name}: momentum_layers is given but momentum is 0")
+        idle = sorted(with_momentum - biased)
+        if idle:
+            raise ConfigError(f"scheme {scheme.name}: momentum_layers names layers that do not train: "
+                              f"{', '.join(idle)}")
     return {name: LayerUpdate(name in biased, chosen.get(name), scheme.momentum if name in with_momentum else 0.0)
             for name in layers if name in biased}
 

@@ -20,7 +20,7 @@
 /* The runtime's version: generated code names the one it was written for in its header
  * comment, and `tte --version` prints it (tinyengine_compiler.resources reads it here).
  * It changes when a kernel's signature or a params struct changes. */
-#define TTE_RUNTIME_VERSION "0.1.0"
+#define TTE_RUNTIME_VERSION "0.2.0"
 
 #ifdef __cplusplus
 extern "C" {

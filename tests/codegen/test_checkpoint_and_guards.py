@@ -107,18 +107,20 @@ def test_a_checkpoint_with_a_nan_master_is_refused(model, tmp_path):
     assert engine.get_checkpoint() == fresh
 
 
-def test_a_checkpoint_with_a_nan_velocity_is_refused(model, tmp_path):
+@pytest.mark.parametrize("storage", ["int8", "float32"])
+@pytest.mark.parametrize("which", ["first", "last"])
+def test_a_checkpoint_with_a_nan_velocity_is_refused(model, tmp_path, storage, which):
     """With momentum the payload holds each trained element's velocity after the parameters: a
-    NaN there would stop its parameter for good, so the checkpoint is refused."""
+    NaN or infinity there would stop its parameter for good, so the checkpoint is refused, beside
+    int8 parameters or float32 masters, at the first or the last float of the velocities."""
     g, xs = model
-    engine, _, ctx = _engine(g, tmp_path, "m", momentum=0.9)
+    engine, _, ctx = _engine(g, tmp_path, "m", storage=storage, momentum=0.9)
     good = _trained(engine, xs)
     payload = bytearray(good[HEADER:])
-    velocities = sum(t["velocity"]["bytes"] for t in ctx["trainables"])
-    assert len(payload) == sum(t["bytes"] for t in ctx["trainables"]) + velocities
-    at = len(payload) - 4    # the last float of the last velocity
-    assert struct.unpack("<f", payload[at:at + 4])[0] != 0.0
-    payload[at:at + 4] = struct.pack("<f", float("inf"))
+    params = sum(t["bytes"] for t in ctx["trainables"])
+    assert len(payload) == params + sum(t["velocity"]["bytes"] for t in ctx["trainables"])
+    at = params if which == "first" else len(payload) - 4
+    payload[at:at + 4] = struct.pack("<f", float("nan") if which == "first" else float("inf"))
     poisoned = good[:16] + struct.pack("<I", zlib.crc32(bytes(payload))) + good[20:HEADER] + bytes(payload)
     engine.init()
     fresh = engine.get_checkpoint()

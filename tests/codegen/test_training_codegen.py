@@ -122,6 +122,10 @@ def test_momentum_and_a_bias_rate_equal_the_reference_trainer(example_models, tm
     assert ctx["ram_bytes"] - plain_ctx["ram_bytes"] >= 4 * elements
     assert {n.attrs.get("lr_scale") for n in sched.nodes if n.op == OpKind.SGD_UPDATE and n.attrs["param"] == "bias"} \
         == {0.5}
+    # the header a firmware engineer reads says what the checkpoint holds, and only that
+    header = (tmp_path / "counted" / "out" / "tte_model.h").read_text()
+    assert "momentum velocity of each parameter" in header and "then their momentum velocities" in header
+    assert ("draws" in header) == (rounding == "stochastic")
 
 
 def test_momentum_on_some_layers_only_keeps_velocities_for_those(example_models, tmp_path):

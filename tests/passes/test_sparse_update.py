@@ -149,11 +149,16 @@ def test_norm_channel_selection_picks_the_largest_columns():
     ({"weight": {"c1": [0, 9]}}, "channels must be distinct and in 0..3"),
     ({"biases": ["fc"]}, "unknown keys"),
     ({}, "trains nothing"),
-    ({"weight": "all", "momentum": 1.0}, r"momentum must be a number in \[0, 1\), got 1.0"),
+    ({"weight": "all", "momentum": 1.0}, r"momentum must be a number in \[0, 1\) in float32, got 1.0"),
     ({"weight": "all", "momentum": "0.9"}, "momentum must be a number"),
     ({"weight": "all", "momentum": 0.9, "momentum_layers": ["nope"]}, "no weighted layer named 'nope'"),
     ({"weight": "all", "momentum_layers": "c1"}, '"momentum_layers" must be a list'),
-    ({"weight": "all", "bias_lr_scale": 0}, "bias_lr_scale must be a positive number, got 0"),
+    ({"weight": "all", "bias_lr_scale": 0}, "bias_lr_scale must be a positive number, finite in float32, got 0"),
+    ({"weight": "all", "bias_lr_scale": 1e39}, "finite in float32, got 1e"),
+    ({"weight": "all", "momentum": 0.99999999}, r"momentum must be a number in \[0, 1\) in float32"),
+    ({"weight": {"c1": 1}, "momentum": 0.9, "momentum_layers": ["c0"]}, "momentum_layers names layers that do not "
+                                                                       "train: c0"),
+    ({"weight": "all", "momentum_layers": ["c1"]}, "momentum_layers is given but momentum is 0"),
 ])
 def test_scheme_errors(scheme, message):
     from tinyengine_compiler.errors import ConfigError

@@ -63,3 +63,30 @@ def test_predict_is_the_argmax_of_the_real_forward(example_models):
         x = quantize_image(g, image)
         logits = run_real(train, real_values(train, x, np.float32))[g.outputs[0]]
         assert trainer.predict(x) == int(np.argmax(logits))
+
+
+def test_momentum_and_the_bias_rate_follow_their_definition(example_models):
+    """With momentum mu and biases at half the rate, two steps on the same image move a bias by
+    lr/2 * g1 then lr/2 * (mu g1 + g2), and a weight by lr * g1 then lr * (mu g1 + g2), where g1
+    and g2 are the plain trainer's gradients (its moves at lr = 1) at the same points."""
+    from dataclasses import replace
+
+    g = load_model(example_models["mcunet-5fps"]["int8"])
+    scheme = replace(PRESETS["last-layer"], momentum=0.5, bias_lr_scale=0.5)
+    g, scheme = for_classes(g, scheme, 10)
+    _, train = training_graph(g, scheme, use_qas=False)
+    _, plain_graph = training_graph(g, replace(scheme, momentum=0.0, bias_lr_scale=1.0), use_qas=False)
+    x = quantize_image(g, sample_images(1)[0])
+    trainer, probe = FloatTrainer(train, lr=0.1), FloatTrainer(plain_graph, lr=1.0)
+    grads, moves = [], []
+    for _ in range(2):
+        probe.params = {k: v.copy() for k, v in trainer.params.items()}
+        start = {k: v.copy() for k, v in trainer.params.items()}
+        probe.step(x, LABEL)
+        grads.append({k: start[k] - probe.params[k] for k in start})
+        trainer.step(x, LABEL)
+        moves.append({k: start[k] - trainer.params[k] for k in start})
+    for upd in (n for n in train.nodes if n.op == OpKind.SGD_UPDATE):
+        p, rate = upd.inputs[0], 0.1 * (0.5 if upd.attrs["param"] == "bias" else 1.0)
+        np.testing.assert_allclose(moves[0][p], rate * grads[0][p], rtol=1e-5, atol=1e-9)
+        np.testing.assert_allclose(moves[1][p], rate * (0.5 * grads[0][p] + grads[1][p]), rtol=1e-4, atol=1e-8)

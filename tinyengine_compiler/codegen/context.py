@@ -173,6 +173,8 @@ def trained_bytes(g: Graph, stored: Mapping[str, np.ndarray], draws: int = 0,
         parts.append(np.ascontiguousarray(value).tobytes())
     for n in updates:
         if has_momentum(n):
+            if velocity is None or n.inputs[0] not in velocity:
+                raise ValueError(f"update '{n.name}' has momentum: pass the velocities (Trainer.velocity)")
             parts.append(np.ascontiguousarray(velocity[n.inputs[0]], dtype=np.float32).tobytes())
     if keeps_draws(g):
         parts.append(struct.pack(DRAWS_FORMAT, draws % (1 << 32)))
@@ -419,6 +421,7 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
                            "version": CHECKPOINT_VERSION, "model_hash": model_hash(source_sha256),
                            # after the parameters: each velocity, then the draws counter
                            "state": [v["name"] for v in velocities] + (["tte_ram.draws"] if stochastic else []),
+                           "velocities": bool(velocities), "draws": stochastic,
                            # the payload's parts up to its last float one, each with whether it holds floats
                            "floats": _float_parts(trainables, velocities)},
         })

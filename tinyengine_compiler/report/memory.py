@@ -121,8 +121,10 @@ def render_markdown(summary: dict) -> str:
         "kernel scratch, the input and the label.",
         "- `trainable (rw)`: the trained parameters in SRAM as the C stores them (int8 weights, "
         "int32 biases, float32 masters with `--storage float32`; a partly trained 1x1 conv keeps "
-        "only its trained input channels, its frozen columns stay in Flash).",
-        "- `other static (rw)`: the engine's other static state (the SGD parameters) and alignment.",
+        "only its trained input channels, its frozen columns stay in Flash), and with `--momentum` "
+        "a float32 velocity per trained element.",
+        "- `other static (rw)`: the engine's other static state (the SGD parameters, the "
+        "stochastic-rounding counter) and alignment.",
         "- `data + bss`: the three above: everything the engine's objects add to the linker's "
         ".data + .bss (`TTE_RAM_BYTES`; a firmware adds its own).",
         "- `stack (worst case)`: the deepest call of the engine on the Cortex-M7: an entry "

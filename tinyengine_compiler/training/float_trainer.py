@@ -8,7 +8,8 @@ real logits before its clamp, as the int8 engine's does); the gradients are the 
 graph's kernels run on those real values (`trainer.run_backward(..., float32)`), the exact
 gradient of that forward (checked against float64 finite differences in
 tests/training/test_model_gradients.py); the step is P <- P - lr * dL/dP on the real
-parameters, trained columns only.
+parameters, trained columns only, lr times the update's lr_scale (biases' bias_lr_scale); with
+the update's momentum mu, P <- P - lr * v after v <- mu * v + dL/dP, as the engine's SGD-M.
 
 Takes a training graph built *without* QAS (`training_graph(g, scheme, use_qas=False)`): the
 SGD_UPDATE nodes only say which parameter, gradient and columns; their storage and gradient
@@ -21,16 +22,20 @@ import numpy as np
 
 from ..ir import Graph, OpKind
 from ..reference.backward._common import real
+from ..reference.backward.sgd_update import step_lr
 from ..reference.real_forward import real_values, run_real
 from .trainer import run_backward
 
 
 class FloatTrainer:
-    """Batch-1 SGD on real float32 parameters; the same step()/predict() shape as `Trainer`."""
+    """Batch-1 SGD (with momentum where an update has it) on real float32 parameters; the same
+    step()/predict() shape as `Trainer`."""
 
     def __init__(self, g: Graph, lr: float):
         self.g, self.lr = g, lr
         self.updates = [n for n in g.nodes if n.op == OpKind.SGD_UPDATE]
+        self.velocity = {n.inputs[0]: np.zeros(g.tensors[n.inputs[1]].shape, np.float32)
+                         for n in self.updates if n.attrs.get("momentum")}
         self.params = {k: v for k, v in real_values(g, np.zeros(g.tensors[g.inputs[0]].shape, np.int8),
                                                     np.float32).items() if k != g.inputs[0]}
 
@@ -44,9 +49,11 @@ class FloatTrainer:
         """One SGD step on one int8 image (its real value is the model's input); returns the
         loss before the step."""
         values = run_backward(self.g, {**self._forward(x), "label": np.array([label], np.int32)}, np.float32)
-        lr = np.float32(self.lr)
         for node in self.updates:
             param, grad = node.inputs[0], values[node.inputs[1]].astype(np.float32)
+            lr = step_lr(node, self.lr)
+            if param in self.velocity:
+                grad = self.velocity[param] = np.float32(node.attrs["momentum"]) * self.velocity[param] + grad
             cols = node.attrs.get("channels")
             p = self.params[param].copy()
             if cols is None:
