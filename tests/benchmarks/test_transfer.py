@@ -59,8 +59,8 @@ def test_json_prints_one_line_with_every_run(example_dir, monkeypatch, capsys):
             for r in runs] == [(run.preset("mcunet-5fps"), run.precision, run.qas, run.storage, run.rounding,
                                 run.momentum, seed) for run, seed in expected]
     for r in runs:
-        assert set(r) == {"model", "task", "scheme", "precision", "qas", "storage", "rounding", "momentum", "seed",
-                          "top1", "peak_sram_bytes"}
+        assert set(r) == {"model", "task", "scheme", "precision", "qas", "storage", "rounding", "momentum",
+                          "lr_scale", "seed", "top1", "peak_sram_bytes"}
         assert 0.0 <= r["top1"] <= 1.0 and isinstance(r["peak_sram_bytes"], int)
     assert len(list((T.CACHE_DIR).glob("*.json"))) == len(expected)
     # stochastic rounding keeps a 4-byte draw counter with the trained parameters (aligned as the C places it)
@@ -78,6 +78,8 @@ def test_seeds_change_the_order_and_flips_but_not_the_learning_rates():
     task = T.Task("t", "fashion-mnist", (0, 1), 5, 1, 2, 0.01)
     first, second = list(T.schedule(task, 10, 0)), list(T.schedule(task, 10, 1))
     assert [s[2] for s in first] == [s[2] for s in second]
+    assert [s[2] for s in T.schedule(task, 10, 0, 0.1)] == [0.1 * s[2] for s in first]
+    assert first[0][2] == 0.01 and first[-1][2] > 0.0
     assert [s[:2] for s in first] != [s[:2] for s in second]
     for run in (first, second):   # each epoch visits every image once
         assert sorted(i for i, _, _ in run[:10]) == list(range(10)) == sorted(i for i, _, _ in run[10:])
@@ -100,7 +102,8 @@ def test_a_missing_model_is_one_line_and_exit_2(example_dir, capsys):
 
 def _row(model, tenths, storage="int8", top1=0.1, seed=0):
     return {"task": "fashion-mnist", "model": model, "scheme": "full", "precision": "int8", "qas": True,
-            "storage": storage, "rounding": "nearest", "momentum": 0.0, "seed": seed, "loss_by_tenth": tenths,
+            "storage": storage, "rounding": "nearest", "momentum": 0.0, "lr_scale": 1.0, "seed": seed,
+            "loss_by_tenth": tenths,
             "top1": top1}
 
 
