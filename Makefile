@@ -6,17 +6,18 @@
 # `make PYTHON=/path/to/python ...` uses that interpreter's environment instead (a PYTHON
 # variable in the environment does not: it would install into the system Python unasked).
 VENV := .venv
+# The Python packages (pip install -e '.[test]'), installed once into $(PYTHON)'s environment
+# so that `make demo` and `make test` are the only two commands a fresh machine needs: a stamp
+# inside the venv (deleting .venv reinstalls), or one per interpreter given.
 ifneq ($(origin PYTHON),command line)
 PYTHON := $(VENV)/bin/python
-PYTHON_SETUP := $(PYTHON)
+PYTHON_SETUP := $(VENV)/pyvenv.cfg
+DEPS_STAMP := $(VENV)/.deps-installed
 else
 PYTHON_SETUP :=
+DEPS_STAMP := .deps-installed-$(subst /,_,$(PYTHON))
 endif
 TTE ?= $(PYTHON) -m tinyengine_compiler.cli
-# The Python packages (pip install -e '.[test]'), installed once into $(PYTHON)'s environment
-# so that `make demo` and `make test` are the only two commands a fresh machine needs; one
-# stamp per interpreter.
-DEPS_STAMP := .deps-installed-$(subst /,_,$(PYTHON))
 MODELS := examples/models
 # One stamp for the whole build: build_models writes every model in one run.
 MODELS_STAMP := $(MODELS)/.built
@@ -29,7 +30,7 @@ deps: $(DEPS_STAMP)
 
 # a venv that python3 could not finish (no ensurepip: Debian without python3-venv) is removed,
 # so that the next make tries again
-$(VENV)/bin/python:
+$(VENV)/pyvenv.cfg:
 	python3 -m venv --system-site-packages $(VENV) || { rm -rf $(VENV); \
 	    echo "error: python3 -m venv failed; on Debian: apt install python3-venv" >&2; exit 1; }
 

@@ -108,7 +108,7 @@ class Run:
     qas: bool
     storage: str = "int8"   # int8 runs: trained weights int8 in place, or "float32" masters
     rounding: str = "nearest"   # int8 runs in place: how a step rounds (tte compile --rounding)
-    momentum: float = 0.0       # int8 runs: SGD momentum of every trained layer (tte compile --momentum)
+    momentum: float = 0.0       # SGD momentum of every trained layer (int8: tte compile --momentum)
     lr_scale: float = 1.0       # the task's lr schedule times this
     # how many image orders (seeds 0, 1, ...) the study runs; not part of what a run is
     seeds: int = field(default=1, compare=False)
@@ -392,10 +392,9 @@ def _spread(values) -> str:
 def of_run(task: Task, rows: list[dict], run: Run) -> dict[str, list[dict]]:
     """{model: [the rows of `run` on `task`, by seed]}."""
     out: dict[str, list[dict]] = {}
-    fields = _fields(run)
-    for r in sorted((r for r in rows if r["task"] == task.name), key=lambda r: r["seed"]):
-        if all(r[k] == v for k, v in fields.items() if k != "scheme") and \
-                r["scheme"] == run.preset(r["model"]):
+    identity = {k: v for k, v in _fields(run).items() if k != "scheme"}
+    for r in sorted(_select(rows, task, **identity), key=lambda r: r["seed"]):
+        if r["scheme"] == run.preset(r["model"]):
             out.setdefault(r["model"], []).append(r)
     return out
 
@@ -449,13 +448,21 @@ def checks(task: Task, rows: list[dict], models) -> list[str]:
     def top1(runs: list[dict]) -> float:
         return float(np.mean([r["top1"] for r in runs]))
 
+    def same_seeds(a: list[dict], b: list[dict]) -> tuple[list[dict], list[dict]]:
+        """The runs of a and of b on the seeds both have."""
+        both = {r["seed"] for r in a} & {r["seed"] for r in b}
+        return [r for r in a if r["seed"] in both], [r for r in b if r["seed"] in both]
+
     for m in models:
-        sparse, full = pick(m, f"paper-{m}", "int8", True), pick(m, "full", "int8", True)
+        sparse, full = same_seeds(pick(m, f"paper-{m}", "int8", True), pick(m, "full", "int8", True))
+        sparse_all = pick(m, f"paper-{m}", "int8", True)
         stochastic_full = pick(m, "full", "int8", True, rounding="stochastic")
-        out.append(f"{m}: sparse (paper scheme) vs int8 full, both rounding to nearest: "
-                   f"{100 * (top1(sparse) - top1(full)):+.1f} pt ({len(sparse)} and {len(full)} seeds), at "
-                   f"{sparse[0]['peak_sram_bytes'] / full[0]['peak_sram_bytes']:.3f}x its peak SRAM; vs int8 full "
-                   f"with stochastic rounding: {100 * (top1(sparse) - top1(stochastic_full)):+.1f} pt.")
+        out.append(f"{m}: sparse (paper scheme) vs int8 full, both rounding to nearest, on the "
+                   f"{len(full)} seed{'s' if len(full) > 1 else ''} both ran: "
+                   f"{100 * (top1(sparse) - top1(full)):+.1f} pt, at "
+                   f"{sparse[0]['peak_sram_bytes'] / full[0]['peak_sram_bytes']:.3f}x its peak SRAM; sparse vs int8 "
+                   f"full with stochastic rounding ({len(sparse_all)} and {len(stochastic_full)} seeds): "
+                   f"{100 * (top1(sparse_all) - top1(stochastic_full)):+.1f} pt.")
     return out
 
 
@@ -515,9 +522,9 @@ def analysis(tasks: list[Task], rows: list[dict], models) -> list[str]:
         out.append(f"  {task.name}: mean training loss of the int8 full runs from the first to the last tenth "
                    f"of training {first:.3f} -> {last:.3f} without QAS, {q_first:.3f} -> {q_last:.3f} with it.")
     out += stuck_runs(tasks, rows)
-    out += ["- Batch 1, a few epochs and one learning rate for every run (no per-run tuning), so the "
-            "absolute accuracies are below what longer training reaches; the comparisons between runs use the "
-            "same images, order, flips and schedule.", ""]
+    out += ["- Batch 1, a few epochs and one learning rate for every run (no per-run tuning; the SGD-M rows "
+            "scale it by 1 - momentum), so the absolute accuracies are below what longer training reaches; "
+            "every run of a seed sees the same images, order and flips.", ""]
     return out
 
 

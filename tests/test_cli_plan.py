@@ -117,3 +117,23 @@ def test_momentum_is_counted_in_the_plan_and_a_bad_one_is_one_line(paper_models_
     r = CliRunner().invoke(main, ["plan", model, "--update", "paper-mcunet-5fps", "--momentum", "1"])
     assert r.exit_code == 2 and r.output.count("\n") == 1, r.output
     assert r.output.startswith("error: --momentum: momentum must be a number in [0, 1) in float32, got 1.0")
+
+
+def test_auto_keeps_the_schemes_optimizer_and_its_momentum_layers_per_candidate(paper_models_dir):
+    """`auto` picks a candidate under the budget and keeps the scheme's storage, rounding and
+    momentum; momentum_layers names layers of the largest candidate, and a smaller candidate
+    keeps momentum on those of them it trains (here the classifier only)."""
+    from dataclasses import replace
+
+    from tinyengine_compiler.frontend import load_model
+    from tinyengine_compiler.ir import OpKind
+    from tinyengine_compiler.pipeline import Options, training_engine
+    from tinyengine_compiler.scheme import PRESETS
+
+    g = load_model(f"{paper_models_dir}/mcunet-5fps.pkl")
+    scheme = replace(PRESETS["auto"], momentum=0.9, momentum_layers=(21, "classifier"), rounding="stochastic")
+    engine = training_engine(g, scheme, Options(num_classes=10, budget_bytes=120 * 1024))
+    updates = [n for n in engine.graph.nodes if n.op == OpKind.SGD_UPDATE]
+    assert engine.summary["peak_sram_bytes"] <= 120 * 1024 and "weights of" not in engine.summary["scheme"]
+    assert {n.attrs["layer"] for n in updates if n.attrs.get("momentum") == 0.9} == {"classifier"}
+    assert all(n.attrs["rounding"] == "stochastic" for n in updates)

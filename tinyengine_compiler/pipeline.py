@@ -155,13 +155,23 @@ def training_engine(g: Graph, scheme: UpdateScheme, options: Options = Options()
     return _engine(forward, sched, options, scheme_name=scheme.name)
 
 
+def _candidates(g: Graph, scheme: UpdateScheme) -> list[UpdateScheme]:
+    """`auto_candidates`, each with every other field (storage, rounding, optimizer) of `scheme`;
+    momentum_layers, checked against the largest candidate, keeps in each the layers it trains."""
+    out = [replace(scheme, name=c.name, biases=c.biases, weights=c.weights, n_bias_update=c.n_bias_update,
+                   num_convs=c.num_convs, fit_to_budget=False) for c in auto_candidates(g)]
+    if scheme.momentum_layers == ALL:
+        return out
+    wanted = {layer for layer, u in resolve(out[0], g).items() if u.momentum}
+    return [replace(c, momentum_layers=tuple(layer for layer in resolve(replace(c, momentum=0.0, momentum_layers=ALL), g)
+                                             if layer in wanted)) for c in out]
+
+
 def _fitted_engine(g: Graph, scheme: UpdateScheme, options: Options) -> Engine:
     """The engine of the largest `auto_candidates` scheme within options.budget_bytes, found by
     bisection (a smaller candidate trains a subset, so as a rule needs no more SRAM).  Raises
     BudgetError when not even the smallest (the classifier alone) fits."""
-    # what the candidate trains, with every other field (storage, rounding, optimizer) of `scheme`
-    candidates = [replace(scheme, name=c.name, biases=c.biases, weights=c.weights, n_bias_update=c.n_bias_update,
-                          num_convs=c.num_convs, fit_to_budget=False) for c in auto_candidates(g)]
+    candidates = _candidates(g, scheme)
     built: dict[int, Engine] = {}
 
     def engine(i: int) -> Engine:

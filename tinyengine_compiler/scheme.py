@@ -156,18 +156,32 @@ def parse_scheme(d: dict, name: str = "scheme") -> UpdateScheme:
                         check_bias_lr_scale(d.get("bias_lr_scale", 1.0), name))
 
 
+def _float32(v) -> float | None:
+    """v rounded to float32 (what the engine computes with), or None for a non-number or one
+    past float32's range."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    try:
+        with np.errstate(over="ignore"):
+            f = np.float32(v)
+    except OverflowError:   # an int past float64's range
+        return None
+    return float(f) if np.isfinite(f) else None
+
+
 def check_momentum(v, where: str) -> float:
-    """A momentum in [0, 1) once rounded to float32 (what the engine multiplies by), as a float."""
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= np.float32(v) < 1.0:
+    """A momentum in [0, 1) once rounded to float32, as a float; 0.0 when it rounds to zero (no
+    velocities then)."""
+    f = _float32(v)
+    if f is None or not 0.0 <= f < 1.0:
         raise ConfigError(f"{where}: momentum must be a number in [0, 1) in float32, got {v!r}")
-    return float(v)
+    return float(v) if f else 0.0
 
 
 def check_bias_lr_scale(v, where: str) -> float:
-    """A bias learning-rate scale, positive and finite once rounded to float32, as a float."""
-    with np.errstate(over="ignore"):   # a value past float32's range rounds to infinity: refused
-        finite = not isinstance(v, bool) and isinstance(v, (int, float)) and 0.0 < np.float32(v) < np.float32(np.inf)
-    if not finite:
+    """A bias learning-rate scale, positive and finite once rounded to float32, as that value."""
+    f = _float32(v)
+    if f is None or not f > 0.0:
         raise ConfigError(f"{where}: bias_lr_scale must be a positive number, finite in float32, got {v!r}")
     return float(v)
 

@@ -126,6 +126,11 @@ def test_momentum_and_a_bias_rate_equal_the_reference_trainer(example_models, tm
     header = (tmp_path / "counted" / "out" / "tte_model.h").read_text()
     assert "momentum velocity of each parameter" in header and "then their momentum velocities" in header
     assert ("draws" in header) == (rounding == "stochastic")
+    plain_header = (tmp_path / "plain" / "out" / "tte_model.h").read_text()
+    assert "momentum velocity of each parameter" not in plain_header and "their momentum velocities" not in plain_header
+    with pytest.raises(ValueError, match="has momentum: pass the velocities"):
+        trained_bytes(sched, {n.inputs[0]: sched.tensors[n.inputs[0]].data for n in sched.nodes
+                              if n.op == OpKind.SGD_UPDATE})
 
 
 def test_momentum_on_some_layers_only_keeps_velocities_for_those(example_models, tmp_path):

@@ -213,7 +213,7 @@ def checkpoint_bytes(g: Graph, stored: Mapping[str, np.ndarray], draws: int = 0,
 # Bytes and alignment of the C types the engine's state holds (Cortex-M7 and any host with
 # 4-byte int32/float: C struct layout rules, checked against the linker by the QEMU tests).
 _C_SIZE_ALIGN = {"uint8_t": (1, 1), "int8_t": (1, 1), "int32_t": (4, 4), "uint32_t": (4, 4), "float": (4, 4),
-                 "tte_sgd_params": (12, 4)}
+                 "tte_sgd_params": (STRUCTS["tte_sgd_params"].layout()[0], 4)}
 STATE_ALIGN = 8
 
 

@@ -2,11 +2,12 @@
 
 Each `CStruct` lists its fields in declaration order with their C types.  From it come:
   * the generated code's initializers: `CStruct.static(name, **fields)` is a file-scope
-    `static const` with C99 designated initializers (`.stride_h = 1, ...`), which must name
-    every field once, so a field added, renamed or reordered in the header either fails here
-    or fails to compile, never shifts values silently;
-  * the header check: tests/c/test_structs.py compiles sizeof and offsetof of every field of
-    every struct and compares them with `CStruct.layout()`;
+    `static const` with C99 designated initializers (`.stride_h = 1, ...`) that must name every
+    field of the description once, so that no value lands in another field;
+  * the header check: tests/c/test_structs.py reads every struct's fields and types out of
+    tte_types.h and compares them with the description (a field added, removed, renamed,
+    retyped or reordered fails there by name), and compiles sizeof and offsetof of every field
+    against `CStruct.layout()`;
   * the tests' ctypes mirrors (tests/c/tte_ctypes.py builds them from STRUCTS).
 
 Types are those of the Cortex-M7 ABI and of the hosts the tests run on: int32_t and float 4
@@ -111,7 +112,7 @@ STRUCTS = {s.name: s for s in (
 def geometry(node_attrs: dict) -> dict[str, int]:
     """The stride and pad fields shared by tte_conv_params, tte_pool_params and
     tte_conv_grad_params, from a node's `stride` (h, w) and `pads` (top, left, bottom, right)."""
-    return dict(zip(_GEOMETRY, [*node_attrs["stride"], *node_attrs["pads"]]))
+    return dict(zip(_GEOMETRY, [*node_attrs["stride"], *node_attrs["pads"]], strict=True))
 
 
 def pool_static(var: str, node_attrs: dict, act_min: int = -128, act_max: int = 127) -> Static:
@@ -124,4 +125,4 @@ def dims_static(var: str, shape) -> Static:
     """A tte_dims {n, h, w, c} of a shape: [C] is {1, 1, 1, C}, [N, C] is {N, 1, 1, C}."""
     shape = tuple(shape)
     nhwc = (1, 1, 1, shape[0]) if len(shape) == 1 else (shape[0], 1, 1, shape[1]) if len(shape) == 2 else shape
-    return STRUCTS["tte_dims"].static(var, **dict(zip("nhwc", nhwc)))
+    return STRUCTS["tte_dims"].static(var, **dict(zip("nhwc", nhwc, strict=True)))

@@ -1,4 +1,4 @@
-"""The fp32 trainer: plain SGD on the real-valued twin of an int8 training graph.
+"""The fp32 trainer: SGD on the real-valued twin of an int8 training graph.
 
 This is the float reference of the transfer-learning study (`benchmarks/transfer.py`): the
 same network, scheme and SGD recipe as the int8 engine, but every value a float32 real
@@ -11,9 +11,10 @@ tests/training/test_model_gradients.py); the step is P <- P - lr * dL/dP on the 
 parameters, trained columns only, lr times the update's lr_scale (biases' bias_lr_scale); with
 the update's momentum mu, P <- P - lr * v after v <- mu * v + dL/dP, as the engine's SGD-M.
 
-Takes a training graph built *without* QAS (`training_graph(g, scheme, use_qas=False)`): the
-SGD_UPDATE nodes only say which parameter, gradient and columns; their storage and gradient
-scales, which describe the int8 representation, are ignored.
+Takes a training graph built *without* QAS (`training_graph(g, scheme, use_qas=False)`): of
+the SGD_UPDATE nodes it reads the parameter, gradient and columns, the lr_scale and the
+momentum; their storage and gradient scales, which describe the int8 representation, are
+ignored.
 """
 
 from __future__ import annotations
