@@ -311,9 +311,10 @@ def _work(task: Task, n_train: int, n_test: int, run: Run) -> int:
     return task.epochs * n_train + n_test
 
 
-def study(models, tasks: list[Task], runs, jobs: int, use_cache: bool, quiet: bool) -> list[dict]:
+def study(models, tasks: list[Task], runs, jobs: int, use_cache: bool, quiet: bool,
+          cached_only: bool = False) -> list[dict]:
     """Every (task, model, run, seed); cached results are reused, the rest run in `jobs`
-    processes.  One row a (task, model, run, seed)."""
+    processes (with `cached_only`, not run: left out).  One row a (task, model, run, seed)."""
     import click
 
     results, todo = {}, []
@@ -325,7 +326,7 @@ def study(models, tasks: list[Task], runs, jobs: int, use_cache: bool, quiet: bo
             # the run's own fields, whatever fields the run that cached it knew of
             results[(task.name, model, run, seed)] = {**json.loads(path.read_text()), **_fields(run),
                                                       "scheme": run.preset(model)}
-        else:
+        elif not cached_only:
             todo.append((task, model, run, seed, path))
     for task in {t for t, *_ in todo}:
         _DATA[task.name] = load_task(task, load_model(model_path(models[0])))
@@ -353,6 +354,8 @@ def study(models, tasks: list[Task], runs, jobs: int, use_cache: bool, quiet: bo
                 time.sleep(0.2)
     rows = []
     for task, model, run, seed in work:
+        if (task.name, model, run, seed) not in results:
+            continue
         r = dict(results[(task.name, model, run, seed)])
         r["peak_sram_bytes"] = (fp32_peak_bytes(model_path(model), run.preset(model), len(task.classes))
                                 if run.precision == "fp32" else
@@ -407,12 +410,15 @@ def table(task: Task, rows: list[dict], models, runs) -> str:
     lines = [head, "|---|---:|" + "---:|---:|" * len(models) + "---:|---|"]
     for run in runs:
         per_model = of_run(task, rows, run)
+        if not per_model:
+            continue
         cells = [f"{_spread([r['top1'] for r in per_model[m]])} | {per_model[m][0]['peak_sram_bytes'] / 1024:.0f}"
-                 for m in models]
-        seeds = min(len(per_model[m]) for m in models)
+                 if m in per_model else "not run | -" for m in models]
+        seeds = min(len(per_model.get(m, ())) for m in models)   # the seeds every model ran
         per_seed = [np.mean([per_model[m][k]["top1"] for m in models]) for k in range(seeds)]
-        lines.append(f"| {_label(per_model[models[0]][0])} | {seeds} | " + " | ".join(cells)
-                     + f" | {_spread(per_seed)} | {PAPER_CLAIM[run]} |")
+        planned = f"{seeds}" if seeds == run.seeds else f"{seeds} of {run.seeds}"
+        lines.append(f"| {_label(next(iter(per_model.values()))[0])} | {planned} | " + " | ".join(cells)
+                     + f" | {_spread(per_seed) if seeds else '-'} | {PAPER_CLAIM[run]} |")
     return "\n".join(lines)
 
 
@@ -422,31 +428,35 @@ def _select(rows: list[dict], task: Task, **fields) -> list[dict]:
     return [r for r in rows if r["task"] == task.name and all(r[k] == v for k, v in want.items())]
 
 
+def _pt(difference: float) -> str:
+    """A difference of top-1 in points, or that a run it needs is not measured yet."""
+    return f"{100 * difference:+.1f} pt" if np.isfinite(difference) else "not measured yet"
+
+
 def checks(task: Task, rows: list[dict], models) -> list[str]:
     """The acceptance figures, computed from the table's own numbers."""
     def pick(model, scheme, precision, qas, **more) -> list[dict]:
         return _select(rows, task, model=model, scheme=scheme, precision=precision, qas=qas, **more)
 
+    def top1(runs: list[dict]) -> float:
+        return float(np.mean([r["top1"] for r in runs])) if runs else math.nan
+
     def mean(scheme, precision, qas, **more) -> float:
         """The mean over the models of each model's mean over its seeds."""
-        return float(np.mean([np.mean([r["top1"] for r in pick(m, scheme, precision, qas, **more)])
-                              for m in models]))
+        return float(np.mean([top1(pick(m, scheme, precision, qas, **more)) for m in models]))
 
     fp32 = mean("full", "fp32", False)
     stochastic = [r for m in models for r in pick(m, "full", "int8", True, rounding="stochastic")]
     uniform = round(math.log(len(task.classes)), 4)
-    stuck = max(sum(v == uniform for v in r["loss_by_tenth"]) for r in stochastic)
+    stuck = max((sum(v == uniform for v in r["loss_by_tenth"]) for r in stochastic), default=0)
     out = [f"int8 full + QAS in place with stochastic rounding vs fp32 full, mean over the models and "
            f"{min(len(pick(m, 'full', 'int8', True, rounding='stochastic')) for m in models)} seeds: "
-           f"{100 * (mean('full', 'int8', True, rounding='stochastic') - fp32):+.1f} pt; the most tenths of "
+           f"{_pt(mean('full', 'int8', True, rounding='stochastic') - fp32)}; the most tenths of "
            f"training any of its {len(stochastic)} runs spent at ln {len(task.classes)}: {stuck}.",
-           f"With SGD-M {MOMENTUM} too: "
-           f"{100 * (mean('full', 'int8', True, rounding='stochastic', **SGDM) - fp32):+.1f} pt.  "
-           f"Rounding to nearest instead: {100 * (mean('full', 'int8', True) - fp32):+.1f} pt; without QAS: "
-           f"{100 * (mean('full', 'int8', False) - fp32):+.1f} pt; with QAS and float32 master weights: "
-           f"{100 * (mean('full', 'int8', True, storage='float32') - fp32):+.1f} pt."]
-    def top1(runs: list[dict]) -> float:
-        return float(np.mean([r["top1"] for r in runs]))
+           f"With SGD-M {MOMENTUM} too: {_pt(mean('full', 'int8', True, rounding='stochastic', **SGDM) - fp32)}.  "
+           f"Rounding to nearest instead: {_pt(mean('full', 'int8', True) - fp32)}; without QAS: "
+           f"{_pt(mean('full', 'int8', False) - fp32)}; with QAS and float32 master weights: "
+           f"{_pt(mean('full', 'int8', True, storage='float32') - fp32)}."]
 
     def same_seeds(a: list[dict], b: list[dict]) -> tuple[list[dict], list[dict]]:
         """The runs of a and of b on the seeds both have."""
@@ -457,18 +467,24 @@ def checks(task: Task, rows: list[dict], models) -> list[str]:
         sparse, full = same_seeds(pick(m, f"paper-{m}", "int8", True), pick(m, "full", "int8", True))
         sparse_all = pick(m, f"paper-{m}", "int8", True)
         stochastic_full = pick(m, "full", "int8", True, rounding="stochastic")
+        if not (sparse and stochastic_full):
+            continue
         out.append(f"{m}: sparse (paper scheme) vs int8 full, both rounding to nearest, on the "
-                   f"{len(full)} seed{'s' if len(full) > 1 else ''} both ran: "
-                   f"{100 * (top1(sparse) - top1(full)):+.1f} pt, at "
-                   f"{sparse[0]['peak_sram_bytes'] / full[0]['peak_sram_bytes']:.3f}x its peak SRAM; sparse vs int8 "
-                   f"full with stochastic rounding ({len(sparse_all)} and {len(stochastic_full)} seeds): "
-                   f"{100 * (top1(sparse_all) - top1(stochastic_full)):+.1f} pt.")
+                   f"{len(full)} seed{'s' if len(full) > 1 else ''} both ran: {_pt(top1(sparse) - top1(full))}, at "
+                   f"{sparse[0]['peak_sram_bytes'] / stochastic_full[0]['peak_sram_bytes']:.3f}x the peak SRAM of "
+                   f"full; sparse vs int8 full with stochastic rounding ({len(sparse_all)} and "
+                   f"{len(stochastic_full)} seeds): {_pt(top1(sparse_all) - top1(stochastic_full))}.")
     return out
 
 
 def section(tasks: list[Task], rows: list[dict], models, runs, jobs: int) -> str:
     busy = sum(r["cpu_seconds"] for r in rows)
-    lines = ["## Transfer learning: QAS and sparse update, int8 runs in the generated C", "",
+    planned = len(tasks) * len(models) * sum(run.seeds for run in runs)
+    measured = "" if len(rows) == planned else (
+        f"**{len(rows)} of the {planned} planned runs are measured so far** (`--cached-only` reported what "
+        "the cache held; the seeds column says how many of each row's seeds every model ran; rerun the "
+        "script to finish).  ")
+    lines = ["## Transfer learning: QAS and sparse update, int8 runs in the generated C", "", measured +
              f"Regenerate with `python -m benchmarks.transfer` (the runs took {busy / 60:.0f} min of CPU "
              f"here, about {busy / 60 / jobs:.0f} min with {jobs} processes; results are cached per run under "
              "out/transfer-cache, `--no-cache` recomputes).  "
@@ -501,7 +517,7 @@ def analysis(tasks: list[Task], rows: list[dict], models) -> list[str]:
     """Why the int8 runs land where they do, with this run's own numbers."""
     def loss(task, scheme, precision, qas):
         tenths = [r["loss_by_tenth"] for r in _select(rows, task, scheme=scheme, precision=precision, qas=qas)]
-        return np.mean([t[0] for t in tenths]), np.mean([t[-1] for t in tenths])
+        return (np.mean([t[0] for t in tenths]), np.mean([t[-1] for t in tenths])) if tenths else (math.nan, math.nan)
 
     checked = [r for r in rows if r["precision"] == "int8"]
     out = ["### Reading the results", "",
@@ -567,6 +583,8 @@ def main(argv=None) -> int:
     p.add_argument("--tasks", default=",".join(TASKS), help="comma-separated: " + ", ".join(TASKS))
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes (default: one a core)")
     p.add_argument("--no-cache", action="store_true", help="recompute every run")
+    p.add_argument("--cached-only", action="store_true",
+                   help="run nothing: report the runs the cache holds (the docs say how many of the planned)")
     p.add_argument("--seeds", type=int, default=None,
                    help=f"image orders for every row (default: {SEEDS} for the compared rows, 1 for the diagnostic ones)")
     a = p.parse_args(argv)
@@ -584,7 +602,7 @@ def main(argv=None) -> int:
     tasks = [replace(TASKS[t], **QUICK[t]) if a.quick else TASKS[t] for t in a.tasks.split(",")]
     runs = RUNS if a.seeds is None else tuple(replace(r, seeds=a.seeds) for r in RUNS)
     try:
-        rows = study(models, tasks, runs, max(1, a.jobs), not a.no_cache, quiet=a.json)
+        rows = study(models, tasks, runs, max(1, a.jobs), not a.no_cache, quiet=a.json, cached_only=a.cached_only)
     except TteError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -127,3 +127,14 @@ def test_the_table_gives_the_mean_and_spread_over_seeds_per_model_and_of_the_mod
     line = T.table(T.TASKS["fashion-mnist"], rows, ["a", "b"], [run]).splitlines()[2]
     # a: mean 82.0, SD 2.0; b: 72.0, SD 3.5; per-seed means 75, 76, 80 -> 77.0, SD 2.6
     assert line.startswith("| int8 full, QAS | 3 | 82.0 ±2.0 | 2 | 72.0 ±3.5 | 2 | 77.0 ±2.6 |"), line
+
+
+def test_a_partial_study_says_which_seeds_and_runs_are_missing():
+    """--cached-only reports what the cache holds: a row whose models ran fewer seeds than
+    planned says "k of n", a model that has not run says so, and a difference that needs a
+    missing run is "not measured yet" rather than a number."""
+    run = T.Run("full", "int8", True, seeds=3)
+    rows = [{**_row("a", [1.0] * 10, top1=0.8, seed=k), "peak_sram_bytes": 2048} for k in range(2)]
+    line = T.table(T.TASKS["fashion-mnist"], rows, ["a", "b"], [run]).splitlines()[2]
+    assert line.startswith("| int8 full, QAS | 0 of 3 | 80.0 ±0.0 | 2 | not run | - | - |"), line
+    assert "not measured yet" in T.checks(T.TASKS["fashion-mnist"], rows, ["a", "b"])[0]
