@@ -24,7 +24,7 @@ from ..reference.backward.sgd_update import has_momentum, rounds_stochastically
 from ..resources import runtime_version
 from .backward_calls import c_float, backward_call, master_name, sgd_entries, velocity_name
 from .calls import forward_call
-from .structs import STRUCTS, Static, c_literal, dims_static, pool_static
+from .structs import STRUCTS, Static, c_literal, c_size_align, dims_static, pool_static
 
 _CTYPES = {DType.INT8: "int8_t", DType.INT32: "int32_t", DType.FLOAT32: "float", DType.UINT8: "uint8_t"}
 
@@ -210,10 +210,8 @@ def checkpoint_bytes(g: Graph, stored: Mapping[str, np.ndarray], draws: int = 0,
     return header + payload
 
 
-# Bytes and alignment of the C types the engine's state holds (Cortex-M7 and any host with
-# 4-byte int32/float: C struct layout rules, checked against the linker by the QEMU tests).
-_C_SIZE_ALIGN = {"uint8_t": (1, 1), "int8_t": (1, 1), "int32_t": (4, 4), "uint32_t": (4, 4), "float": (4, 4),
-                 "tte_sgd_params": (STRUCTS["tte_sgd_params"].layout()[0], 4)}
+# The alignment attribute of tte_ram (its members' sizes and alignments: structs.c_size_align,
+# checked against the linker by the QEMU tests).
 STATE_ALIGN = 8
 
 
@@ -241,7 +239,7 @@ def state_bytes(members: list[tuple[str, str, int]]) -> int:
     struct type's alignment attribute), which is what .bss holds for it."""
     offset = 0
     for ctype, _, count in members:
-        size, align = _C_SIZE_ALIGN[ctype]
+        size, align = c_size_align(ctype)
         offset = -(-offset // align) * align + size * count
     return -(-offset // STATE_ALIGN) * STATE_ALIGN
 

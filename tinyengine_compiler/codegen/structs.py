@@ -31,12 +31,15 @@ class Static:
     count: int | None = None
 
 
-# C type -> (size, alignment) on this host
-_SCALARS = {"int32_t": (4, 4), "uint32_t": (4, 4), "float": (4, 4)}
-_POINTER = (ctypes.sizeof(ctypes.c_void_p), ctypes.alignment(ctypes.c_void_p))
+# C type -> (size, alignment), the same on the Cortex-M7 and on the hosts the tests run on
+_SCALARS = {"uint8_t": (1, 1), "int8_t": (1, 1), "int32_t": (4, 4), "uint32_t": (4, 4), "float": (4, 4)}
+_POINTER = (ctypes.sizeof(ctypes.c_void_p), ctypes.alignment(ctypes.c_void_p))   # this host's
 
 
-def _size_align(ctype: str) -> tuple[int, int]:
+def c_size_align(ctype: str) -> tuple[int, int]:
+    """(sizeof, alignment) of a scalar, a pointer or a described struct, by the C rules."""
+    if ctype in STRUCTS:
+        return STRUCTS[ctype].layout()[0], max(c_size_align(t)[1] for _, t in STRUCTS[ctype].fields)
     return _POINTER if ctype.endswith("*") else _SCALARS[ctype]
 
 
@@ -57,7 +60,7 @@ class CStruct:
         """(sizeof, {field: offsetof}) by the C rules on this host."""
         offset, offsets, align_of = 0, {}, 1
         for field, ctype in self.fields:
-            size, align = _size_align(ctype)
+            size, align = c_size_align(ctype)
             offset = -(-offset // align) * align
             offsets[field] = offset
             offset += size
