@@ -21,7 +21,7 @@ PACKAGE = Path(tinyengine_compiler.__file__).resolve().parent
 LAYERS = [
     {"", "errors", "resources", "folders", "cbuild"},     # no knowledge of models
     {"ir"},                                               # the graph
-    {"scheme", "planners"},                               # what trains; placing buffers
+    {"scheme", "planners", "registry"},                   # what trains; placing buffers; what runs each op
     {"reference", "grads", "frontend", "datasets"},       # what ops compute; models and data in
     {"passes", "quantize"},                               # graph -> graph
     {"codegen", "report", "training"},                    # graph -> C, reports; the simulator

@@ -1,45 +1,66 @@
-"""Every op is complete: each IR op has its reference, its real-valued forward (the gradient
-checker's), its gradient rule, its C kernel and its codegen call, and docs/ops.md lists every
-ONNX op the front end takes and every IR op.  Adding an op to one table and not the others fails
-here, naming the op."""
+"""Every op is complete: each OpKind's registry entry has its reference, its real-valued forward
+and gradient rule (a differentiable forward op), its codegen call and its C kernels, and
+docs/ops.md lists every ONNX op the front end takes and every IR op.  An op missing a part fails
+here, naming the op and the part."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from tinyengine_compiler.codegen.backward_calls import _BACKWARD
-from tinyengine_compiler.codegen.calls import _FORWARD
-from tinyengine_compiler.codegen.kernels import TTE_KERNELS
+import pytest
+
+import tinyengine_compiler.codegen.backward_calls  # noqa: F401  (each package registers its parts)
+import tinyengine_compiler.grads  # noqa: F401
+import tinyengine_compiler.reference.backward  # noqa: F401
+import tinyengine_compiler.reference.ops  # noqa: F401
+import tinyengine_compiler.reference.real_forward  # noqa: F401
+from tinyengine_compiler.errors import UnsupportedError
 from tinyengine_compiler.frontend.onnx_import import SUPPORTED_OPS
-from tinyengine_compiler.grads import trainable_ops
-from tinyengine_compiler.ir import OpKind
-from tinyengine_compiler.ir.ops import BACKWARD_OPS
-from tinyengine_compiler.reference.backward import BACKWARD_OPS as BACKWARD_REFERENCE
-from tinyengine_compiler.reference.ops import OPS
-from tinyengine_compiler.reference.real_forward import _OPS as REAL_FORWARD
+from tinyengine_compiler.ir import DType, Graph, Node, OpKind, Tensor
+from tinyengine_compiler.registry import REGISTRY, implements, kernel_for
 
 OPS_DOC = Path(__file__).resolve().parents[1] / "docs" / "ops.md"
-FORWARD = set(OpKind) - BACKWARD_OPS
-# made by a pass on the frozen prefix only (passes/fuse_frozen_prefix.py): never trained through
-FROZEN_ONLY = {OpKind.FUSED_EXPAND_DEPTHWISE}
 
 
-def test_every_forward_op_has_reference_real_forward_rule_kernel_and_call():
-    for op in sorted(FORWARD, key=lambda o: o.value):
-        assert op in OPS, f"{op.value}: no int8 reference (reference/ops)"
-        assert op in _FORWARD, f"{op.value}: no codegen call (codegen/calls.py)"
-        assert op in TTE_KERNELS, f"{op.value}: no C kernel (codegen/kernels.py)"
-        if op not in FROZEN_ONLY:
-            assert op in REAL_FORWARD, f"{op.value}: no real forward (reference/real_forward.py)"
-            assert op in trainable_ops(), f"{op.value}: no gradient rule (grads/)"
+def test_every_op_has_every_part():
+    assert set(REGISTRY) == set(OpKind)
+    for op, entry in sorted(REGISTRY.items(), key=lambda kv: kv[0].value):
+        assert entry.missing() == [], f"{op.value} lacks {', '.join(entry.missing())} (docs/adding-an-op.md)"
 
 
-def test_every_backward_op_has_reference_kernel_and_call():
-    for op in sorted(BACKWARD_OPS, key=lambda o: o.value):
-        assert op in BACKWARD_REFERENCE or op == OpKind.SGD_UPDATE, f"{op.value}: no reference (reference/backward)"
-        assert op in _BACKWARD or op == OpKind.SGD_UPDATE, f"{op.value}: no codegen call (codegen/backward_calls.py)"
-        assert op in TTE_KERNELS, f"{op.value}: no C kernel (codegen/kernels.py)"
+def test_an_op_without_a_part_is_named():
+    entry = REGISTRY[OpKind.LUT]
+    rule, entry.gradient = entry.gradient, None
+    try:
+        assert entry.missing() == ["gradient"]
+    finally:
+        entry.gradient = rule
+
+
+def test_only_frozen_prefix_ops_are_not_differentiable():
+    """A gradient never passes through an op made on the frozen prefix only (passes/fuse_frozen_prefix.py)."""
+    assert {op for op, e in REGISTRY.items() if not e.differentiable} == {OpKind.FUSED_EXPAND_DEPTHWISE}
+    assert REGISTRY[OpKind.FUSED_EXPAND_DEPTHWISE].gradient is None
+
+
+def test_a_part_is_registered_once():
+    with pytest.raises(ValueError, match="LUT already has a reference"):
+        implements(OpKind.LUT, "reference")(lambda g, node, x: x)
+    with pytest.raises(ValueError, match="unknown part"):
+        implements(OpKind.LUT, "kernel")
+
+
+def test_the_kernel_rule_picks_by_the_node():
+    g = Graph("g", {"x": Tensor("x", (1, 4, 4, 8), DType.INT8), "w": Tensor("w", (8, 1, 1, 8), DType.INT8),
+                    "y": Tensor("y", (1, 4, 4, 8), DType.INT8)}, [], ["x"], ["y"])
+    conv = Node("c", OpKind.CONV2D, ["x", "w"], ["y"], {"stride": (1, 1), "pads": (0, 0, 0, 0)})
+    assert kernel_for(g, conv).symbol == "tte_conv2d_1x1_s8"
+    conv.attrs["pads"] = (0, 0, 1, 1)
+    assert kernel_for(g, conv).symbol == "tte_conv2d_s8"
+    update = Node("u", OpKind.SGD_UPDATE, ["w"], ["w2"], {"storage": "int16"})
+    with pytest.raises(UnsupportedError, match="node 'u': no C kernel runs this SGD_UPDATE"):
+        kernel_for(g, update)
 
 
 def test_docs_list_every_onnx_op_and_every_ir_op():

@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from .codegen.context import build_context, graph_sha256
-from .codegen.kernels import cmsis_scratch_bytes, engine_stack_bytes
+from .codegen.stack_usage import engine_stack_bytes
 from .errors import BudgetError, ConfigError
 from .ir import Graph
 from .passes.autodiff import autodiff
@@ -200,7 +200,7 @@ def inference_engine(g: Graph, options: Options = Options()) -> Engine:
 
 
 def _placed(sched: Graph, options: Options) -> tuple[list[Buffer], Plan]:
-    buffers = lifetimes(sched, backend_scratch=cmsis_scratch_bytes if options.kernels == "cmsis_nn" else None)
+    buffers = lifetimes(sched, backend=options.kernels)
     return buffers, best_plan(buffers) if options.planner is None else PLANNERS[options.planner](buffers)
 
 

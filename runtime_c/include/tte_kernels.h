@@ -10,7 +10,7 @@
  * Every kernel has a sibling tte_<op>_s8_scratch_bytes(input_dims, filter_dims, output_dims)
  * giving the bytes of scratch memory it needs (filter_dims is NULL for kernels without
  * weights).  The reference kernels need none and return 0, so ctx may be NULL for them;
- * codegen/kernels.py mirrors each formula.
+ * tinyengine_compiler/registry.py mirrors each formula.
  *
  * Common parameter ranges (see tte_types.h): input offsets are -zero_point in [-127, 128];
  * output offsets are zero_point in [-128, 127]; multipliers are Q31 in [2^30, 2^31) or 0;

@@ -1,7 +1,7 @@
 """The independent oracle for the C kernels: tinyengine_compiler/reference (helper ops).
 
-Each function wraps one array-level call into the one-node Graph that `reference.ops.OPS`
-takes, so the tests state quantization as scales and zero points and let the reference
+Each function wraps one array-level call into the one-node Graph that the op's `reference`
+(registry.py) takes, so the tests state quantization as scales and zero points and let the reference
 derive its own multipliers.  Nothing here computes a kernel result itself.
 """
 
@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from tinyengine_compiler.ir import DType, Graph, Node, OpKind, QParams, Tensor
-from tinyengine_compiler.reference.ops import OPS
+import tinyengine_compiler.reference.ops  # noqa: F401  (registers the reference ops)
+from tinyengine_compiler.registry import REGISTRY
 from tinyengine_compiler.reference.requant import requantize
 
 __all__ = ["weighted", "fused_expand_depthwise", "add", "pool", "requantize"]
@@ -21,7 +22,7 @@ def _run(op: OpKind, inputs: list[tuple[Tensor, np.ndarray]], out: Tensor, attrs
     tensors = {t.name: t for t, _ in inputs} | {out.name: out}
     node = Node("n", op, [t.name for t, _ in inputs], [out.name], attrs)
     g = Graph("oracle", tensors, [node], [inputs[0][0].name], [out.name])
-    return OPS[op](g, node, *(v for _, v in inputs))
+    return REGISTRY[op].reference(g, node, *(v for _, v in inputs))
 
 
 def _act(x: np.ndarray, name: str, scale: float, zp: int) -> tuple[Tensor, np.ndarray]:

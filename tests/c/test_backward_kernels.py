@@ -16,7 +16,8 @@ import pytest
 
 from tinyengine_compiler.ir import DType, Graph, Node, OpKind, QParams, Tensor
 from tinyengine_compiler.ir.ops import BACKWARD_OPS
-from tinyengine_compiler.reference.backward import BACKWARD_OPS as REFERENCE
+import tinyengine_compiler.reference.backward  # noqa: F401  (registers the reference ops)
+from tinyengine_compiler.registry import REGISTRY
 from tinyengine_compiler.reference.backward import mathf
 from tinyengine_compiler.reference.backward.sgd_update import round_half_away, sgd_update
 
@@ -37,7 +38,7 @@ def _graph(op: OpKind, inputs: list[tuple[str, np.ndarray, QParams | None]], att
 def _reference(op: OpKind, inputs, attrs):
     """Run the reference backward op on (name, value, qparams) inputs, in float32."""
     g, node = _graph(op, inputs, attrs)
-    return REFERENCE[op](g, node, *(v for _, v, _ in inputs), dtype=np.float32)
+    return REGISTRY[op].reference(g, node, *(v for _, v, _ in inputs), dtype=np.float32)
 
 
 def _bits(got, expected, what=""):

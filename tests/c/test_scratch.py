@@ -1,12 +1,11 @@
-"""codegen/kernels.py mirrors runtime_c: same symbols, same scratch-size formulas."""
+"""The registry's kernels mirror runtime_c: the same symbols, the same scratch formulas."""
 
 from __future__ import annotations
 
 import itertools
 import re
 
-from tinyengine_compiler.codegen.kernels import KERNELS_BY_SYMBOL, TTE_KERNELS
-from tinyengine_compiler.ir import OpKind
+from tinyengine_compiler.registry import KERNELS_BY_SYMBOL
 
 from . import build
 
@@ -19,15 +18,9 @@ def _grid():
         yield (1, h, h + 1, c_in), (c_out, k, k, c_in), (1, oh, oh, c_out)
 
 
-def test_every_opkind_has_a_kernel():
-    assert set(OpKind) - set(TTE_KERNELS) == set()
-
-
-def test_channel_at_a_time_kernels_fit_the_planned_scratch():
+def test_channel_at_a_time_kernels_need_one_input_channel():
     """The frozen-prefix kernels (tte_kernels.h "FROZEN-PREFIX MEMORY SAVERS") need one [H, W]
-    channel of their input (two unpadded expanded channels for the fused op): what
-    passes/lifetimes.py `scratch_bytes` reserves (one padded channel for the in-place ones),
-    never more."""
+    channel of their input, two for the fused op (the pair of expanded channels)."""
     for symbol, per_pixel in (("tte_fused_expand_depthwise_s8", 2), ("tte_depthwise_conv2d_inplace_s8", 1),
                               ("tte_depthwise_conv2d_grad_input_inplace_f32", 4)):
         for in_shape, _, out_shape in _grid():

@@ -1,7 +1,8 @@
 """One training-graph node -> one float32 runtime_c kernel call (the backward half of `calls`).
 
 Same contract as `calls.forward_call`: static parameter objects plus arguments, with
-`ref(name)` giving each tensor's C expression.  An update reads `tte_ram.sgd[i]`, its entry of
+`ref(name)` giving each tensor's C expression; each builder registers itself as its op's `build`
+(registry.py) and takes the plan's saved state and split weights too (`Plan`).  An update reads `tte_ram.sgd[i]`, its entry of
 `sgd_entries`: the SGD parameters (learning rate times the update's lr_scale, scale mode,
 momentum) that `tte_train_step` sets at run time; an update with momentum also its velocity
 `velocity_name(param)`.
@@ -14,12 +15,13 @@ the gradient kernel makes one block of rows and the update applies it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import UnsupportedError
 from ..ir import Graph, Node, OpKind
 from ..reference.backward.sgd_update import has_momentum, rounds_stochastically
+from ..registry import REGISTRY, implements, kernel_for
 from .calls import Call, _qp
 from .structs import STRUCTS, Static, dims_static, geometry, pool_static
 
@@ -28,12 +30,22 @@ SCALE_PER_TENSOR, SCALE_PER_ROW, SCALE_PER_COLUMN = 0, 1, 2   # tte_scale_mode
 BLOCK = "&tte_block"   # the tte_rows of a fused update's loop (templates/tte_model.c.j2)
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What a backward call reads beside the node: `kept[(x, reader)]`, the gathered buffer a
+    partial weight gradient reads (passes/lifetimes.py); `split`, the weights stored split (only
+    their trained columns in SRAM, codegen/context.py `split_weights`)."""
+    kept: dict[tuple[str, str], str] = field(default_factory=dict)
+    split: frozenset[str] = frozenset()
+
+
 def c_float(v: float) -> str:
     """v as a float32 C literal, exactly."""
     return f"{np.float32(v).item()!r}f"
 
 
-def _real_logits(g, n, tag, ref, kept):
+@implements(OpKind.REAL_LOGITS, "build")
+def _real_logits(g, n, tag, ref, plan):
     """The classifier's real logits: its forward call's dims, its scale per class."""
     x, w, b = n.inputs
     z = g.tensors[n.outputs[0]]
@@ -47,7 +59,8 @@ def _real_logits(g, n, tag, ref, kept):
                 statics)
 
 
-def _softmax(g, n, tag, ref, kept):
+@implements(OpKind.SOFTMAX_CROSS_ENTROPY, "build")
+def _softmax(g, n, tag, ref, plan):
     statics = [STRUCTS["tte_softmax_ce_params"].static(f"{tag}_params",
                                                        label_smoothing=c_float(n.attrs.get("label_smoothing", 0.0))),
                dims_static(f"{tag}_dims", g.tensors[n.inputs[0]].shape)]
@@ -56,12 +69,13 @@ def _softmax(g, n, tag, ref, kept):
                                                   ref(n.outputs[1])], statics)
 
 
-def _clamp(g, n, tag, ref, kept):
+@implements(OpKind.CLAMP_GRAD, "build")
+def _clamp(g, n, tag, ref, plan):
     """ReLU backward: from the packed 1-bit mask of y when the plan keeps one, else from y."""
     dims = dims_static(f"{tag}_dims", g.tensors[n.inputs[0]].shape)
-    if (n.inputs[1], n.name) in kept:
+    if (n.inputs[1], n.name) in plan.kept:
         return Call("tte_clamp_grad_mask_f32", ["&tte_no_scratch", f"&{tag}_dims", ref(n.inputs[0]),
-                                                ref(kept[(n.inputs[1], n.name)]), ref(n.outputs[0])], [dims])
+                                                ref(plan.kept[(n.inputs[1], n.name)]), ref(n.outputs[0])], [dims])
     statics = [STRUCTS["tte_clamp_grad_params"].static(f"{tag}_params", act_min=n.attrs["act_min"],
                                                        act_max=n.attrs["act_max"]), dims]
     return Call("tte_clamp_grad_f32", ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_dims", ref(n.inputs[0]),
@@ -79,25 +93,28 @@ def _w_scales(g, tag, w_name):
                   len(g.tensors[w_name].qparams.scale))
 
 
-def _grad_input(g, n, tag, ref, kept):
+@implements(OpKind.CONV2D_GRAD_INPUT, "build")
+@implements(OpKind.DEPTHWISE_CONV2D_GRAD_INPUT, "build")
+@implements(OpKind.FULLY_CONNECTED_GRAD_INPUT, "build")
+def _grad_input(g, n, tag, ref, plan):
     gz, w = n.inputs
     out = n.outputs[0]
     statics = [dims_static(f"{tag}_g_dims", g.tensors[gz].shape), _w_scales(g, tag, w),
                dims_static(f"{tag}_w_dims", g.tensors[w].shape),
                dims_static(f"{tag}_out_dims", g.tensors[out].shape)]
     if n.op == OpKind.FULLY_CONNECTED_GRAD_INPUT:
-        return Call("tte_fully_connected_grad_input_f32", ["&tte_no_scratch", f"&{tag}_g_dims", ref(gz),
+        return Call(kernel_for(g, n).symbol, ["&tte_no_scratch", f"&{tag}_g_dims", ref(gz),
                                                             f"&{tag}_w_dims", ref(w), f"{tag}_w_scale",
                                                             f"&{tag}_out_dims", ref(out)], statics)
     statics.append(_conv_grad_params(g, n, tag, None))
-    symbol = {OpKind.CONV2D_GRAD_INPUT: "tte_conv2d_grad_input_f32",
-              OpKind.DEPTHWISE_CONV2D_GRAD_INPUT: "tte_depthwise_conv2d_grad_input_inplace_f32"
-              if n.attrs.get("in_place") else "tte_depthwise_conv2d_grad_input_f32"}[n.op]
-    return Call(symbol, ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_g_dims", ref(gz), f"&{tag}_w_dims", ref(w),
+    return Call(kernel_for(g, n).symbol, ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_g_dims", ref(gz), f"&{tag}_w_dims", ref(w),
                          f"{tag}_w_scale", f"&{tag}_out_dims", ref(out)], statics)
 
 
-def _grad_weight(g, n, tag, ref, kept):
+@implements(OpKind.CONV2D_GRAD_WEIGHT, "build")
+@implements(OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT, "build")
+@implements(OpKind.FULLY_CONNECTED_GRAD_WEIGHT, "build")
+def _grad_weight(g, n, tag, ref, plan):
     """Weight gradient.  With trained `channels` it reads the gathered kept channels of x when
     the plan keeps only those (`lifetimes`), else the whole saved x with the channel list."""
     x, gz = n.inputs
@@ -105,9 +122,9 @@ def _grad_weight(g, n, tag, ref, kept):
     channels = n.attrs.get("channels")
     x_ref, x_shape, chan_arg = ref(x), g.tensors[x].shape, "NULL"
     statics = []
-    gathered = channels is not None and (x, n.name) in kept
+    gathered = channels is not None and (x, n.name) in plan.kept
     if gathered:
-        x_ref = ref(kept[(x, n.name)])
+        x_ref = ref(plan.kept[(x, n.name)])
         x_shape = (*x_shape[:-1], len(channels))
     # conv reading the gathered x needs no list; depthwise pairs gathered j with gz channel kept[j]
     if channels is not None and not (gathered and n.op != OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT):
@@ -121,28 +138,30 @@ def _grad_weight(g, n, tag, ref, kept):
         s, zp = _qp(g, x)
         statics.append(STRUCTS["tte_fc_grad_params"].static(f"{tag}_params", input_scale=c_float(s),
                                                             input_zero_point=zp))
-        symbol = "tte_fully_connected_grad_weight_f32"
+        symbol = kernel_for(g, n).symbol
     else:
         statics.append(_conv_grad_params(g, n, tag, x))
-        symbol = {OpKind.CONV2D_GRAD_WEIGHT: "tte_conv2d_grad_weight_f32",
-                  OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT: "tte_depthwise_conv2d_grad_weight_kept_f32"
-                  if gathered else "tte_depthwise_conv2d_grad_weight_f32"}[n.op]
+        # a depthwise gradient reading the gathered channels runs the kernel's kept twin
+        kept_twin = gathered and n.op == OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT
+        symbol = "tte_depthwise_conv2d_grad_weight_kept_f32" if kept_twin else kernel_for(g, n).symbol
         if n.op == OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT:
             rows = []
     return Call(symbol, ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_x_dims", x_ref, f"&{tag}_g_dims", ref(gz),
                          chan_arg, *rows, f"&{tag}_out_dims", ref(out)], statics)
 
 
-def _two_dims(symbol):
-    def build(g, n, tag, ref, kept):
-        statics = [dims_static(f"{tag}_g_dims", g.tensors[n.inputs[0]].shape),
-                   dims_static(f"{tag}_out_dims", g.tensors[n.outputs[0]].shape)]
-        return Call(symbol, ["&tte_no_scratch", f"&{tag}_g_dims", ref(n.inputs[0]), f"&{tag}_out_dims",
-                             ref(n.outputs[0])], statics)
-    return build
+@implements(OpKind.BIAS_GRAD, "build")
+@implements(OpKind.GLOBAL_AVG_POOL_GRAD, "build")
+def _two_dims(g, n, tag, ref, plan):
+    """A kernel of the incoming gradient and the output, each with its dims."""
+    statics = [dims_static(f"{tag}_g_dims", g.tensors[n.inputs[0]].shape),
+               dims_static(f"{tag}_out_dims", g.tensors[n.outputs[0]].shape)]
+    return Call(kernel_for(g, n).symbol, ["&tte_no_scratch", f"&{tag}_g_dims", ref(n.inputs[0]), f"&{tag}_out_dims",
+                                          ref(n.outputs[0])], statics)
 
 
-def _avg_pool_grad(g, n, tag, ref, kept):
+@implements(OpKind.AVG_POOL2D_GRAD, "build")
+def _avg_pool_grad(g, n, tag, ref, plan):
     gy, out = n.inputs[0], n.outputs[0]
     statics = [pool_static(f"{tag}_params", n.attrs), dims_static(f"{tag}_g_dims", g.tensors[gy].shape),
                dims_static(f"{tag}_k_dims", (1, *n.attrs["kernel"], 1)),
@@ -151,7 +170,8 @@ def _avg_pool_grad(g, n, tag, ref, kept):
                                             f"&{tag}_k_dims", f"&{tag}_out_dims", ref(out)], statics)
 
 
-def _max_pool_grad(g, n, tag, ref, kept):
+@implements(OpKind.MAX_POOL2D_GRAD, "build")
+def _max_pool_grad(g, n, tag, ref, plan):
     """From the tap each window picked (`<x>.argmax.<reader>`, tte_max_pool2d_argmax_s8)."""
     gy, x = n.inputs
     out = n.outputs[0]
@@ -159,11 +179,12 @@ def _max_pool_grad(g, n, tag, ref, kept):
                dims_static(f"{tag}_k_dims", (1, *n.attrs["kernel"], 1)),
                dims_static(f"{tag}_out_dims", g.tensors[out].shape)]
     return Call("tte_max_pool2d_grad_f32", ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_g_dims", ref(gy),
-                                            ref(kept[(x, n.name)]), f"&{tag}_k_dims", f"&{tag}_out_dims", ref(out)],
+                                            ref(plan.kept[(x, n.name)]), f"&{tag}_k_dims", f"&{tag}_out_dims", ref(out)],
                 statics)
 
 
-def _move_channels(g, n, tag, ref, kept):
+@implements(OpKind.GRAD_MOVE_CHANNELS, "build")
+def _move_channels(g, n, tag, ref, plan):
     gy, out = n.inputs[0], n.outputs[0]
     src, dst = n.attrs["in_channels"], n.attrs["out_channels"]
     count = len(src) if src is not None else len(dst)
@@ -180,7 +201,8 @@ def _move_channels(g, n, tag, ref, kept):
                                                f"&{tag}_out_dims", ref(out)], statics)
 
 
-def _lut_grad(g, n, tag, ref, kept):
+@implements(OpKind.LUT_GRAD, "build")
+def _lut_grad(g, n, tag, ref, plan):
     gy, x = n.inputs
     statics = [Static("float", f"{tag}_slope", [c_float(v) for v in n.attrs["slope"]], 256),
                dims_static(f"{tag}_dims", g.tensors[gy].shape)]
@@ -188,7 +210,8 @@ def _lut_grad(g, n, tag, ref, kept):
                                      ref(n.outputs[0])], statics)
 
 
-def _mul_grad(g, n, tag, ref, kept):
+@implements(OpKind.MUL_GRAD, "build")
+def _mul_grad(g, n, tag, ref, plan):
     """One operand's gradient, from the other operand (saved int8)."""
     gz, other = n.inputs
     s, zp = _qp(g, other)
@@ -200,13 +223,11 @@ def _mul_grad(g, n, tag, ref, kept):
                                      ref(other), f"&{tag}_out_dims", ref(n.outputs[0])], statics)
 
 
-def _accumulate(g, n, tag, ref, kept):
+@implements(OpKind.GRAD_ACCUMULATE, "build")
+def _accumulate(g, n, tag, ref, plan):
     statics = [dims_static(f"{tag}_dims", g.tensors[n.outputs[0]].shape)]
     return Call("tte_grad_accumulate_f32", ["&tte_no_scratch", f"&{tag}_dims", ref(n.inputs[0]), ref(n.inputs[1]),
                                             ref(n.outputs[0])], statics)
-
-
-_SGD = {"int8": "tte_sgd_update_s8", "int32": "tte_sgd_update_s32", "float32": "tte_sgd_update_f32"}
 
 
 def master_name(image: str) -> str:
@@ -235,13 +256,12 @@ def sgd_entries(g: Graph) -> list[tuple[int, float, float]]:
     return sorted({sgd_entry(g, n) for n in g.nodes if n.op == OpKind.SGD_UPDATE})
 
 
-def _sgd(g, n, tag, ref, split: bool):
+@implements(OpKind.SGD_UPDATE, "build")
+def _sgd(g, n, tag, ref, plan):
     """The update of a parameter; a split weight's SRAM part is its trained columns, a whole
     [C_out, KH, KW, n] parameter (codegen/context.py `split_weights`)."""
     param, grad, scale = n.inputs
-    storage = n.attrs["storage"]
-    if storage not in _SGD:
-        raise UnsupportedError(f"node '{n.name}': no C update for {storage} storage")
+    storage, split = n.attrs["storage"], n.inputs[0] in plan.split
     p = g.tensors[param]
     entry = sgd_entries(g).index(sgd_entry(g, n))
     channels = n.attrs.get("channels")
@@ -259,27 +279,11 @@ def _sgd(g, n, tag, ref, split: bool):
     stored = [master_name(ref(param)), ref(param)] if storage == "float32" else [ref(param), draws]
     velocity = velocity_name(ref(param)) if has_momentum(n) else "NULL"
     rows = BLOCK if g.producer(grad).attrs.get("fused_update") == n.name else "NULL"
-    return Call(_SGD[storage], ["&tte_no_scratch", f"&tte_ram.sgd[{entry}]", f"&{tag}_p_dims", f"&{tag}_g_dims",
+    return Call(kernel_for(g, n).symbol, ["&tte_no_scratch", f"&tte_ram.sgd[{entry}]", f"&{tag}_p_dims", f"&{tag}_g_dims",
                                 ref(grad), ref(scale), chan_arg, rows, *stored, velocity], statics)
 
 
-_BACKWARD = {
-    OpKind.REAL_LOGITS: _real_logits, OpKind.SOFTMAX_CROSS_ENTROPY: _softmax, OpKind.CLAMP_GRAD: _clamp,
-    OpKind.CONV2D_GRAD_INPUT: _grad_input, OpKind.DEPTHWISE_CONV2D_GRAD_INPUT: _grad_input,
-    OpKind.FULLY_CONNECTED_GRAD_INPUT: _grad_input,
-    OpKind.CONV2D_GRAD_WEIGHT: _grad_weight, OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT: _grad_weight,
-    OpKind.FULLY_CONNECTED_GRAD_WEIGHT: _grad_weight,
-    OpKind.BIAS_GRAD: _two_dims("tte_bias_grad_f32"), OpKind.GLOBAL_AVG_POOL_GRAD: _two_dims("tte_global_avg_pool_grad_f32"),
-    OpKind.GRAD_ACCUMULATE: _accumulate, OpKind.AVG_POOL2D_GRAD: _avg_pool_grad,
-    OpKind.MAX_POOL2D_GRAD: _max_pool_grad, OpKind.GRAD_MOVE_CHANNELS: _move_channels,
-    OpKind.LUT_GRAD: _lut_grad, OpKind.MUL_GRAD: _mul_grad,
-}
 
-
-def backward_call(g: Graph, n: Node, tag: str, ref: Ref, kept: dict[tuple[str, str], str],
-                  split: frozenset[str] = frozenset()) -> Call:
-    """`kept[(x, reader)]` names the gathered buffer a partial weight gradient reads; `split`
-    the weights stored split (only their trained columns in SRAM)."""
-    if n.op == OpKind.SGD_UPDATE:
-        return _sgd(g, n, tag, ref, n.inputs[0] in split)
-    return _BACKWARD[n.op](g, n, tag, ref, kept)
+def backward_call(g: Graph, n: Node, tag: str, ref: Ref, plan: Plan) -> Call:
+    """The kernel call of backward node `n`; `tag` prefixes its static objects."""
+    return REGISTRY[n.op].build(g, n, tag, ref, plan)

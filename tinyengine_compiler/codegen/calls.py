@@ -5,9 +5,10 @@
 multipliers), and the argument list.  `tensor_ref(name)` gives the C expression of a tensor's
 data (an arena offset or a weight array); this module never decides where a tensor lives.
 
-Requantization multipliers are computed here, once, with `ir.quant.quantize_multiplier` on
-the same float64 expressions as the reference executor (docs/numerics.md); kernels are chosen
-by the rules in `kernels.py`.  Biases must already be legal (`passes/legalize_bias.py`).
+Each builder registers itself as its op's `build` (registry.py) and calls the kernel
+`registry.kernel_for` picks.  Requantization multipliers are computed here, once, with
+`ir.quant.quantize_multiplier` on the same float64 expressions as the reference executor
+(docs/numerics.md).  Biases must already be legal (`passes/legalize_bias.py`).
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ import numpy as np
 
 from ..errors import UnsupportedError
 from ..ir import Graph, Node, OpKind
-from ..ir.ops import is_pointwise
 from ..ir.quant import quantize_multiplier
 from ..passes.legalize_bias import legal_bias
+from ..registry import REGISTRY, implements, kernel_for, ops_with
 from .structs import STRUCTS, Static, dims_static, geometry, pool_static
 
 ADD_LEFT_SHIFT = 20
@@ -54,13 +55,8 @@ def _weighted_kernel(g: Graph, node: Node, var: str) -> tuple[str, Static]:
     zp_in, zp_out = _qp(g, node.inputs[0])[1], _qp(g, node.outputs[0])[1]
     quant = {"input_offset": -zp_in, "output_offset": zp_out, **_clamp(node)}
     if node.op == OpKind.FULLY_CONNECTED:
-        return "tte_fully_connected_s8", STRUCTS["tte_fc_params"].static(var, **quant)
-    params = STRUCTS["tte_conv_params"].static(var, **geometry(node.attrs), **quant)
-    if node.op == OpKind.DEPTHWISE_CONV2D:
-        inplace = "tte_depthwise_conv2d_inplace_s8" if node.attrs.get("in_place") else "tte_depthwise_conv2d_s8"
-        return inplace, params
-    pointwise = is_pointwise(g.tensors[node.inputs[1]].shape, node.attrs["pads"])
-    return ("tte_conv2d_1x1_s8" if pointwise else "tte_conv2d_s8"), params
+        return kernel_for(g, node).symbol, STRUCTS["tte_fc_params"].static(var, **quant)
+    return kernel_for(g, node).symbol, STRUCTS["tte_conv_params"].static(var, **geometry(node.attrs), **quant)
 
 
 def _per_channel_quant(var: str, mult: list[int], shift: list[int]) -> list[Static]:
@@ -69,6 +65,9 @@ def _per_channel_quant(var: str, mult: list[int], shift: list[int]) -> list[Stat
             STRUCTS["tte_per_channel_quant"].static(var, multiplier=f"{var}_mult", shift=f"{var}_shift")]
 
 
+@implements(OpKind.CONV2D, "build")
+@implements(OpKind.DEPTHWISE_CONV2D, "build")
+@implements(OpKind.FULLY_CONNECTED, "build")
 def _weighted(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
     x, w, b = (g.tensors[n] for n in node.inputs)
     y = g.tensors[node.outputs[0]]
@@ -88,6 +87,7 @@ def _weighted(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call
     return Call(symbol, args, statics)
 
 
+@implements(OpKind.ADD, "build")
 def _add(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
     (s_a, zp_a), (s_b, zp_b) = _qp(g, node.inputs[0]), _qp(g, node.inputs[1])
     s_out, zp_out = _qp(g, node.outputs[0])
@@ -105,16 +105,17 @@ def _add(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
                                ref(node.inputs[1]), ref(y.name)], statics)
 
 
+@implements(OpKind.GLOBAL_AVG_POOL, "build")
 def _global_avg_pool(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
     x, y = g.tensors[node.inputs[0]], g.tensors[node.outputs[0]]
     (s_in, zp_in), (s_out, zp_out) = _qp(g, x.name), _qp(g, y.name)
     count = x.shape[1] * x.shape[2]
-    equal = (s_in, zp_in) == (s_out, zp_out)
+    symbol = kernel_for(g, node).symbol
+    equal = symbol == "tte_global_avg_pool_s8"
     m, s = (0, 0) if equal else quantize_multiplier(np.float64(s_in) / (np.float64(s_out) * count))
     statics = [STRUCTS["tte_gap_params"].static(f"{tag}_params", input_offset=-zp_in, output_offset=zp_out,
                                                 multiplier=m, shift=s, act_min=-128, act_max=127),
                dims_static(f"{tag}_in_dims", x.shape), dims_static(f"{tag}_out_dims", y.shape)]
-    symbol = "tte_global_avg_pool_s8" if equal else "tte_global_avg_pool_requant_s8"
     return Call(symbol, ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_in_dims", ref(x.name), f"&{tag}_out_dims",
                          ref(y.name)], statics)
 
@@ -126,13 +127,14 @@ def _pool_statics(g: Graph, node: Node, tag: str) -> list[Static]:
             dims_static(f"{tag}_out_dims", y.shape)]
 
 
+@implements(OpKind.AVG_POOL2D, "build")
 def _avg_pool(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
     """An average pool; requantized per count of valid taps when its quantization changes."""
     x, y = g.tensors[node.inputs[0]], g.tensors[node.outputs[0]]
     (s_in, zp_in), (s_out, zp_out) = _qp(g, x.name), _qp(g, y.name)
     statics = _pool_statics(g, node, tag)
     args = [f"&{tag}_params", f"&{tag}_in_dims", ref(x.name), f"&{tag}_k_dims", f"&{tag}_out_dims", ref(y.name)]
-    if (s_in, zp_in) == (s_out, zp_out):
+    if kernel_for(g, node).symbol == "tte_avg_pool2d_s8":
         return Call("tte_avg_pool2d_s8", ["&tte_no_scratch", *args], statics)
     taps = node.attrs["kernel"][0] * node.attrs["kernel"][1]
     mult, shift = _multipliers(np.float64(s_in) / (np.float64(s_out) * np.arange(1, taps + 1)))
@@ -142,6 +144,7 @@ def _avg_pool(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call
     return Call("tte_avg_pool2d_requant_s8", ["&tte_no_scratch", args[0], f"&{tag}_rq", *args[1:]], statics)
 
 
+@implements(OpKind.MAX_POOL2D, "build")
 def _max_pool(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
     """A max pool; its output requantized when its quantization differs from the input's."""
     x, y = g.tensors[node.inputs[0]], g.tensors[node.outputs[0]]
@@ -161,6 +164,7 @@ def _rescale(g: Graph, src: str, dst: str, tag: str) -> tuple[str, list[Static]]
                                                      shift=s)]
 
 
+@implements(OpKind.CONCAT, "build")
 def _concat(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> list[Call]:
     """One tte_copy_channels_s8 per input, into its channels of the output."""
     y = g.tensors[node.outputs[0]]
@@ -180,6 +184,7 @@ def _concat(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> list[C
     return calls
 
 
+@implements(OpKind.CHANNEL_SELECT, "build")
 def _channel_select(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
     x, y = g.tensors[node.inputs[0]], g.tensors[node.outputs[0]]
     channels = list(node.attrs["channels"])
@@ -190,6 +195,7 @@ def _channel_select(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -
                                          "NULL", str(len(channels)), f"&{tag}_out_dims", ref(y.name)], statics)
 
 
+@implements(OpKind.LUT, "build")
 def _lut(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
     """A table activation: its 256 int8 values, made at import (ir/activations.py)."""
     y = g.tensors[node.outputs[0]]
@@ -199,6 +205,7 @@ def _lut(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
                 statics)
 
 
+@implements(OpKind.MUL, "build")
 def _mul(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
     """An int8 product; the second operand may be one value a channel (broadcast)."""
     (s_a, zp_a), (s_b, zp_b) = _qp(g, node.inputs[0]), _qp(g, node.inputs[1])
@@ -213,6 +220,7 @@ def _mul(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
                                f"&{tag}_b_dims", ref(node.inputs[1]), ref(y.name)], statics)
 
 
+@implements(OpKind.FUSED_EXPAND_DEPTHWISE, "build")
 def _fused_expand_depthwise(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
     """Expand 1x1 conv then depthwise conv, two expanded channels at a time through the node's
     scratch (the biases were legalized before `fuse_frozen_prefix` made this node)."""
@@ -238,19 +246,13 @@ def _fused_expand_depthwise(g: Graph, node: Node, tag: str, ref: Callable[[str],
     return Call("tte_fused_expand_depthwise_s8", args, statics)
 
 
-_FORWARD = {OpKind.CONV2D: _weighted, OpKind.DEPTHWISE_CONV2D: _weighted, OpKind.FULLY_CONNECTED: _weighted,
-            OpKind.ADD: _add, OpKind.GLOBAL_AVG_POOL: _global_avg_pool,
-            OpKind.FUSED_EXPAND_DEPTHWISE: _fused_expand_depthwise, OpKind.MAX_POOL2D: _max_pool,
-            OpKind.AVG_POOL2D: _avg_pool, OpKind.CONCAT: _concat, OpKind.CHANNEL_SELECT: _channel_select,
-            OpKind.LUT: _lut, OpKind.MUL: _mul}
-
 
 def forward_call(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call | list[Call]:
     """The kernel call of int8 forward node `node` (CONCAT: one call per input); `tag`
     prefixes its static objects."""
-    try:
-        build = _FORWARD[node.op]
-    except KeyError:
+    build = REGISTRY[node.op].build
+    if build is None:
+        supported = sorted(op.value for op in ops_with("build") if REGISTRY[op].forward)
         raise UnsupportedError(f"node '{node.name}': op {node.op.value} has no C kernel yet; "
-                               f"supported: {', '.join(sorted(k.value for k in _FORWARD))}") from None
+                               f"supported: {', '.join(supported)}")
     return build(g, node, tag, ref)

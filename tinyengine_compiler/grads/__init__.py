@@ -1,4 +1,5 @@
-"""Gradient rules: one per forward OpKind, in a registry that `passes/autodiff.py` reads.
+"""Gradient rules: one per differentiable forward OpKind, each registered as its op's `gradient`
+(registry.py), which `passes/autodiff.py` reads.
 
 A rule is `rule(b: Builder, node: Node, gy: str) -> list[str | None]`: given the forward node and
 the name of the float32 tensor holding dL/d(node output), it emits backward nodes through the
@@ -20,27 +21,21 @@ from ..errors import UnsupportedError
 from ..ir import DType, Graph, Node, OpKind, Tensor
 from ..ir.ops import BACKWARD_OPS
 from ..ir.shapes import output_shape
+from ..registry import REGISTRY, ops_with
 
 Rule = Callable[["Builder", Node, str], list]
-_RULES: dict[OpKind, Rule] = {}
-
-
-def register_grad(op: OpKind):
-    def wrap(fn: Rule) -> Rule:
-        _RULES[op] = fn
-        return fn
-    return wrap
 
 
 def trainable_ops() -> frozenset[OpKind]:
     """The forward ops a gradient can pass through (the ops with a rule)."""
-    return frozenset(_RULES)
+    return ops_with("gradient")
 
 
 def rule_for(op: OpKind) -> Rule:
-    if op not in _RULES:
+    rule = REGISTRY[op].gradient
+    if rule is None:
         raise UnsupportedError(f"no gradient rule for {op.value}: this op cannot be trained through")
-    return _RULES[op]
+    return rule
 
 
 class Builder:

@@ -9,13 +9,14 @@ the broadcast [N, 1, 1, C] operand).
 from __future__ import annotations
 
 from ..ir import Node, OpKind
-from . import Builder, register_grad
+from ..registry import implements
+from . import Builder
 from .elementwise import clamp_grad
 
 LUT_ATTRS = ("function", "alpha", "beta", "lo", "hi", "slope")   # what LUT_GRAD reads
 
 
-@register_grad(OpKind.LUT)
+@implements(OpKind.LUT, "gradient")
 def lut_grad(b: Builder, node: Node, gy: str) -> list:
     """y = f(x) -> [dx]."""
     attrs = {k: node.attrs[k] for k in LUT_ATTRS if k in node.attrs}
@@ -23,7 +24,7 @@ def lut_grad(b: Builder, node: Node, gy: str) -> list:
     return [b.emit(f"{node.name}.grad_input", OpKind.LUT_GRAD, [gy, node.inputs[0]], attrs, out=b.grad_name(node, 0))]
 
 
-@register_grad(OpKind.MUL)
+@implements(OpKind.MUL, "gradient")
 def mul_grad(b: Builder, node: Node, gy: str) -> list:
     """y = clamp(a * b) -> [da, db]."""
     gz = clamp_grad(b, node, gy)

@@ -8,10 +8,11 @@ channels are distinct).  Both are GRAD_MOVE_CHANNELS nodes.
 from __future__ import annotations
 
 from ..ir import Node, OpKind
-from . import Builder, register_grad
+from ..registry import implements
+from . import Builder
 
 
-@register_grad(OpKind.CONCAT)
+@implements(OpKind.CONCAT, "gradient")
 def concat_grad(b: Builder, node: Node, gy: str) -> list:
     """y = concat(x1, ..., xk) -> [dx1, ..., dxk]."""
     out, start = [], 0
@@ -24,7 +25,7 @@ def concat_grad(b: Builder, node: Node, gy: str) -> list:
     return out
 
 
-@register_grad(OpKind.CHANNEL_SELECT)
+@implements(OpKind.CHANNEL_SELECT, "gradient")
 def channel_select_grad(b: Builder, node: Node, gy: str) -> list:
     """y = x[..., channels] -> [dx]."""
     return [b.emit(f"{node.name}.grad_input", OpKind.GRAD_MOVE_CHANNELS, [gy],

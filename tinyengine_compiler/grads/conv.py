@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from ..errors import UnsupportedError
 from ..ir import Node, OpKind
-from . import Builder, register_grad
+from ..registry import implements
+from . import Builder
 from .elementwise import clamp_grad
 
 
@@ -27,13 +28,13 @@ def _conv_like(b: Builder, node: Node, gy: str, grad_input: OpKind, grad_weight:
     return [dx, dw, db]
 
 
-@register_grad(OpKind.CONV2D)
+@implements(OpKind.CONV2D, "gradient")
 def conv2d_grad(b: Builder, node: Node, gy: str) -> list:
     """y = clamp(conv2d(x, w, bias)) -> [dx, dw, dbias]."""
     return _conv_like(b, node, gy, OpKind.CONV2D_GRAD_INPUT, OpKind.CONV2D_GRAD_WEIGHT)
 
 
-@register_grad(OpKind.DEPTHWISE_CONV2D)
+@implements(OpKind.DEPTHWISE_CONV2D, "gradient")
 def depthwise_conv2d_grad(b: Builder, node: Node, gy: str) -> list:
     """y = clamp(depthwise_conv2d(x, w, bias)) -> [dx, dw, dbias]."""
     return _conv_like(b, node, gy, OpKind.DEPTHWISE_CONV2D_GRAD_INPUT, OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT)

@@ -11,7 +11,8 @@
 from __future__ import annotations
 
 from ..ir import Node, OpKind
-from . import Builder, register_grad
+from ..registry import implements
+from . import Builder
 
 
 def clamp_grad(b: Builder, node: Node, gy: str) -> str:
@@ -21,7 +22,7 @@ def clamp_grad(b: Builder, node: Node, gy: str) -> str:
                   out=f"{node.name}.preact.grad")
 
 
-@register_grad(OpKind.ADD)
+@implements(OpKind.ADD, "gradient")
 def add_grad(b: Builder, node: Node, gy: str) -> list:
     """y = clamp(a + b) -> [da, db] = [dz, dz]."""
     gz = clamp_grad(b, node, gy)

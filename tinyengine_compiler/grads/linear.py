@@ -8,11 +8,12 @@ with no clamp to stop it."""
 from __future__ import annotations
 
 from ..ir import Node, OpKind
-from . import Builder, register_grad
+from ..registry import implements
+from . import Builder
 from .elementwise import clamp_grad
 
 
-@register_grad(OpKind.FULLY_CONNECTED)
+@implements(OpKind.FULLY_CONNECTED, "gradient")
 def fully_connected_grad(b: Builder, node: Node, gy: str) -> list:
     """y = clamp(fully_connected(x, w, bias)) -> [dx, dw, dbias]."""
     return linear_grad(b, node, clamp_grad(b, node, gy))

@@ -18,19 +18,20 @@ from __future__ import annotations
 
 from ..errors import UnsupportedError
 from ..ir import Node, OpKind
-from . import Builder, register_grad
+from ..registry import implements
+from . import Builder
 
 MAX_POOL_TAPS = 256   # the tap index of a window is one byte (tte_max_pool2d_argmax_s8)
 
 
-@register_grad(OpKind.GLOBAL_AVG_POOL)
+@implements(OpKind.GLOBAL_AVG_POOL, "gradient")
 def global_avg_pool_grad(b: Builder, node: Node, gy: str) -> list:
     """y = global_avg_pool(x) -> [dx]."""
     return [b.emit(f"{node.name}.grad_input", OpKind.GLOBAL_AVG_POOL_GRAD, [gy],
                    {"input_shape": tuple(b.g.tensors[node.inputs[0]].shape)}, out=b.grad_name(node, 0))]
 
 
-@register_grad(OpKind.AVG_POOL2D)
+@implements(OpKind.AVG_POOL2D, "gradient")
 def avg_pool2d_grad(b: Builder, node: Node, gy: str) -> list:
     """y = avg_pool2d(x) -> [dx]."""
     attrs = {k: tuple(node.attrs[k]) for k in ("kernel", "stride", "pads")}
@@ -38,7 +39,7 @@ def avg_pool2d_grad(b: Builder, node: Node, gy: str) -> list:
                    {**attrs, "input_shape": tuple(b.g.tensors[node.inputs[0]].shape)}, out=b.grad_name(node, 0))]
 
 
-@register_grad(OpKind.MAX_POOL2D)
+@implements(OpKind.MAX_POOL2D, "gradient")
 def max_pool2d_grad(b: Builder, node: Node, gy: str) -> list:
     """y = max_pool2d(x) -> [dx]."""
     kh, kw = node.attrs["kernel"]

@@ -9,7 +9,7 @@ replaced, at `d`'s position, by one FUSED_EXPAND_DEPTHWISE node named `<e>+<d>` 
 (x, w1, b1, w2, b2), `d`'s output and stride/pads/clamp, `e`'s clamp as expand_act_min/max, the
 expanded tensor's quantization as mid_scale/mid_zero_point and `fused_from` = (e, d).  The
 expanded tensor is gone from the graph: the kernel makes two [H, W] channels of it at a time
-(`fused_scratch_bytes` of scratch).  Output values are unchanged (reference/ops/
+(its scratch: registry.py).  Output values are unchanged (reference/ops/
 fused_expand_depthwise.py is bit-identical to the pair).  Where backward does read the expanded
 tensor (a trained expand or depthwise layer, or its clamp's gradient) nothing changes.
 
@@ -34,13 +34,6 @@ def fuse_frozen_prefix(g: Graph) -> Graph:
         if e is not None and _fusable(g, e, d):
             _fuse(g, e, d)
     return verify(g)
-
-
-def fused_scratch_bytes(g: Graph, node: Node) -> int:
-    """Two expanded channels (the pair the kernel's pointwise tile computes at once): two [H, W]
-    int8 maps of the fused node's input size."""
-    _, h, w, _ = g.tensors[node.inputs[0]].shape
-    return 2 * h * w
 
 
 def _fusable(g: Graph, e: Node, d: Node) -> bool:

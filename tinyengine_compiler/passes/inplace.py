@@ -13,7 +13,7 @@ and is at least as large as the output:
     MUL_GRAD: its incoming gradient when the output has its shape (not the summed gradient of
     a broadcast operand);
   * DEPTHWISE_CONV2D (forward, int8): its input, computed one channel at a time through a
-    one-channel scratch buffer (`lifetimes.scratch_bytes`): the frozen prefix's in-place
+    one-channel scratch buffer (`registry.scratch_bytes`): the frozen prefix's in-place
     depthwise conv; likewise DEPTHWISE_CONV2D_GRAD_INPUT over its incoming gradient (same
     channel-by-channel trick, a one-channel float32 scratch).
 With `banded=True` (the portable kernels), also `banded=<input name>` on a CONV2D that the

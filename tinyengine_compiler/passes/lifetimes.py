@@ -32,12 +32,10 @@ its size rounded up to `align` bytes:
     (`RowBanding.min_offset`), and the input's buffer is its alias there, with the banding
     for the overlap checker to prove.
   * kernel scratch as `<node>.scratch` (`scratch`, `scratch_of=<node>`, live at its node's step
-    only): two expanded
-    channels for FUSED_EXPAND_DEPTHWISE, one padded input channel for an in-place depthwise conv
-    or depthwise input gradient (the other portable kernels need none: codegen/kernels.py); with
-    a `backend_scratch(g, node)` (the pipeline passes codegen.kernels.cmsis_scratch_bytes for
-    the cmsis_nn backend), what that backend's kernel asks for: no static scratch outside the
-    arena.
+    only): what the node's kernel with kernel `backend` asks for (`registry.scratch_bytes`: two
+    expanded channels for FUSED_EXPAND_DEPTHWISE, one input channel for an in-place depthwise
+    conv or depthwise input gradient, im2col columns for CMSIS-NN's convs): no static scratch
+    outside the arena.
 Not in the arena: constants (Flash), trained parameters (updated in place where they live:
 `sparse_update.trained_params`; SGD_UPDATE outputs name that same memory, so get no buffer).
 
@@ -49,12 +47,10 @@ accounting of section 2.3 (kept channels of the saved activation, 1-bit ReLU mas
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from ..ir import DType, Graph, Node, OpKind
 from ..ir.ops import BACKWARD_OPS
 from ..planners.base import Buffer, RowBanding, SavedState, align_up
-from .fuse_frozen_prefix import fused_scratch_bytes
+from ..registry import scratch_bytes
 
 GRAD_WEIGHT_OPS = frozenset({OpKind.CONV2D_GRAD_WEIGHT, OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT})
 
@@ -101,8 +97,7 @@ def banding(g: Graph, node: Node) -> RowBanding:
                       in_row_bytes=x.nbytes // x.shape[1], stride=node.attrs["stride"][0], pad_top=node.attrs["pads"][0])
 
 
-def lifetimes(g: Graph, *, masks: bool = True, align: int = 4,
-              backend_scratch: Callable[[Graph, Node], int] | None = None) -> list[Buffer]:
+def lifetimes(g: Graph, *, masks: bool = True, align: int = 4, backend: str = "portable") -> list[Buffer]:
     step = {o: i for i, n in enumerate(g.nodes) for o in n.outputs}
     last = full_last_use(g, masks=masks)
     # input -> (output written over it, its offset inside that output, the rows' discipline)
@@ -138,7 +133,7 @@ def lifetimes(g: Graph, *, masks: bool = True, align: int = 4,
         buffers.append(Buffer(name, sizes[name], first, end, _category(g, name, masks), align, alias,
                               alias_offset, band))
         buffers += _side_buffers(g, name, first, masks, align)
-    return buffers + _scratch_buffers(g, align, backend_scratch)
+    return buffers + _scratch_buffers(g, align, backend)
 
 
 def _reads(g: Graph, name: str, masks: bool) -> set[str]:
@@ -180,19 +175,7 @@ def _side_buffers(g: Graph, name: str, first: int, masks: bool, align: int) -> l
     return out
 
 
-def scratch_bytes(g: Graph, n: Node, backend_scratch: Callable[[Graph, Node], int] | None = None) -> int:
-    """The scratch memory node `n`'s kernel needs (see the module docstring); what a kernel
-    backend's own kernel asks for beyond that comes from `backend_scratch`."""
-    if n.op == OpKind.FUSED_EXPAND_DEPTHWISE:
-        return fused_scratch_bytes(g, n)
-    if n.op in (OpKind.DEPTHWISE_CONV2D, OpKind.DEPTHWISE_CONV2D_GRAD_INPUT) and n.attrs.get("in_place"):
-        _, h, w, _ = g.tensors[n.inputs[0]].shape
-        top, left, bottom, right = n.attrs["pads"]
-        return (h + top + bottom) * (w + left + right) * g.tensors[n.inputs[0]].dtype.itemsize
-    return backend_scratch(g, n) if backend_scratch is not None else 0
-
-
-def _scratch_buffers(g: Graph, align: int, backend_scratch) -> list[Buffer]:
-    sizes = [scratch_bytes(g, n, backend_scratch) for n in g.nodes]
+def _scratch_buffers(g: Graph, align: int, backend: str) -> list[Buffer]:
+    sizes = [scratch_bytes(g, n, backend) for n in g.nodes]
     return [Buffer(f"{n.name}.scratch", align_up(size, align), i, i, "scratch", align, scratch_of=n.name)
             for i, (n, size) in enumerate(zip(g.nodes, sizes)) if size]

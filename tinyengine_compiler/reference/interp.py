@@ -3,7 +3,7 @@
 Takes a Graph whose activations are int8 with per-tensor QParams (as the front ends produce and
 `ir.verify` accepts) and one int8 NHWC input of the graph input's shape.  Guarantees every op's
 output bit for bit as the C runtime computes it (docs/numerics.md), in the graph's node order.
-Nodes run through the `ops.OPS` registry; an op without an entry is an UnsupportedError.
+Nodes run through their op's `reference` (registry.py); an op without one is an UnsupportedError.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import numpy as np
 
 from ..errors import ConfigError, UnsupportedError
 from ..ir import DType, Graph
-from .ops import OPS
+from ..registry import part_of
+from . import ops  # noqa: F401  (registers the reference ops)
 
 
 def run_graph_all(g: Graph, x: np.ndarray) -> dict[str, np.ndarray]:
@@ -21,9 +22,7 @@ def run_graph_all(g: Graph, x: np.ndarray) -> dict[str, np.ndarray]:
     values = {name: t.data for name, t in g.tensors.items() if t.is_constant}
     values[g.inputs[0]] = np.asarray(x)
     for node in g.nodes:
-        fn = OPS.get(node.op)
-        if fn is None:
-            raise UnsupportedError(f"node '{node.name}': the reference executor has no {node.op.value}")
+        fn = part_of(node.op, "reference", f"node '{node.name}': the reference executor")
         out_t = g.tensors[node.outputs[0]]
         if out_t.dtype != DType.INT8:
             raise UnsupportedError(f"node '{node.name}': the reference executor runs int8 graphs only, "

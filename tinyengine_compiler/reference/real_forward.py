@@ -15,10 +15,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..errors import UnsupportedError
 from ..ir import Graph, Node, OpKind
 from ..ir import activations
 from ..ir.ops import BACKWARD_OPS
+from ..registry import implements, part_of
 from .backward._common import real
 
 
@@ -36,9 +36,8 @@ def run_real(g: Graph, values: dict[str, np.ndarray], start: int = 0) -> dict[st
     for node in g.nodes[start:]:
         if node.op in BACKWARD_OPS:
             break
-        if node.op not in _OPS:
-            raise UnsupportedError(f"node '{node.name}': the real forward has no {node.op.value}")
-        values[node.outputs[0]] = _clamp(g, node, _OPS[node.op](node, *(values[i] for i in node.inputs)))
+        op = part_of(node.op, "real_forward", f"node '{node.name}': the real forward")
+        values[node.outputs[0]] = _clamp(g, node, op(node, *(values[i] for i in node.inputs)))
     return values
 
 
@@ -96,7 +95,8 @@ def _fused_expand_depthwise(node, x, w1, b1, w2, b2):
     return _depthwise(node, mid, w2, b2)
 
 
-_OPS = {
+# each op's `real_forward` (registry.py)
+for _op, _fn in {
     OpKind.CONV2D: _conv2d,
     OpKind.FUSED_EXPAND_DEPTHWISE: _fused_expand_depthwise,
     OpKind.DEPTHWISE_CONV2D: _depthwise,
@@ -109,4 +109,5 @@ _OPS = {
     OpKind.CHANNEL_SELECT: lambda node, x: x[..., list(node.attrs["channels"])],
     OpKind.LUT: lambda node, x: activations.real(node.attrs["function"], x, node.attrs),
     OpKind.MUL: lambda node, a, b: a * b,
-}
+}.items():
+    implements(_op, "real_forward")(_fn)

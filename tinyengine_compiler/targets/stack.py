@@ -8,7 +8,7 @@ indirect call, a dynamic frame or recursion is an error, since no bound would be
 
 `kernel_table()` does this for every portable runtime kernel at each optimization level the
 firmware may use and keeps the largest: the table `codegen/stack_usage.json` that
-`codegen/kernels.py` reads to report an engine's worst-case stack without an ARM compiler.
+`codegen/stack_usage.py` reads to report an engine's worst-case stack without an ARM compiler.
 `cmsis_table(root)` does the same for the CMSIS-NN adapters, through the CMSIS-NN sources at
 `root` that they call.  Regenerate after changing a kernel:
 

@@ -20,9 +20,9 @@ import numpy as np
 from ..errors import UnsupportedError
 from ..ir import Graph, OpKind
 from ..ir.ops import BACKWARD_OPS
-from ..reference.backward import BACKWARD_OPS as BACKWARD_KERNELS
 from ..reference.backward.sgd_update import has_momentum, round_half_away, sgd_draws, sgd_update
-from ..reference.ops import OPS
+from ..reference import backward, ops  # noqa: F401  (register the reference ops)
+from ..registry import REGISTRY, part_of
 
 
 def run_backward(g: Graph, values: dict[str, np.ndarray], dtype=np.float32) -> dict[str, np.ndarray]:
@@ -32,7 +32,7 @@ def run_backward(g: Graph, values: dict[str, np.ndarray], dtype=np.float32) -> d
     for node in g.nodes:
         if node.op not in BACKWARD_OPS or node.op == OpKind.SGD_UPDATE:
             continue
-        out = BACKWARD_KERNELS[node.op](g, node, *(values[i] for i in node.inputs), dtype=dtype)
+        out = REGISTRY[node.op].reference(g, node, *(values[i] for i in node.inputs), dtype=dtype)
         values.update(zip(node.outputs, out if isinstance(out, tuple) else (out,)))
     return values
 
@@ -56,9 +56,8 @@ class Trainer:
         later = {t for n in g.nodes if n.name not in self.frozen for t in n.inputs}
         self.cached = [t for n in self.forward if n.name in self.frozen for t in n.outputs if t in later]
         self._cache: dict = {}
-        for n in self.forward:
-            if n.op not in OPS:
-                raise UnsupportedError(f"node '{n.name}': the reference executor has no {n.op.value}")
+        self.reference = {n.name: part_of(n.op, "reference", f"node '{n.name}': the reference executor")
+                          for n in self.forward}
 
     def _forward(self, x: np.ndarray, key) -> dict[str, np.ndarray]:
         values = {**self.params, self.g.inputs[0]: x}
@@ -68,7 +67,7 @@ class Trainer:
         for node in self.forward:
             if hit and node.name in self.frozen:
                 continue
-            out = OPS[node.op](self.g, node, *(values[i] for i in node.inputs))
+            out = self.reference[node.name](self.g, node, *(values[i] for i in node.inputs))
             values[node.outputs[0]] = out.reshape(self.g.tensors[node.outputs[0]].shape)
         if key is not None and not hit:
             self._cache[key] = {t: values[t] for t in self.cached}

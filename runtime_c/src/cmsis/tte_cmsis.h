@@ -28,7 +28,7 @@
  * depends on the ISA it is built for: plain C, DSP, Helium).  The adapter asks that function at
  * run time and uses the tte_ctx it is given: a `<node>.scratch` buffer that the planner placed
  * in the arena, sized by the adapter's _scratch_bytes formula for the Cortex-M7
- * (tinyengine_compiler/codegen/kernels.py CMSIS_SCRATCH, checked against CMSIS-NN's own
+ * (tinyengine_compiler/registry.py, each kernel's cmsis_scratch_bytes, checked against CMSIS-NN's own
  * functions).  There is no static scratch; a kernel whose scratch does not fit returns
  * TTE_ERR_SCRATCH with its output untouched.
  */

@@ -2,7 +2,7 @@
  * Title:       tte_cmsis_scratch.c
  * Description: The scratch of the CMSIS-NN backend's adapters: the tte_ctx each call is given,
  *              a buffer the planner placed in the arena and sized by the adapter's
- *              _scratch_bytes formula (tinyengine_compiler/codegen/kernels.py CMSIS_SCRATCH).
+ *              _scratch_bytes formula (tinyengine_compiler/registry.py cmsis_scratch_bytes).
  *              There is no static scratch: a call whose ctx is too small fails.
  *
  * Layout:      bytes, 4-byte aligned (CMSIS-NN reads its buffers as int16 / int32).

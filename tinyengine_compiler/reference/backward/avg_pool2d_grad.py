@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ir import Graph, Node
+from ...ir import Graph, Node, OpKind
+from ...registry import implements
 from ._common import real
 
 
+@implements(OpKind.AVG_POOL2D_GRAD, "reference")
 def avg_pool2d_grad(g: Graph, node: Node, gy: np.ndarray, *, dtype) -> np.ndarray:
     gy = real(g, node.inputs[0], gy, dtype)[0]
     _, h, wd, c = node.attrs["input_shape"]

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ir import Graph, Node
+from ...ir import Graph, Node, OpKind
+from ...registry import implements
 from ._common import real
 
 
+@implements(OpKind.GRAD_MOVE_CHANNELS, "reference")
 def grad_move_channels(g: Graph, node: Node, gy: np.ndarray, *, dtype) -> np.ndarray:
     gy = real(g, node.inputs[0], gy, dtype)
     src, dst = node.attrs["in_channels"], node.attrs["out_channels"]

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ir import Graph, Node
+from ...ir import Graph, Node, OpKind
+from ...registry import implements
 from ._common import real
 
 
+@implements(OpKind.CLAMP_GRAD, "reference")
 def clamp_grad(g: Graph, node: Node, gy: np.ndarray, y: np.ndarray, *, dtype) -> np.ndarray:
     lo, hi = node.attrs.get("act_min"), node.attrs.get("act_max")
     lo, hi = (-128 if lo is None else lo), (127 if hi is None else hi)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ir import Graph, Node
+from ...ir import Graph, Node, OpKind
+from ...registry import implements
 from ._common import add_in_order, real
 
 
+@implements(OpKind.CONV2D_GRAD_INPUT, "reference")
 def conv2d_grad_input(g: Graph, node: Node, gz: np.ndarray, w: np.ndarray, *, dtype) -> np.ndarray:
     gz = real(g, node.inputs[0], gz, dtype)[0]
     w = real(g, node.inputs[1], w, dtype)

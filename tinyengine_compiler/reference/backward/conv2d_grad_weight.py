@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ir import Graph, Node
+from ...ir import Graph, Node, OpKind
+from ...registry import implements
 from ._common import add_in_order, pixel_windows, real
 
 
+@implements(OpKind.CONV2D_GRAD_WEIGHT, "reference")
 def conv2d_grad_weight(g: Graph, node: Node, x: np.ndarray, gz: np.ndarray, *, dtype) -> np.ndarray:
     channels = node.attrs.get("channels")
     x = x if channels is None else x[..., list(channels)]

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ir import Graph, Node
+from ...ir import Graph, Node, OpKind
+from ...registry import implements
 from ._common import real
 
 
+@implements(OpKind.DEPTHWISE_CONV2D_GRAD_INPUT, "reference")
 def depthwise_conv2d_grad_input(g: Graph, node: Node, gz: np.ndarray, w: np.ndarray, *, dtype) -> np.ndarray:
     gz = real(g, node.inputs[0], gz, dtype)[0]
     w = real(g, node.inputs[1], w, dtype)[0]

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ir import Graph, Node
+from ...ir import Graph, Node, OpKind
+from ...registry import implements
 from ._common import real
 
 
+@implements(OpKind.FULLY_CONNECTED_GRAD_INPUT, "reference")
 def fully_connected_grad_input(g: Graph, node: Node, gz: np.ndarray, w: np.ndarray, *, dtype) -> np.ndarray:
     gz = real(g, node.inputs[0], gz, dtype)
     w = real(g, node.inputs[1], w, dtype)

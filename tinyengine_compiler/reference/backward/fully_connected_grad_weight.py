@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ir import Graph, Node
+from ...ir import Graph, Node, OpKind
+from ...registry import implements
 from ._common import real
 
 
+@implements(OpKind.FULLY_CONNECTED_GRAD_WEIGHT, "reference")
 def fully_connected_grad_weight(g: Graph, node: Node, x: np.ndarray, gz: np.ndarray, *, dtype) -> np.ndarray:
     channels = node.attrs.get("channels")
     x = real(g, node.inputs[0], x, dtype).reshape(np.shape(x)[0], -1)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ir import Graph, Node
+from ...ir import Graph, Node, OpKind
+from ...registry import implements
 from ._common import real
 
 
+@implements(OpKind.GLOBAL_AVG_POOL_GRAD, "reference")
 def global_avg_pool_grad(g: Graph, node: Node, gy: np.ndarray, *, dtype) -> np.ndarray:
     shape = tuple(node.attrs["input_shape"])
     share = real(g, node.inputs[0], gy, dtype) / dtype(shape[1] * shape[2])

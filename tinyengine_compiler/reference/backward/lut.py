@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ir import Graph, Node
+from ...ir import Graph, Node, OpKind
+from ...registry import implements
 from ...ir import activations
 from ._common import real
 
 
+@implements(OpKind.LUT_GRAD, "reference")
 def lut_grad(g: Graph, node: Node, gy: np.ndarray, x: np.ndarray, *, dtype) -> np.ndarray:
     gy = real(g, node.inputs[0], gy, dtype)
     x = np.asarray(x)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ir import Graph, Node
+from ...ir import Graph, Node, OpKind
+from ...registry import implements
 from ..ops._common import windows
 from ._common import real
 
@@ -20,6 +21,7 @@ def argmax(x: np.ndarray, kernel, stride, pads) -> np.ndarray:
     return win.reshape(*win.shape[:4], -1).argmax(axis=-1).astype(np.uint8)
 
 
+@implements(OpKind.MAX_POOL2D_GRAD, "reference")
 def max_pool2d_grad(g: Graph, node: Node, gy: np.ndarray, x: np.ndarray, *, dtype) -> np.ndarray:
     gy = real(g, node.inputs[0], gy, dtype)[0]
     (kh, kw), (sh, sw) = node.attrs["kernel"], node.attrs["stride"]

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ir import Graph, Node
+from ...ir import Graph, Node, OpKind
+from ...registry import implements
 from ._common import add_in_order, real
 
 
+@implements(OpKind.MUL_GRAD, "reference")
 def mul_grad(g: Graph, node: Node, gz: np.ndarray, other: np.ndarray, *, dtype) -> np.ndarray:
     gz = real(g, node.inputs[0], gz, dtype)
     d = gz * real(g, node.inputs[1], other, dtype)

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ir import Graph, Node
+from ...ir import Graph, Node, OpKind
+from ...registry import implements
 from ..ops.fully_connected import accumulator
 from ..requant import saturate_int32
 from ._common import add_in_order, real
 
 
+@implements(OpKind.REAL_LOGITS, "reference")
 def real_logits(g: Graph, node: Node, x: np.ndarray, w: np.ndarray, bias: np.ndarray, *, dtype) -> np.ndarray:
     if np.asarray(x).dtype.kind != "f":
         acc = saturate_int32(accumulator(g, node, x, w, bias))

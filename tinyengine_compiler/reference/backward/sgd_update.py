@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ir import Graph, Node
+from ...ir import Graph, Node, OpKind
+from ...registry import implements
 
 BIAS_LIMIT = 1 << 30        # TTE_BIAS_LIMIT
 MASTER_LIMIT = 32768.0      # TTE_MASTER_LIMIT
@@ -103,6 +104,7 @@ def _direction(node: Node, g_bar: np.ndarray, velocity: np.ndarray | None) -> np
     return np.where(finite, v, np.float32(np.nan)).astype(np.float32)
 
 
+@implements(OpKind.SGD_UPDATE, "reference")
 def sgd_update(g: Graph, node: Node, param: np.ndarray, grad: np.ndarray, grad_scale: np.ndarray,
                lr: float, draws: int | None = None, velocity: np.ndarray | None = None) -> np.ndarray:
     """The parameter after the step (see the module docstring); `draws` is the stochastic-rounding

@@ -14,10 +14,12 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import ConfigError
-from ...ir import Graph, Node
+from ...ir import Graph, Node, OpKind
+from ...registry import implements
 from . import mathf
 
 
+@implements(OpKind.SOFTMAX_CROSS_ENTROPY, "reference")
 def softmax_cross_entropy(g: Graph, node: Node, logits: np.ndarray, label: np.ndarray, *, dtype):
     d = np.asarray(logits).astype(dtype, copy=False)[0]
     k = d.shape[0]

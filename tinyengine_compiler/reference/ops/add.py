@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ir import Graph, Node
+from ...ir import Graph, Node, OpKind
+from ...registry import implements
 from ..requant import clamp_s8, multipliers, requantize
 from ._common import act_range, tensor_qparams
 
 LEFT_SHIFT = 20
 
 
+@implements(OpKind.ADD, "reference")
 def add(g: Graph, node: Node, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     s_a, zp_a = tensor_qparams(g, node.inputs[0])
     s_b, zp_b = tensor_qparams(g, node.inputs[1])

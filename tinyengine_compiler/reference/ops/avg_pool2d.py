@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ir import Graph, Node
+from ...ir import Graph, Node, OpKind
+from ...registry import implements
 from ._common import average_epilogue, windows
 
 
+@implements(OpKind.AVG_POOL2D, "reference")
 def avg_pool2d(g: Graph, node: Node, x: np.ndarray) -> np.ndarray:
     kernel, stride, pads = node.attrs["kernel"], node.attrs["stride"], node.attrs["pads"]
     total = windows(x.astype(np.int64), kernel, stride, pads).sum(axis=(-2, -1))

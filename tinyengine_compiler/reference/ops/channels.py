@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ir import Graph, Node
+from ...ir import Graph, Node, OpKind
+from ...registry import implements
 from ..requant import clamp_s8, multipliers, requantize
 from ._common import tensor_qparams
 
@@ -25,9 +26,11 @@ def rescale(g: Graph, src: str, dst: str, x: np.ndarray) -> np.ndarray:
     return clamp_s8(requantize(np.asarray(x).astype(np.int64) - zp_in, mult, shift) + zp_out, -128, 127)
 
 
+@implements(OpKind.CONCAT, "reference")
 def concat(g: Graph, node: Node, *xs: np.ndarray) -> np.ndarray:
     return np.concatenate([rescale(g, name, node.outputs[0], x) for name, x in zip(node.inputs, xs)], axis=-1)
 
 
+@implements(OpKind.CHANNEL_SELECT, "reference")
 def channel_select(g: Graph, node: Node, x: np.ndarray) -> np.ndarray:
     return rescale(g, node.inputs[0], node.outputs[0], np.asarray(x)[..., list(node.attrs["channels"])])

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ir import Graph, Node
+from ...ir import Graph, Node, OpKind
+from ...registry import implements
 from ._common import exact_matmul, tensor_qparams, weighted_epilogue, windows
 
 
+@implements(OpKind.CONV2D, "reference")
 def conv2d(g: Graph, node: Node, x: np.ndarray, w: np.ndarray, bias: np.ndarray) -> np.ndarray:
     _, zp_in = tensor_qparams(g, node.inputs[0])
     c_out, kh, kw, c_in = w.shape

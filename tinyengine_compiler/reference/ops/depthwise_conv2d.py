@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ir import Graph, Node
+from ...ir import Graph, Node, OpKind
+from ...registry import implements
 from ._common import tensor_qparams, weighted_epilogue, windows
 
 
+@implements(OpKind.DEPTHWISE_CONV2D, "reference")
 def depthwise_conv2d(g: Graph, node: Node, x: np.ndarray, w: np.ndarray, bias: np.ndarray) -> np.ndarray:
     _, zp_in = tensor_qparams(g, node.inputs[0])
     _, kh, kw, _ = w.shape

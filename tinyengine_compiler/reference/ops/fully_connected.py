@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ir import Graph, Node
+from ...ir import Graph, Node, OpKind
+from ...registry import implements
 from ._common import exact_matmul, tensor_qparams, weighted_epilogue
 
 
@@ -19,5 +20,6 @@ def accumulator(g: Graph, node: Node, x: np.ndarray, w: np.ndarray, bias: np.nda
     return exact_matmul(rows, w.T) + bias.astype(np.int64)
 
 
+@implements(OpKind.FULLY_CONNECTED, "reference")
 def fully_connected(g: Graph, node: Node, x: np.ndarray, w: np.ndarray, bias: np.ndarray) -> np.ndarray:
     return weighted_epilogue(g, node, accumulator(g, node, x, w, bias))

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ir import Graph, Node
+from ...ir import Graph, Node, OpKind
+from ...registry import implements
 from ..requant import clamp_s8, multipliers, requantize, saturate_int32
 from ._common import exact_matmul, tensor_qparams, windows
 
 
+@implements(OpKind.FUSED_EXPAND_DEPTHWISE, "reference")
 def fused_expand_depthwise(g: Graph, node: Node, x: np.ndarray, w1: np.ndarray, b1: np.ndarray,
                            w2: np.ndarray, b2: np.ndarray) -> np.ndarray:
     s_x, zp_x = tensor_qparams(g, node.inputs[0])

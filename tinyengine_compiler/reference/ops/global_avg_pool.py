@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ir import Graph, Node
+from ...ir import Graph, Node, OpKind
+from ...registry import implements
 from ._common import average_epilogue
 
 
+@implements(OpKind.GLOBAL_AVG_POOL, "reference")
 def global_avg_pool(g: Graph, node: Node, x: np.ndarray) -> np.ndarray:
     total = x.astype(np.int64).sum(axis=(1, 2), keepdims=True)
     return average_epilogue(g, node, total, x.shape[1] * x.shape[2])

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ir import Graph, Node
+from ...ir import Graph, Node, OpKind
+from ...registry import implements
 
 
+@implements(OpKind.LUT, "reference")
 def lut(g: Graph, node: Node, x: np.ndarray) -> np.ndarray:
     return np.asarray(node.attrs["table"], dtype=np.int64)[np.asarray(x).astype(np.int64) + 128]

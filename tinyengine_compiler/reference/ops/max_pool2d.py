@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ir import Graph, Node
+from ...ir import Graph, Node, OpKind
+from ...registry import implements
 from ._common import act_range, tensor_qparams, windows
 from ..requant import clamp_s8, multipliers, requantize
 
 
+@implements(OpKind.MAX_POOL2D, "reference")
 def max_pool2d(g: Graph, node: Node, x: np.ndarray) -> np.ndarray:
     # padding below every int8 value never wins
     best = windows(x.astype(np.int64), node.attrs["kernel"], node.attrs["stride"], node.attrs["pads"],

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ir import Graph, Node
+from ...ir import Graph, Node, OpKind
+from ...registry import implements
 from ..requant import clamp_s8, multipliers, requantize
 from ._common import act_range, tensor_qparams
 
 
+@implements(OpKind.MUL, "reference")
 def mul(g: Graph, node: Node, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     (s_a, zp_a), (s_b, zp_b) = tensor_qparams(g, node.inputs[0]), tensor_qparams(g, node.inputs[1])
     s_out, zp_out = tensor_qparams(g, node.outputs[0])
