@@ -223,6 +223,17 @@ def test_mul_of_x_and_its_hard_sigmoid_is_one_table(tmp_path):
     assert (fused.attrs["function"], fused.attrs["alpha"], fused.attrs["beta"]) == ("mul_hardsigmoid", 0.25, 0.5)
 
 
+@pytest.mark.parametrize("op, attrs, expected", [
+    ("LeakyRelu", {"alpha": 0.2}, {"function": "leakyrelu", "alpha": 0.2}),
+    ("LeakyRelu", {}, {"function": "leakyrelu", "alpha": 0.01}),       # ONNX's default alpha
+    ("HardSigmoid", {}, {"function": "hardsigmoid", "alpha": 0.2, "beta": 0.5})])
+def test_element_wise_activations_are_tables(tmp_path, op, attrs, expected):
+    nodes = [helper.make_node(op, ["x"], ["y"], name="act", **attrs)]
+    g = import_onnx(_save(tmp_path, nodes, [_vi("x", [1, 4, 3, 3])], [_vi("y", [1, 4, 3, 3])], {}))
+    (act,) = g.nodes
+    assert act.op == OpKind.LUT and {k: act.attrs[k] for k in expected} == pytest.approx(expected)
+
+
 @pytest.mark.parametrize("b_kind, message", [
     ("one_channel", r"node 'mul': Mul of shapes \[1, 1, 3, 3\] and \[1, 4, 3, 3\] is not supported"),
     ("constant", "node 'mul': Mul by a constant is not supported"),

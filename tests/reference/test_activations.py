@@ -18,6 +18,7 @@ CASES = {
     "hardswish": ({}, lambda x, p: [helper.make_node("HardSwish", [x], ["y"])]),
     "hardsigmoid": ({"alpha": 0.2, "beta": 0.5},
                     lambda x, p: [helper.make_node("HardSigmoid", [x], ["y"], alpha=p["alpha"], beta=p["beta"])]),
+    "leakyrelu": ({"alpha": 0.1}, lambda x, p: [helper.make_node("LeakyRelu", [x], ["y"], alpha=p["alpha"])]),
     "clip": ({"lo": 0.0, "hi": 6.0}, lambda x, p: [helper.make_node("Clip", [x, "lo", "hi"], ["y"])]),
     "mul_hardsigmoid": ({"alpha": 1 / 6, "beta": 0.5, "mid_scale": 1 / 255, "mid_zero_point": -128},
                         lambda x, p: [helper.make_node("HardSigmoid", [x], ["h"], alpha=p["alpha"], beta=p["beta"]),
@@ -70,8 +71,8 @@ def _check_slope(function, params, q_in, q_out, slope):
 
     def f(v):
         hs = np.clip(v * params.get("alpha", 1 / 6) + params.get("beta", 0.5), 0, 1)
-        y = {"clip": np.clip(v, params.get("lo", -np.inf), params.get("hi", np.inf)), "hardsigmoid": hs}.get(
-            function, v * hs)
+        y = {"clip": np.clip(v, params.get("lo", -np.inf), params.get("hi", np.inf)), "hardsigmoid": hs,
+             "leakyrelu": np.where(v >= 0, v, params.get("alpha", 0) * v)}.get(function, v * hs)
         return np.clip(y, lo, hi)
 
     h = 1e-6

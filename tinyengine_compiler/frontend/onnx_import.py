@@ -19,7 +19,7 @@ flattening of a spatial map into a Gemm/MatMul classifier, whose weight columns 
 permuted from CHW to HWC order at compile time.  The classifier takes one IR form: a
 Gemm/MatMul (in a float model also MatMul + Add of a constant, folded as its bias) or a 1x1
 Conv on a 1x1 map (`onnx_rules.classifier_as_fully_connected`) is a FULLY_CONNECTED.
-HardSigmoid, HardSwish and a Relu/Clip with nothing to fuse into are LUTs (a 256-entry table,
+HardSigmoid, HardSwish, LeakyRelu and a Relu/Clip with nothing to fuse into are LUTs (a 256-entry table,
 `ir/activations.py`); `Mul(x, HardSigmoid(x))` is one LUT; any other Mul of two activations
 is a MUL (same shapes, or one value a channel).  docs/ops.md lists every op and its IR form.
 Identity and Dropout are skipped.  Every refusal names the node and the reason.
@@ -351,11 +351,14 @@ class _Importer:
         self.env[node.output[0]] = Pending(self.label, OpKind.LUT, (self.act(node.input[0]),), node.output[0],
                                            {"function": "clip", **bounds})
 
-    def hard_activation(self, node):
-        """HardSigmoid, HardSwish: a LUT, its int8 table made once its output quantization is known."""
+    def table_activation(self, node):
+        """HardSigmoid, HardSwish, LeakyRelu: a LUT, its int8 table made once its output
+        quantization is known."""
         attrs = {"function": "hardswish"}
         if node.op_type == "HardSigmoid":
             attrs = {"function": "hardsigmoid", "alpha": attr(node, "alpha", 0.2), "beta": attr(node, "beta", 0.5)}
+        elif node.op_type == "LeakyRelu":
+            attrs = {"function": "leakyrelu", "alpha": attr(node, "alpha", 0.01)}
         self.env[node.output[0]] = Pending(self.label, OpKind.LUT, (self.act(node.input[0]),), node.output[0], attrs)
 
     def mul(self, node):
@@ -586,7 +589,8 @@ HANDLERS = {
     "MaxPool": _Importer.max_pool, "Concat": _Importer.concat, "Slice": _Importer.slice,
     "Split": _Importer.split, "Transpose": _Importer.transpose,
     "Relu": _Importer.clamp, "Clip": _Importer.clamp, "BatchNormalization": _Importer.batch_norm,
-    "HardSigmoid": _Importer.hard_activation, "HardSwish": _Importer.hard_activation, "Mul": _Importer.mul,
+    "HardSigmoid": _Importer.table_activation, "HardSwish": _Importer.table_activation,
+    "LeakyRelu": _Importer.table_activation, "Mul": _Importer.mul,
     "Flatten": _Importer.reshape, "Reshape": _Importer.reshape, "Identity": _Importer.identity,
     "Dropout": _Importer.identity, "Constant": _Importer.constant,
 }

@@ -11,6 +11,7 @@ Functions (x and y real, hs(x) = max(0, min(1, alpha * x + beta))):
     clip             y = min(max(x, lo), hi)          (Relu, Relu6, Clip not fused into an op)
     hardsigmoid      y = hs(x)
     hardswish        y = x * hs(x), alpha = 1/6, beta = 1/2 (ONNX HardSwish)
+    leakyrelu        y = x where x >= 0, else alpha * x (ONNX LeakyRelu)
     mul_hardsigmoid  y = x * hs(x): `Mul(x, HardSigmoid(x))`, hard-swish as older exporters
                      write it, fused at import; in a QDQ model hs(x) is quantized in between
                      (to mid_scale, mid_zero_point) exactly as onnxruntime does, so the fused
@@ -29,7 +30,7 @@ import numpy as np
 
 from .dtypes import QParams
 
-FUNCTIONS = ("clip", "hardsigmoid", "hardswish", "mul_hardsigmoid")
+FUNCTIONS = ("clip", "hardsigmoid", "hardswish", "leakyrelu", "mul_hardsigmoid")
 HARDSWISH = {"alpha": 1.0 / 6.0, "beta": 0.5}   # ONNX HardSwish is x * HardSigmoid(x) with these
 F32 = np.float32
 
@@ -53,6 +54,8 @@ def real(function: str, x: np.ndarray, attrs: dict) -> np.ndarray:
         return np.clip(x, -np.inf if lo is None else dtype(lo), np.inf if hi is None else dtype(hi))
     if function == "hardsigmoid":
         return _hard_sigmoid(x, attrs)
+    if function == "leakyrelu":
+        return np.where(x >= 0, x, x * dtype(attrs["alpha"]))
     return x * _hard_sigmoid(x, attrs)
 
 
@@ -65,6 +68,8 @@ def derivative(function: str, x: np.ndarray, attrs: dict) -> np.ndarray:
         lo, hi = attrs.get("lo"), attrs.get("hi")
         inside = (x > (-np.inf if lo is None else lo)) & (x < (np.inf if hi is None else hi))
         return np.where(inside, dtype(1), dtype(0))
+    if function == "leakyrelu":
+        return np.where(x > 0, dtype(1), dtype(attrs["alpha"]))
     z = x * dtype(attrs["alpha"]) + dtype(attrs["beta"])
     slope = np.where((z > 0) & (z < 1), dtype(attrs["alpha"]), dtype(0))
     if function == "hardsigmoid":
