@@ -1,21 +1,28 @@
 """The op registry: one entry per OpKind, naming every part that makes the op work.
 
-| part           | what it is                                                         | written in |
-|----------------|--------------------------------------------------------------------|------------|
-| `kernels`      | the runtime_c kernels that run it, each with the predicate that picks it and its scratch formulas | here |
-| `differentiable` | False for an op a gradient never passes through (made on the frozen prefix only) | here |
-| `reference`    | the bit-exact numpy op: int8 forward (reference/ops/) or float32 backward (reference/backward/) | one file per op |
-| `real_forward` | forward ops: the real-valued op the gradient checker differentiates | reference/real_forward.py |
-| `gradient`     | differentiable forward ops: the rule that emits its backward ops   | grads/ |
-| `build`        | the node's kernel call: arguments and static parameter objects     | codegen/calls.py, codegen/backward_calls.py |
+| part             | what it is                                           | written in                  |
+|------------------|------------------------------------------------------|-----------------------------|
+| `kernels`        | the runtime_c kernels that run it, each with the     | here                        |
+|                  | predicate that picks it and its scratch formulas     |                             |
+| `differentiable` | False for an op no gradient passes through (one made | here                        |
+|                  | on the frozen prefix only)                           |                             |
+| `reference`      | the bit-exact numpy op                               | reference/ops/ (int8        |
+|                  |                                                      | forward), reference/backward/ |
+| `real_forward`   | forward ops: the real-valued op the gradient checker | reference/real_forward.py   |
+|                  | differentiates                                       |                             |
+| `gradient`       | differentiable forward ops: the rule that emits      | grads/                      |
+|                  | their backward ops                                   |                             |
+| `build`          | the node's kernel call: arguments, static parameter  | codegen/calls.py,           |
+|                  | objects                                              | codegen/backward_calls.py   |
 
 The kernels are declared here because both the planner (`passes/lifetimes.py`, the arena's
 scratch) and codegen (the call) read them: `kernel_for(g, node)` is the one choice of kernel and
 `scratch_bytes(g, node, backend)` the one scratch size.  Every other part registers itself with
 `implements(op, part)` in the file that writes it, so that the layers keep pointing down (this
-module imports only `ir`); the packages `reference`, `grads` and `codegen` import all their op
-files, and tests/test_op_registry.py fails, naming the op and the part, when an entry lacks one.
-docs/adding-an-op.md is the checklist.
+module imports only `ir` and `errors`).  A module that reads a part imports the modules that
+register it (`reference.ops`, `reference.backward`, `reference.real_forward`, `grads`,
+`codegen.calls`, `codegen.backward_calls`), and tests/test_op_registry.py fails, naming the op
+and the part, when an entry lacks one.  docs/adding-an-op.md is the checklist.
 
 A kernel's `scratch_bytes(in_shape, filter_shape, out_shape)` is the formula of the C function
 `<symbol>_scratch_bytes(input_dims, filter_dims, output_dims)` (NHWC shapes; filter_shape None
@@ -83,10 +90,14 @@ def _pointwise(g: Graph, node: Node) -> bool:
     return is_pointwise(g.tensors[node.inputs[1]].shape, node.attrs["pads"])
 
 
+def same_quantization(g: Graph, a: str, b: str) -> bool:
+    """Tensors a and b share their (per-tensor) scale and zero point: nothing to requantize."""
+    qa, qb = g.tensors[a].qparams, g.tensors[b].qparams
+    return (qa.scale[0], qa.zero_point[0]) == (qb.scale[0], qb.zero_point[0])
+
+
 def _same_quantization(g: Graph, node: Node) -> bool:
-    """The input's and the output's (scale, zero point) are equal: nothing to requantize."""
-    qin, qout = g.tensors[node.inputs[0]].qparams, g.tensors[node.outputs[0]].qparams
-    return (qin.scale[0], qin.zero_point[0]) == (qout.scale[0], qout.zero_point[0])
+    return same_quantization(g, node.inputs[0], node.outputs[0])
 
 
 def _storage(kind: str) -> Callable[[Graph, Node], bool]:

@@ -2,9 +2,10 @@
 
 Same contract as `calls.forward_call`: static parameter objects plus arguments, with
 `ref(name)` giving each tensor's C expression; each builder registers itself as its op's `build`
-(registry.py) and takes the plan's saved state and split weights too (`Plan`).  An update reads `tte_ram.sgd[i]`, its entry of
-`sgd_entries`: the SGD parameters (learning rate times the update's lr_scale, scale mode,
-momentum) that `tte_train_step` sets at run time; an update with momentum also its velocity
+(registry.py) and also takes what the plan keeps for it (`BackwardInputs`: the saved state's
+buffers, the split weights).  An update reads `tte_ram.sgd[i]`, its entry of `sgd_entries`:
+the SGD parameters (learning rate times the update's lr_scale, scale mode, momentum) that
+`tte_train_step` sets at run time; an update with momentum also its velocity
 `velocity_name(param)`.
 
 A fused weight gradient (`fused_update`, passes/reorder.py) and its SGD update both take
@@ -31,7 +32,7 @@ BLOCK = "&tte_block"   # the tte_rows of a fused update's loop (templates/tte_mo
 
 
 @dataclass(frozen=True)
-class Plan:
+class BackwardInputs:
     """What a backward call reads beside the node: `kept[(x, reader)]`, the gathered buffer a
     partial weight gradient reads (passes/lifetimes.py); `split`, the weights stored split (only
     their trained columns in SRAM, codegen/context.py `split_weights`)."""
@@ -45,7 +46,7 @@ def c_float(v: float) -> str:
 
 
 @implements(OpKind.REAL_LOGITS, "build")
-def _real_logits(g, n, tag, ref, plan):
+def _real_logits(g, n, tag, ref, inputs):
     """The classifier's real logits: its forward call's dims, its scale per class."""
     x, w, b = n.inputs
     z = g.tensors[n.outputs[0]]
@@ -54,32 +55,31 @@ def _real_logits(g, n, tag, ref, plan):
                Static("float", f"{tag}_scale", [c_float(v) for v in n.attrs["scale"]], classes),
                dims_static(f"{tag}_in_dims", (depth,)), dims_static(f"{tag}_w_dims", (classes, depth)),
                dims_static(f"{tag}_out_dims", z.shape)]
-    return Call("tte_real_logits_f32", ["&tte_no_scratch", f"&{tag}_params", f"{tag}_scale", f"&{tag}_in_dims",
-                                        ref(x), f"&{tag}_w_dims", ref(w), ref(b), f"&{tag}_out_dims", ref(z.name)],
+    return Call(kernel_for(g, n).symbol, ["&tte_no_scratch", f"&{tag}_params", f"{tag}_scale", f"&{tag}_in_dims",
+                                          ref(x), f"&{tag}_w_dims", ref(w), ref(b), f"&{tag}_out_dims", ref(z.name)],
                 statics)
 
 
 @implements(OpKind.SOFTMAX_CROSS_ENTROPY, "build")
-def _softmax(g, n, tag, ref, plan):
+def _softmax(g, n, tag, ref, inputs):
     statics = [STRUCTS["tte_softmax_ce_params"].static(f"{tag}_params",
                                                        label_smoothing=c_float(n.attrs.get("label_smoothing", 0.0))),
                dims_static(f"{tag}_dims", g.tensors[n.inputs[0]].shape)]
-    return Call("tte_softmax_cross_entropy_f32", ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_dims",
-                                                  ref(n.inputs[0]), ref(n.inputs[1]), ref(n.outputs[0]),
-                                                  ref(n.outputs[1])], statics)
+    return Call(kernel_for(g, n).symbol, ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_dims", ref(n.inputs[0]),
+                                          ref(n.inputs[1]), ref(n.outputs[0]), ref(n.outputs[1])], statics)
 
 
 @implements(OpKind.CLAMP_GRAD, "build")
-def _clamp(g, n, tag, ref, plan):
+def _clamp(g, n, tag, ref, inputs):
     """ReLU backward: from the packed 1-bit mask of y when the plan keeps one, else from y."""
     dims = dims_static(f"{tag}_dims", g.tensors[n.inputs[0]].shape)
-    if (n.inputs[1], n.name) in plan.kept:
+    if (n.inputs[1], n.name) in inputs.kept:
         return Call("tte_clamp_grad_mask_f32", ["&tte_no_scratch", f"&{tag}_dims", ref(n.inputs[0]),
-                                                ref(plan.kept[(n.inputs[1], n.name)]), ref(n.outputs[0])], [dims])
+                                                ref(inputs.kept[(n.inputs[1], n.name)]), ref(n.outputs[0])], [dims])
     statics = [STRUCTS["tte_clamp_grad_params"].static(f"{tag}_params", act_min=n.attrs["act_min"],
                                                        act_max=n.attrs["act_max"]), dims]
-    return Call("tte_clamp_grad_f32", ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_dims", ref(n.inputs[0]),
-                                       ref(n.inputs[1]), ref(n.outputs[0])], statics)
+    return Call(kernel_for(g, n).symbol, ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_dims", ref(n.inputs[0]),
+                                          ref(n.inputs[1]), ref(n.outputs[0])], statics)
 
 
 def _conv_grad_params(g, n, tag, x_name):
@@ -96,25 +96,25 @@ def _w_scales(g, tag, w_name):
 @implements(OpKind.CONV2D_GRAD_INPUT, "build")
 @implements(OpKind.DEPTHWISE_CONV2D_GRAD_INPUT, "build")
 @implements(OpKind.FULLY_CONNECTED_GRAD_INPUT, "build")
-def _grad_input(g, n, tag, ref, plan):
+def _grad_input(g, n, tag, ref, inputs):
     gz, w = n.inputs
     out = n.outputs[0]
     statics = [dims_static(f"{tag}_g_dims", g.tensors[gz].shape), _w_scales(g, tag, w),
                dims_static(f"{tag}_w_dims", g.tensors[w].shape),
                dims_static(f"{tag}_out_dims", g.tensors[out].shape)]
     if n.op == OpKind.FULLY_CONNECTED_GRAD_INPUT:
-        return Call(kernel_for(g, n).symbol, ["&tte_no_scratch", f"&{tag}_g_dims", ref(gz),
-                                                            f"&{tag}_w_dims", ref(w), f"{tag}_w_scale",
-                                                            f"&{tag}_out_dims", ref(out)], statics)
+        return Call(kernel_for(g, n).symbol, ["&tte_no_scratch", f"&{tag}_g_dims", ref(gz), f"&{tag}_w_dims", ref(w),
+                                              f"{tag}_w_scale", f"&{tag}_out_dims", ref(out)], statics)
     statics.append(_conv_grad_params(g, n, tag, None))
-    return Call(kernel_for(g, n).symbol, ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_g_dims", ref(gz), f"&{tag}_w_dims", ref(w),
-                         f"{tag}_w_scale", f"&{tag}_out_dims", ref(out)], statics)
+    return Call(kernel_for(g, n).symbol, ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_g_dims", ref(gz),
+                                          f"&{tag}_w_dims", ref(w), f"{tag}_w_scale", f"&{tag}_out_dims", ref(out)],
+                statics)
 
 
 @implements(OpKind.CONV2D_GRAD_WEIGHT, "build")
 @implements(OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT, "build")
 @implements(OpKind.FULLY_CONNECTED_GRAD_WEIGHT, "build")
-def _grad_weight(g, n, tag, ref, plan):
+def _grad_weight(g, n, tag, ref, inputs):
     """Weight gradient.  With trained `channels` it reads the gathered kept channels of x when
     the plan keeps only those (`lifetimes`), else the whole saved x with the channel list."""
     x, gz = n.inputs
@@ -122,9 +122,9 @@ def _grad_weight(g, n, tag, ref, plan):
     channels = n.attrs.get("channels")
     x_ref, x_shape, chan_arg = ref(x), g.tensors[x].shape, "NULL"
     statics = []
-    gathered = channels is not None and (x, n.name) in plan.kept
+    gathered = channels is not None and (x, n.name) in inputs.kept
     if gathered:
-        x_ref = ref(plan.kept[(x, n.name)])
+        x_ref = ref(inputs.kept[(x, n.name)])
         x_shape = (*x_shape[:-1], len(channels))
     # conv reading the gathered x needs no list; depthwise pairs gathered j with gz channel kept[j]
     if channels is not None and not (gathered and n.op != OpKind.DEPTHWISE_CONV2D_GRAD_WEIGHT):
@@ -152,7 +152,7 @@ def _grad_weight(g, n, tag, ref, plan):
 
 @implements(OpKind.BIAS_GRAD, "build")
 @implements(OpKind.GLOBAL_AVG_POOL_GRAD, "build")
-def _two_dims(g, n, tag, ref, plan):
+def _two_dims(g, n, tag, ref, inputs):
     """A kernel of the incoming gradient and the output, each with its dims."""
     statics = [dims_static(f"{tag}_g_dims", g.tensors[n.inputs[0]].shape),
                dims_static(f"{tag}_out_dims", g.tensors[n.outputs[0]].shape)]
@@ -161,30 +161,30 @@ def _two_dims(g, n, tag, ref, plan):
 
 
 @implements(OpKind.AVG_POOL2D_GRAD, "build")
-def _avg_pool_grad(g, n, tag, ref, plan):
+def _avg_pool_grad(g, n, tag, ref, inputs):
     gy, out = n.inputs[0], n.outputs[0]
     statics = [pool_static(f"{tag}_params", n.attrs), dims_static(f"{tag}_g_dims", g.tensors[gy].shape),
                dims_static(f"{tag}_k_dims", (1, *n.attrs["kernel"], 1)),
                dims_static(f"{tag}_out_dims", g.tensors[out].shape)]
-    return Call("tte_avg_pool2d_grad_f32", ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_g_dims", ref(gy),
-                                            f"&{tag}_k_dims", f"&{tag}_out_dims", ref(out)], statics)
+    return Call(kernel_for(g, n).symbol, ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_g_dims", ref(gy),
+                                          f"&{tag}_k_dims", f"&{tag}_out_dims", ref(out)], statics)
 
 
 @implements(OpKind.MAX_POOL2D_GRAD, "build")
-def _max_pool_grad(g, n, tag, ref, plan):
+def _max_pool_grad(g, n, tag, ref, inputs):
     """From the tap each window picked (`<x>.argmax.<reader>`, tte_max_pool2d_argmax_s8)."""
     gy, x = n.inputs
     out = n.outputs[0]
     statics = [pool_static(f"{tag}_params", n.attrs), dims_static(f"{tag}_g_dims", g.tensors[gy].shape),
                dims_static(f"{tag}_k_dims", (1, *n.attrs["kernel"], 1)),
                dims_static(f"{tag}_out_dims", g.tensors[out].shape)]
-    return Call("tte_max_pool2d_grad_f32", ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_g_dims", ref(gy),
-                                            ref(plan.kept[(x, n.name)]), f"&{tag}_k_dims", f"&{tag}_out_dims", ref(out)],
-                statics)
+    return Call(kernel_for(g, n).symbol, ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_g_dims", ref(gy),
+                                          ref(inputs.kept[(x, n.name)]), f"&{tag}_k_dims", f"&{tag}_out_dims",
+                                          ref(out)], statics)
 
 
 @implements(OpKind.GRAD_MOVE_CHANNELS, "build")
-def _move_channels(g, n, tag, ref, plan):
+def _move_channels(g, n, tag, ref, inputs):
     gy, out = n.inputs[0], n.outputs[0]
     src, dst = n.attrs["in_channels"], n.attrs["out_channels"]
     count = len(src) if src is not None else len(dst)
@@ -197,21 +197,21 @@ def _move_channels(g, n, tag, ref, plan):
         else:
             statics.append(Static("int32_t", f"{tag}_{side}_channels", list(channels), len(channels)))
             lists.append(f"{tag}_{side}_channels")
-    return Call("tte_grad_move_channels_f32", ["&tte_no_scratch", f"&{tag}_g_dims", ref(gy), *lists, str(count),
-                                               f"&{tag}_out_dims", ref(out)], statics)
+    return Call(kernel_for(g, n).symbol, ["&tte_no_scratch", f"&{tag}_g_dims", ref(gy), *lists, str(count),
+                                          f"&{tag}_out_dims", ref(out)], statics)
 
 
 @implements(OpKind.LUT_GRAD, "build")
-def _lut_grad(g, n, tag, ref, plan):
+def _lut_grad(g, n, tag, ref, inputs):
     gy, x = n.inputs
     statics = [Static("float", f"{tag}_slope", [c_float(v) for v in n.attrs["slope"]], 256),
                dims_static(f"{tag}_dims", g.tensors[gy].shape)]
-    return Call("tte_lut_grad_f32", ["&tte_no_scratch", f"{tag}_slope", f"&{tag}_dims", ref(gy), ref(x),
-                                     ref(n.outputs[0])], statics)
+    return Call(kernel_for(g, n).symbol, ["&tte_no_scratch", f"{tag}_slope", f"&{tag}_dims", ref(gy), ref(x),
+                                          ref(n.outputs[0])], statics)
 
 
 @implements(OpKind.MUL_GRAD, "build")
-def _mul_grad(g, n, tag, ref, plan):
+def _mul_grad(g, n, tag, ref, inputs):
     """One operand's gradient, from the other operand (saved int8)."""
     gz, other = n.inputs
     s, zp = _qp(g, other)
@@ -219,15 +219,16 @@ def _mul_grad(g, n, tag, ref, plan):
                dims_static(f"{tag}_g_dims", g.tensors[gz].shape),
                dims_static(f"{tag}_o_dims", g.tensors[other].shape),
                dims_static(f"{tag}_out_dims", g.tensors[n.outputs[0]].shape)]
-    return Call("tte_mul_grad_f32", ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_g_dims", ref(gz), f"&{tag}_o_dims",
-                                     ref(other), f"&{tag}_out_dims", ref(n.outputs[0])], statics)
+    return Call(kernel_for(g, n).symbol, ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_g_dims", ref(gz),
+                                          f"&{tag}_o_dims", ref(other), f"&{tag}_out_dims", ref(n.outputs[0])],
+                statics)
 
 
 @implements(OpKind.GRAD_ACCUMULATE, "build")
-def _accumulate(g, n, tag, ref, plan):
+def _accumulate(g, n, tag, ref, inputs):
     statics = [dims_static(f"{tag}_dims", g.tensors[n.outputs[0]].shape)]
-    return Call("tte_grad_accumulate_f32", ["&tte_no_scratch", f"&{tag}_dims", ref(n.inputs[0]), ref(n.inputs[1]),
-                                            ref(n.outputs[0])], statics)
+    return Call(kernel_for(g, n).symbol, ["&tte_no_scratch", f"&{tag}_dims", ref(n.inputs[0]), ref(n.inputs[1]),
+                                          ref(n.outputs[0])], statics)
 
 
 def master_name(image: str) -> str:
@@ -257,11 +258,11 @@ def sgd_entries(g: Graph) -> list[tuple[int, float, float]]:
 
 
 @implements(OpKind.SGD_UPDATE, "build")
-def _sgd(g, n, tag, ref, plan):
+def _sgd(g, n, tag, ref, inputs):
     """The update of a parameter; a split weight's SRAM part is its trained columns, a whole
     [C_out, KH, KW, n] parameter (codegen/context.py `split_weights`)."""
     param, grad, scale = n.inputs
-    storage, split = n.attrs["storage"], n.inputs[0] in plan.split
+    storage, split = n.attrs["storage"], n.inputs[0] in inputs.split
     p = g.tensors[param]
     entry = sgd_entries(g).index(sgd_entry(g, n))
     channels = n.attrs.get("channels")
@@ -269,7 +270,8 @@ def _sgd(g, n, tag, ref, plan):
     rows = (lambda shape: (shape[0], 1, 1, 1)) if len(p.shape) == 1 else tuple
     stored_shape = (*p.shape[:-1], len(channels)) if split else p.shape
     channels = None if split else channels
-    statics = [dims_static(f"{tag}_p_dims", rows(stored_shape)), dims_static(f"{tag}_g_dims", rows(g.tensors[grad].shape))]
+    statics = [dims_static(f"{tag}_p_dims", rows(stored_shape)),
+               dims_static(f"{tag}_g_dims", rows(g.tensors[grad].shape))]
     chan_arg = "NULL"
     if channels is not None:
         statics.append(Static("int32_t", f"{tag}_channels", list(channels), len(channels)))
@@ -279,11 +281,11 @@ def _sgd(g, n, tag, ref, plan):
     stored = [master_name(ref(param)), ref(param)] if storage == "float32" else [ref(param), draws]
     velocity = velocity_name(ref(param)) if has_momentum(n) else "NULL"
     rows = BLOCK if g.producer(grad).attrs.get("fused_update") == n.name else "NULL"
-    return Call(kernel_for(g, n).symbol, ["&tte_no_scratch", f"&tte_ram.sgd[{entry}]", f"&{tag}_p_dims", f"&{tag}_g_dims",
-                                ref(grad), ref(scale), chan_arg, rows, *stored, velocity], statics)
+    return Call(kernel_for(g, n).symbol, ["&tte_no_scratch", f"&tte_ram.sgd[{entry}]", f"&{tag}_p_dims",
+                                          f"&{tag}_g_dims", ref(grad), ref(scale), chan_arg, rows, *stored, velocity],
+                statics)
 
 
-
-def backward_call(g: Graph, n: Node, tag: str, ref: Ref, plan: Plan) -> Call:
+def backward_call(g: Graph, n: Node, tag: str, ref: Ref, inputs: BackwardInputs) -> Call:
     """The kernel call of backward node `n`; `tag` prefixes its static objects."""
-    return REGISTRY[n.op].build(g, n, tag, ref, plan)
+    return REGISTRY[n.op].build(g, n, tag, ref, inputs)

@@ -22,7 +22,7 @@ from ..errors import UnsupportedError
 from ..ir import Graph, Node, OpKind
 from ..ir.quant import quantize_multiplier
 from ..passes.legalize_bias import legal_bias
-from ..registry import REGISTRY, implements, kernel_for, ops_with
+from ..registry import REGISTRY, implements, kernel_for, ops_with, same_quantization
 from .structs import STRUCTS, Static, dims_static, geometry, pool_static
 
 ADD_LEFT_SHIFT = 20
@@ -101,8 +101,8 @@ def _add(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
         output_shift=sh_o, output_offset=zp_out, **_clamp(node))
     y = g.tensors[node.outputs[0]]
     statics = [params, dims_static(f"{tag}_dims", y.shape)]
-    return Call("tte_add_s8", ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_dims", ref(node.inputs[0]),
-                               ref(node.inputs[1]), ref(y.name)], statics)
+    return Call(kernel_for(g, node).symbol, ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_dims", ref(node.inputs[0]),
+                                             ref(node.inputs[1]), ref(y.name)], statics)
 
 
 @implements(OpKind.GLOBAL_AVG_POOL, "build")
@@ -110,14 +110,14 @@ def _global_avg_pool(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) 
     x, y = g.tensors[node.inputs[0]], g.tensors[node.outputs[0]]
     (s_in, zp_in), (s_out, zp_out) = _qp(g, x.name), _qp(g, y.name)
     count = x.shape[1] * x.shape[2]
-    symbol = kernel_for(g, node).symbol
-    equal = symbol == "tte_global_avg_pool_s8"
-    m, s = (0, 0) if equal else quantize_multiplier(np.float64(s_in) / (np.float64(s_out) * count))
+    m, s = (0, 0)
+    if not same_quantization(g, x.name, y.name):
+        m, s = quantize_multiplier(np.float64(s_in) / (np.float64(s_out) * count))
     statics = [STRUCTS["tte_gap_params"].static(f"{tag}_params", input_offset=-zp_in, output_offset=zp_out,
                                                 multiplier=m, shift=s, act_min=-128, act_max=127),
                dims_static(f"{tag}_in_dims", x.shape), dims_static(f"{tag}_out_dims", y.shape)]
-    return Call(symbol, ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_in_dims", ref(x.name), f"&{tag}_out_dims",
-                         ref(y.name)], statics)
+    return Call(kernel_for(g, node).symbol, ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_in_dims", ref(x.name),
+                                             f"&{tag}_out_dims", ref(y.name)], statics)
 
 
 def _pool_statics(g: Graph, node: Node, tag: str) -> list[Static]:
@@ -134,14 +134,15 @@ def _avg_pool(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call
     (s_in, zp_in), (s_out, zp_out) = _qp(g, x.name), _qp(g, y.name)
     statics = _pool_statics(g, node, tag)
     args = [f"&{tag}_params", f"&{tag}_in_dims", ref(x.name), f"&{tag}_k_dims", f"&{tag}_out_dims", ref(y.name)]
-    if kernel_for(g, node).symbol == "tte_avg_pool2d_s8":
-        return Call("tte_avg_pool2d_s8", ["&tte_no_scratch", *args], statics)
+    symbol = kernel_for(g, node).symbol
+    if symbol == "tte_avg_pool2d_s8":
+        return Call(symbol, ["&tte_no_scratch", *args], statics)
     taps = node.attrs["kernel"][0] * node.attrs["kernel"][1]
     mult, shift = _multipliers(np.float64(s_in) / (np.float64(s_out) * np.arange(1, taps + 1)))
     statics += [Static("int32_t", f"{tag}_mult", mult, taps), Static("int32_t", f"{tag}_shift", shift, taps),
                 STRUCTS["tte_avg_requant"].static(f"{tag}_rq", input_offset=-zp_in, output_offset=zp_out,
                                                   multiplier=f"{tag}_mult", shift=f"{tag}_shift")]
-    return Call("tte_avg_pool2d_requant_s8", ["&tte_no_scratch", args[0], f"&{tag}_rq", *args[1:]], statics)
+    return Call(symbol, ["&tte_no_scratch", args[0], f"&{tag}_rq", *args[1:]], statics)
 
 
 @implements(OpKind.MAX_POOL2D, "build")
@@ -150,15 +151,15 @@ def _max_pool(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call
     x, y = g.tensors[node.inputs[0]], g.tensors[node.outputs[0]]
     rq, rescale = _rescale(g, x.name, y.name, f"{tag}_rq")
     statics = _pool_statics(g, node, tag) + rescale
-    return Call("tte_max_pool2d_s8", ["&tte_no_scratch", f"&{tag}_params", rq, f"&{tag}_in_dims", ref(x.name),
-                                      f"&{tag}_k_dims", f"&{tag}_out_dims", ref(y.name)], statics)
+    return Call(kernel_for(g, node).symbol, ["&tte_no_scratch", f"&{tag}_params", rq, f"&{tag}_in_dims", ref(x.name),
+                                             f"&{tag}_k_dims", f"&{tag}_out_dims", ref(y.name)], statics)
 
 
 def _rescale(g: Graph, src: str, dst: str, tag: str) -> tuple[str, list[Static]]:
     """("NULL", []) when tensors `src` and `dst` share their quantization, else a tte_rescale."""
-    (s_in, zp_in), (s_out, zp_out) = _qp(g, src), _qp(g, dst)
-    if (s_in, zp_in) == (s_out, zp_out):
+    if same_quantization(g, src, dst):
         return "NULL", []
+    (s_in, zp_in), (s_out, zp_out) = _qp(g, src), _qp(g, dst)
     m, s = quantize_multiplier(np.float64(s_in) / np.float64(s_out))
     return f"&{tag}", [STRUCTS["tte_rescale"].static(tag, input_offset=-zp_in, output_offset=zp_out, multiplier=m,
                                                      shift=s)]
@@ -177,9 +178,9 @@ def _concat(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> list[C
                     Static("int32_t", f"{tag}_out_channels{i}", list(range(start, start + n)), n)]
         if i == 0:
             statics.append(dims_static(f"{tag}_out_dims", y.shape))
-        calls.append(Call("tte_copy_channels_s8", ["&tte_no_scratch", rq, f"&{tag}_in_dims{i}", ref(name), "NULL",
-                                                   f"{tag}_out_channels{i}", str(n), f"&{tag}_out_dims", ref(y.name)],
-                          statics))
+        calls.append(Call(kernel_for(g, node).symbol, ["&tte_no_scratch", rq, f"&{tag}_in_dims{i}", ref(name), "NULL",
+                                                       f"{tag}_out_channels{i}", str(n), f"&{tag}_out_dims",
+                                                       ref(y.name)], statics))
         start += n
     return calls
 
@@ -191,8 +192,8 @@ def _channel_select(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -
     rq, statics = _rescale(g, x.name, y.name, f"{tag}_rq")
     statics += [dims_static(f"{tag}_in_dims", x.shape), Static("int32_t", f"{tag}_channels", channels, len(channels)),
                 dims_static(f"{tag}_out_dims", y.shape)]
-    return Call("tte_copy_channels_s8", ["&tte_no_scratch", rq, f"&{tag}_in_dims", ref(x.name), f"{tag}_channels",
-                                         "NULL", str(len(channels)), f"&{tag}_out_dims", ref(y.name)], statics)
+    return Call(kernel_for(g, node).symbol, ["&tte_no_scratch", rq, f"&{tag}_in_dims", ref(x.name), f"{tag}_channels",
+                                             "NULL", str(len(channels)), f"&{tag}_out_dims", ref(y.name)], statics)
 
 
 @implements(OpKind.LUT, "build")
@@ -201,8 +202,8 @@ def _lut(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
     y = g.tensors[node.outputs[0]]
     statics = [Static("int8_t", f"{tag}_table", list(node.attrs["table"]), 256),
                dims_static(f"{tag}_dims", y.shape)]
-    return Call("tte_lut_s8", ["&tte_no_scratch", f"{tag}_table", f"&{tag}_dims", ref(node.inputs[0]), ref(y.name)],
-                statics)
+    return Call(kernel_for(g, node).symbol, ["&tte_no_scratch", f"{tag}_table", f"&{tag}_dims", ref(node.inputs[0]),
+                                             ref(y.name)], statics)
 
 
 @implements(OpKind.MUL, "build")
@@ -216,8 +217,8 @@ def _mul(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
                                                 output_multiplier=m, output_shift=s, output_offset=zp_out,
                                                 **_clamp(node)),
                dims_static(f"{tag}_dims", y.shape), dims_static(f"{tag}_b_dims", g.tensors[node.inputs[1]].shape)]
-    return Call("tte_mul_s8", ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_dims", ref(node.inputs[0]),
-                               f"&{tag}_b_dims", ref(node.inputs[1]), ref(y.name)], statics)
+    return Call(kernel_for(g, node).symbol, ["&tte_no_scratch", f"&{tag}_params", f"&{tag}_dims", ref(node.inputs[0]),
+                                             f"&{tag}_b_dims", ref(node.inputs[1]), ref(y.name)], statics)
 
 
 @implements(OpKind.FUSED_EXPAND_DEPTHWISE, "build")
@@ -243,8 +244,7 @@ def _fused_expand_depthwise(g: Graph, node: Node, tag: str, ref: Callable[[str],
     args = ["&tte_no_scratch", f"&{tag}_expand_params", f"&{tag}_expand_quant", f"&{tag}_dw_params", f"&{tag}_dw_quant",
             f"&{tag}_in_dims", ref(x.name), f"&{tag}_w1_dims", ref(w1.name), ref(b1.name), f"&{tag}_w2_dims",
             ref(w2.name), ref(b2.name), f"&{tag}_out_dims", ref(y.name)]
-    return Call("tte_fused_expand_depthwise_s8", args, statics)
-
+    return Call(kernel_for(g, node).symbol, args, statics)
 
 
 def forward_call(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call | list[Call]:

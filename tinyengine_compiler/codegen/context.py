@@ -22,7 +22,7 @@ from ..ir.ops import BACKWARD_OPS
 from ..planners.base import Buffer
 from ..reference.backward.sgd_update import has_momentum, rounds_stochastically
 from ..resources import runtime_version
-from .backward_calls import Plan, c_float, backward_call, master_name, sgd_entries, velocity_name
+from .backward_calls import BackwardInputs, c_float, backward_call, master_name, sgd_entries, velocity_name
 from .calls import forward_call
 from .structs import STRUCTS, Static, c_literal, c_size_align, dims_static, pool_static
 
@@ -309,7 +309,8 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
         statics.extend(more)
     split_refs = {t["init"]: t["split"] for t in trainables if t["split"]}
     saved = _saved_state(g, buffers)
-    plan = Plan({key: b.name for key, b in saved.items()}, frozenset(split))   # what the backward calls read
+    # what the backward calls read beside their nodes: the saved state's buffers, the split weights
+    backward_inputs = BackwardInputs({key: b.name for key, b in saved.items()}, frozenset(split))
     saved_form = {b.name: b.saved.form for b in saved.values()}
     scratch_of = {b.scratch_of: b for b in buffers if b.scratch_of is not None}
     nodes = {n.name: n for n in g.nodes}
@@ -333,7 +334,7 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
         """The kernel calls of `node` (a CONCAT makes one per input)."""
         tag = f"n{index[node.name]}"
         forward = node.op not in BACKWARD_OPS
-        made = forward_call(g, node, tag, ref) if forward else backward_call(g, node, tag, ref, plan)
+        made = forward_call(g, node, tag, ref) if forward else backward_call(g, node, tag, ref, backward_inputs)
         calls = made if isinstance(made, list) else [made]
         for call in calls:
             for w in split & set(node.inputs) if node.op != OpKind.SGD_UPDATE else ():

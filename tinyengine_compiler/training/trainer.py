@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import UnsupportedError
 from ..ir import Graph, OpKind
 from ..ir.ops import BACKWARD_OPS
 from ..reference.backward.sgd_update import has_momentum, round_half_away, sgd_draws, sgd_update
 from ..reference import backward, ops  # noqa: F401  (register the reference ops)
-from ..registry import REGISTRY, part_of
+from ..registry import part_of
 
 
 def run_backward(g: Graph, values: dict[str, np.ndarray], dtype=np.float32) -> dict[str, np.ndarray]:
@@ -32,7 +31,8 @@ def run_backward(g: Graph, values: dict[str, np.ndarray], dtype=np.float32) -> d
     for node in g.nodes:
         if node.op not in BACKWARD_OPS or node.op == OpKind.SGD_UPDATE:
             continue
-        out = REGISTRY[node.op].reference(g, node, *(values[i] for i in node.inputs), dtype=dtype)
+        reference = part_of(node.op, "reference", f"node '{node.name}': the reference trainer")
+        out = reference(g, node, *(values[i] for i in node.inputs), dtype=dtype)
         values.update(zip(node.outputs, out if isinstance(out, tuple) else (out,)))
     return values
 
