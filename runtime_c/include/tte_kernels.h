@@ -250,62 +250,6 @@ int32_t tte_avg_pool2d_requant_s8_scratch_bytes(const tte_dims *input_dims,
                                                 const tte_dims *filter_dims,
                                                 const tte_dims *output_dims);
 
-/** The elements of a tensor of these dims, or -1 when a dimension is negative (an argument
- *  error): the size check of the element-wise kernels. */
-static inline int32_t tte_dims_count(const tte_dims *d)
-{
-    return d->n < 0 || d->h < 0 || d->w < 0 || d->c < 0 ? -1 : d->n * d->h * d->w * d->c;
-}
-
-/** The shapes of a fully connected layer agree: the filter holds one row of the input's
- *  h * w * c values for each of the output's h * w * c outputs, batch for batch (the fully
- *  connected kernel and the real logits of the training head). */
-static inline int32_t tte_fc_dims_ok(const tte_dims *input_dims, const tte_dims *filter_dims,
-                                     const tte_dims *output_dims)
-{
-    return filter_dims->h * filter_dims->w * filter_dims->c == input_dims->h * input_dims->w * input_dims->c &&
-           output_dims->n == input_dims->n && output_dims->h * output_dims->w * output_dims->c == filter_dims->n;
-}
-
-/** The geometry of a pool: same batch and channels in and out, strides >= 1, pads >= 0 and each
- *  smaller than the kernel (every window holds a valid tap), OH and OW as a conv's. */
-static inline int32_t tte_pool_geometry_ok(const tte_pool_params *p, const tte_dims *in, const tte_dims *filter,
-                                           const tte_dims *out)
-{
-    return out->n == in->n && out->c == in->c && p->stride_h >= 1 && p->stride_w >= 1 && filter->h >= 1 &&
-           filter->w >= 1 && p->pad_top >= 0 && p->pad_left >= 0 && p->pad_bottom >= 0 && p->pad_right >= 0 &&
-           p->pad_top < filter->h && p->pad_bottom < filter->h && p->pad_left < filter->w &&
-           p->pad_right < filter->w && in->h + p->pad_top + p->pad_bottom >= filter->h &&
-           in->w + p->pad_left + p->pad_right >= filter->w &&
-           out->h == (in->h + p->pad_top + p->pad_bottom - filter->h) / p->stride_h + 1 &&
-           out->w == (in->w + p->pad_left + p->pad_right - filter->w) / p->stride_w + 1;
-}
-
-/** A channel list of a channel move: n >= 0 channels each in [0, limit); NULL: 0 .. n - 1,
- *  so n <= limit.  (The output channels of a move must also be distinct; not checked.) */
-static inline int32_t tte_channel_list_ok(const int32_t *channels, int32_t n, int32_t limit)
-{
-    int32_t j;
-    if (n < 0 || (channels == NULL && n > limit)) {
-        return 0;
-    }
-    for (j = 0; channels != NULL && j < n; j++) {
-        if (channels[j] < 0 || channels[j] >= limit) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/** The arguments of a channel move (tte_copy_channels_s8, tte_grad_move_channels_f32): the
- *  same pixels in and out, and both channel lists valid for their tensors. */
-static inline int32_t tte_channel_move_ok(const tte_dims *input_dims, const int32_t *in_channels,
-                                          const tte_dims *output_dims, const int32_t *out_channels, int32_t n)
-{
-    return output_dims->n == input_dims->n && output_dims->h == input_dims->h && output_dims->w == input_dims->w &&
-           tte_channel_list_ok(in_channels, n, input_dims->c) && tte_channel_list_ok(out_channels, n, output_dims->c);
-}
-
 /* ---------------------------------------------------------------------------------------
  * CONCAT (one call per input) and CHANNEL_SELECT: out[p, out_channels[j]] =
  * in[p, in_channels[j]] for every pixel p and j < n, moved to the output's quantization with
@@ -893,9 +837,8 @@ int32_t tte_max_pool2d_argmax_s8_scratch_bytes(const tte_dims *input_dims, const
 /* =======================================================================================
  * FROZEN-PREFIX MEMORY SAVERS: kernels that never hold a whole intermediate tensor, working
  * one channel (the fused op: a channel pair) at a time through scratch planes
- * (passes/fuse_frozen_prefix.py,
- * passes/inplace.py; the planner reserves that scratch as `<node>.scratch`,
- * passes/lifetimes.py scratch_bytes, at least what the ..._scratch_bytes() below return).
+ * (passes/fuse_frozen_prefix.py, passes/inplace.py; the planner reserves as `<node>.scratch`
+ * what the ..._scratch_bytes() below return, through tinyengine_compiler/registry.py).
  * The scratch context is required here: ctx->buf holds ctx->size bytes, 4-byte aligned, and
  * a smaller (or NULL) context returns TTE_ERR_SCRATCH with the output untouched.  Every
  * kernel is bit-identical to the unfused / out-of-place kernels it replaces.

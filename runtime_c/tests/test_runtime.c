@@ -13,9 +13,9 @@
 #include <string.h>
 
 #include "tte_kernels.h"
-#include "tte_mathf.h"
-#include "tte_requant.h"
-#include "tte_train_common.h"
+#include "internal/tte_mathf.h"
+#include "internal/tte_requant.h"
+#include "internal/tte_train_common.h"
 
 static int failures = 0;
 

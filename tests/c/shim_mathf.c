@@ -3,7 +3,7 @@
  * Description: Exports the static inline float32 routines of tte_mathf.h over arrays so the
  *              Python tests can compare them with reference/backward/mathf.py.
  */
-#include "tte_mathf.h"
+#include "internal/tte_mathf.h"
 
 void tte_test_expf(const float *x, float *y, int32_t count);
 void tte_test_logf(const float *x, float *y, int32_t count);

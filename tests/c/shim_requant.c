@@ -3,7 +3,7 @@
  * Description: Exports the static inline requantization of tte_requant.h so the Python tests can
  *              call them through ctypes.
  */
-#include "tte_requant.h"
+#include "internal/tte_requant.h"
 
 int32_t tte_test_requantize(int32_t val, int32_t multiplier, int32_t shift);
 

@@ -1,7 +1,7 @@
 """Generated inference C on the Cortex-M7 (QEMU) against the int8 reference executor, bit for bit.
 
 The host tests (tests/c, tests/codegen) run the kernels' plain-C path; on the M7 the kernels
-use the DSP instructions of runtime_c/include/tte_dsp.h (__ARM_FEATURE_DSP), so only this
+use the DSP instructions of runtime_c/include/internal/tte_dsp.h (__ARM_FEATURE_DSP), so only this
 test checks that path.  The firmware reads input.bin and writes logits.bin by semihosting.
 """
 

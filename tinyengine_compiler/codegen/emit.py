@@ -13,7 +13,9 @@ there (thin adapters to CMSIS-NN, plus their shared tte_cmsis.h and tte_cmsis_sc
 src/ref for the rest, and tte.mk and tte.cmake then set TTE_KERNELS to cmsis_nn, the CMSIS-NN flags
 and include path, and a CMSIS_NN_ROOT source list (the user supplies CMSIS-NN; none is copied).
 A core that several kernels share (runtime_c/src/shared, e.g. the pointwise and depthwise
-planes) is copied once with any kernel that includes its header, so the firmware holds one copy.
+planes) is copied once with any kernel that includes its header, so the firmware holds one copy;
+of runtime_c/include only the headers that the engine and its kernels include are copied (the
+internal ones under runtime/include/internal).
 """
 
 from __future__ import annotations
@@ -42,28 +44,31 @@ BACKENDS = {"portable": "ref", "cmsis_nn": "cmsis"}
 CMSIS_SUPPORT = ("tte_cmsis.h", "tte_cmsis_scratch.c")
 
 
-# `#include "tte_x.h"` in a runtime source: where runtime_c/src/shared/tte_x.c exists, the code of
-# that header is compiled once there (a core several kernels share), and must be copied with them
+# `#include "tte_x.h"` (or "internal/tte_x.h") in the engine or a runtime source: runtime_c/include
+# holds the header; where runtime_c/src/shared/tte_x.c exists, the code of that header is compiled
+# once there (a core several kernels share), and must be copied with them
 _INCLUDE = re.compile(r'^#include "([^"]+)\.h"', re.M)
 
 
-def _shared_sources(files: list[tuple[str, Path]]) -> list[tuple[str, Path]]:
-    """The runtime_c/src/shared cores the sources `files` include, directly or through the
-    runtime headers and cores they include, each once, in name order."""
+def _included(texts: list[str], files: list[tuple[str, Path]]) -> tuple[list[str], list[tuple[str, Path]]]:
+    """(the runtime_c/include headers, as paths relative to it; the runtime_c/src/shared cores)
+    that `texts` and the sources `files` include, directly or through what they include, each
+    once, in name order."""
     runtime = runtime_c_dir()
-    todo, seen = [path for _, path in files], set()
+    todo, seen = [*texts, *(path.read_text() for _, path in files)], set()
     while todo:
-        for name in _INCLUDE.findall(todo.pop().read_text()):
-            for path in (runtime / "include" / f"{name}.h", runtime / "src" / "shared" / f"{name}.c"):
+        for name in _INCLUDE.findall(todo.pop()):
+            for path in (runtime / "include" / f"{name}.h", runtime / "src" / "shared" / f"{Path(name).name}.c"):
                 if path.is_file() and path not in seen:
                     seen.add(path)
-                    todo.append(path)
-    return sorted((path.name, path) for path in seen if path.suffix == ".c")
+                    todo.append(path.read_text())
+    headers = sorted(str(path.relative_to(runtime / "include")) for path in seen if path.suffix == ".h")
+    return headers, sorted((path.name, path) for path in seen if path.suffix == ".c")
 
 
 def _kernel_sources(kernels: list[str], backend: str) -> tuple[list[tuple[str, Path]], list[str]]:
-    """([(file name, runtime_c source)] to copy: each kernel's file and the shared cores they
-    include; the kernels that `backend` replaced)."""
+    """([(file name, runtime_c source)] to copy: each kernel's file, and the CMSIS-NN adapters'
+    support files; the kernels that `backend` replaced)."""
     if backend not in BACKENDS:
         raise ConfigError(f"unknown kernel backend '{backend}' (choose from {', '.join(BACKENDS)})")
     src = runtime_c_dir() / "src"
@@ -78,7 +83,7 @@ def _kernel_sources(kernels: list[str], backend: str) -> tuple[list[tuple[str, P
         files.append((f"{kernel}.c", path))
     if swapped and backend == "cmsis_nn":
         files.extend((name, own / name) for name in CMSIS_SUPPORT)
-    return files + _shared_sources(files), swapped
+    return files, swapped
 
 
 def _environment() -> jinja2.Environment:
@@ -88,15 +93,20 @@ def _environment() -> jinja2.Environment:
 
 def _fill(folder: Path, context: dict, extra_files: dict[str, str], backend: str) -> None:
     files, swapped = _kernel_sources(context["kernels"], backend)
+    files += _included([], files)[1]   # the shared cores of the kernels (the engine's own files call none)
     sources = [name[:-2] for name, _ in files if name.endswith(".c")]
     build = {"backend": backend, "backend_kernels": swapped, "sources": sources, "c_flags": ENGINE_C_FLAGS,
              "c_flags_why": ENGINE_C_FLAGS_WHY, "cmsis_families": CMSIS_NN_FAMILIES, "cmsis_define": CMSIS_NN_DEFINE,
              "cmsis_float_suffixes": CMSIS_NN_FLOAT_SUFFIXES}
     env = _environment()
-    for name, template in RENDERED.items():
-        (folder / name).write_text(env.get_template(template).render(**context, **build))
+    rendered = {name: env.get_template(template).render(**context, **build) for name, template in RENDERED.items()}
+    for name, text in rendered.items():
+        (folder / name).write_text(text)
+    headers, _ = _included(list(rendered.values()), files)
     runtime = runtime_c_dir()
-    shutil.copytree(runtime / "include", folder / "runtime" / "include")
+    for header in headers:
+        (folder / "runtime" / "include" / header).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(runtime / "include" / header, folder / "runtime" / "include" / header)
     (folder / "runtime" / "src").mkdir(parents=True)
     for name, path in files:
         shutil.copy2(path, folder / "runtime" / "src" / name)

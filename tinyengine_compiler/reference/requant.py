@@ -2,7 +2,7 @@
 
 Takes int64 arrays of int32 values (accumulators) and integer multipliers/shifts from
 `ir.quant.quantize_multiplier`; guarantees the exact results of `tte_requantize` in
-runtime_c/include/tte_requant.h, which is CMSIS-NN's `arm_nn_requantize` built with
+runtime_c/include/internal/tte_requant.h, which is CMSIS-NN's `arm_nn_requantize` built with
 CMSIS_NN_USE_SINGLE_ROUNDING:
 
     requantize(v, m, s) = (int32((v * m) >> (30 - s)) + 1) >> 1

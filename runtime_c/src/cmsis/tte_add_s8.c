@@ -15,14 +15,7 @@
  */
 #include "tte_cmsis.h"
 
-int32_t tte_add_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
-                                 const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_add_s8)
 
 tte_status tte_add_s8(const tte_ctx *ctx, const tte_add_params *p, const tte_dims *dims,
                       const int8_t *input1, const int8_t *input2, int8_t *output)

@@ -36,6 +36,7 @@
 #define TTE_CMSIS_H
 
 #include "arm_nnfunctions.h"
+#include "internal/tte_checks.h"
 #include "tte_kernels.h"
 
 #ifndef CMSIS_NN_USE_SINGLE_ROUNDING
@@ -54,19 +55,6 @@ static inline cmsis_nn_dims tte_cmsis_dims(const tte_dims *d)
 {
     const cmsis_nn_dims out = {d->n, d->h, d->w, d->c};
     return out;
-}
-
-/** The geometry check of the portable CONV2D / DEPTHWISE_CONV2D kernels: strides >= 1, pads
- *  >= 0, the kernel fits the padded input and the output dims follow from them. */
-static inline int tte_cmsis_conv_geometry_ok(const tte_conv_params *p, const tte_dims *in,
-                                             const tte_dims *filter, const tte_dims *out)
-{
-    return out->n == in->n && p->stride_h >= 1 && p->stride_w >= 1 && filter->h >= 1 &&
-           filter->w >= 1 && p->pad_top >= 0 && p->pad_left >= 0 && p->pad_bottom >= 0 &&
-           p->pad_right >= 0 && in->h + p->pad_top + p->pad_bottom >= filter->h &&
-           in->w + p->pad_left + p->pad_right >= filter->w &&
-           out->h == (in->h + p->pad_top + p->pad_bottom - filter->h) / p->stride_h + 1 &&
-           out->w == (in->w + p->pad_left + p->pad_right - filter->w) / p->stride_w + 1;
 }
 
 /** cmsis_nn_conv_params of tte_conv_params (dilation 1; CMSIS-NN's padding is top / left). */

@@ -38,7 +38,8 @@ tte_status tte_conv2d_s8(const tte_ctx *ctx, const tte_conv_params *p,
     cmsis_nn_context c;
 
     if (filter_dims->c != input_dims->c || filter_dims->n != output_dims->c ||
-        !tte_cmsis_conv_geometry_ok(p, input_dims, filter_dims, output_dims)) {
+        output_dims->n != input_dims->n ||
+        !tte_conv_geometry_ok(p, input_dims, filter_dims, output_dims)) {
         return TTE_ERR_ARG;
     }
     if (tte_cmsis_context(ctx, arm_convolve_wrapper_s8_get_buffer_size(&conv, &in, &flt, &out),

@@ -41,7 +41,8 @@ tte_status tte_depthwise_conv2d_s8(const tte_ctx *ctx, const tte_conv_params *p,
 
     if (filter_dims->n != 1 || filter_dims->c != input_dims->c ||
         output_dims->c != input_dims->c ||
-        !tte_cmsis_conv_geometry_ok(p, input_dims, filter_dims, output_dims)) {
+        output_dims->n != input_dims->n ||
+        !tte_conv_geometry_ok(p, input_dims, filter_dims, output_dims)) {
         return TTE_ERR_ARG;
     }
     dw.input_offset = conv.input_offset;

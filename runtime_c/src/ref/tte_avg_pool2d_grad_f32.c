@@ -12,23 +12,10 @@
  * For a fixed (kh, kw) distinct windows reach distinct taps, so each dx element gets its adds
  * in (kh, kw) order, as the reference's.  No scratch memory.
  */
+#include "internal/tte_checks.h"
 #include "tte_kernels.h"
 
-int32_t tte_avg_pool2d_grad_f32_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
-                                              const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
-
-/* The valid taps of a window starting at padded coordinate `start` along an axis of `n`. */
-static int32_t valid_taps(int32_t start, int32_t k, int32_t n)
-{
-    const int32_t lo = start < 0 ? 0 : start, hi = start + k > n ? n : start + k;
-    return hi > lo ? hi - lo : 0;
-}
+TTE_NO_SCRATCH(tte_avg_pool2d_grad_f32)
 
 tte_status tte_avg_pool2d_grad_f32(const tte_ctx *ctx, const tte_pool_params *p, const tte_dims *grad_dims,
                                    const float *grad, const tte_dims *filter_dims, const tte_dims *output_dims,
@@ -61,7 +48,8 @@ tte_status tte_avg_pool2d_grad_f32(const tte_ctx *ctx, const tte_pool_params *p,
                     if (x < 0 || x >= in_w) {
                         continue;
                     }
-                    count = (float)(valid_taps(y0, k_h, in_h) * valid_taps(x0, k_w, in_w));
+                    count = (float)(tte_span_length(tte_window_span(y0, k_h, in_h)) *
+                                     tte_span_length(tte_window_span(x0, k_w, in_w)));
                     for (c = 0; c < ch; c++) {
                         d[c] = d[c] + g[c] / count;
                     }

@@ -12,20 +12,12 @@
  * The window is clipped once per output pixel; pads must be smaller than the kernel, so
  * every window holds at least one valid tap.  No scratch memory.
  */
+#include "internal/tte_checks.h"
+#include "internal/tte_requant.h"
 #include "tte_kernels.h"
-#include "tte_requant.h"
 
-int32_t tte_avg_pool2d_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
-                                        const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_avg_pool2d_s8)
 
-static int32_t max_i32(int32_t a, int32_t b) { return a > b ? a : b; }
-static int32_t min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
 
 static int32_t rounded_div(int32_t sum, int32_t count)
 {
@@ -43,13 +35,7 @@ tte_status tte_avg_pool2d_s8(const tte_ctx *ctx, const tte_pool_params *p,
     int32_t b, oy, ox;
     (void)ctx;
 
-    if (output_dims->c != ch || output_dims->n != input_dims->n || p->stride_h < 1 ||
-        p->stride_w < 1 || k_h < 1 || k_w < 1 || k_h * k_w >= (1 << 24) || p->pad_top < 0 ||
-        p->pad_left < 0 || p->pad_bottom < 0 || p->pad_right < 0 || p->pad_top >= k_h ||
-        p->pad_bottom >= k_h || p->pad_left >= k_w || p->pad_right >= k_w ||
-        in_h + p->pad_top + p->pad_bottom < k_h || in_w + p->pad_left + p->pad_right < k_w ||
-        out_h != (in_h + p->pad_top + p->pad_bottom - k_h) / p->stride_h + 1 ||
-        out_w != (in_w + p->pad_left + p->pad_right - k_w) / p->stride_w + 1) {
+    if (k_h * k_w >= (1 << 24) || !tte_pool_geometry_ok(p, input_dims, filter_dims, output_dims)) {
         return TTE_ERR_ARG;
     }
 
@@ -57,20 +43,18 @@ tte_status tte_avg_pool2d_s8(const tte_ctx *ctx, const tte_pool_params *p,
         const int8_t *in_b = input + b * in_h * in_w * ch;
         for (oy = 0; oy < out_h; oy++) {
             const int32_t iy0 = oy * p->stride_h - p->pad_top;
-            const int32_t y_lo = max_i32(0, iy0);
-            const int32_t y_hi = min_i32(in_h, iy0 + k_h);
+            const tte_span ys = tte_window_span(iy0, k_h, in_h);
             for (ox = 0; ox < out_w; ox++) {
                 const int32_t ix0 = ox * p->stride_w - p->pad_left;
-                const int32_t x_lo = max_i32(0, ix0);
-                const int32_t x_hi = min_i32(in_w, ix0 + k_w);
-                const int32_t count = (y_hi - y_lo) * (x_hi - x_lo);
+                const tte_span xs = tte_window_span(ix0, k_w, in_w);
+                const int32_t count = (ys.hi - ys.lo) * (xs.hi - xs.lo);
                 int8_t *out = output + ((b * out_h + oy) * out_w + ox) * ch;
                 int32_t c = 0;
                 for (; c + 4 <= ch; c += 4) {
                     int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, y, x;
-                    for (y = y_lo; y < y_hi; y++) {
-                        const int8_t *px = in_b + (y * in_w + x_lo) * ch + c;
-                        for (x = x_lo; x < x_hi; x++) {
+                    for (y = ys.lo; y < ys.hi; y++) {
+                        const int8_t *px = in_b + (y * in_w + xs.lo) * ch + c;
+                        for (x = xs.lo; x < xs.hi; x++) {
                             s0 += px[0];
                             s1 += px[1];
                             s2 += px[2];
@@ -85,8 +69,8 @@ tte_status tte_avg_pool2d_s8(const tte_ctx *ctx, const tte_pool_params *p,
                 }
                 for (; c < ch; c++) {
                     int32_t s = 0, y, x;
-                    for (y = y_lo; y < y_hi; y++) {
-                        for (x = x_lo; x < x_hi; x++) {
+                    for (y = ys.lo; y < ys.hi; y++) {
+                        for (x = xs.lo; x < xs.hi; x++) {
                             s += in_b[(y * in_w + x) * ch + c];
                         }
                     }

@@ -9,16 +9,10 @@
  * Eight channels at a time are summed in registers down the pixels, then stored: the same
  * additions in the same order per channel.
  */
+#include "internal/tte_checks.h"
 #include "tte_kernels.h"
 
-int32_t tte_bias_grad_f32_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
-                                        const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_bias_grad_f32)
 
 tte_status tte_bias_grad_f32(const tte_ctx *ctx, const tte_dims *grad_dims, const float *grad,
                              const tte_dims *output_dims, float *output)

@@ -9,16 +9,10 @@
  *
  * Element-wise, each element read before it is written: the output may be the grad buffer.
  */
+#include "internal/tte_checks.h"
 #include "tte_kernels.h"
 
-int32_t tte_clamp_grad_f32_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
-                                         const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_clamp_grad_f32)
 
 tte_status tte_clamp_grad_f32(const tte_ctx *ctx, const tte_clamp_grad_params *p,
                               const tte_dims *dims, const float *grad, const int8_t *saved,

@@ -13,17 +13,10 @@
  * Element-wise, each element read before it is written: the output may be the grad buffer.
  * A mask byte is read once for its 8 elements.
  */
+#include "internal/tte_checks.h"
 #include "tte_kernels.h"
 
-int32_t tte_clamp_grad_mask_f32_scratch_bytes(const tte_dims *input_dims,
-                                              const tte_dims *filter_dims,
-                                              const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_clamp_grad_mask_f32)
 
 /* grad if bit b of byte is set, else +0.0f */
 static float masked(uint32_t byte, int32_t b, float grad)

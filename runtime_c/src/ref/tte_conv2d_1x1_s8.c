@@ -15,17 +15,11 @@
  * value once (exact int32 arithmetic, so the same sums).  No scratch memory; 2.5 KB of
  * stack (the core's widened weights).
  */
+#include "internal/tte_checks.h"
+#include "internal/tte_pw_s8.h"
 #include "tte_kernels.h"
-#include "tte_pw_s8.h"
 
-int32_t tte_conv2d_1x1_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
-                                        const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_conv2d_1x1_s8)
 
 tte_status tte_conv2d_1x1_s8(const tte_ctx *ctx, const tte_conv_params *p,
                              const tte_per_channel_quant *q, const tte_dims *input_dims,

@@ -16,17 +16,11 @@
  */
 #include <string.h>
 
+#include "internal/tte_checks.h"
+#include "internal/tte_pw_s8.h"
 #include "tte_kernels.h"
-#include "tte_pw_s8.h"
 
-int32_t tte_conv2d_1x1_split_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
-                                              const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_conv2d_1x1_split_s8)
 
 /* Row o of the split weight [C_out, C_in] into row[C_in]. */
 static void split_row(const tte_split_filter *f, int32_t in_c, int32_t o, int8_t *row)

@@ -13,18 +13,11 @@
  * products in the same order as tte_conv2d_grad_input_f32 on the whole tensor, so the result
  * is bit-identical.  No scratch memory; 2.5 KB of stack (the core's panel).
  */
-#include "tte_gi_1x1.h"
+#include "internal/tte_checks.h"
+#include "internal/tte_gi_1x1.h"
 #include "tte_kernels.h"
 
-int32_t tte_conv2d_grad_input_split_f32_scratch_bytes(const tte_dims *input_dims,
-                                                      const tte_dims *filter_dims,
-                                                      const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_conv2d_grad_input_split_f32)
 
 tte_status tte_conv2d_grad_input_split_f32(const tte_ctx *ctx, const tte_conv_grad_params *p,
                                            const tte_dims *grad_dims, const float *grad,

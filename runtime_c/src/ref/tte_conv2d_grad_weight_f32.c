@@ -26,8 +26,9 @@
  * panels and come back, as float32 both ways.  Every element still starts at +0 and adds
  * the same rounded products in the same pixel order, so the result is bit-identical.
  */
+#include "internal/tte_checks.h"
+#include "internal/tte_train_common.h"
 #include "tte_kernels.h"
-#include "tte_train_common.h"
 
 /* Dequantized inputs of one block of 4 trained channels for up to this many pixels: [p][4]
  * floats on the stack (2.5 KB). */
@@ -109,15 +110,7 @@ static void grad_weight_1x1(const int8_t *input, int32_t in_c, int32_t zp, float
     }
 }
 
-int32_t tte_conv2d_grad_weight_f32_scratch_bytes(const tte_dims *input_dims,
-                                                 const tte_dims *filter_dims,
-                                                 const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_conv2d_grad_weight_f32)
 
 tte_status tte_conv2d_grad_weight_f32(const tte_ctx *ctx, const tte_conv_grad_params *p,
                                       const tte_dims *input_dims, const int8_t *input,
@@ -134,12 +127,9 @@ tte_status tte_conv2d_grad_weight_f32(const tte_ctx *ctx, const tte_conv_grad_pa
     int32_t o, kh, kw, oy, ox, j, o_begin, o_end;
     (void)ctx;
 
-    if (input_dims->n != 1 || grad_dims->n != 1 || output_dims->n != out_c || sh < 1 ||
-        sw < 1 || k_h < 1 || k_w < 1 || p->pad_top < 0 || p->pad_left < 0 ||
-        p->pad_bottom < 0 || p->pad_right < 0 || in_h + p->pad_top + p->pad_bottom < k_h ||
-        in_w + p->pad_left + p->pad_right < k_w ||
-        out_h != (in_h + p->pad_top + p->pad_bottom - k_h) / sh + 1 ||
-        out_w != (in_w + p->pad_left + p->pad_right - k_w) / sw + 1 ||
+    if (input_dims->n != 1 || grad_dims->n != 1 || output_dims->n != out_c ||
+        !tte_axis_ok(in_h, k_h, sh, p->pad_top, p->pad_bottom, out_h) ||
+        !tte_axis_ok(in_w, k_w, sw, p->pad_left, p->pad_right, out_w) ||
         !tte_channels_ok(channels, n, in_c) || !tte_rows_range(rows, out_c, &o_begin, &o_end)) {
         return TTE_ERR_ARG;
     }

@@ -30,26 +30,19 @@
  */
 #include <string.h>
 
-#include "tte_dsp.h"
+#include "internal/tte_checks.h"
+#include "internal/tte_dsp.h"
+#include "internal/tte_pw_s8.h"
+#include "internal/tte_requant.h"
 #include "tte_kernels.h"
-#include "tte_pw_s8.h"
-#include "tte_requant.h"
 
 /* The gathered windows of one run of output pixels: the 64 pixels of a 3x3x3 first-layer
  * row at once (64 x 27 bytes), and no more, since this buffer and tte_pw_s8's panel are live
  * together and this kernel's stack is the deepest of a training step. */
 #define TTE_CONV_GATHER_BYTES 1728
 
-int32_t tte_conv2d_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
-                                    const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_conv2d_s8)
 
-static int32_t max_i32(int32_t a, int32_t b) { return a > b ? a : b; }
 
 /* The output stage, with the layer constants hoisted out of the loops (the int8 output
  * stores may alias anything, so the compiler would reload them through p otherwise). */
@@ -61,7 +54,6 @@ static int8_t finish(int32_t acc, const out_stage *o, int32_t mult, int32_t shif
 {
     return tte_clamp_s8(tte_requantize_fast(acc, mult, shift) + o->zero_point, o->lo, o->hi);
 }
-static int32_t min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
 
 /* The KH x KW x C_in window at (iy0, ix0) of one image into dst (OHWI order), taps outside
  * the image as pad. */
@@ -70,8 +62,8 @@ static void gather_window(const int8_t *in_b, int32_t in_h, int32_t in_w, int32_
                           int8_t *dst)
 {
     const int32_t k_row = k_w * in_c;
-    const int32_t kx_lo = min_i32(k_w, max_i32(0, -ix0));
-    const int32_t kx_hi = max_i32(kx_lo, min_i32(k_w, in_w - ix0));
+    const int32_t kx_lo = tte_min_i32(k_w, tte_max_i32(0, -ix0));
+    const int32_t kx_hi = tte_max_i32(kx_lo, tte_min_i32(k_w, in_w - ix0));
     int32_t ky;
     for (ky = 0; ky < k_h; ky++, dst += k_row) {
         const int32_t iy = iy0 + ky;
@@ -116,7 +108,7 @@ static void conv_gathered(const tte_conv_params *p, const tte_per_channel_quant 
         for (oy = 0; oy < out_h; oy++) {
             const int32_t iy0 = oy * p->stride_h - p->pad_top;
             for (ox0 = 0; ox0 < out_w; ox0 += cap) {
-                const int32_t n_pix = min_i32(cap, out_w - ox0);
+                const int32_t n_pix = tte_min_i32(cap, out_w - ox0);
                 for (i = 0; i < n_pix; i++) {
                     gather_window(in_b, in_h, in_w, in_c, k_h, k_w, iy0,
                                   (ox0 + i) * p->stride_w - p->pad_left, pad,
@@ -150,11 +142,8 @@ tte_status tte_conv2d_s8(const tte_ctx *ctx, const tte_conv_params *p,
     (void)ctx;
 
     if (filter_dims->c != in_c || filter_dims->n != out_c || output_dims->n != input_dims->n ||
-        p->stride_h < 1 || p->stride_w < 1 || k_h < 1 || k_w < 1 || p->pad_top < 0 ||
-        p->pad_left < 0 || p->pad_bottom < 0 || p->pad_right < 0 ||
-        in_h + p->pad_top + p->pad_bottom < k_h || in_w + p->pad_left + p->pad_right < k_w ||
-        out_h != (in_h + p->pad_top + p->pad_bottom - k_h) / p->stride_h + 1 ||
-        out_w != (in_w + p->pad_left + p->pad_right - k_w) / p->stride_w + 1) {
+        !tte_axis_ok(in_h, k_h, p->stride_h, p->pad_top, p->pad_bottom, out_h) ||
+        !tte_axis_ok(in_w, k_w, p->stride_w, p->pad_left, p->pad_right, out_w)) {
         return TTE_ERR_ARG;
     }
     if (2 * k_size <= TTE_CONV_GATHER_BYTES) {
@@ -166,20 +155,18 @@ tte_status tte_conv2d_s8(const tte_ctx *ctx, const tte_conv_params *p,
         const int8_t *in_b = input + b * in_h * in_w * in_c;
         for (oy = 0; oy < out_h; oy++) {
             const int32_t iy0 = oy * p->stride_h - p->pad_top;
-            const int32_t ky_lo = max_i32(0, -iy0);
-            const int32_t ky_hi = min_i32(k_h, in_h - iy0);
+            const tte_span ky = tte_window_taps(iy0, k_h, in_h);
             for (ox = 0; ox < out_w; ox++) {
                 const int32_t ix0 = ox * p->stride_w - p->pad_left;
-                const int32_t kx_lo = max_i32(0, -ix0);
-                const int32_t kx_hi = min_i32(k_w, in_w - ix0);
+                const tte_span kx = tte_window_taps(ix0, k_w, in_w);
                 /* Valid taps of one kernel row: a contiguous run of `run` int8 values, in
                  * `rows` kernel rows.  A window wholly inside the padding has none. */
-                const int32_t empty = ky_hi <= ky_lo || kx_hi <= kx_lo;
-                const int32_t rows = empty ? 0 : ky_hi - ky_lo;
-                const int32_t run = empty ? 0 : (kx_hi - kx_lo) * in_c;
+                const int32_t empty = ky.hi <= ky.lo || kx.hi <= kx.lo;
+                const int32_t rows = empty ? 0 : ky.hi - ky.lo;
+                const int32_t run = empty ? 0 : (kx.hi - kx.lo) * in_c;
                 const int8_t *in_0 =
-                    empty ? in_b : in_b + ((iy0 + ky_lo) * in_w + ix0 + kx_lo) * in_c;
-                const int32_t w_0 = empty ? 0 : ky_lo * k_row + kx_lo * in_c;
+                    empty ? in_b : in_b + ((iy0 + ky.lo) * in_w + ix0 + kx.lo) * in_c;
+                const int32_t w_0 = empty ? 0 : ky.lo * k_row + kx.lo * in_c;
                 int8_t *out = output + ((b * out_h + oy) * out_w + ox) * out_c;
                 int32_t oc = 0;
 

@@ -13,17 +13,11 @@
  *   (reference/ops/channels.py).  Other output channels are left as they are.
  * No scratch memory.
  */
+#include "internal/tte_checks.h"
+#include "internal/tte_requant.h"
 #include "tte_kernels.h"
-#include "tte_requant.h"
 
-int32_t tte_copy_channels_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
-                                           const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_copy_channels_s8)
 
 tte_status tte_copy_channels_s8(const tte_ctx *ctx, const tte_rescale *rq, const tte_dims *input_dims,
                                 const int8_t *input, const int32_t *in_channels, const int32_t *out_channels,

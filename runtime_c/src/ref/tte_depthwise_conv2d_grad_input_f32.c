@@ -16,18 +16,11 @@
  * of a gradient that came through a ReLU6 mask) are skipped, exactly.  No scratch memory;
  * the dequantized weights of one channel (49 taps at a time) sit on the stack.
  */
-#include "tte_dw_gi.h"
+#include "internal/tte_checks.h"
+#include "internal/tte_dw_gi.h"
 #include "tte_kernels.h"
 
-int32_t tte_depthwise_conv2d_grad_input_f32_scratch_bytes(const tte_dims *input_dims,
-                                                          const tte_dims *filter_dims,
-                                                          const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_depthwise_conv2d_grad_input_f32)
 
 tte_status tte_depthwise_conv2d_grad_input_f32(const tte_ctx *ctx, const tte_conv_grad_params *p,
                                                const tte_dims *grad_dims, const float *grad,
@@ -43,11 +36,8 @@ tte_status tte_depthwise_conv2d_grad_input_f32(const tte_ctx *ctx, const tte_con
     (void)ctx;
 
     if (filter_dims->n != 1 || filter_dims->c != ch || grad_dims->c != ch ||
-        output_dims->n != grad_dims->n || sh < 1 || sw < 1 || k_h < 1 || k_w < 1 ||
-        p->pad_top < 0 || p->pad_left < 0 || p->pad_bottom < 0 || p->pad_right < 0 ||
-        in_h + p->pad_top + p->pad_bottom < k_h || in_w + p->pad_left + p->pad_right < k_w ||
-        out_h != (in_h + p->pad_top + p->pad_bottom - k_h) / sh + 1 ||
-        out_w != (in_w + p->pad_left + p->pad_right - k_w) / sw + 1) {
+        output_dims->n != grad_dims->n || !tte_axis_ok(in_h, k_h, sh, p->pad_top, p->pad_bottom, out_h) ||
+        !tte_axis_ok(in_w, k_w, sw, p->pad_left, p->pad_right, out_w)) {
         return TTE_ERR_ARG;
     }
 

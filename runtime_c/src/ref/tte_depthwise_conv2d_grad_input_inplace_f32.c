@@ -24,10 +24,11 @@
  * channel-c slot of flat grad pixel b * H * W + p < (b + 1) * OH * OW (as H * W <= OH * OW),
  * so of an image whose channel c is already read; no other channel is touched.
  * passes/inplace.py only aliases dx onto a grad at least as large (stride 1 with "same"
- * padding in practice); the planner reserves one padded grad channel
- * (passes/lifetimes.py scratch_bytes), at least the OH * OW floats asked for here.
+ * padding in practice); the planner reserves this kernel's own scratch_bytes
+ * (tinyengine_compiler/registry.py): the OH * OW floats asked for here.
  */
-#include "tte_dw_gi.h"
+#include "internal/tte_checks.h"
+#include "internal/tte_dw_gi.h"
 #include "tte_kernels.h"
 
 int32_t tte_depthwise_conv2d_grad_input_inplace_f32_scratch_bytes(const tte_dims *input_dims,
@@ -53,11 +54,8 @@ tte_status tte_depthwise_conv2d_grad_input_inplace_f32(
     int32_t b, c, i;
 
     if (filter_dims->n != 1 || filter_dims->c != ch || grad_dims->c != ch ||
-        output_dims->n != grad_dims->n || sh < 1 || sw < 1 || k_h < 1 || k_w < 1 ||
-        p->pad_top < 0 || p->pad_left < 0 || p->pad_bottom < 0 || p->pad_right < 0 ||
-        in_h + p->pad_top + p->pad_bottom < k_h || in_w + p->pad_left + p->pad_right < k_w ||
-        out_h != (in_h + p->pad_top + p->pad_bottom - k_h) / sh + 1 ||
-        out_w != (in_w + p->pad_left + p->pad_right - k_w) / sw + 1 || x_plane > g_plane) {
+        output_dims->n != grad_dims->n || !tte_axis_ok(in_h, k_h, sh, p->pad_top, p->pad_bottom, out_h) ||
+        !tte_axis_ok(in_w, k_w, sw, p->pad_left, p->pad_right, out_w) || x_plane > g_plane) {
         return TTE_ERR_ARG;
     }
     if (ctx == NULL || ctx->buf == NULL || ctx->size < g_plane * (int32_t)sizeof(float)) {

@@ -15,18 +15,11 @@
  *
  * One kernel tap dw[0, kh, kw, :] at a time, channels innermost.  No scratch memory.
  */
+#include "internal/tte_checks.h"
+#include "internal/tte_train_common.h"
 #include "tte_kernels.h"
-#include "tte_train_common.h"
 
-int32_t tte_depthwise_conv2d_grad_weight_f32_scratch_bytes(const tte_dims *input_dims,
-                                                           const tte_dims *filter_dims,
-                                                           const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_depthwise_conv2d_grad_weight_f32)
 
 tte_status tte_depthwise_conv2d_grad_weight_f32(const tte_ctx *ctx, const tte_conv_grad_params *p,
                                                 const tte_dims *input_dims, const int8_t *input,
@@ -41,11 +34,8 @@ tte_status tte_depthwise_conv2d_grad_weight_f32(const tte_ctx *ctx, const tte_co
     (void)ctx;
 
     if (input_dims->n != 1 || grad_dims->n != 1 || grad_dims->c != ch || output_dims->n != 1 ||
-        sh < 1 || sw < 1 || k_h < 1 || k_w < 1 || p->pad_top < 0 || p->pad_left < 0 ||
-        p->pad_bottom < 0 || p->pad_right < 0 || in_h + p->pad_top + p->pad_bottom < k_h ||
-        in_w + p->pad_left + p->pad_right < k_w ||
-        out_h != (in_h + p->pad_top + p->pad_bottom - k_h) / sh + 1 ||
-        out_w != (in_w + p->pad_left + p->pad_right - k_w) / sw + 1 ||
+        !tte_axis_ok(in_h, k_h, sh, p->pad_top, p->pad_bottom, out_h) ||
+        !tte_axis_ok(in_w, k_w, sw, p->pad_left, p->pad_right, out_w) ||
         !tte_channels_ok(channels, n, ch)) {
         return TTE_ERR_ARG;
     }

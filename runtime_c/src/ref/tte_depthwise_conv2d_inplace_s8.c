@@ -17,11 +17,12 @@
  * channel-c slot (no other channel is touched) of flat input pixel b * OH * OW + p, which is
  * below (b + 1) * H * W because OH * OW <= H * W.  So it belongs to an image b' <= b whose
  * channel c is already in scratch (b' = b) or fully consumed (b' < b).  Any stride works: a
- * stride-2 output plane is smaller and fills the first slots of each channel.  The planner's
- * reservation for this node, one padded input channel (passes/lifetimes.py scratch_bytes),
- * is at least the H * W bytes used here.  The per-plane loop is tte_dw_plane.h's.
+ * stride-2 output plane is smaller and fills the first slots of each channel.  The planner
+ * reserves this kernel's own scratch_bytes for the node (tinyengine_compiler/registry.py):
+ * the H * W bytes used here.  The per-plane loop is tte_dw_plane.h's.
  */
-#include "tte_dw_plane.h"
+#include "internal/tte_checks.h"
+#include "internal/tte_dw_plane.h"
 #include "tte_kernels.h"
 
 int32_t tte_depthwise_conv2d_inplace_s8_scratch_bytes(const tte_dims *input_dims,
@@ -49,12 +50,9 @@ tte_status tte_depthwise_conv2d_inplace_s8(const tte_ctx *ctx, const tte_conv_pa
     int32_t b, c, i;
 
     if (filter_dims->n != 1 || filter_dims->c != ch || output_dims->c != ch ||
-        output_dims->n != input_dims->n || p->stride_h < 1 || p->stride_w < 1 || k_h < 1 ||
-        k_w < 1 || in_h < 1 || in_w < 1 || p->pad_top < 0 || p->pad_left < 0 ||
-        p->pad_bottom < 0 || p->pad_right < 0 || in_h + p->pad_top + p->pad_bottom < k_h ||
-        in_w + p->pad_left + p->pad_right < k_w ||
-        out_h != (in_h + p->pad_top + p->pad_bottom - k_h) / p->stride_h + 1 ||
-        out_w != (in_w + p->pad_left + p->pad_right - k_w) / p->stride_w + 1 ||
+        output_dims->n != input_dims->n || in_h < 1 || in_w < 1 ||
+        !tte_axis_ok(in_h, k_h, p->stride_h, p->pad_top, p->pad_bottom, out_h) ||
+        !tte_axis_ok(in_w, k_w, p->stride_w, p->pad_left, p->pad_right, out_w) ||
         out_plane > plane) {
         return TTE_ERR_ARG;
     }

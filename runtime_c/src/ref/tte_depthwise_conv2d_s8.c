@@ -17,22 +17,13 @@
  * SXTB16, SMLABB, SMLATT on the Cortex-M7, a plain-C twin elsewhere).  The layer constants
  * are hoisted out of the loops.  No scratch memory.
  */
-#include "tte_dsp.h"
+#include "internal/tte_checks.h"
+#include "internal/tte_dsp.h"
+#include "internal/tte_requant.h"
 #include "tte_kernels.h"
-#include "tte_requant.h"
 
-int32_t tte_depthwise_conv2d_s8_scratch_bytes(const tte_dims *input_dims,
-                                              const tte_dims *filter_dims,
-                                              const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_depthwise_conv2d_s8)
 
-static int32_t max_i32(int32_t a, int32_t b) { return a > b ? a : b; }
-static int32_t min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
 
 /* The output stage, with the layer constants hoisted out of the loops (the int8 output
  * stores may alias anything, so the compiler would reload them through p otherwise). */
@@ -63,12 +54,9 @@ tte_status tte_depthwise_conv2d_s8(const tte_ctx *ctx, const tte_conv_params *p,
     (void)ctx;
 
     if (filter_dims->n != 1 || filter_dims->c != ch || output_dims->c != ch ||
-        output_dims->n != input_dims->n || p->stride_h < 1 || p->stride_w < 1 || k_h < 1 ||
-        k_w < 1 || p->pad_top < 0 || p->pad_left < 0 || p->pad_bottom < 0 ||
-        p->pad_right < 0 || in_h + p->pad_top + p->pad_bottom < k_h ||
-        in_w + p->pad_left + p->pad_right < k_w ||
-        out_h != (in_h + p->pad_top + p->pad_bottom - k_h) / p->stride_h + 1 ||
-        out_w != (in_w + p->pad_left + p->pad_right - k_w) / p->stride_w + 1) {
+        output_dims->n != input_dims->n ||
+        !tte_axis_ok(in_h, k_h, p->stride_h, p->pad_top, p->pad_bottom, out_h) ||
+        !tte_axis_ok(in_w, k_w, p->stride_w, p->pad_left, p->pad_right, out_w)) {
         return TTE_ERR_ARG;
     }
 
@@ -76,19 +64,17 @@ tte_status tte_depthwise_conv2d_s8(const tte_ctx *ctx, const tte_conv_params *p,
         const int8_t *in_b = input + b * in_h * in_w * ch;
         for (oy = 0; oy < out_h; oy++) {
             const int32_t iy0 = oy * p->stride_h - p->pad_top;
-            const int32_t ky_lo = max_i32(0, -iy0);
-            const int32_t ky_hi = min_i32(k_h, in_h - iy0);
+            const tte_span ky = tte_window_taps(iy0, k_h, in_h);
             for (ox = 0; ox < out_w; ox++) {
                 const int32_t ix0 = ox * p->stride_w - p->pad_left;
-                const int32_t kx_lo = max_i32(0, -ix0);
-                const int32_t kx_hi = min_i32(k_w, in_w - ix0);
-                const int32_t empty = ky_hi <= ky_lo || kx_hi <= kx_lo;
-                const int32_t rows = empty ? 0 : ky_hi - ky_lo;
-                const int32_t cols = empty ? 0 : kx_hi - kx_lo;
+                const tte_span kx = tte_window_taps(ix0, k_w, in_w);
+                const int32_t empty = ky.hi <= ky.lo || kx.hi <= kx.lo;
+                const int32_t rows = empty ? 0 : ky.hi - ky.lo;
+                const int32_t cols = empty ? 0 : kx.hi - kx.lo;
                 /* First valid tap, channel 0, in the input and in the weights. */
                 const int8_t *in_0 =
-                    empty ? in_b : in_b + ((iy0 + ky_lo) * in_w + ix0 + kx_lo) * ch;
-                const int8_t *w_0 = empty ? filter : filter + (ky_lo * k_w + kx_lo) * ch;
+                    empty ? in_b : in_b + ((iy0 + ky.lo) * in_w + ix0 + kx.lo) * ch;
+                const int8_t *w_0 = empty ? filter : filter + (ky.lo * k_w + kx.lo) * ch;
                 int8_t *out = output + ((b * out_h + oy) * out_w + ox) * ch;
                 int32_t c = 0;
 

@@ -10,17 +10,10 @@
  *
  * Weight rows are read in order, each added to the whole output row.  No scratch memory.
  */
+#include "internal/tte_checks.h"
 #include "tte_kernels.h"
 
-int32_t tte_fully_connected_grad_input_f32_scratch_bytes(const tte_dims *input_dims,
-                                                         const tte_dims *filter_dims,
-                                                         const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_fully_connected_grad_input_f32)
 
 tte_status tte_fully_connected_grad_input_f32(const tte_ctx *ctx, const tte_dims *grad_dims,
                                               const float *grad, const tte_dims *filter_dims,

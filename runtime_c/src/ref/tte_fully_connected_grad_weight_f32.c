@@ -12,18 +12,11 @@
  * One output row dw[o, :] at a time; with `rows`, only rows [begin, begin + count), into an
  * output that holds just them (a fused update's block).  No scratch memory.
  */
+#include "internal/tte_checks.h"
+#include "internal/tte_train_common.h"
 #include "tte_kernels.h"
-#include "tte_train_common.h"
 
-int32_t tte_fully_connected_grad_weight_f32_scratch_bytes(const tte_dims *input_dims,
-                                                          const tte_dims *filter_dims,
-                                                          const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_fully_connected_grad_weight_f32)
 
 tte_status tte_fully_connected_grad_weight_f32(const tte_ctx *ctx, const tte_fc_grad_params *p,
                                                const tte_dims *input_dims, const int8_t *input,

@@ -10,18 +10,11 @@
  *
  * Four output rows share every loaded input value.  No scratch memory.
  */
+#include "internal/tte_checks.h"
+#include "internal/tte_requant.h"
 #include "tte_kernels.h"
-#include "tte_requant.h"
 
-int32_t tte_fully_connected_s8_scratch_bytes(const tte_dims *input_dims,
-                                             const tte_dims *filter_dims,
-                                             const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_fully_connected_s8)
 
 static int8_t finish(int32_t acc, const tte_fc_params *p, int32_t mult, int32_t shift)
 {

@@ -7,8 +7,8 @@
  * Layout:      input NHWC [N, H, W, C_in]; expand weights OHWI [C_exp, 1, 1, C_in] with bias
  *              int32 [C_exp]; depthwise weights 1HWC [1, KH, KW, C_exp] with bias int32
  *              [C_exp]; output NHWC [N, OH, OW, C_exp]; scratch: two expanded channels as
- *              [H, W] int8 planes (2 * H * W bytes, passes/fuse_frozen_prefix.py
- *              fused_scratch_bytes).
+ *              [H, W] int8 planes (2 * H * W bytes: the scratch the op registry,
+ *              tinyengine_compiler/registry.py, has the planner reserve).
  * Quantization (per expanded channel c; e = expand_p, d = dw_p; reference/ops/
  *   fused_expand_depthwise.py, bit-identical to tte_conv2d_1x1_s8 then
  *   tte_depthwise_conv2d_s8):
@@ -25,9 +25,10 @@
  * over each plane.  The work is that of the unfused pair (the input is read once per
  * expanded channel pair, as the 1x1 conv reads it once per output channel pair).
  */
-#include "tte_dw_plane.h"
+#include "internal/tte_checks.h"
+#include "internal/tte_dw_plane.h"
+#include "internal/tte_pw_s8.h"
 #include "tte_kernels.h"
-#include "tte_pw_s8.h"
 
 int32_t tte_fused_expand_depthwise_s8_scratch_bytes(const tte_dims *input_dims,
                                                     const tte_dims *filter_dims,
@@ -60,13 +61,9 @@ tte_status tte_fused_expand_depthwise_s8(
         output_dims->c != c_exp || output_dims->n != input_dims->n || in_h < 1 || in_w < 1 ||
         expand_p->stride_h != 1 || expand_p->stride_w != 1 || expand_p->pad_top != 0 ||
         expand_p->pad_left != 0 || expand_p->pad_bottom != 0 || expand_p->pad_right != 0 ||
-        dw_p->input_offset != -expand_p->output_offset || dw_p->stride_h < 1 ||
-        dw_p->stride_w < 1 || k_h < 1 || k_w < 1 || dw_p->pad_top < 0 || dw_p->pad_left < 0 ||
-        dw_p->pad_bottom < 0 || dw_p->pad_right < 0 ||
-        in_h + dw_p->pad_top + dw_p->pad_bottom < k_h ||
-        in_w + dw_p->pad_left + dw_p->pad_right < k_w ||
-        out_h != (in_h + dw_p->pad_top + dw_p->pad_bottom - k_h) / dw_p->stride_h + 1 ||
-        out_w != (in_w + dw_p->pad_left + dw_p->pad_right - k_w) / dw_p->stride_w + 1) {
+        dw_p->input_offset != -expand_p->output_offset ||
+        !tte_axis_ok(in_h, k_h, dw_p->stride_h, dw_p->pad_top, dw_p->pad_bottom, out_h) ||
+        !tte_axis_ok(in_w, k_w, dw_p->stride_w, dw_p->pad_left, dw_p->pad_right, out_w)) {
         return TTE_ERR_ARG;
     }
     if (ctx == NULL || ctx->buf == NULL || ctx->size < 2 * plane) {

@@ -12,17 +12,10 @@
  *
  * One pixel at a time, the channel list innermost.  No scratch memory.
  */
+#include "internal/tte_checks.h"
 #include "tte_kernels.h"
 
-int32_t tte_gather_channels_s8_scratch_bytes(const tte_dims *input_dims,
-                                             const tte_dims *filter_dims,
-                                             const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_gather_channels_s8)
 
 tte_status tte_gather_channels_s8(const tte_ctx *ctx, const tte_dims *input_dims,
                                   const int8_t *input, const int32_t *channels,

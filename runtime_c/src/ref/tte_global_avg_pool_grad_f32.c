@@ -7,17 +7,10 @@
  * Quantization: none; share = grad[n, c] / float32(H * W), one correctly rounded division
  *   per channel (reference/backward/global_avg_pool_grad.py).
  */
+#include "internal/tte_checks.h"
 #include "tte_kernels.h"
 
-int32_t tte_global_avg_pool_grad_f32_scratch_bytes(const tte_dims *input_dims,
-                                                   const tte_dims *filter_dims,
-                                                   const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_global_avg_pool_grad_f32)
 
 tte_status tte_global_avg_pool_grad_f32(const tte_ctx *ctx, const tte_dims *grad_dims,
                                         const float *grad, const tte_dims *output_dims,

@@ -12,18 +12,11 @@
  * Channels are summed in blocks of four so each input pixel is read as contiguous bytes.
  * H * W must be below 2^23 (the sum stays within int32).  No scratch memory.
  */
+#include "internal/tte_checks.h"
+#include "internal/tte_requant.h"
 #include "tte_kernels.h"
-#include "tte_requant.h"
 
-int32_t tte_global_avg_pool_requant_s8_scratch_bytes(const tte_dims *input_dims,
-                                                     const tte_dims *filter_dims,
-                                                     const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_global_avg_pool_requant_s8)
 
 static int8_t finish(int32_t acc, const tte_gap_params *p)
 {
@@ -39,8 +32,7 @@ tte_status tte_global_avg_pool_requant_s8(const tte_ctx *ctx, const tte_gap_para
     int32_t b;
     (void)ctx;
 
-    if (count < 1 || count >= (1 << 23) || output_dims->n != input_dims->n ||
-        output_dims->h != 1 || output_dims->w != 1 || output_dims->c != ch) {
+    if (!tte_gap_dims_ok(input_dims, output_dims)) {
         return TTE_ERR_ARG;
     }
     for (b = 0; b < input_dims->n; b++) {

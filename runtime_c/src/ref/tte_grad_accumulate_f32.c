@@ -8,17 +8,10 @@
  *
  * The output may be input1 or input2 (in place).
  */
+#include "internal/tte_checks.h"
 #include "tte_kernels.h"
 
-int32_t tte_grad_accumulate_f32_scratch_bytes(const tte_dims *input_dims,
-                                              const tte_dims *filter_dims,
-                                              const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_grad_accumulate_f32)
 
 tte_status tte_grad_accumulate_f32(const tte_ctx *ctx, const tte_dims *dims, const float *input1,
                                    const float *input2, float *output)

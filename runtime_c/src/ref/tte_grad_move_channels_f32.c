@@ -9,16 +9,10 @@
  *   channel is +0 (reference/backward/channels.py).  No arithmetic, so no rounding.
  * No scratch memory.
  */
+#include "internal/tte_checks.h"
 #include "tte_kernels.h"
 
-int32_t tte_grad_move_channels_f32_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
-                                            const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_grad_move_channels_f32)
 
 tte_status tte_grad_move_channels_f32(const tte_ctx *ctx, const tte_dims *input_dims, const float *input,
                                  const int32_t *in_channels, const int32_t *out_channels, int32_t n,

@@ -10,16 +10,10 @@
  * Element i is written after it is read, so the output may be the grad buffer (in place).
  * No scratch memory.
  */
+#include "internal/tte_checks.h"
 #include "tte_kernels.h"
 
-int32_t tte_lut_grad_f32_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
-                                       const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_lut_grad_f32)
 
 tte_status tte_lut_grad_f32(const tte_ctx *ctx, const float *slope, const tte_dims *dims, const float *grad,
                             const int8_t *saved, float *output)

@@ -10,16 +10,10 @@
  * Element i is written after it is read, so the output may be the input buffer (in place).
  * No scratch memory.
  */
+#include "internal/tte_checks.h"
 #include "tte_kernels.h"
 
-int32_t tte_lut_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
-                                 const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_lut_s8)
 
 tte_status tte_lut_s8(const tte_ctx *ctx, const int8_t *table, const tte_dims *dims, const int8_t *input,
                       int8_t *output)

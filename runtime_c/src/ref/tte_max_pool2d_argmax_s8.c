@@ -9,16 +9,10 @@
  *   tap, taps in row-major order, padding never winning
  *   (reference/backward/max_pool2d_grad.py argmax).  No scratch memory.
  */
+#include "internal/tte_checks.h"
 #include "tte_kernels.h"
 
-int32_t tte_max_pool2d_argmax_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
-                                               const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_max_pool2d_argmax_s8)
 
 tte_status tte_max_pool2d_argmax_s8(const tte_ctx *ctx, const tte_pool_params *p, const tte_dims *input_dims,
                                     const int8_t *input, const tte_dims *filter_dims, const tte_dims *output_dims,
@@ -35,15 +29,15 @@ tte_status tte_max_pool2d_argmax_s8(const tte_ctx *ctx, const tte_pool_params *p
     }
     for (oy = 0; oy < out_h; oy++) {
         const int32_t iy0 = oy * p->stride_h - p->pad_top;
-        const int32_t y_lo = iy0 < 0 ? 0 : iy0, y_hi = iy0 + k_h > in_h ? in_h : iy0 + k_h;
+        const tte_span ys = tte_window_span(iy0, k_h, in_h);
         for (ox = 0; ox < out_w; ox++) {
             const int32_t ix0 = ox * p->stride_w - p->pad_left;
-            const int32_t x_lo = ix0 < 0 ? 0 : ix0, x_hi = ix0 + k_w > in_w ? in_w : ix0 + k_w;
+            const tte_span xs = tte_window_span(ix0, k_w, in_w);
             uint8_t *out = output + (oy * out_w + ox) * ch;
             for (c = 0; c < ch; c++) {
                 int32_t m = -129, tap = 0;
-                for (y = y_lo; y < y_hi; y++) {
-                    for (x = x_lo; x < x_hi; x++) {
+                for (y = ys.lo; y < ys.hi; y++) {
+                    for (x = xs.lo; x < xs.hi; x++) {
                         const int32_t v = input[(y * in_w + x) * ch + c];
                         if (v > m) {   /* strictly larger: the first largest wins */
                             m = v;

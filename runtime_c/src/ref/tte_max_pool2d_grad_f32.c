@@ -9,16 +9,10 @@
  *   channel: dx[oy * stride_h - pad_top + kh, ox * stride_w - pad_left + kw, c] += grad
  *   (reference/backward/max_pool2d_grad.py).  No scratch memory.
  */
+#include "internal/tte_checks.h"
 #include "tte_kernels.h"
 
-int32_t tte_max_pool2d_grad_f32_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
-                                              const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_max_pool2d_grad_f32)
 
 tte_status tte_max_pool2d_grad_f32(const tte_ctx *ctx, const tte_pool_params *p, const tte_dims *grad_dims,
                                    const float *grad, const uint8_t *index, const tte_dims *filter_dims,

@@ -16,17 +16,11 @@
  * The window is clipped once per output pixel; pads must be smaller than the kernel, so every
  * window holds at least one valid tap.  No scratch memory.
  */
+#include "internal/tte_checks.h"
+#include "internal/tte_requant.h"
 #include "tte_kernels.h"
-#include "tte_requant.h"
 
-int32_t tte_max_pool2d_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
-                                        const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_max_pool2d_s8)
 
 tte_status tte_max_pool2d_s8(const tte_ctx *ctx, const tte_pool_params *p, const tte_rescale *rq,
                              const tte_dims *input_dims, const int8_t *input, const tte_dims *filter_dims,
@@ -45,16 +39,16 @@ tte_status tte_max_pool2d_s8(const tte_ctx *ctx, const tte_pool_params *p, const
         const int8_t *in_b = input + b * in_h * in_w * ch;
         for (oy = 0; oy < out_h; oy++) {
             const int32_t iy0 = oy * p->stride_h - p->pad_top;
-            const int32_t y_lo = iy0 < 0 ? 0 : iy0, y_hi = iy0 + k_h > in_h ? in_h : iy0 + k_h;
+            const tte_span ys = tte_window_span(iy0, k_h, in_h);
             for (ox = 0; ox < out_w; ox++) {
                 const int32_t ix0 = ox * p->stride_w - p->pad_left;
-                const int32_t x_lo = ix0 < 0 ? 0 : ix0, x_hi = ix0 + k_w > in_w ? in_w : ix0 + k_w;
+                const tte_span xs = tte_window_span(ix0, k_w, in_w);
                 int8_t *out = output + ((b * out_h + oy) * out_w + ox) * ch;
                 for (c = 0; c < ch; c++) {
                     int32_t m = -128;
-                    for (y = y_lo; y < y_hi; y++) {
-                        const int8_t *px = in_b + (y * in_w + x_lo) * ch + c;
-                        for (x = x_lo; x < x_hi; x++, px += ch) {
+                    for (y = ys.lo; y < ys.hi; y++) {
+                        const int8_t *px = in_b + (y * in_w + xs.lo) * ch + c;
+                        for (x = xs.lo; x < xs.hi; x++, px += ch) {
                             m = *px > m ? *px : m;
                         }
                     }

@@ -12,16 +12,10 @@
  * In the element-wise forms element i is written after it is read, so the output may be the
  * grad buffer.  No scratch memory.
  */
+#include "internal/tte_checks.h"
 #include "tte_kernels.h"
 
-int32_t tte_mul_grad_f32_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
-                                       const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_mul_grad_f32)
 
 static int32_t tte_is_channel_vector(const tte_dims *d, const tte_dims *full)
 {

@@ -14,17 +14,11 @@
  * Element i of the output is written after element i of input1 (and of a same-shaped input2)
  * is read, so the output may be either same-shaped input buffer.  No scratch memory.
  */
+#include "internal/tte_checks.h"
+#include "internal/tte_requant.h"
 #include "tte_kernels.h"
-#include "tte_requant.h"
 
-int32_t tte_mul_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
-                                 const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_mul_s8)
 
 tte_status tte_mul_s8(const tte_ctx *ctx, const tte_mul_params *p, const tte_dims *dims, const int8_t *input1,
                       const tte_dims *input2_dims, const int8_t *input2, int8_t *output)

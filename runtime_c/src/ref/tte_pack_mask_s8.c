@@ -13,16 +13,10 @@
  * Made when the forward pass produces the tensor, so that backward keeps ceil(count / 8)
  * bytes instead of count (lifetimes.py, `<t>.mask`).  No scratch memory.
  */
+#include "internal/tte_checks.h"
 #include "tte_kernels.h"
 
-int32_t tte_pack_mask_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
-                                       const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_pack_mask_s8)
 
 tte_status tte_pack_mask_s8(const tte_ctx *ctx, const tte_clamp_grad_params *p,
                             const tte_dims *dims, const int8_t *input, uint8_t *output)

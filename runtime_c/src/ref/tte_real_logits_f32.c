@@ -14,16 +14,10 @@
  *
  * No scratch memory.
  */
+#include "internal/tte_checks.h"
 #include "tte_kernels.h"
 
-int32_t tte_real_logits_f32_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
-                                          const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_real_logits_f32)
 
 tte_status tte_real_logits_f32(const tte_ctx *ctx, const tte_real_logits_params *p,
                                const float *scale, const tte_dims *input_dims, const int8_t *input,

@@ -17,17 +17,11 @@
  * Element-wise over the gradient; untouched columns keep their value.  With `rows` the
  * gradient holds only that block of rows and only those rows change.  No scratch memory.
  */
+#include "internal/tte_checks.h"
+#include "internal/tte_train_common.h"
 #include "tte_kernels.h"
-#include "tte_train_common.h"
 
-int32_t tte_sgd_update_f32_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
-                                         const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_sgd_update_f32)
 
 /* The master moved by the step, outward not past +-TTE_MASTER_LIMIT (nor past where it already
  * is); a NaN result keeps the old value (tte_train_common.h). */
@@ -48,8 +42,7 @@ tte_status tte_sgd_update_f32(const tte_ctx *ctx, const tte_sgd_params *p,
     int32_t begin, end;
     (void)ctx;
 
-    if (!tte_sgd_args_ok(p, param_dims, grad_dims, channels) ||
-        !tte_rows_range(rows, param_dims->n, &begin, &end)) {
+    if (!tte_sgd_args_ok(p, param_dims, grad_dims, channels, rows, &begin, &end)) {
         return TTE_ERR_ARG;
     }
 #define APPLY_STEP(at, step) \

@@ -15,18 +15,12 @@
  * Element-wise over the gradient; untouched columns keep their value.  With `rows` the
  * gradient holds only that block of rows and only those rows change.  No scratch memory.
  */
+#include "internal/tte_checks.h"
+#include "internal/tte_mathf.h"
+#include "internal/tte_train_common.h"
 #include "tte_kernels.h"
-#include "tte_train_common.h"
-#include "tte_mathf.h"
 
-int32_t tte_sgd_update_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
-                                        const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_sgd_update_s8)
 
 /* P - round(step), saturated to int8.  Any |step| >= 512 saturates whatever P is, so the
  * rounded step is clamped to +-512 first (exact: it is a whole number) and converted to int32:
@@ -51,8 +45,7 @@ tte_status tte_sgd_update_s8(const tte_ctx *ctx, const tte_sgd_params *p,
     int32_t begin, end;
     (void)ctx;
 
-    if (!tte_sgd_args_ok(p, param_dims, grad_dims, channels) ||
-        !tte_rows_range(rows, param_dims->n, &begin, &end)) {
+    if (!tte_sgd_args_ok(p, param_dims, grad_dims, channels, rows, &begin, &end)) {
         return TTE_ERR_ARG;
     }
 #define APPLY_STEP(at, step) (param_inout[at] = apply_step(param_inout[at], (step), draws_inout))

@@ -12,18 +12,11 @@
  *
  * The exponentials are parked in grad_output until S is known, so no scratch is needed.
  */
+#include "internal/tte_checks.h"
+#include "internal/tte_mathf.h"
 #include "tte_kernels.h"
-#include "tte_mathf.h"
 
-int32_t tte_softmax_cross_entropy_f32_scratch_bytes(const tte_dims *input_dims,
-                                                    const tte_dims *filter_dims,
-                                                    const tte_dims *output_dims)
-{
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
+TTE_NO_SCRATCH(tte_softmax_cross_entropy_f32)
 
 tte_status tte_softmax_cross_entropy_f32(const tte_ctx *ctx, const tte_softmax_ce_params *p,
                                          const tte_dims *logits_dims, const float *logits,

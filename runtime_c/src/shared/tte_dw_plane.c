@@ -6,9 +6,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "tte_dsp.h"
-#include "tte_dw_plane.h"
-#include "tte_requant.h"
+#include "internal/tte_dsp.h"
+#include "internal/tte_dw_plane.h"
+#include "internal/tte_requant.h"
 #include "tte_types.h"
 
 /** The clipped-window loop: any kernel size, any geometry (the fallback of tte_dw_plane_s8). */

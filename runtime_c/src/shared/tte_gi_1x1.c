@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "tte_gi_1x1.h"
+#include "internal/tte_gi_1x1.h"
 #include "tte_types.h"
 
 /* Dequantized weights of one block of input channels for up to 160 output channels,

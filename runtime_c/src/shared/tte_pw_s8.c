@@ -6,9 +6,9 @@
  */
 #include <stdint.h>
 
-#include "tte_dsp.h"
-#include "tte_pw_s8.h"
-#include "tte_requant.h"
+#include "internal/tte_dsp.h"
+#include "internal/tte_pw_s8.h"
+#include "internal/tte_requant.h"
 #include "tte_types.h"
 
 /* The widened weights of one channel pair, block k of 4 input channels at words 4k .. 4k+3:

@@ -16,7 +16,7 @@ element i of the gradient (C order, the kernel's order) compares draw `draws + i
 (uniform_draws) with step - floor(step), so a call takes grad.size draws (sgd_draws).  A float32 master or an
 int32 bias moves outward not past +-MASTER_LIMIT / +-BIAS_LIMIT, or past where it already is
 (so that training cannot overflow a kernel's int32 accumulator, nor make a master infinite),
-and a NaN step leaves the parameter as it is (runtime_c/include/tte_train_common.h, whose
+and a NaN step leaves the parameter as it is (runtime_c/include/internal/tte_train_common.h, whose
 limits these are).
 
 lr is the step's rate times the node's `lr_scale` (a bias's bias_lr_scale; 1 when absent), one

@@ -6,7 +6,8 @@
  * strictly increasing indices below `limit`.
  * tte_rows_range: the rows [*begin, *end) a call covers: all `total` rows when rows is NULL,
  * else the block, which must lie inside them (0 when it does not).
- * tte_sgd_args_ok: the arguments of a tte_sgd_update_* call agree (dims, scale mode, channels).
+ * tte_sgd_args_ok: the arguments of a tte_sgd_update_* call agree (dims, scale mode, channels,
+ *   rows), and the rows [*begin, *end) it covers.
  * tte_sgd_step: the step of one gradient element, lr * (grad * grad_scale[k]) with k chosen by
  * the update's scale mode (docs/numerics.md: two float32 roundings, in that order); with a
  * velocity v, lr * v after v = momentum * v + grad * grad_scale[k].
@@ -33,7 +34,7 @@
 #define TTE_BIAS_LIMIT 1073741824
 #define TTE_MASTER_LIMIT 32768.0f
 
-#include "tte_mathf.h"
+#include "internal/tte_mathf.h"
 #include "tte_types.h"
 
 static inline int32_t tte_channels_ok(const int32_t *channels, int32_t n, int32_t limit)
@@ -63,11 +64,13 @@ static inline int32_t tte_rows_range(const tte_rows *rows, int32_t total, int32_
 }
 
 static inline int32_t tte_sgd_args_ok(const tte_sgd_params *p, const tte_dims *param_dims,
-                                      const tte_dims *grad_dims, const int32_t *channels)
+                                      const tte_dims *grad_dims, const int32_t *channels, const tte_rows *rows,
+                                      int32_t *begin, int32_t *end)
 {
     return grad_dims->n == param_dims->n && grad_dims->h == param_dims->h && grad_dims->w == param_dims->w &&
            param_dims->n >= 0 && param_dims->h * param_dims->w >= 0 && p->scale_mode >= TTE_SCALE_PER_TENSOR &&
-           p->scale_mode <= TTE_SCALE_PER_COLUMN && tte_channels_ok(channels, grad_dims->c, param_dims->c);
+           p->scale_mode <= TTE_SCALE_PER_COLUMN && tte_channels_ok(channels, grad_dims->c, param_dims->c) &&
+           tte_rows_range(rows, param_dims->n, begin, end);
 }
 
 /* With a velocity (momentum), a velocity that would not be finite is not stored and the step

@@ -16,7 +16,7 @@
 
 #include <stdint.h>
 
-#include "tte_dsp.h"
+#include "internal/tte_dsp.h"
 
 #ifdef __cplusplus
 extern "C" {
