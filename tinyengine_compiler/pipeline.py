@@ -205,18 +205,33 @@ def _placed(sched: Graph, options: Options) -> tuple[list[Buffer], Plan]:
 
 
 # The shares of an arena's free bytes a fused update's block may widen into (`_widened`).
-WIDEN_SHARES = (1.0, 0.5)
+WIDEN_SHARES = (1.0, 0.5, 0.25)
 
 
 def _widened(sched: Graph, buffers: list[Buffer], plan: Plan, options: Options):
     """The fused weight-gradient blocks as wide as the arena allows (passes/update_blocks.py):
-    all at once into the bytes free at their steps, or, when that placement grows the arena,
-    one node at a time, into all then half of its free bytes, each kept only if the arena did
-    not grow.  The live bytes are a lower bound, hence the placements."""
+    all at once into the bytes free at their steps when that placement does not grow the arena.
+    Otherwise node by node (`_widened_each`), from the blocks as they are and from all of them
+    widened at once into the largest share of their free bytes that fits; of the two, the one
+    with fewer blocks (each block is one more pass over its saved input).  The live bytes are a
+    lower bound, hence the placements."""
     wider = update_blocks(sched, buffers, plan.arena_bytes)
     wider_buffers, wider_plan = _placed(wider, options)
     if wider_plan.arena_bytes <= plan.arena_bytes:
         return wider, wider_buffers, wider_plan
+    starts = [(sched, buffers, plan)]
+    for share in WIDEN_SHARES[1:]:
+        wider = update_blocks(sched, buffers, plan.arena_bytes, share=share)
+        wider_buffers, wider_plan = _placed(wider, options)
+        if wider_plan.arena_bytes <= plan.arena_bytes:
+            starts.append((wider, wider_buffers, wider_plan))
+            break
+    return min((_widened_each(*start, options) for start in starts), key=lambda placed: _blocks(placed[0]))
+
+
+def _widened_each(sched: Graph, buffers: list[Buffer], plan: Plan, options: Options):
+    """One fused update at a time, in schedule order, into each share of its free bytes in
+    turn, each kept only if the arena did not grow."""
     for node in [n.name for n in sched.nodes if n.attrs.get("fused_update")]:
         for share in WIDEN_SHARES:
             trial = update_blocks(sched, buffers, plan.arena_bytes, only=node, share=share)
@@ -227,6 +242,12 @@ def _widened(sched: Graph, buffers: list[Buffer], plan: Plan, options: Options):
                 sched, buffers, plan = trial, trial_buffers, trial_plan
                 break
     return sched, buffers, plan
+
+
+def _blocks(sched: Graph) -> int:
+    """The number of gradient blocks a training step makes, over its fused updates."""
+    return sum(-(-sched.tensors[n.outputs[0]].shape[0] // n.attrs["block_rows"])
+               for n in sched.nodes if n.attrs.get("fused_update"))
 
 
 def _engine(forward: Graph, sched: Graph, options: Options, scheme_name: str | None) -> Engine:

@@ -260,8 +260,8 @@ int32_t tte_avg_pool2d_requant_s8_scratch_bytes(const tte_dims *input_dims,
  * @param[in]  rq           NULL when input and output share their quantization
  * @param[in]  input_dims   {N, H, W, C_in}
  * @param[in]  input        int8 NHWC
- * @param[in]  in_channels  int32 [n] (tte_channel_list_ok for C_in), NULL: 0 .. n - 1
- * @param[in]  out_channels int32 [n], distinct (tte_channel_list_ok for C_out), NULL: 0 .. n - 1
+ * @param[in]  in_channels  int32 [n], each in [0, C_in); NULL: 0 .. n - 1
+ * @param[in]  out_channels int32 [n], distinct, each in [0, C_out); NULL: 0 .. n - 1
  * @param[in]  n            channels moved
  * @param[in]  output_dims  {N, H, W, C_out}
  * @param[out] output       int8 NHWC; must not alias the input
@@ -594,8 +594,8 @@ int32_t tte_max_pool2d_grad_f32_scratch_bytes(const tte_dims *input_dims, const 
  * @param[in]  ctx          scratch; unused, may be NULL
  * @param[in]  input_dims   {N, H, W, C_in}
  * @param[in]  input        float32 NHWC
- * @param[in]  in_channels  int32 [n] (tte_channel_list_ok for C_in), NULL: 0 .. n - 1
- * @param[in]  out_channels int32 [n], distinct (tte_channel_list_ok for C_out), NULL: 0 .. n - 1
+ * @param[in]  in_channels  int32 [n], each in [0, C_in); NULL: 0 .. n - 1
+ * @param[in]  out_channels int32 [n], distinct, each in [0, C_out); NULL: 0 .. n - 1
  * @param[in]  n            channels moved
  * @param[in]  output_dims  {N, H, W, C_out}
  * @param[out] output       float32 NHWC; must not alias the input

@@ -27,7 +27,7 @@ from . import build
 STRICT = ["-std=c99", "-pedantic", "-O2", "-Wall", "-Wextra", "-Werror", "-Wdouble-promotion",
           "-Wconversion", "-Wshadow", "-Wstrict-prototypes", "-Wmissing-prototypes", "-Wvla",
           "-Wcast-qual", "-Wundef"]
-HEADERS = sorted(build.INCLUDE.glob("*.h"))
+HEADERS = sorted(build.INCLUDE.glob("**/*.h"))   # the API and include/internal
 TRAINING_FILES = tuple(f"tte_{op.value.lower()}_" for op in BACKWARD_OPS)  # float32 kernels
 TRAINING_BANNER = "TRAINING (float32)"
 C_FILES = build.REF_SOURCES
@@ -74,7 +74,8 @@ def test_kernel_compiles_with_strict_warnings(src, tmp_path):
 @pytest.mark.parametrize("header", HEADERS, ids=lambda p: p.name)
 def test_header_is_self_contained(header, tmp_path):
     tu = tmp_path / "tu.c"
-    tu.write_text(f'#include "{header.name}"\n#include "{header.name}"\ntypedef int tte_unused_t;\n')
+    name = header.relative_to(build.INCLUDE).as_posix()   # "tte_types.h", "internal/tte_checks.h"
+    tu.write_text(f'#include "{name}"\n#include "{name}"\ntypedef int tte_unused_t;\n')
     _compile(["-c", str(tu), "-o", str(tmp_path / "h.o")], tmp_path)
 
 

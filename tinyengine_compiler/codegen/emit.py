@@ -93,16 +93,19 @@ def _environment() -> jinja2.Environment:
 
 def _fill(folder: Path, context: dict, extra_files: dict[str, str], backend: str) -> None:
     files, swapped = _kernel_sources(context["kernels"], backend)
-    files += _included([], files)[1]   # the shared cores of the kernels (the engine's own files call none)
+    env = _environment()
+    # the shared cores of the kernels and of the engine's own files (any their templates include:
+    # tte.mk lists the sources before the templates render)
+    templates = [env.loader.get_source(env, template)[0] for template in RENDERED.values()]
+    files += _included(templates, files)[1]
     sources = [name[:-2] for name, _ in files if name.endswith(".c")]
     build = {"backend": backend, "backend_kernels": swapped, "sources": sources, "c_flags": ENGINE_C_FLAGS,
              "c_flags_why": ENGINE_C_FLAGS_WHY, "cmsis_families": CMSIS_NN_FAMILIES, "cmsis_define": CMSIS_NN_DEFINE,
              "cmsis_float_suffixes": CMSIS_NN_FLOAT_SUFFIXES}
-    env = _environment()
-    rendered = {name: env.get_template(template).render(**context, **build) for name, template in RENDERED.items()}
-    for name, text in rendered.items():
+    rendered = [env.get_template(template).render(**context, **build) for template in RENDERED.values()]
+    for name, text in zip(RENDERED, rendered):
         (folder / name).write_text(text)
-    headers, _ = _included(list(rendered.values()), files)
+    headers = _included(rendered, files)[0]   # the headers the rendered engine and its kernels include
     runtime = runtime_c_dir()
     for header in headers:
         (folder / "runtime" / "include" / header).parent.mkdir(parents=True, exist_ok=True)

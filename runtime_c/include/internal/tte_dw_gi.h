@@ -31,6 +31,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "internal/tte_checks.h"
 #include "tte_types.h"
 
 #ifdef __cplusplus
@@ -64,10 +65,10 @@ static inline void tte_dw_gi_scatter_(const float *g, int32_t g_step, int32_t ou
 {
     int32_t oy, ox;
     for (oy = out_h - 1; oy >= 0; oy--) {
-        /* the taps of grad row oy that stay inside dx: rows y0 + [kh_lo, kh_hi) */
+        /* the taps of grad row oy that stay inside dx: rows y0 + [kh.lo, kh.hi) */
         const int32_t y0 = oy * sh - top;
-        const int32_t kh_lo = -y0 > 0 ? -y0 : 0, kh_hi = in_h - y0 < k_h ? in_h - y0 : k_h;
-        if (kh_lo >= kh_hi) {
+        const tte_span kh = tte_window_taps(y0, k_h, in_h);
+        if (kh.lo >= kh.hi) {
             continue;
         }
         for (ox = out_w - 1; ox >= 0; ox--) {
@@ -76,10 +77,10 @@ static inline void tte_dw_gi_scatter_(const float *g, int32_t g_step, int32_t ou
             memcpy(&bits, gv, sizeof bits);
             if ((bits << 1) != 0u) {
                 const int32_t x0 = ox * sw - left;
-                const int32_t kw_lo = -x0 > 0 ? -x0 : 0, kw_hi = in_w - x0 < k_w ? in_w - x0 : k_w;
-                if (kw_lo < kw_hi) {
-                    tte_dw_gi_add_(*gv, wr + kh_lo * k_w + kw_lo, k_w, kh_hi - kh_lo, kw_hi - kw_lo,
-                                   dx + ((y0 + kh_lo) * in_w + x0 + kw_lo) * dx_step, in_w * dx_step, dx_step);
+                const tte_span kw = tte_window_taps(x0, k_w, in_w);
+                if (kw.lo < kw.hi) {
+                    tte_dw_gi_add_(*gv, wr + kh.lo * k_w + kw.lo, k_w, kh.hi - kh.lo, kw.hi - kw.lo,
+                                   dx + ((y0 + kh.lo) * in_w + x0 + kw.lo) * dx_step, in_w * dx_step, dx_step);
                 }
             }
         }

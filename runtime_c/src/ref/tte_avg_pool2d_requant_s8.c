@@ -32,7 +32,7 @@ tte_status tte_avg_pool2d_requant_s8(const tte_ctx *ctx, const tte_pool_params *
     int32_t b, oy, ox;
     (void)ctx;
 
-    if (k_h * k_w >= (1 << 23) || !tte_pool_geometry_ok(p, input_dims, filter_dims, output_dims)) {
+    if (!tte_pool_geometry_ok(p, input_dims, filter_dims, output_dims) || k_h * k_w >= (1 << 23)) {
         return TTE_ERR_ARG;
     }
 

@@ -1,11 +1,12 @@
 /*
- * tte_dw_plane.c: tte_dw_plane_s8 (include/tte_dw_plane.h, whose comment says what it computes)
+ * tte_dw_plane.c: tte_dw_plane_s8 (include/internal/tte_dw_plane.h, whose comment says what it computes)
  * and its fast paths, compiled once for every kernel that convolves a plane (the fused expand +
  * depthwise and the in-place depthwise conv).  Internal to runtime_c: not a kernel of the API.
  */
 #include <stdint.h>
 #include <string.h>
 
+#include "internal/tte_checks.h"
 #include "internal/tte_dsp.h"
 #include "internal/tte_dw_plane.h"
 #include "internal/tte_requant.h"
@@ -23,18 +24,16 @@ static void tte_dw_plane_generic_s8(const tte_dw_plane_geom *g, const int8_t *pl
     int32_t oy, ox, ky, kx;
     for (oy = 0; oy < g->out_h; oy++) {
         const int32_t iy0 = oy * g->stride_h - g->pad_top;
-        const int32_t ky_lo = iy0 < 0 ? -iy0 : 0;
-        const int32_t ky_hi = in_h - iy0 < k_h ? in_h - iy0 : k_h;
+        const tte_span taps_y = tte_window_taps(iy0, k_h, in_h);
         for (ox = 0; ox < g->out_w; ox++) {
             const int32_t ix0 = ox * g->stride_w - g->pad_left;
-            const int32_t kx_lo = ix0 < 0 ? -ix0 : 0;
-            const int32_t kx_hi = in_w - ix0 < k_w ? in_w - ix0 : k_w;
-            const int32_t cols = kx_hi - kx_lo;
+            const tte_span taps_x = tte_window_taps(ix0, k_w, in_w);
+            const int32_t cols = taps_x.hi - taps_x.lo;
             int32_t acc = bias;
-            for (ky = ky_lo; cols > 0 && ky < ky_hi; ky++) {
+            for (ky = taps_y.lo; cols > 0 && ky < taps_y.hi; ky++) {
                 /* first valid tap of this window row, in the plane and in the weights */
-                const int8_t *x = plane + (iy0 + ky) * in_w + ix0 + kx_lo;
-                const int8_t *wr = w + ky * w_row + kx_lo * w_stride;
+                const int8_t *x = plane + (iy0 + ky) * in_w + ix0 + taps_x.lo;
+                const int8_t *wr = w + ky * w_row + taps_x.lo * w_stride;
                 for (kx = 0; kx < cols; kx++) {
                     acc += (x[kx] + in_off) * wr[kx * w_stride];
                 }

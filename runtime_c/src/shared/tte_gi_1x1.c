@@ -1,6 +1,6 @@
 /*
  * TRAINING (float32)
- * tte_gi_1x1.c: tte_gi_1x1_f32 (include/tte_gi_1x1.h, whose comment says what it computes and why
+ * tte_gi_1x1.c: tte_gi_1x1_f32 (include/internal/tte_gi_1x1.h, whose comment says what it computes and why
  * skipping zeros is exact), compiled once for the kernels that share it
  * (tte_conv2d_grad_input_f32 and its split twin).  Internal to runtime_c: not a kernel of the API.
  */

@@ -1,5 +1,5 @@
 /*
- * tte_pw_s8.c: tte_pw_s8 (include/tte_pw_s8.h, whose comment says what it computes and how),
+ * tte_pw_s8.c: tte_pw_s8 (include/internal/tte_pw_s8.h, whose comment says what it computes and how),
  * compiled once for the kernels that share it (tte_conv2d_1x1_s8 and its split twin, the
  * gathered path of tte_conv2d_s8, tte_fused_expand_depthwise_s8).  Internal to runtime_c: not
  * a kernel of the API.
