@@ -257,7 +257,8 @@ def graph_cmd(model, update, options, as_json):
 @_training_options
 @click.option("--dataset", required=True,
               help="fashion-mnist, fashion-vww (classes 0,1: is a sneaker in the scene), digits, or a folder "
-                   "of class subfolders of .npy images.")
+                   "of class subfolders of PNG, JPEG or .npy images (cropped to a centred square and resized "
+                   "to the model's input).")
 @click.option("--classes", required=True, help="Comma-separated class ids, e.g. 0,1,2,3.")
 @click.option("--train-per-class", type=click.IntRange(min=1), required=True)
 @click.option("--test-per-class", type=click.IntRange(min=0), required=True)

@@ -22,13 +22,13 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from .datasets.images import IMAGE_SUFFIXES, read_array, read_image
 from .errors import ConfigError, ModelFormatError, TteError
 from .frontend.inputs import image_to_real
 from .frontend.onnx_checks import load_checked
 from .frontend.onnx_import import SUPPORTED_OPS, import_onnx
 from .frontend.onnx_rules import fold_bn, is_channel_addend
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
 def quantize_onnx(float_path: str, calib: str, out_path: str) -> None:
@@ -80,32 +80,11 @@ def load_calibration(calib: str, chw: tuple[int, int, int]) -> np.ndarray:
         files = sorted(f for f in os.listdir(calib) if f.lower().endswith((".npy",) + IMAGE_SUFFIXES))
         if not files:
             raise ConfigError(f"{calib}: no .npy, .png or .jpg calibration images in the folder")
-        images = [_to_nchw(_read_image(os.path.join(calib, f)), chw, os.path.join(calib, f)) for f in files]
+        images = [_to_nchw(read_image(os.path.join(calib, f)), chw, os.path.join(calib, f)) for f in files]
         return np.concatenate(images)
     if os.path.isfile(calib) and calib.endswith(".npy"):
-        return _to_nchw(_load_npy(calib), chw, calib)
+        return _to_nchw(read_array(calib), chw, calib)
     raise ConfigError(f"{calib}: calibration data must be a folder of images or one .npy file")
-
-
-def _load_npy(path: str) -> np.ndarray:
-    try:
-        return np.load(path, allow_pickle=False)
-    except Exception as e:
-        raise ConfigError(f"{path}: not a readable .npy array ({type(e).__name__})") from None
-
-
-def _read_image(path: str) -> np.ndarray:
-    if path.lower().endswith(".npy"):
-        return _load_npy(path)
-    try:
-        from PIL import Image
-    except ImportError:
-        raise ConfigError(f"{path}: reading .png/.jpg needs Pillow; convert the images to .npy") from None
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"), dtype=np.uint8)
-    except Exception as e:
-        raise ConfigError(f"{path}: not a readable image ({type(e).__name__})") from None
 
 
 def _to_nchw(a: np.ndarray, chw: tuple[int, int, int], path: str) -> np.ndarray:

@@ -9,11 +9,15 @@
   training file's items (seed 1), the test canvases the test file's (seed 2).
 * `digits`: scikit-learn's load_digits (8x8, values 0..16, scaled to 0..255); the first
   N images of each class train and the next M test.
-* a folder of class subfolders (sorted by name, class i = the i-th) holding .npy images
-  (uint8 HxW or HxWx3); the first N files of each class (sorted) train, the next M test.
+* a folder of class subfolders (sorted by name, class i = the i-th), as users keep their
+  images (torchvision's ImageFolder, Keras' image_dataset_from_directory): PNG and JPEG files
+  of any size and mode (read with Pillow, converted to RGB) and .npy arrays (uint8 HxW or
+  HxWx3); other files are ignored.  The first N image files of each class (sorted by name)
+  train, the next M test.
 
-Grey images are repeated to 3 channels; every image is resized to size x size with bilinear
-interpolation (half-pixel centres, edges clamped) and rounded to uint8.  Labels are the
+Grey images are repeated to 3 channels; every image is cropped to the square at its centre
+(the longer side loses (long - short) // 2 pixels at its start), resized to size x size with
+bilinear interpolation (half-pixel centres, edges clamped) and rounded to uint8.  Labels are the
 positions of the chosen classes in `classes` (0..k-1).
 """
 
@@ -25,7 +29,7 @@ import os
 import numpy as np
 
 from ..errors import ConfigError
-from .images import resize_bilinear
+from .images import IMAGE_SUFFIXES, read_image, resize_bilinear
 from .synthetic_vww import make_vww
 
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
@@ -55,7 +59,7 @@ def load_split(name: str, classes: list[int], train_per_class: int, test_per_cla
         te = _take(images, labels, classes, train_per_class, test_per_class, name)
     else:
         raise ConfigError(f"--dataset {name}: expected fashion-mnist, fashion-vww, digits or a folder of "
-                          "class subfolders")
+                          "class subfolders of images")
     return _rgb(tr[0], size), tr[1], _rgb(te[0], size), te[1]
 
 
@@ -97,12 +101,14 @@ def _read_folder(folder: str, classes: list[int], per_class: int):
     for c in classes:
         if not 0 <= c < len(subdirs):
             raise ConfigError(f"{folder}: class {c} does not exist ({len(subdirs)} class folders)")
-        files = sorted(f for f in os.listdir(os.path.join(folder, subdirs[c])) if f.endswith(".npy"))[:per_class]
-        for f in files:
-            a = np.load(os.path.join(folder, subdirs[c], f), allow_pickle=False)
-            if a.dtype != np.uint8 or a.ndim not in (2, 3):
-                raise ConfigError(f"{folder}/{subdirs[c]}/{f}: expected a uint8 HxW or HxWx3 image")
-            images.append(a)
+        files = sorted(f for f in os.listdir(os.path.join(folder, subdirs[c]))
+                       if f.lower().endswith((*IMAGE_SUFFIXES, ".npy")))
+        for f in files[:per_class]:
+            path = os.path.join(folder, subdirs[c], f)
+            image = read_image(path)
+            if image.dtype != np.uint8 or image.ndim not in (2, 3):
+                raise ConfigError(f"{path}: expected a uint8 HxW or HxWx3 image")
+            images.append(image)
             labels.append(c)
     return images, np.array(labels)
 
@@ -123,5 +129,13 @@ def _rgb(images, size: int) -> np.ndarray:
     for i, im in enumerate(images):
         im = np.asarray(im)
         im = np.repeat(im[:, :, None], 3, axis=2) if im.ndim == 2 else im[:, :, :3]
-        out[i] = np.clip(np.round(resize_bilinear(im.astype(np.float64), size)), 0, 255).astype(np.uint8)
+        out[i] = np.clip(np.round(resize_bilinear(_centre_square(im).astype(np.float64), size)), 0, 255)
     return out
+
+
+def _centre_square(im: np.ndarray) -> np.ndarray:
+    """The largest square at the image's centre."""
+    h, w = im.shape[:2]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    return im[top:top + side, left:left + side]

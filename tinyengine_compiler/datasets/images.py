@@ -1,8 +1,36 @@
-"""Image resizing shared by the data sets (the loaders and the synthetic visual-wake-words canvases)."""
+"""Reading image files, and the resizing shared by the data sets (the loaders and the synthetic
+visual-wake-words canvases) and the calibration images of `tte quantize`."""
 
 from __future__ import annotations
 
 import numpy as np
+
+from ..errors import ConfigError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")   # read with Pillow; .npy arrays with numpy
+
+
+def read_array(path: str) -> np.ndarray:
+    """A .npy array, or a one-line ConfigError."""
+    try:
+        return np.load(path, allow_pickle=False)
+    except Exception as e:
+        raise ConfigError(f"{path}: not a readable .npy array ({type(e).__name__})") from None
+
+
+def read_image(path: str) -> np.ndarray:
+    """A .npy array as it is, or a PNG or JPEG of any mode as uint8 HxWx3 RGB."""
+    if path.lower().endswith(".npy"):
+        return read_array(path)
+    try:
+        from PIL import Image
+    except ImportError:
+        raise ConfigError(f"{path}: reading PNG and JPEG images needs Pillow (pip install pillow)") from None
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"), dtype=np.uint8)
+    except Exception as e:   # a truncated or foreign file: PIL raises OSError, ValueError, SyntaxError...
+        raise ConfigError(f"{path}: not a readable image ({type(e).__name__})") from None
 
 
 def resize_bilinear(im: np.ndarray, size: int) -> np.ndarray:
