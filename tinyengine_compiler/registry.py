@@ -96,9 +96,6 @@ def same_quantization(g: Graph, a: str, b: str) -> bool:
     return (qa.scale[0], qa.zero_point[0]) == (qb.scale[0], qb.zero_point[0])
 
 
-def _same_quantization(g: Graph, node: Node) -> bool:
-    return same_quantization(g, node.inputs[0], node.outputs[0])
-
 
 def _storage(kind: str) -> Callable[[Graph, Node], bool]:
     def stored_as(g: Graph, node: Node) -> bool:
@@ -161,12 +158,9 @@ REGISTRY: dict[OpKind, OpEntry] = _entries(
     OpEntry(OpKind.ADD, (Kernel("tte_add_s8", "always; the output may alias either input",
                                 cmsis_scratch_bytes=_no_scratch),)),
     OpEntry(OpKind.GLOBAL_AVG_POOL, (
-        Kernel("tte_global_avg_pool_s8", "input and output qparams are equal", _same_quantization),
-        Kernel("tte_global_avg_pool_requant_s8", "input and output qparams differ"))),
+        Kernel("tte_global_avg_pool_s8", "always; multiplier 0 when the qparams are equal (a rounded division)"),)),
     OpEntry(OpKind.AVG_POOL2D, (
-        Kernel("tte_avg_pool2d_s8", "input and output qparams equal, every pad smaller than the kernel",
-               _same_quantization),
-        Kernel("tte_avg_pool2d_requant_s8", "input and output qparams differ, every pad smaller than the kernel"))),
+        Kernel("tte_avg_pool2d_s8", "every pad smaller than the kernel; rq when the qparams differ"),)),
     OpEntry(OpKind.MAX_POOL2D, (
         Kernel("tte_max_pool2d_s8", "every pad smaller than the kernel; rq when the qparams differ"),)),
     OpEntry(OpKind.CONCAT, (Kernel("tte_copy_channels_s8", "one call per input, rq when its qparams differ"),)),

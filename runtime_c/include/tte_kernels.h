@@ -179,14 +179,12 @@ int32_t tte_mul_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *fil
                                  const tte_dims *output_dims);
 
 /* ---------------------------------------------------------------------------------------
- * GLOBAL_AVG_POOL, two variants; codegen picks one per node:
- *   tte_global_avg_pool_s8          input and output quantization are equal: the sum of the
- *                                   raw int8 values divided by H * W, rounded half away from
- *                                   zero (as CMSIS-NN's average pool).  Uses p->act_min and
- *                                   p->act_max only.
- *   tte_global_avg_pool_requant_s8  they differ: out = requant(sum(in + input_offset),
- *                                   multiplier, shift) + output_offset, with the multiplier
- *                                   of s_in / (s_out * H * W).  Uses every field of p.
+ * GLOBAL_AVG_POOL: the mean of each channel over H * W.
+ *   p->multiplier == 0: input and output quantization are equal; the sum of the raw int8
+ *     values divided by H * W, rounded half away from zero (as CMSIS-NN's average pool).  Uses
+ *     p->act_min and p->act_max only.
+ *   otherwise: out = requant(sum(in + input_offset), multiplier, shift) + output_offset, with
+ *     the multiplier of s_in / (s_out * H * W).  Uses every field of p.
  *
  * @param[in]  ctx          scratch; unused (scratch_bytes is 0), may be NULL
  * @param[in]  p            see above
@@ -201,54 +199,29 @@ tte_status tte_global_avg_pool_s8(const tte_ctx *ctx, const tte_gap_params *p,
 int32_t tte_global_avg_pool_s8_scratch_bytes(const tte_dims *input_dims,
                                              const tte_dims *filter_dims,
                                              const tte_dims *output_dims);
-tte_status tte_global_avg_pool_requant_s8(const tte_ctx *ctx, const tte_gap_params *p,
-                                          const tte_dims *input_dims, const int8_t *input,
-                                          const tte_dims *output_dims, int8_t *output);
-int32_t tte_global_avg_pool_requant_s8_scratch_bytes(const tte_dims *input_dims,
-                                                     const tte_dims *filter_dims,
-                                                     const tte_dims *output_dims);
 
 /* ---------------------------------------------------------------------------------------
- * AVG_POOL2D, input and output quantization equal; padded taps are not counted.
- *   out = clamp(round_half_away_from_zero(sum of valid raw int8 taps / their count))
- * (tte_avg_pool2d_requant_s8 below handles different quantization.)
+ * AVG_POOL2D: the mean of each window's valid taps (padded taps are not counted).
+ *   rq == NULL: input and output quantization are equal;
+ *     out = clamp(round_half_away_from_zero(sum of the valid raw int8 taps / their count))
+ *   otherwise: out = clamp(requant(sum of valid (in + input_offset), multiplier[count - 1],
+ *                                  shift[count - 1]) + output_offset, act_min, act_max)
  *
  * @param[in]  ctx          scratch; unused (scratch_bytes is 0), may be NULL
  * @param[in]  p            strides >= 1; 0 <= pad < kernel size on each side; clamp
+ * @param[in]  rq           NULL, or the offsets and the per-count table of KH * KW
+ *                          (multiplier, shift)
  * @param[in]  input_dims   {N, H, W, C}
  * @param[in]  input        int8 NHWC [N, H, W, C]
- * @param[in]  filter_dims  kernel size {1, KH, KW, 1} (only h and w are used)
+ * @param[in]  filter_dims  kernel size {1, KH, KW, 1} (only h and w are used); KH * KW < 2^23
  * @param[in]  output_dims  {N, OH, OW, C} as for tte_conv2d_s8
  * @param[out] output       int8 NHWC [N, OH, OW, C]; must not alias the input
  * ------------------------------------------------------------------------------------- */
-tte_status tte_avg_pool2d_s8(const tte_ctx *ctx, const tte_pool_params *p,
-                             const tte_dims *input_dims, const int8_t *input,
-                             const tte_dims *filter_dims, const tte_dims *output_dims,
-                             int8_t *output);
+tte_status tte_avg_pool2d_s8(const tte_ctx *ctx, const tte_pool_params *p, const tte_avg_requant *rq,
+                             const tte_dims *input_dims, const int8_t *input, const tte_dims *filter_dims,
+                             const tte_dims *output_dims, int8_t *output);
 int32_t tte_avg_pool2d_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
                                         const tte_dims *output_dims);
-
-/* ---------------------------------------------------------------------------------------
- * AVG_POOL2D, input and output quantization different; padded taps are not counted.
- *   out = clamp(requant(sum of valid (in + input_offset), multiplier[count - 1],
- *                       shift[count - 1]) + output_offset, act_min, act_max)
- *
- * @param[in]  ctx          scratch; unused (scratch_bytes is 0), may be NULL
- * @param[in]  p            strides >= 1; 0 <= pad < kernel size on each side; clamp
- * @param[in]  rq           offsets and the per-count table of KH * KW (multiplier, shift)
- * @param[in]  input_dims   {N, H, W, C}
- * @param[in]  input        int8 NHWC [N, H, W, C]
- * @param[in]  filter_dims  kernel size {1, KH, KW, 1} (only h and w are used)
- * @param[in]  output_dims  {N, OH, OW, C} as for tte_conv2d_s8
- * @param[out] output       int8 NHWC [N, OH, OW, C]; must not alias the input
- * ------------------------------------------------------------------------------------- */
-tte_status tte_avg_pool2d_requant_s8(const tte_ctx *ctx, const tte_pool_params *p,
-                                     const tte_avg_requant *rq, const tte_dims *input_dims,
-                                     const int8_t *input, const tte_dims *filter_dims,
-                                     const tte_dims *output_dims, int8_t *output);
-int32_t tte_avg_pool2d_requant_s8_scratch_bytes(const tte_dims *input_dims,
-                                                const tte_dims *filter_dims,
-                                                const tte_dims *output_dims);
 
 /* ---------------------------------------------------------------------------------------
  * CONCAT (one call per input) and CHANNEL_SELECT: out[p, out_channels[j]] =

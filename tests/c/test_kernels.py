@@ -231,7 +231,7 @@ def test_global_avg_pool_equal_qparams(runtime, shape):
         act = _act(rng, q[1], q[0])
         expected = oracle.pool(OpKind.GLOBAL_AVG_POOL, x, q_in=q, q_out=q, out_shape=oshape,
                                attrs={"act_min": act[0], "act_max": act[1]})
-        st, got = runtime.global_avg_pool(GapParams(0, 0, 0, 0, *act), x, requant=False)
+        st, got = runtime.global_avg_pool(GapParams(0, 0, 0, 0, *act), x)
         assert st == TTE_OK
         np.testing.assert_array_equal(got, expected)
 
@@ -240,10 +240,10 @@ def test_global_avg_pool_rounds_ties_away_from_zero(runtime):
     # hand-computed: sums 2, -2, 1, -1, 3 over 4 pixels -> 0.5, -0.5, 0.25, -0.25, 0.75
     x = np.zeros((1, 2, 2, 5), np.int8)
     x[0, 0, 0] = [2, -2, 1, -1, 3]
-    st, got = runtime.global_avg_pool(GapParams(0, 0, 0, 0, -128, 127), x, requant=False)
+    st, got = runtime.global_avg_pool(GapParams(0, 0, 0, 0, -128, 127), x)
     assert st == TTE_OK
     assert got.ravel().tolist() == [1, -1, 0, 0, 1]
-    st, got = runtime.global_avg_pool(GapParams(0, 0, 0, 0, 0, 0), x, requant=False)  # clamp
+    st, got = runtime.global_avg_pool(GapParams(0, 0, 0, 0, 0, 0), x)  # clamp
     assert got.ravel().tolist() == [0, 0, 0, 0, 0]
 
 
@@ -259,7 +259,7 @@ def test_global_avg_pool_requantized(runtime, shape):
         expected = oracle.pool(OpKind.GLOBAL_AVG_POOL, x, q_in=(s_in, zp_in), q_out=(s_out, zp_out),
                                out_shape=oshape, attrs={"act_min": act[0], "act_max": act[1]})
         m, sh = quantize_multiplier(s_in / (s_out * (shape[1] * shape[2])))
-        st, got = runtime.global_avg_pool(GapParams(-zp_in, zp_out, m, sh, *act), x, requant=True)
+        st, got = runtime.global_avg_pool(GapParams(-zp_in, zp_out, m, sh, *act), x)
         assert st == TTE_OK
         np.testing.assert_array_equal(got, expected)
 

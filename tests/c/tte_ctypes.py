@@ -140,16 +140,14 @@ class Runtime:
             getattr(lib, name).argtypes = weighted
             getattr(lib, name).restype = C.c_int
         lib.tte_add_s8.argtypes = [C.POINTER(Ctx), C.POINTER(AddParams), PD, P8, P8, P8]
-        for name in ("tte_global_avg_pool_s8", "tte_global_avg_pool_requant_s8"):
-            getattr(lib, name).argtypes = [C.POINTER(Ctx), C.POINTER(GapParams), PD, P8, PD, P8]
-        lib.tte_avg_pool2d_s8.argtypes = [C.POINTER(Ctx), C.POINTER(PoolParams), PD, P8, PD, PD, P8]
-        lib.tte_avg_pool2d_requant_s8.argtypes = [C.POINTER(Ctx), C.POINTER(PoolParams), C.POINTER(AvgRequant),
-                                                  PD, P8, PD, PD, P8]
+        lib.tte_global_avg_pool_s8.argtypes = [C.POINTER(Ctx), C.POINTER(GapParams), PD, P8, PD, P8]
+        lib.tte_avg_pool2d_s8.argtypes = [C.POINTER(Ctx), C.POINTER(PoolParams), C.POINTER(AvgRequant),
+                                          PD, P8, PD, PD, P8]
         lib.tte_test_requantize.argtypes = [i32, i32, i32]
         lib.tte_test_requantize.restype = i32
         self.scratch_fns = {}
         for name in ("conv2d", "conv2d_1x1", "depthwise_conv2d", "fully_connected", "add",
-                     "global_avg_pool", "global_avg_pool_requant", "avg_pool2d", "avg_pool2d_requant"):
+                     "global_avg_pool", "avg_pool2d"):
             fn = getattr(lib, f"tte_{name}_s8_scratch_bytes")
             fn.argtypes = [PD, PD, PD]
             fn.restype = i32
@@ -225,12 +223,13 @@ class Runtime:
         st = self.lib.tte_add_s8(None, C.byref(params), C.byref(dims(a.shape)), _p8(a), _p8(b), _p8(out))
         return st, out.copy()
 
-    def global_avg_pool(self, params: GapParams, x, *, requant: bool):
+    def global_avg_pool(self, params: GapParams, x):
+        """params.multiplier 0: input and output share their quantization."""
         x = np.ascontiguousarray(x, np.int8)
         oshape = (x.shape[0], 1, 1, x.shape[3])
         out = np.zeros(oshape, np.int8)
-        fn = self.lib.tte_global_avg_pool_requant_s8 if requant else self.lib.tte_global_avg_pool_s8
-        st = fn(None, C.byref(params), C.byref(dims(x.shape)), _p8(x), C.byref(dims(oshape)), _p8(out))
+        st = self.lib.tte_global_avg_pool_s8(None, C.byref(params), C.byref(dims(x.shape)), _p8(x),
+                                             C.byref(dims(oshape)), _p8(out))
         return st, out
 
     def avg_pool2d(self, params: PoolParams, x, kernel, out_shape, requant=None):
@@ -240,11 +239,11 @@ class Runtime:
         common = (C.byref(dims(x.shape)), _p8(x), C.byref(Dims(1, kernel[0], kernel[1], 1)),
                   C.byref(dims(out_shape)), _p8(out))
         if requant is None:
-            st = self.lib.tte_avg_pool2d_s8(None, C.byref(params), *common)
+            st = self.lib.tte_avg_pool2d_s8(None, C.byref(params), None, *common)
         else:
             in_off, out_off, mults, shifts = requant
             m = np.ascontiguousarray(mults, np.int32)
             s = np.ascontiguousarray(shifts, np.int32)
             rq = AvgRequant(in_off, out_off, _p32(m), _p32(s))
-            st = self.lib.tte_avg_pool2d_requant_s8(None, C.byref(params), C.byref(rq), *common)
+            st = self.lib.tte_avg_pool2d_s8(None, C.byref(params), C.byref(rq), *common)
         return st, out

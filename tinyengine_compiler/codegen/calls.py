@@ -129,20 +129,19 @@ def _pool_statics(g: Graph, node: Node, tag: str) -> list[Static]:
 
 @implements(OpKind.AVG_POOL2D, "build")
 def _avg_pool(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call:
-    """An average pool; requantized per count of valid taps when its quantization changes."""
+    """An average pool; requantized per count of valid taps (`rq`) when its quantization changes."""
     x, y = g.tensors[node.inputs[0]], g.tensors[node.outputs[0]]
-    (s_in, zp_in), (s_out, zp_out) = _qp(g, x.name), _qp(g, y.name)
-    statics = _pool_statics(g, node, tag)
-    args = [f"&{tag}_params", f"&{tag}_in_dims", ref(x.name), f"&{tag}_k_dims", f"&{tag}_out_dims", ref(y.name)]
-    symbol = kernel_for(g, node).symbol
-    if symbol == "tte_avg_pool2d_s8":
-        return Call(symbol, ["&tte_no_scratch", *args], statics)
-    taps = node.attrs["kernel"][0] * node.attrs["kernel"][1]
-    mult, shift = _multipliers(np.float64(s_in) / (np.float64(s_out) * np.arange(1, taps + 1)))
-    statics += [Static("int32_t", f"{tag}_mult", mult, taps), Static("int32_t", f"{tag}_shift", shift, taps),
-                STRUCTS["tte_avg_requant"].static(f"{tag}_rq", input_offset=-zp_in, output_offset=zp_out,
-                                                  multiplier=f"{tag}_mult", shift=f"{tag}_shift")]
-    return Call(symbol, ["&tte_no_scratch", args[0], f"&{tag}_rq", *args[1:]], statics)
+    statics, rq = _pool_statics(g, node, tag), "NULL"
+    if not same_quantization(g, x.name, y.name):
+        (s_in, zp_in), (s_out, zp_out) = _qp(g, x.name), _qp(g, y.name)
+        taps = node.attrs["kernel"][0] * node.attrs["kernel"][1]
+        mult, shift = _multipliers(np.float64(s_in) / (np.float64(s_out) * np.arange(1, taps + 1)))
+        statics += [Static("int32_t", f"{tag}_mult", mult, taps), Static("int32_t", f"{tag}_shift", shift, taps),
+                    STRUCTS["tte_avg_requant"].static(f"{tag}_rq", input_offset=-zp_in, output_offset=zp_out,
+                                                      multiplier=f"{tag}_mult", shift=f"{tag}_shift")]
+        rq = f"&{tag}_rq"
+    return Call(kernel_for(g, node).symbol, ["&tte_no_scratch", f"&{tag}_params", rq, f"&{tag}_in_dims", ref(x.name),
+                                             f"&{tag}_k_dims", f"&{tag}_out_dims", ref(y.name)], statics)
 
 
 @implements(OpKind.MAX_POOL2D, "build")

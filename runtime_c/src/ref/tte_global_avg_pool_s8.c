@@ -1,16 +1,21 @@
 /*
  * Title:       tte_global_avg_pool_s8.c
- * Description: int8 global average pooling when input and output share their quantization
- *              (scale and zero point): a rounded integer division, as CMSIS-NN's average pool.
+ * Description: int8 global average pooling; with different input and output quantization the
+ *              division by H * W is folded into a fixed-point multiplier.
  *
  * Layout:      input NHWC [N, H, W, C]; output NHWC [N, 1, 1, C].
- * Quantization (per channel c, count = H * W):
- *   sum = sum_{y,x} in[y, x, c]                       (raw int8 values, no offset)
- *   out = clamp(round_half_away_from_zero(sum / count), act_min, act_max)
- *   For different input and output quantization use tte_global_avg_pool_requant_s8.
+ * Quantization (per channel c, count = H * W, sum = sum_{y,x} in[y, x, c] of the raw values):
+ *   p->multiplier == 0 (input and output quantization equal):
+ *     out = clamp(round_half_away_from_zero(sum / count), act_min, act_max)
+ *     (as CMSIS-NN's average pool; the offsets are not read)
+ *   otherwise:
+ *     out = clamp(tte_requantize(sum + count * input_offset, multiplier, shift) + output_offset,
+ *                 act_min, act_max)
+ *     with (multiplier, shift) = quantize_multiplier(s_in / (s_out * count)).
  *
  * Channels are summed in blocks of four so each input pixel is read as contiguous bytes.
- * H * W must be below 2^23 (the sum stays within int32).  No scratch memory.
+ * H * W must be below 2^23 (the sum and count * input_offset stay within int32).  No scratch
+ * memory.
  */
 #include "internal/tte_checks.h"
 #include "internal/tte_requant.h"
@@ -18,9 +23,15 @@
 
 TTE_NO_SCRATCH(tte_global_avg_pool_s8)
 
-static int32_t rounded_div(int32_t sum, int32_t count)
+/* The output of one channel from the raw sum of its count values. */
+static int8_t average(int32_t sum, int32_t count, const tte_gap_params *p)
 {
-    return sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
+    if (p->multiplier == 0) {
+        const int32_t q = sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
+        return tte_clamp_s8(q, p->act_min, p->act_max);
+    }
+    return tte_clamp_s8(tte_requantize(sum + count * p->input_offset, p->multiplier, p->shift) + p->output_offset,
+                        p->act_min, p->act_max);
 }
 
 tte_status tte_global_avg_pool_s8(const tte_ctx *ctx, const tte_gap_params *p,
@@ -48,17 +59,17 @@ tte_status tte_global_avg_pool_s8(const tte_ctx *ctx, const tte_gap_params *p,
                 s3 += x[3];
                 x += ch;
             }
-            out[c] = tte_clamp_s8(rounded_div(s0, count), p->act_min, p->act_max);
-            out[c + 1] = tte_clamp_s8(rounded_div(s1, count), p->act_min, p->act_max);
-            out[c + 2] = tte_clamp_s8(rounded_div(s2, count), p->act_min, p->act_max);
-            out[c + 3] = tte_clamp_s8(rounded_div(s3, count), p->act_min, p->act_max);
+            out[c] = average(s0, count, p);
+            out[c + 1] = average(s1, count, p);
+            out[c + 2] = average(s2, count, p);
+            out[c + 3] = average(s3, count, p);
         }
         for (; c < ch; c++) {
             int32_t s = 0, i;
             for (i = 0; i < count; i++) {
                 s += in_b[i * ch + c];
             }
-            out[c] = tte_clamp_s8(rounded_div(s, count), p->act_min, p->act_max);
+            out[c] = average(s, count, p);
         }
     }
     return TTE_OK;
