@@ -80,7 +80,8 @@ CACHE_VERSION = 3    # 3: the loss reads the real logits; seeds
 SVG = {"fashion-mnist": "transfer.svg", "fashion-vww": "transfer-vww.svg"}
 SPOT_STEPS = 2
 SEED = 0      # the new head's initialization, the same in every run
-NEAR_UNIFORM = 0.05   # nats: a loss this close to ln(classes) is a run at chance, not learning
+NEAR_UNIFORM = 0.05   # nats: a loss this close to ln(classes), with a top-1 within
+CHANCE_POINTS = 0.05  # of chance (1 / classes), is a run that does not learn
 
 
 @dataclass(frozen=True)
@@ -553,8 +554,8 @@ def _tail(tenths: list[float], at) -> int:
 
 def stuck_runs(tasks: list[Task], rows: list[dict]) -> list[str]:
     """The int8 QAS runs that end training at chance: their loss sits at exactly ln(classes)
-    (stuck: every logit equal) or within NEAR_UNIFORM of it (not learning) for the last two
-    tenths or more, each with its float32-master twin."""
+    (stuck: every logit equal), or within NEAR_UNIFORM of it with a top-1 within CHANCE_POINTS
+    of chance (not learning), for the last two tenths or more; each with its float32-master twin."""
     out = []
     for task in tasks:
         uniform = math.log(len(task.classes))
@@ -562,7 +563,8 @@ def stuck_runs(tasks: list[Task], rows: list[dict]) -> list[str]:
             tenths = r["loss_by_tenth"]
             flat = _tail(tenths, lambda v: v == round(uniform, 4))
             near = _tail(tenths, lambda v: abs(v - uniform) < NEAR_UNIFORM)
-            if r["task"] != task.name or near < 2 or r["precision"] != "int8" or not r["qas"] \
+            at_chance = flat >= 2 or (near >= 2 and abs(r["top1"] - 1 / len(task.classes)) <= CHANCE_POINTS)
+            if r["task"] != task.name or not at_chance or r["precision"] != "int8" or not r["qas"] \
                     or r["storage"] != "int8":
                 continue
             twin = _select(rows, task, model=r["model"], scheme=r["scheme"], qas=True, storage="float32",
