@@ -222,11 +222,14 @@ def _widened(sched: Graph, buffers: list[Buffer], plan: Plan, options: Options):
     starts = [(sched, buffers, plan)]
     for share in WIDEN_SHARES[1:]:
         wider = update_blocks(sched, buffers, plan.arena_bytes, share=share)
+        if _blocks(wider) == _blocks(sched):   # nothing widened: no second start
+            break
         wider_buffers, wider_plan = _placed(wider, options)
         if wider_plan.arena_bytes <= plan.arena_bytes:
             starts.append((wider, wider_buffers, wider_plan))
             break
-    return min((_widened_each(*start, options) for start in starts), key=lambda placed: _blocks(placed[0]))
+    widened = [_widened_each(*start, options) for start in starts]
+    return min(widened, key=lambda placed: (_blocks(placed[0]), placed[2].arena_bytes))
 
 
 def _widened_each(sched: Graph, buffers: list[Buffer], plan: Plan, options: Options):

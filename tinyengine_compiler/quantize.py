@@ -22,13 +22,12 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from .datasets.images import IMAGE_SUFFIXES, read_array, read_image
+from .datasets.images import image_files, read_array, read_image
 from .errors import ConfigError, ModelFormatError, TteError
 from .frontend.inputs import image_to_real
 from .frontend.onnx_checks import load_checked
 from .frontend.onnx_import import SUPPORTED_OPS, import_onnx
 from .frontend.onnx_rules import fold_bn, is_channel_addend
-
 
 
 def quantize_onnx(float_path: str, calib: str, out_path: str) -> None:
@@ -77,7 +76,7 @@ def _quantize_static(src: str, dst: str, input_name: str, batches: np.ndarray) -
 def load_calibration(calib: str, chw: tuple[int, int, int]) -> np.ndarray:
     """float32 (N, C, H, W) model inputs from a calibration folder or array; N >= 1."""
     if os.path.isdir(calib):
-        files = sorted(f for f in os.listdir(calib) if f.lower().endswith((".npy",) + IMAGE_SUFFIXES))
+        files = image_files(calib)
         if not files:
             raise ConfigError(f"{calib}: no .npy, .png or .jpg calibration images in the folder")
         images = [_to_nchw(read_image(os.path.join(calib, f)), chw, os.path.join(calib, f)) for f in files]

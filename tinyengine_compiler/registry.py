@@ -96,7 +96,6 @@ def same_quantization(g: Graph, a: str, b: str) -> bool:
     return (qa.scale[0], qa.zero_point[0]) == (qb.scale[0], qb.zero_point[0])
 
 
-
 def _storage(kind: str) -> Callable[[Graph, Node], bool]:
     def stored_as(g: Graph, node: Node) -> bool:
         return node.attrs["storage"] == kind

@@ -129,11 +129,11 @@ typedef struct {
     const int32_t *shift;      /**< [KH * KW] */
 } tte_avg_requant;
 
-/** GLOBAL_AVG_POOL parameters for the requantizing variant (see tte_kernels.h). */
+/** GLOBAL_AVG_POOL parameters (see tte_kernels.h). */
 typedef struct {
     int32_t input_offset;  /**< -input zero point, [-127, 128] */
     int32_t output_offset; /**< output zero point, [-128, 127] */
-    int32_t multiplier;    /**< Q31 of s_in / (s_out * H * W) */
+    int32_t multiplier;    /**< Q31 of s_in / (s_out * H * W); 0: the same quantization in and out */
     int32_t shift;
     int32_t act_min;
     int32_t act_max;

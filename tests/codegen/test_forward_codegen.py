@@ -55,3 +55,17 @@ def test_output_is_deterministic_and_replaces_the_folder_whole(example_models, t
     assert files_a == files_b
     for f in files_a:
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
+
+
+def test_a_global_pool_whose_requantization_underflows_is_refused():
+    """s_in / (s_out * H * W) below 2^-31 has multiplier 0, which the kernel reads as 'the same
+    quantization': refused, with the node named, rather than computed differently from the reference."""
+    from tinyengine_compiler.codegen.calls import forward_call
+    from tinyengine_compiler.errors import UnsupportedError
+    from tinyengine_compiler.ir import DType, Graph, Node, OpKind, QParams, Tensor
+
+    tensors = {"x": Tensor("x", (1, 7, 7, 4), DType.INT8, QParams.make(1e-6, 0)),
+               "y": Tensor("y", (1, 1, 1, 4), DType.INT8, QParams.make(1e3, 5))}
+    node = Node("pool", OpKind.GLOBAL_AVG_POOL, ["x"], ["y"], {})
+    with pytest.raises(UnsupportedError, match=r"node 'pool': GlobalAveragePool's requantization .* below 2\^-31"):
+        forward_call(Graph("g", tensors, [node], ["x"], ["y"]), node, "n0", lambda name: name)

@@ -35,6 +35,8 @@ def folder(tmp_path):
     Image.fromarray(np.full((50, 30), 128, np.uint8), mode="L").save(cats / "2.JPG", quality=95)
     np.save(cats / "3.npy", np.full((20, 20), 7, np.uint8))
     (cats / "notes.txt").write_text("not an image")
+    (cats / "._1.png").write_bytes(b"macOS resource fork")   # hidden: skipped
+    (tmp_path / ".ipynb_checkpoints").mkdir()                # a hidden folder is no class
     for k in range(3):
         Image.fromarray(np.full((16, 24, 3), 10 * (k + 1), np.uint8)).convert("RGBA").save(dogs / f"{k}.png")
     return tmp_path
@@ -48,6 +50,13 @@ def test_png_jpeg_and_npy_images_are_cropped_to_their_centre_and_resized(folder)
     assert np.abs(train_x[1].astype(int) - 128).max() <= 2  # 2.JPG, grey: three equal channels
     assert (test_x[0] == 7).all()                          # 3.npy, HxW
     assert (train_x[2] == 10).all() and (test_x[1] == 30).all()   # RGBA PNGs lose their alpha
+
+
+def test_a_16_bit_grey_png_keeps_its_top_8_bits(tmp_path):
+    (tmp_path / "a").mkdir()
+    Image.fromarray(np.full((8, 8), 0x7F00, np.uint16)).save(tmp_path / "a" / "deep.png")
+    train_x, _, _, _ = load_split(str(tmp_path), [0], 1, 0, 4)
+    assert (train_x == 0x7F).all()
 
 
 def test_classes_follow_the_given_ids(folder):

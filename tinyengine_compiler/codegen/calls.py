@@ -110,9 +110,13 @@ def _global_avg_pool(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) 
     x, y = g.tensors[node.inputs[0]], g.tensors[node.outputs[0]]
     (s_in, zp_in), (s_out, zp_out) = _qp(g, x.name), _qp(g, y.name)
     count = x.shape[1] * x.shape[2]
-    m, s = (0, 0)
+    m, s = (0, 0)   # the kernel reads multiplier 0 as the same quantization: a rounded division
     if not same_quantization(g, x.name, y.name):
-        m, s = quantize_multiplier(np.float64(s_in) / (np.float64(s_out) * count))
+        ratio = np.float64(s_in) / (np.float64(s_out) * count)
+        m, s = quantize_multiplier(ratio)
+        if m == 0:
+            raise UnsupportedError(f"node '{node.name}': GlobalAveragePool's requantization s_in / (s_out * H * W) = "
+                                   f"{ratio:.3g} is below 2^-31, so its output would be a constant")
     statics = [STRUCTS["tte_gap_params"].static(f"{tag}_params", input_offset=-zp_in, output_offset=zp_out,
                                                 multiplier=m, shift=s, act_min=-128, act_max=127),
                dims_static(f"{tag}_in_dims", x.shape), dims_static(f"{tag}_out_dims", y.shape)]

@@ -12,8 +12,8 @@
 * a folder of class subfolders (sorted by name, class i = the i-th), as users keep their
   images (torchvision's ImageFolder, Keras' image_dataset_from_directory): PNG and JPEG files
   of any size and mode (read with Pillow, converted to RGB) and .npy arrays (uint8 HxW or
-  HxWx3); other files are ignored.  The first N image files of each class (sorted by name)
-  train, the next M test.
+  HxWx3); other files, and hidden files and folders, are ignored.  The first N image files of
+  each class (sorted by name) train, the next M test.
 
 Grey images are repeated to 3 channels; every image is cropped to the square at its centre
 (the longer side loses (long - short) // 2 pixels at its start), resized to size x size with
@@ -29,7 +29,7 @@ import os
 import numpy as np
 
 from ..errors import ConfigError
-from .images import IMAGE_SUFFIXES, read_image, resize_bilinear
+from .images import image_files, read_image, resize_bilinear
 from .synthetic_vww import make_vww
 
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
@@ -96,14 +96,12 @@ def _read_idx_pair(prefix: str, folder: str):
 
 
 def _read_folder(folder: str, classes: list[int], per_class: int):
-    subdirs = sorted(d for d in os.listdir(folder) if os.path.isdir(os.path.join(folder, d)))
+    subdirs = sorted(d for d in os.listdir(folder) if os.path.isdir(os.path.join(folder, d)) and not d.startswith("."))
     images, labels = [], []
     for c in classes:
         if not 0 <= c < len(subdirs):
             raise ConfigError(f"{folder}: class {c} does not exist ({len(subdirs)} class folders)")
-        files = sorted(f for f in os.listdir(os.path.join(folder, subdirs[c]))
-                       if f.lower().endswith((*IMAGE_SUFFIXES, ".npy")))
-        for f in files[:per_class]:
+        for f in image_files(os.path.join(folder, subdirs[c]))[:per_class]:
             path = os.path.join(folder, subdirs[c], f)
             image = read_image(path)
             if image.dtype != np.uint8 or image.ndim not in (2, 3):

@@ -3,11 +3,19 @@ visual-wake-words canvases) and the calibration images of `tte quantize`."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from ..errors import ConfigError
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")   # read with Pillow; .npy arrays with numpy
+PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg")   # read with Pillow
+IMAGE_SUFFIXES = (*PICTURE_SUFFIXES, ".npy")    # every image file `read_image` reads
+
+
+def image_files(folder: str) -> list[str]:
+    """The image files of `folder`, by name; hidden ones (".DS_Store", macOS "._x.jpg") are not."""
+    return sorted(f for f in os.listdir(folder) if f.lower().endswith(IMAGE_SUFFIXES) and not f.startswith("."))
 
 
 def read_array(path: str) -> np.ndarray:
@@ -19,7 +27,9 @@ def read_array(path: str) -> np.ndarray:
 
 
 def read_image(path: str) -> np.ndarray:
-    """A .npy array as it is, or a PNG or JPEG of any mode as uint8 HxWx3 RGB."""
+    """A .npy array as it is, or a PNG or JPEG of any mode as uint8 HxWx3 RGB (a 16-bit grey PNG
+    keeps its top 8 bits; the EXIF orientation is not applied, as torchvision's and Keras' folder
+    readers do not)."""
     if path.lower().endswith(".npy"):
         return read_array(path)
     try:
@@ -28,6 +38,8 @@ def read_image(path: str) -> np.ndarray:
         raise ConfigError(f"{path}: reading PNG and JPEG images needs Pillow (pip install pillow)") from None
     try:
         with Image.open(path) as im:
+            if im.mode.startswith("I;16"):
+                return (np.asarray(im).astype(np.uint16) >> 8).astype(np.uint8)
             return np.asarray(im.convert("RGB"), dtype=np.uint8)
     except Exception as e:   # a truncated or foreign file: PIL raises OSError, ValueError, SyntaxError...
         raise ConfigError(f"{path}: not a readable image ({type(e).__name__})") from None
