@@ -90,12 +90,6 @@ def _pointwise(g: Graph, node: Node) -> bool:
     return is_pointwise(g.tensors[node.inputs[1]].shape, node.attrs["pads"])
 
 
-def same_quantization(g: Graph, a: str, b: str) -> bool:
-    """Tensors a and b share their (per-tensor) scale and zero point: nothing to requantize."""
-    qa, qb = g.tensors[a].qparams, g.tensors[b].qparams
-    return (qa.scale[0], qa.zero_point[0]) == (qb.scale[0], qb.zero_point[0])
-
-
 def _storage(kind: str) -> Callable[[Graph, Node], bool]:
     def stored_as(g: Graph, node: Node) -> bool:
         return node.attrs["storage"] == kind

@@ -22,7 +22,7 @@ from ..errors import UnsupportedError
 from ..ir import Graph, Node, OpKind
 from ..ir.quant import quantize_multiplier
 from ..passes.legalize_bias import legal_bias
-from ..registry import REGISTRY, implements, kernel_for, ops_with, same_quantization
+from ..registry import REGISTRY, implements, kernel_for, ops_with
 from .structs import STRUCTS, Static, dims_static, geometry, pool_static
 
 ADD_LEFT_SHIFT = 20
@@ -38,6 +38,11 @@ class Call:
 def _qp(g: Graph, name: str) -> tuple[float, int]:
     qp = g.tensors[name].qparams
     return qp.scale[0], qp.zero_point[0]
+
+
+def _same_quantization(g: Graph, a: str, b: str) -> bool:
+    """Tensors a and b share their (per-tensor) scale and zero point: nothing to requantize."""
+    return _qp(g, a) == _qp(g, b)
 
 
 def _multipliers(reals: np.ndarray) -> tuple[list[int], list[int]]:
@@ -111,7 +116,7 @@ def _global_avg_pool(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) 
     (s_in, zp_in), (s_out, zp_out) = _qp(g, x.name), _qp(g, y.name)
     count = x.shape[1] * x.shape[2]
     m, s = (0, 0)   # the kernel reads multiplier 0 as the same quantization: a rounded division
-    if not same_quantization(g, x.name, y.name):
+    if not _same_quantization(g, x.name, y.name):
         ratio = np.float64(s_in) / (np.float64(s_out) * count)
         m, s = quantize_multiplier(ratio)
         if m == 0:
@@ -136,7 +141,7 @@ def _avg_pool(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call
     """An average pool; requantized per count of valid taps (`rq`) when its quantization changes."""
     x, y = g.tensors[node.inputs[0]], g.tensors[node.outputs[0]]
     statics, rq = _pool_statics(g, node, tag), "NULL"
-    if not same_quantization(g, x.name, y.name):
+    if not _same_quantization(g, x.name, y.name):
         (s_in, zp_in), (s_out, zp_out) = _qp(g, x.name), _qp(g, y.name)
         taps = node.attrs["kernel"][0] * node.attrs["kernel"][1]
         mult, shift = _multipliers(np.float64(s_in) / (np.float64(s_out) * np.arange(1, taps + 1)))
@@ -160,7 +165,7 @@ def _max_pool(g: Graph, node: Node, tag: str, ref: Callable[[str], str]) -> Call
 
 def _rescale(g: Graph, src: str, dst: str, tag: str) -> tuple[str, list[Static]]:
     """("NULL", []) when tensors `src` and `dst` share their quantization, else a tte_rescale."""
-    if same_quantization(g, src, dst):
+    if _same_quantization(g, src, dst):
         return "NULL", []
     (s_in, zp_in), (s_out, zp_out) = _qp(g, src), _qp(g, dst)
     m, s = quantize_multiplier(np.float64(s_in) / np.float64(s_out))
