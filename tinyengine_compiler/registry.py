@@ -90,10 +90,12 @@ def _pointwise(g: Graph, node: Node) -> bool:
     return is_pointwise(g.tensors[node.inputs[1]].shape, node.attrs["pads"])
 
 
-def _storage(kind: str) -> Callable[[Graph, Node], bool]:
-    def stored_as(g: Graph, node: Node) -> bool:
-        return node.attrs["storage"] == kind
-    return stored_as
+def _master_storage(g: Graph, node: Node) -> bool:
+    return node.attrs["storage"] == "float32"
+
+
+def _integer_storage(g: Graph, node: Node) -> bool:
+    return node.attrs["storage"] in ("int8", "int32")
 
 
 @dataclass(frozen=True)
@@ -184,9 +186,8 @@ REGISTRY: dict[OpKind, OpEntry] = _entries(
     OpEntry(OpKind.MUL_GRAD, (Kernel("tte_mul_grad_f32", "batch 1; element-wise forms may run in place"),)),
     OpEntry(OpKind.GRAD_ACCUMULATE, (Kernel("tte_grad_accumulate_f32", "always; may run in place"),)),
     OpEntry(OpKind.SGD_UPDATE, (
-        Kernel("tte_sgd_update_f32", "float32 master weights", _storage("float32")),
-        Kernel("tte_sgd_update_s8", "int8 weights, rounded update", _storage("int8")),
-        Kernel("tte_sgd_update_s32", "int32 biases, rounded update", _storage("int32")))),
+        Kernel("tte_sgd_update_f32", "float32 master weights", _master_storage),
+        Kernel("tte_sgd_update_int", "int8 weights or int32 biases, rounded update", _integer_storage))),
 )
 
 # Kernels of no OpKind: they make and read the compact saved state that passes/lifetimes.py

@@ -642,7 +642,7 @@ int32_t tte_grad_accumulate_f32_scratch_bytes(const tte_dims *input_dims,
  *     step = lr * v, and v is stored; a v that is not finite is not stored and the step is NaN
  *   tte_sgd_update_f32 (float32 master weights):  P[r, m, col] = P[r, m, col] - step, and
  *     its int8 image (what the forward reads) image[r, m, col] = saturate_int8(roundf(P))
- *   tte_sgd_update_s8 / _s32 (int8 weights / int32 biases):
+ *   tte_sgd_update_int (int8 weights or int32 biases):
  *     P = saturate(P - (int64) clamp(round(step), -2^32, 2^32)); saturate to int8, or for a
  *     bias to +-TTE_BIAS_LIMIT.  round = roundf (nearest, ties away from zero) when draws_inout
  *     is NULL; else stochastic rounding: floor(step) + 1 with probability step - floor(step),
@@ -665,11 +665,13 @@ int32_t tte_grad_accumulate_f32_scratch_bytes(const tte_dims *input_dims,
  * @param[in]  grad_scale   float32: [1], [rows] or [C] by scale_mode
  * @param[in]  channels     int32 [n] trained columns, increasing, < C; NULL = all (n = C)
  * @param[in]  rows         the block of rows to update; NULL = all
- * @param[in,out] param_inout  the stored parameter, updated in place
+ * @param[in,out] param_inout  tte_sgd_update_f32: the float32 master, updated in place
+ * @param[in,out] param_s8_inout, param_s32_inout  tte_sgd_update_int: the int8 or the int32
+ *                          parameter, updated in place; exactly one of the two is not NULL
  * @param[out] image_output tte_sgd_update_f32 only: the int8 weights [rows, h, w, C] the
  *                          forward pass reads; the trained columns are rewritten
  *                          (tte_train_common.h's tte_master_to_s8 remakes a whole image)
- * @param[in,out] draws_inout  tte_sgd_update_s8 / _s32 only: NULL rounds to nearest; else the
+ * @param[in,out] draws_inout  tte_sgd_update_int only: NULL rounds to nearest; else the
  *                          stochastic-rounding counter, advanced by the elements updated
  * @param[in,out] velocity_inout  NULL: plain SGD; else float32 [rows, h, w, n] (grad_dims with
  *                          every row), the velocity of each trained element, updated
@@ -681,19 +683,12 @@ tte_status tte_sgd_update_f32(const tte_ctx *ctx, const tte_sgd_params *p,
                               int8_t *image_output, float *velocity_inout);
 int32_t tte_sgd_update_f32_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
                                          const tte_dims *output_dims);
-tte_status tte_sgd_update_s8(const tte_ctx *ctx, const tte_sgd_params *p,
-                             const tte_dims *param_dims, const tte_dims *grad_dims,
-                             const float *grad, const float *grad_scale, const int32_t *channels,
-                             const tte_rows *rows, int8_t *param_inout, uint32_t *draws_inout,
-                             float *velocity_inout);
-int32_t tte_sgd_update_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
-                                        const tte_dims *output_dims);
-tte_status tte_sgd_update_s32(const tte_ctx *ctx, const tte_sgd_params *p,
+tte_status tte_sgd_update_int(const tte_ctx *ctx, const tte_sgd_params *p,
                               const tte_dims *param_dims, const tte_dims *grad_dims,
-                              const float *grad, const float *grad_scale,
-                              const int32_t *channels, const tte_rows *rows, int32_t *param_inout,
+                              const float *grad, const float *grad_scale, const int32_t *channels,
+                              const tte_rows *rows, int8_t *param_s8_inout, int32_t *param_s32_inout,
                               uint32_t *draws_inout, float *velocity_inout);
-int32_t tte_sgd_update_s32_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
+int32_t tte_sgd_update_int_scratch_bytes(const tte_dims *input_dims, const tte_dims *filter_dims,
                                          const tte_dims *output_dims);
 
 /* =======================================================================================

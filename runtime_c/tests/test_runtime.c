@@ -220,7 +220,7 @@ static void test_sgd_int8_saturates_and_ignores_nan(void)
     int8_t param[4] = {-128, 0, 127, 5};
     const int8_t want[4] = {-128, -1, 127, 5};
     grad[3] = nanf("");
-    CHECK_EQ_INT(tte_sgd_update_s8(NULL, &p, &d, &d, grad, scale, NULL, NULL, param, NULL, NULL), TTE_OK);
+    CHECK_EQ_INT(tte_sgd_update_int(NULL, &p, &d, &d, grad, scale, NULL, NULL, param, NULL, NULL, NULL), TTE_OK);
     CHECK(memcmp(param, want, sizeof want) == 0);
 }
 
@@ -235,11 +235,25 @@ static void test_sgd_int32_keeps_to_the_bias_limit(void)
     const tte_dims d = {1, 1, 1, 4};
     const float scale[1] = {1.0f}, grad[4] = {-10.0f, 5.0f, 1e20f, 0.5f};
     int32_t param[4] = {TTE_BIAS_LIMIT - 1, INT32_MIN, 0, 100};
-    CHECK_EQ_INT(tte_sgd_update_s32(NULL, &p, &d, &d, grad, scale, NULL, NULL, param, NULL, NULL), TTE_OK);
+    CHECK_EQ_INT(tte_sgd_update_int(NULL, &p, &d, &d, grad, scale, NULL, NULL, NULL, param, NULL, NULL), TTE_OK);
     CHECK_EQ_INT(param[0], TTE_BIAS_LIMIT);
     CHECK_EQ_INT(param[1], INT32_MIN);
     CHECK_EQ_INT(param[2], -TTE_BIAS_LIMIT);
     CHECK_EQ_INT(param[3], 99);
+}
+
+static void test_sgd_int_takes_exactly_one_parameter(void)
+{
+    /* neither or both of the int8 and int32 parameters: refused, and neither moves */
+    const tte_sgd_params p = {1.0f, TTE_SCALE_PER_TENSOR, 0.0f};
+    const tte_dims d = {1, 1, 1, 1};
+    const float scale[1] = {1.0f}, grad[1] = {3.0f};
+    int8_t weight[1] = {7};
+    int32_t bias[1] = {7};
+    CHECK_EQ_INT(tte_sgd_update_int(NULL, &p, &d, &d, grad, scale, NULL, NULL, NULL, NULL, NULL, NULL), TTE_ERR_ARG);
+    CHECK_EQ_INT(tte_sgd_update_int(NULL, &p, &d, &d, grad, scale, NULL, NULL, weight, bias, NULL, NULL), TTE_ERR_ARG);
+    CHECK_EQ_INT(weight[0], 7);
+    CHECK_EQ_INT(bias[0], 7);
 }
 
 static void test_sgd_updates_only_the_trained_columns(void)
@@ -253,7 +267,7 @@ static void test_sgd_updates_only_the_trained_columns(void)
     int8_t param[6] = {10, 20, 30, 40, 50, 60};
     /* 10 - 1 = 9, 30 + 2 = 32; 40 - round(3) = 37, 60 - round(0.5) = 59 */
     const int8_t want[6] = {9, 20, 32, 37, 50, 59};
-    CHECK_EQ_INT(tte_sgd_update_s8(NULL, &p, &pd, &gd, grad, scale, channels, NULL, param, NULL, NULL), TTE_OK);
+    CHECK_EQ_INT(tte_sgd_update_int(NULL, &p, &pd, &gd, grad, scale, channels, NULL, param, NULL, NULL, NULL), TTE_OK);
     CHECK(memcmp(param, want, sizeof want) == 0);
 }
 
@@ -297,7 +311,7 @@ static void test_stochastic_rounding_takes_one_draw_an_element_and_is_unbiased(v
     uint32_t draws = 1000u;
     int32_t k, total = 0;
     grad[2] = nanf("");
-    CHECK_EQ_INT(tte_sgd_update_s8(NULL, &p, &d, &d, grad, scale, NULL, NULL, param, &draws, NULL), TTE_OK);
+    CHECK_EQ_INT(tte_sgd_update_int(NULL, &p, &d, &d, grad, scale, NULL, NULL, param, NULL, &draws, NULL), TTE_OK);
     CHECK_EQ_INT(param[0], 1);
     CHECK_EQ_INT(param[1], -3);
     CHECK_EQ_INT(param[2], 9);
@@ -310,7 +324,7 @@ static void test_stochastic_rounding_takes_one_draw_an_element_and_is_unbiased(v
         int32_t value[1];
         for (k = 0; k < 4000; k++) {
             value[0] = 0;
-            CHECK_EQ_INT(tte_sgd_update_s32(NULL, &p, &one, &one, quarter, scale, NULL, NULL, value, &draws, NULL), TTE_OK);
+            CHECK_EQ_INT(tte_sgd_update_int(NULL, &p, &one, &one, quarter, scale, NULL, NULL, NULL, value, &draws, NULL), TTE_OK);
             total -= value[0];
         }
     }
@@ -328,6 +342,7 @@ int main(void)
     test_depthwise_matches_the_naive_loop();
     test_bad_dims_are_refused_and_write_nothing();
     test_sgd_int8_saturates_and_ignores_nan();
+    test_sgd_int_takes_exactly_one_parameter();
     test_sgd_int32_keeps_to_the_bias_limit();
     test_sgd_updates_only_the_trained_columns();
     test_floorf();

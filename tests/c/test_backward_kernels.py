@@ -454,8 +454,14 @@ def test_fully_connected_grad_weight(runtime, in_shape, out_features, subset):
 
 # --- SGD update ------------------------------------------------------------------------------
 
-_SGD = {"float32": ("tte_sgd_update_f32", np.float32), "int8": ("tte_sgd_update_s8", np.int8),
-        "int32": ("tte_sgd_update_s32", np.int32)}
+_SGD = {"float32": ("tte_sgd_update_f32", np.float32), "int8": ("tte_sgd_update_int", np.int8),
+        "int32": ("tte_sgd_update_int", np.int32)}
+
+
+def _param_args(storage, param, image, counter) -> list:
+    """The arguments after `rows` up to the velocity: a master and its int8 image, or the int8 or
+    int32 parameter in its own slot and the draws counter."""
+    return {"float32": [param, image], "int8": [param, None, counter], "int32": [None, param, counter]}[storage]
 
 
 def _check_sgd(runtime, param, qp, grad, grad_scale, lr, storage, channels, c_dims, mode, draws=None,
@@ -484,16 +490,15 @@ def _check_sgd(runtime, param, qp, grad, grad_scale, lr, storage, channels, c_di
     # a float32 master also rewrites its int8 image's trained columns; the others keep a marker
     image = np.full(buf.shape, 55, np.int8)
     st = runtime.call(symbol, SgdParams(lr, mode, momentum), c_dims, (*c_dims[:3], n), f32c(grad), f32c(grad_scale),
-                      chans, None, buf, *([image] if storage == "float32" else [counter]), c_velocity)
+                      chans, None, *_param_args(storage, buf, image, counter), c_velocity)
     assert st == TTE_OK
     # the same update one block of rows at a time (a fused update): the same bytes
     blocked, blocked_image = np.array(param, dtype, copy=True, order="C"), np.full(buf.shape, 55, np.int8)
     grad_rows = np.asarray(grad, np.float32).reshape(c_dims[0], -1)
     for begin, count in _blocks(c_dims[0]):
         assert runtime.call(symbol, SgdParams(lr, mode, momentum), c_dims, (*c_dims[:3], n),
-                            f32c(grad_rows[begin:begin + count]), f32c(grad_scale), chans, Rows(begin, count), blocked,
-                            *([blocked_image] if storage == "float32" else [blocked_counter]),
-                            blocked_velocity) == TTE_OK
+                            f32c(grad_rows[begin:begin + count]), f32c(grad_scale), chans, Rows(begin, count),
+                            *_param_args(storage, blocked, blocked_image, blocked_counter), blocked_velocity) == TTE_OK
     np.testing.assert_array_equal(blocked.view(np.uint8), buf.view(np.uint8), err_msg=f"{symbol} by blocks")
     np.testing.assert_array_equal(blocked_image, image)
     if draws is not None:
@@ -715,8 +720,8 @@ def test_a_block_outside_the_rows_is_rejected(runtime):
         assert runtime.call("tte_conv2d_grad_weight_f32", p, x.shape, x, gz.shape, gz, None, bad,
                             dw.shape, dw) == TTE_ERR_ARG
         param = np.zeros((3, 1, 1, 2), np.int8)
-        assert runtime.call("tte_sgd_update_s8", SgdParams(0.1, SCALE_PER_ROW, 0.0), param.shape, param.shape, dw,
-                            np.ones(3, np.float32), None, bad, param, None, None) == TTE_ERR_ARG
+        assert runtime.call("tte_sgd_update_int", SgdParams(0.1, SCALE_PER_ROW, 0.0), param.shape, param.shape, dw,
+                            np.ones(3, np.float32), None, bad, param, None, None, None) == TTE_ERR_ARG
 
 
 # --- contract --------------------------------------------------------------------------------

@@ -65,8 +65,7 @@ BACKWARD_SIGNATURES = {
     "tte_mul_grad_f32": [C.POINTER(MulGradParams), _PD, PF, _PD, P8, _PD, PF],
     "tte_grad_accumulate_f32": [_PD, PF, PF, PF],
     "tte_sgd_update_f32": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, _PR, PF, P8, PF],
-    "tte_sgd_update_s8": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, _PR, P8, PU32, PF],
-    "tte_sgd_update_s32": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, _PR, P32, PU32, PF],
+    "tte_sgd_update_int": [C.POINTER(SgdParams), _PD, _PD, PF, PF, P32, _PR, P8, P32, PU32, PF],
 }
 
 # (symbol, argtypes after ctx) of the int8 forward kernels called through `call`

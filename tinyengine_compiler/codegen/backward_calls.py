@@ -276,9 +276,11 @@ def _sgd(g, n, tag, ref, inputs):
     if channels is not None:
         statics.append(Static("int32_t", f"{tag}_channels", list(channels), len(channels)))
         chan_arg = f"{tag}_channels"
-    # an int8 / int32 update rounds to nearest (NULL) or with the engine's draws counter
+    # an int8 / int32 update takes its parameter in the int8 or the int32 slot, and rounds to
+    # nearest (NULL) or with the engine's draws counter
     draws = "tte_ram.draws" if rounds_stochastically(n) else "NULL"
-    stored = [master_name(ref(param)), ref(param)] if storage == "float32" else [ref(param), draws]
+    stored = ([master_name(ref(param)), ref(param)] if storage == "float32" else
+              [ref(param), "NULL", draws] if storage == "int8" else ["NULL", ref(param), draws])
     velocity = velocity_name(ref(param)) if has_momentum(n) else "NULL"
     rows = BLOCK if g.producer(grad).attrs.get("fused_update") == n.name else "NULL"
     return Call(kernel_for(g, n).symbol, ["&tte_no_scratch", f"&tte_ram.sgd[{entry}]", f"&{tag}_p_dims",

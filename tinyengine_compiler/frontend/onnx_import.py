@@ -19,8 +19,9 @@ flattening of a spatial map into a Gemm/MatMul classifier, whose weight columns 
 permuted from CHW to HWC order at compile time.  The classifier takes one IR form: a
 Gemm/MatMul (in a float model also MatMul + Add of a constant, folded as its bias) or a 1x1
 Conv on a 1x1 map (`onnx_rules.classifier_as_fully_connected`) is a FULLY_CONNECTED.
-HardSigmoid, HardSwish, LeakyRelu and a Relu/Clip with nothing to fuse into are LUTs (a 256-entry table,
-`ir/activations.py`); `Mul(x, HardSigmoid(x))` is one LUT; any other Mul of two activations
+The element-wise activations of `ir/activations.py`'s table (HardSigmoid, HardSwish, LeakyRelu,
+...) and a Relu/Clip with nothing to fuse into are LUTs (a 256-entry table); `Mul(x,
+HardSigmoid(x))` is one LUT; any other Mul of two activations
 is a MUL (same shapes, or one value a channel).  docs/ops.md lists every op and its IR form.
 Identity and Dropout are skipped.  Every refusal names the node and the reason.
 """
@@ -36,7 +37,7 @@ from onnx import numpy_helper
 
 from ..errors import ModelFormatError, UnsupportedError
 from ..ir import DType, Graph, Node, OpKind, QParams, Tensor
-from ..ir.activations import int8_tables
+from ..ir.activations import ACTIVATIONS, ONNX_ACTIVATIONS, int8_tables
 from ..ir.ops import CONV_OPS, WEIGHTED_OPS
 from ..ir.shapes import output_shape
 from ..ir.verify import verify
@@ -352,13 +353,10 @@ class _Importer:
                                            {"function": "clip", **bounds})
 
     def table_activation(self, node):
-        """HardSigmoid, HardSwish, LeakyRelu: a LUT, its int8 table made once its output
-        quantization is known."""
-        attrs = {"function": "hardswish"}
-        if node.op_type == "HardSigmoid":
-            attrs = {"function": "hardsigmoid", "alpha": attr(node, "alpha", 0.2), "beta": attr(node, "beta", 0.5)}
-        elif node.op_type == "LeakyRelu":
-            attrs = {"function": "leakyrelu", "alpha": attr(node, "alpha", 0.01)}
+        """An ONNX op of ir/activations.py's table (HardSigmoid, HardSwish, LeakyRelu, ...): a LUT
+        with the op's attributes, its int8 table made once its output quantization is known."""
+        function = ONNX_ACTIVATIONS[node.op_type]
+        attrs = {"function": function, **{k: attr(node, k, d) for k, d in ACTIVATIONS[function].onnx_attrs}}
         self.env[node.output[0]] = Pending(self.label, OpKind.LUT, (self.act(node.input[0]),), node.output[0], attrs)
 
     def mul(self, node):
@@ -589,11 +587,11 @@ HANDLERS = {
     "MaxPool": _Importer.max_pool, "Concat": _Importer.concat, "Slice": _Importer.slice,
     "Split": _Importer.split, "Transpose": _Importer.transpose,
     "Relu": _Importer.clamp, "Clip": _Importer.clamp, "BatchNormalization": _Importer.batch_norm,
-    "HardSigmoid": _Importer.table_activation, "HardSwish": _Importer.table_activation,
-    "LeakyRelu": _Importer.table_activation, "Mul": _Importer.mul,
+    "Mul": _Importer.mul,
     "Flatten": _Importer.reshape, "Reshape": _Importer.reshape, "Identity": _Importer.identity,
     "Dropout": _Importer.identity, "Constant": _Importer.constant,
 }
+HANDLERS.update(dict.fromkeys(ONNX_ACTIVATIONS, _Importer.table_activation))
 HANDLERS.update(dict.fromkeys(("Shape", "Gather", "Cast", "Unsqueeze", "Squeeze", "Sub", "Div", "Floor", "Ceil",
                                 "Range", "ConstantOfShape"), _Importer.not_folded))
 SUPPORTED_OPS = frozenset(HANDLERS)

@@ -7,7 +7,7 @@ input, 0 where y is at or past the real value of int8 -128 or 127: where the out
 saturates), both made here from the input and output quantization.  reference/backward/lut.py
 applies the same test to real inputs.
 
-Functions (x and y real, hs(x) = max(0, min(1, alpha * x + beta))):
+Functions (x and y real, hs(x) = max(0, min(1, alpha * x + beta))), one `ACTIVATIONS` entry each:
     clip             y = min(max(x, lo), hi)          (Relu, Relu6, Clip not fused into an op)
     hardsigmoid      y = hs(x)
     hardswish        y = x * hs(x), alpha = 1/6, beta = 1/2 (ONNX HardSwish)
@@ -26,17 +26,27 @@ library's rounding of the same expressions).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 
 from .dtypes import QParams
 
-FUNCTIONS = ("clip", "hardsigmoid", "hardswish", "leakyrelu", "mul_hardsigmoid")
 HARDSWISH = {"alpha": 1.0 / 6.0, "beta": 0.5}   # ONNX HardSwish is x * HardSigmoid(x) with these
 F32 = np.float32
+Function = Callable[[np.ndarray, dict], np.ndarray]
 
 
-def _params(function: str, attrs: dict) -> dict:
-    return {**attrs, **HARDSWISH} if function == "hardswish" else attrs
+@dataclass(frozen=True)
+class Activation:
+    """One element-wise function: its real value and derivative in x's float dtype, and the
+    ONNX op the front end imports as this LUT with that op's attributes and their ONNX defaults
+    (no op: the front end makes the LUT some other way)."""
+    real: Function
+    derivative: Function
+    onnx_op: str | None = None
+    onnx_attrs: tuple[tuple[str, float], ...] = ()
 
 
 def _hard_sigmoid(x: np.ndarray, attrs: dict) -> np.ndarray:
@@ -44,37 +54,58 @@ def _hard_sigmoid(x: np.ndarray, attrs: dict) -> np.ndarray:
     return np.maximum(dtype(0), np.minimum(dtype(1), x * dtype(attrs["alpha"]) + dtype(attrs["beta"])))
 
 
+def _hard_sigmoid_slope(x: np.ndarray, attrs: dict) -> np.ndarray:
+    dtype = x.dtype.type
+    z = x * dtype(attrs["alpha"]) + dtype(attrs["beta"])
+    return np.where((z > 0) & (z < 1), dtype(attrs["alpha"]), dtype(0))
+
+
+def _x_hard_sigmoid(x: np.ndarray, attrs: dict) -> np.ndarray:
+    return x * _hard_sigmoid(x, attrs)
+
+
+def _x_hard_sigmoid_slope(x: np.ndarray, attrs: dict) -> np.ndarray:
+    return _hard_sigmoid(x, attrs) + x * _hard_sigmoid_slope(x, attrs)
+
+
+def _clip(x: np.ndarray, attrs: dict) -> np.ndarray:
+    lo, hi = attrs.get("lo"), attrs.get("hi")
+    dtype = x.dtype.type
+    return np.clip(x, -np.inf if lo is None else dtype(lo), np.inf if hi is None else dtype(hi))
+
+
+def _clip_slope(x: np.ndarray, attrs: dict) -> np.ndarray:
+    lo, hi = attrs.get("lo"), attrs.get("hi")
+    inside = (x > (-np.inf if lo is None else lo)) & (x < (np.inf if hi is None else hi))
+    return np.where(inside, x.dtype.type(1), x.dtype.type(0))
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    # Relu and Clip with nothing to fuse into (the front end's clamp handler makes them)
+    "clip": Activation(_clip, _clip_slope),
+    "hardsigmoid": Activation(_hard_sigmoid, _hard_sigmoid_slope, "HardSigmoid", (("alpha", 0.2), ("beta", 0.5))),
+    "hardswish": Activation(lambda x, a: _x_hard_sigmoid(x, HARDSWISH),
+                            lambda x, a: _x_hard_sigmoid_slope(x, HARDSWISH), "HardSwish"),
+    "leakyrelu": Activation(lambda x, a: np.where(x >= 0, x, x * x.dtype.type(a["alpha"])),
+                            lambda x, a: np.where(x > 0, x.dtype.type(1), x.dtype.type(a["alpha"])),
+                            "LeakyRelu", (("alpha", 0.01),)),
+    # Mul(x, HardSigmoid(x)), fused by the front end's Mul handler
+    "mul_hardsigmoid": Activation(_x_hard_sigmoid, _x_hard_sigmoid_slope),
+}
+FUNCTIONS = tuple(ACTIVATIONS)
+ONNX_ACTIVATIONS = {a.onnx_op: name for name, a in ACTIVATIONS.items() if a.onnx_op is not None}
+
+
 def real(function: str, x: np.ndarray, attrs: dict) -> np.ndarray:
     """y of the real-valued function, in x's float dtype (mul_hardsigmoid without its middle
     quantization)."""
-    dtype = x.dtype.type
-    attrs = _params(function, attrs)
-    if function == "clip":
-        lo, hi = attrs.get("lo"), attrs.get("hi")
-        return np.clip(x, -np.inf if lo is None else dtype(lo), np.inf if hi is None else dtype(hi))
-    if function == "hardsigmoid":
-        return _hard_sigmoid(x, attrs)
-    if function == "leakyrelu":
-        return np.where(x >= 0, x, x * dtype(attrs["alpha"]))
-    return x * _hard_sigmoid(x, attrs)
+    return ACTIVATIONS[function].real(x, attrs)
 
 
 def derivative(function: str, x: np.ndarray, attrs: dict) -> np.ndarray:
     """dy/dx of `real`; at a kink, the value on its flat side (0 at a clip bound and where hs
     reaches 0 or 1)."""
-    dtype = x.dtype.type
-    attrs = _params(function, attrs)
-    if function == "clip":
-        lo, hi = attrs.get("lo"), attrs.get("hi")
-        inside = (x > (-np.inf if lo is None else lo)) & (x < (np.inf if hi is None else hi))
-        return np.where(inside, dtype(1), dtype(0))
-    if function == "leakyrelu":
-        return np.where(x > 0, dtype(1), dtype(attrs["alpha"]))
-    z = x * dtype(attrs["alpha"]) + dtype(attrs["beta"])
-    slope = np.where((z > 0) & (z < 1), dtype(attrs["alpha"]), dtype(0))
-    if function == "hardsigmoid":
-        return slope
-    return _hard_sigmoid(x, attrs) + x * slope
+    return ACTIVATIONS[function].derivative(x, attrs)
 
 
 def _quantize(y: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
