@@ -226,7 +226,8 @@ def test_mul_of_x_and_its_hard_sigmoid_is_one_table(tmp_path):
 @pytest.mark.parametrize("op, attrs, expected", [
     ("LeakyRelu", {"alpha": 0.2}, {"function": "leakyrelu", "alpha": 0.2}),
     ("LeakyRelu", {}, {"function": "leakyrelu", "alpha": 0.01}),       # ONNX's default alpha
-    ("HardSigmoid", {}, {"function": "hardsigmoid", "alpha": 0.2, "beta": 0.5})])
+    ("HardSigmoid", {}, {"function": "hardsigmoid", "alpha": 0.2, "beta": 0.5}),
+    ("Sigmoid", {}, {"function": "sigmoid"}), ("Tanh", {}, {"function": "tanh"})])
 def test_element_wise_activations_are_tables(tmp_path, op, attrs, expected):
     nodes = [helper.make_node(op, ["x"], ["y"], name="act", **attrs)]
     g = import_onnx(_save(tmp_path, nodes, [_vi("x", [1, 4, 3, 3])], [_vi("y", [1, 4, 3, 3])], {}))

@@ -142,7 +142,8 @@ def test_max_pool2d_rule(k, stride, pads):
 
 @pytest.mark.parametrize("function, params", [("hardswish", {}), ("hardsigmoid", {"alpha": 1 / 6, "beta": 0.5}),
                                               ("mul_hardsigmoid", {"alpha": 0.2, "beta": 0.5}),
-                                              ("clip", {"lo": -10.0, "hi": 20.0}), ("leakyrelu", {"alpha": 0.1})])
+                                              ("clip", {"lo": -10.0, "hi": 20.0}), ("leakyrelu", {"alpha": 0.1}),
+                                              ("sigmoid", {}), ("tanh", {})])
 def test_lut_rule(function, params):
     net = NetBuilder(np.random.default_rng(30 + len(function)), shape=(1, 5, 4, 6))
     net.conv("c", 6, 3, relu=False)

@@ -19,6 +19,8 @@ CASES = {
     "hardsigmoid": ({"alpha": 0.2, "beta": 0.5},
                     lambda x, p: [helper.make_node("HardSigmoid", [x], ["y"], alpha=p["alpha"], beta=p["beta"])]),
     "leakyrelu": ({"alpha": 0.1}, lambda x, p: [helper.make_node("LeakyRelu", [x], ["y"], alpha=p["alpha"])]),
+    "sigmoid": ({}, lambda x, p: [helper.make_node("Sigmoid", [x], ["y"])]),
+    "tanh": ({}, lambda x, p: [helper.make_node("Tanh", [x], ["y"])]),
     "clip": ({"lo": 0.0, "hi": 6.0}, lambda x, p: [helper.make_node("Clip", [x, "lo", "hi"], ["y"])]),
     "mul_hardsigmoid": ({"alpha": 1 / 6, "beta": 0.5, "mid_scale": 1 / 255, "mid_zero_point": -128},
                         lambda x, p: [helper.make_node("HardSigmoid", [x], ["h"], alpha=p["alpha"], beta=p["beta"]),
@@ -72,7 +74,8 @@ def _check_slope(function, params, q_in, q_out, slope):
     def f(v):
         hs = np.clip(v * params.get("alpha", 1 / 6) + params.get("beta", 0.5), 0, 1)
         y = {"clip": np.clip(v, params.get("lo", -np.inf), params.get("hi", np.inf)), "hardsigmoid": hs,
-             "leakyrelu": np.where(v >= 0, v, params.get("alpha", 0) * v)}.get(function, v * hs)
+             "leakyrelu": np.where(v >= 0, v, params.get("alpha", 0) * v), "sigmoid": 0.5 + 0.5 * np.tanh(v / 2),
+             "tanh": np.sinh(v) / np.cosh(v)}.get(function, v * hs)
         return np.clip(y, lo, hi)
 
     h = 1e-6

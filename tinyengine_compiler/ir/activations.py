@@ -12,6 +12,8 @@ Functions (x and y real, hs(x) = max(0, min(1, alpha * x + beta))), one `ACTIVAT
     hardsigmoid      y = hs(x)
     hardswish        y = x * hs(x), alpha = 1/6, beta = 1/2 (ONNX HardSwish)
     leakyrelu        y = x where x >= 0, else alpha * x (ONNX LeakyRelu)
+    sigmoid          y = 1 / (1 + exp(-x))            (ONNX Sigmoid)
+    tanh             y = tanh(x)                      (ONNX Tanh)
     mul_hardsigmoid  y = x * hs(x): `Mul(x, HardSigmoid(x))`, hard-swish as older exporters
                      write it, fused at import; in a QDQ model hs(x) is quantized in between
                      (to mid_scale, mid_zero_point) exactly as onnxruntime does, so the fused
@@ -80,6 +82,11 @@ def _clip_slope(x: np.ndarray, attrs: dict) -> np.ndarray:
     return np.where(inside, x.dtype.type(1), x.dtype.type(0))
 
 
+def _sigmoid(x: np.ndarray, attrs: dict) -> np.ndarray:
+    with np.errstate(over="ignore"):   # exp(-x) is inf far below 0, where the sigmoid is 0
+        return x.dtype.type(1) / (x.dtype.type(1) + np.exp(-x))
+
+
 ACTIVATIONS: dict[str, Activation] = {
     # Relu and Clip with nothing to fuse into (the front end's clamp handler makes them)
     "clip": Activation(_clip, _clip_slope),
@@ -89,6 +96,8 @@ ACTIVATIONS: dict[str, Activation] = {
     "leakyrelu": Activation(lambda x, a: np.where(x >= 0, x, x * x.dtype.type(a["alpha"])),
                             lambda x, a: np.where(x > 0, x.dtype.type(1), x.dtype.type(a["alpha"])),
                             "LeakyRelu", (("alpha", 0.01),)),
+    "sigmoid": Activation(_sigmoid, lambda x, a: _sigmoid(x, a) * (x.dtype.type(1) - _sigmoid(x, a)), "Sigmoid"),
+    "tanh": Activation(lambda x, a: np.tanh(x), lambda x, a: x.dtype.type(1) - np.tanh(x) * np.tanh(x), "Tanh"),
     # Mul(x, HardSigmoid(x)), fused by the front end's Mul handler
     "mul_hardsigmoid": Activation(_x_hard_sigmoid, _x_hard_sigmoid_slope),
 }
