@@ -57,20 +57,19 @@ from pathlib import Path
 import numpy as np
 
 from tinyengine_compiler.codegen.context import trained_bytes
-from tinyengine_compiler.compile import compile_inference, compile_training
 from tinyengine_compiler.datasets import load_split
 from tinyengine_compiler.errors import TteError
 from tinyengine_compiler.frontend import load_model
 from tinyengine_compiler.frontend.inputs import quantize_image
-from tinyengine_compiler.ir import OpKind
 from tinyengine_compiler.passes.legalize_bias import legalize_biases
 from tinyengine_compiler.pipeline import Options, for_classes, training_graph, training_schedule
 from tinyengine_compiler.scheme import load_scheme
+from tinyengine_compiler.search.finetune import finetune, flipped, frozen_cut
+from tinyengine_compiler.search.finetune import schedule as finetune_schedule
 from tinyengine_compiler.training.float_trainer import FloatTrainer
 from tinyengine_compiler.training.trainer import Trainer
 
 from .doc import ROOT, write_section
-from .transfer_cut import frozen_cut, split_at
 from .transfer_memory import fp32_peak_bytes, int8_peak_bytes
 
 MODELS_DIR = ROOT.parent / "shared" / "models"
@@ -174,20 +173,9 @@ def load_task(task: Task, g) -> tuple:
 
 
 def schedule(task: Task, n_train: int, seed: int = SEED, lr_scale: float = 1.0):
-    """(image index, flip, lr) for every step: a seeded shuffle per epoch, a coin per step for a
-    horizontal flip, and lr_scale * lr * (1 + cos(pi t / T)) / 2.  The same images and flips for
-    every run of a task with this seed."""
-    total, t = task.epochs * n_train, 0
-    for epoch in range(task.epochs):
-        rng = np.random.default_rng([seed, epoch])
-        order, flips = rng.permutation(n_train), rng.random(n_train) < 0.5
-        for i, flip in zip(order, flips):
-            yield int(i), bool(flip), lr_scale * task.lr * 0.5 * (1.0 + math.cos(math.pi * t / total))
-            t += 1
-
-
-def flipped(x: np.ndarray, flip: bool) -> np.ndarray:
-    return np.ascontiguousarray(x[:, :, ::-1, :]) if flip else x
+    """The task's steps (search/finetune.py `schedule`) at lr_scale times its learning rate: the
+    same images and flips for every run of a task with this seed."""
+    return finetune_schedule(task.epochs, n_train, lr_scale * task.lr, seed)
 
 
 # ---- one run ---------------------------------------------------------------------------------
@@ -231,51 +219,32 @@ def _stored(trainer: Trainer, sched) -> bytes:
 
 
 def _int8_run(model: str, task: Task, run: Run, seed: int, progress, work: Path) -> dict:
-    from tinyengine_compiler.targets.host import engine_from_folder
-
     g, scheme = _graph(model, run)
-    n = len(task.classes)
-    head, explicit = frozen_cut(g, scheme, n, SEED)   # g with its new head; scheme by layer names
-    tr_x, tr_y, te_x, te_y = _DATA[task.name]
-    if head.cut is not None:
-        prefix_g, suffix_g = split_at(head.graph, head.cut)
-        compile_inference(prefix_g, str(work / "prefix"))
-        prefix = engine_from_folder(str(work / "prefix"), str(work / "prefix-build"))
-        to_cut = lambda x: prefix.infer(x).reshape(suffix_g.tensors[suffix_g.inputs[0]].shape)   # noqa: E731
-        train_g = suffix_g
-    else:
-        to_cut, train_g = (lambda x: x), head.graph   # noqa: E731
-    compile_training(train_g, explicit, str(work / "train"), Options(qas=run.qas))
-    engine = engine_from_folder(str(work / "train"), str(work / "train-build"))
-    # the reference trainer on the whole graph: the first steps must agree with the C bit for bit
-    _, whole = training_schedule(head.graph, explicit, Options(qas=run.qas))
-    reference = Trainer(whole, task.lr)
-    cut_train = {}    # (image, flipped) -> the prefix's output, computed once
-    losses, agree = [], True
-    for step, (i, flip, lr) in enumerate(schedule(task, len(tr_x), seed, run.lr_scale)):
-        if head.cut is None:
-            x = flipped(tr_x[i], flip)
-        else:
-            x = cut_train.get((i, flip))
-            if x is None:
-                x = cut_train[(i, flip)] = to_cut(flipped(tr_x[i], flip))
-        loss = engine.train_step(x, int(tr_y[i]), lr)
-        if step < SPOT_STEPS:
-            reference.lr = lr
-            agree &= bool(loss == np.float32(reference.step(flipped(tr_x[i], flip), int(tr_y[i]))))
-            if step == SPOT_STEPS - 1:
-                agree &= engine.get_trainable() == _stored(reference, whole)
-                if not agree:
-                    raise TteError(f"{model} {run}: the C and the reference trainer differ in the first "
-                                   f"{SPOT_STEPS} steps")
-        losses.append(float(loss))
-        progress(1)
-    correct = 0
-    for x, y in zip(te_x, te_y):
-        correct += int(np.argmax(engine.infer(to_cut(x)).astype(np.int32))) == int(y)
-        progress(1)
-    return {"top1": correct / len(te_y), "loss_by_tenth": _tenths(losses), "c_equals_reference": agree,
-            "cut": head.cut}
+    options = Options(qas=run.qas, seed=SEED)
+    tr_x, tr_y = _DATA[task.name][:2]
+    checked = {}
+
+    def spot_check(step, i, flip, lr, loss, engine):
+        """The reference trainer on the whole graph: the first steps must agree with the C bit
+        for bit."""
+        if step >= SPOT_STEPS:
+            return
+        if not checked:
+            head, explicit = frozen_cut(g, scheme, len(task.classes), SEED)
+            checked["whole"] = training_schedule(head.graph, explicit, options)[1]
+            checked["reference"] = Trainer(checked["whole"], task.lr)
+        reference = checked["reference"]
+        reference.lr = lr
+        agree = bool(loss == np.float32(reference.step(flipped(tr_x[i], flip), int(tr_y[i]))))
+        if step == SPOT_STEPS - 1:
+            agree &= engine.get_trainable() == _stored(reference, checked["whole"])
+        if not agree:
+            raise TteError(f"{model} {run}: the C and the reference trainer differ in the first {SPOT_STEPS} steps")
+
+    out = finetune(g, scheme, len(task.classes), _DATA[task.name], schedule(task, len(tr_x), seed, run.lr_scale),
+                   work, options, on_step=spot_check, progress=progress)
+    return {"top1": out["top1"], "loss_by_tenth": _tenths(out["losses"]), "c_equals_reference": True,
+            "cut": out["cut"]}
 
 
 def _tenths(losses: list[float]) -> list[float]:

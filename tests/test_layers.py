@@ -27,6 +27,7 @@ LAYERS = [
     {"codegen", "report", "training"},                    # graph -> C, reports; the simulator
     {"pipeline"},                                         # the one sequence of passes
     {"compile", "targets"},                               # folders, firmware, QEMU
+    {"search"},                                           # fine-tuning runs; the scheme search
     {"cli"},                                              # the command line
 ]
 LAYER = {unit: i for i, units in enumerate(LAYERS) for unit in units}

@@ -386,6 +386,76 @@ def compile_cmd(model, update, options, out_dir):
                f"{len(engine.context['train_calls'])} kernel calls a training step")
 
 
+def _search_options(fn):
+    """`tte search`: the engine options of `tte compile` (the candidates' memory is what it would
+    allocate with them), but no --update: the scheme is what is searched."""
+    for decorator in reversed([
+        click.option("--num-classes", type=click.IntRange(min=2), required=True,
+                     help="Classes of the task: a new classifier that trains in full."),
+        BUDGET_OPTION,
+        STORAGE_OPTION,
+        ROUNDING_OPTION,
+        MOMENTUM_OPTION,
+        BIAS_LR_SCALE_OPTION,
+        NO_QAS_OPTION,
+        click.option("--kernels", type=click.Choice(["portable", "cmsis_nn"]), default="portable", show_default=True,
+                     help="Kernel backend the scheme is compiled for (its scratch is part of the memory)."),
+        SEED_OPTION,
+    ]):
+        fn = decorator(fn)
+    return fn
+
+
+@main.command("search")
+@click.argument("model", type=click.Path(dir_okay=False, exists=True))
+@click.option("--dataset", required=True,
+              help="fashion-mnist, fashion-vww (2 classes), digits, or a folder of class subfolders of PNG, JPEG or "
+                   ".npy images (the first --num-classes folders by name).")
+@_search_options
+@click.option("--train-per-class", type=click.IntRange(min=1), default=None,
+              help="Training images a class of every fine-tuning run.  [default: 50; --quick: 10]")
+@click.option("--test-per-class", type=click.IntRange(min=1), default=None,
+              help="Test images a class, whose top-1 is a run's result.  [default: 50; --quick: 20]")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Epochs of every run.  [default: 2; --quick: 1]")
+@click.option("--lr", type=float, default=0.003, show_default=True,
+              help="Peak learning rate of every run (batch 1, cosine schedule).")
+@click.option("--jobs", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default="one a core",
+              help="Processes for the runs and plans.")
+@click.option("--quick", is_flag=True,
+              help="A small search (3 bias depths, the last 4 block heads at ratios 0.25 and 1) on little data.")
+@click.option("--cache", "cache_dir", default=None, type=click.Path(file_okay=False),
+              help="Where runs and plans are kept, so an interrupted search resumes.  [default: <output>.cache]")
+@click.option("-o", "--output", "out", required=True, type=click.Path(dir_okay=False),
+              help="The scheme JSON (tte compile --update reads it); <stem>.md and <stem>.svg go beside it.")
+@_one_line_errors
+@_with_options
+def search_cmd(model, dataset, options, train_per_class, test_per_class, epochs, lr, jobs, quick, cache_dir, out):
+    """Search the sparse-update scheme of largest measured contribution under --budget."""
+    from .search.command import Protocol, search
+
+    defaults = (10, 20, 1) if quick else (50, 50, 2)
+    protocol = Protocol(train_per_class or defaults[0], test_per_class or defaults[1], epochs or defaults[2], lr,
+                        options.seed)
+
+    class Bar:   # the progress protocol of search(): update(k), close()
+        def __init__(self, label, total):
+            self.bar = click.progressbar(length=max(total, 1), label=label, file=sys.stderr).__enter__()
+
+        def update(self, k):
+            self.bar.update(k)
+
+        def close(self):
+            self.bar.__exit__(None, None, None)
+
+    result = search(model, dataset, options.num_classes, options.budget_bytes, protocol, out, options=options,
+                    quick=quick, jobs=jobs, cache_dir=cache_dir, progress=Bar,
+                    echo=lambda line: click.echo(line, err=True))
+    proof = "the proven optimum" if result["proven_optimal"] else "the best the evolutionary search found"
+    click.echo(f"wrote {out}: {json.dumps(result['scheme'])}, planned SRAM {result['planned_sram_bytes']} B "
+               f"({result['planned_sram_bytes'] / 1024:.1f} KB), summed contribution "
+               f"{result['summed_contribution']:+.1f} points, {proof} ({result['runs']} runs, {result['plans']} plans)")
+
+
 @main.command("simulate")
 @click.argument("out_dir", type=click.Path(file_okay=False, exists=True))
 @click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False),

@@ -174,15 +174,20 @@ def render_svg(buffers: Sequence[Buffer], plan: Plan) -> str:
     used = [c for c in CATEGORIES if any(b.category == c for b in buffers)]
     legend = [{"x": right + 20, "y": top + 18 * i, "text_x": right + 34, "text_y": top + 18 * i + 9,
                "color": CATEGORY_COLORS[c], "label": c} for i, c in enumerate(used)]
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir()), autoescape=True,
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                             trim_blocks=True, lstrip_blocks=True)
-    return env.get_template("memory.svg.j2").render(
+    return render_svg_template("memory.svg.j2",
         width=width, height=height, rects=rects, x_ticks=x_ticks, y_ticks=y_ticks, peak=peak,
         legend=legend, title=f"arena {plan.arena_bytes} B ({plan.planner})",
         plot={"left": left, "right": right, "top": top, "bottom": bottom,
               "mid_x": (left + right) // 2, "mid_y": (top + bottom) // 2,
               "x_title_y": bottom + 30})
+
+
+def render_svg_template(name: str, **context) -> str:
+    """A report SVG template of templates/ (autoescaped; an unset variable is an error)."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir()), autoescape=True,
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                             trim_blocks=True, lstrip_blocks=True)
+    return env.get_template(name).render(**context)
 
 
 def write_memory_report(folder: str | Path, buffers: Sequence[Buffer], plan: Plan, *,
