@@ -191,22 +191,28 @@ def _with_options(fn):
     return run
 
 
-def _training_options(fn):
-    """Options shared by `tte graph` and `tte train-sim` (defaults as `pipeline.Options`)."""
-    for decorator in reversed([
-        UPDATE_OPTION,
-        NUM_CLASSES_OPTION,
-        BUDGET_OPTION,
-        STORAGE_OPTION,
-        ROUNDING_OPTION,
-        MOMENTUM_OPTION,
-        BIAS_LR_SCALE_OPTION,
-        NO_QAS_OPTION,
-        click.option("--label-smoothing", type=float, default=0.0, show_default=True),
-        SEED_OPTION,
-    ]):
+# What every training command takes after the scheme and the classes.
+STEP_OPTIONS = (BUDGET_OPTION, STORAGE_OPTION, ROUNDING_OPTION, MOMENTUM_OPTION, BIAS_LR_SCALE_OPTION, NO_QAS_OPTION)
+# What the engines of `plan`, `compile`, `bench-m7` and `search` are built with besides.
+ENGINE_BUILD_OPTIONS = (
+    click.option("--no-reorder", is_flag=True,
+                 help="Baseline: compute every gradient, then apply all updates (the paper's 'w/o reorder')."),
+    click.option("--kernels", type=click.Choice(["portable", "cmsis_nn"]), default="portable", show_default=True,
+                 help="Kernel backend: our portable C, or calls into CMSIS-NN (you supply it as CMSIS_NN_ROOT)."),
+    click.option("--planner", default=None, help="One arena planner (default: the best of all of them)."),
+)
+
+
+def _decorated(fn, decorators):
+    for decorator in reversed(decorators):
         fn = decorator(fn)
     return fn
+
+
+def _training_options(fn):
+    """Options shared by `tte graph` and `tte train-sim` (defaults as `pipeline.Options`)."""
+    return _decorated(fn, [UPDATE_OPTION, NUM_CLASSES_OPTION, *STEP_OPTIONS,
+                           click.option("--label-smoothing", type=float, default=0.0, show_default=True), SEED_OPTION])
 
 
 def _load_training_graphs(model, update, options):
@@ -300,24 +306,7 @@ def train_sim_cmd(model, update, options, dataset, classes, train_per_class, tes
 def _engine_options(fn):
     """Options shared by `tte plan`, `tte compile` and `tte bench-m7`: one pipeline, one set of
     defaults (`pipeline.Options`)."""
-    for decorator in reversed([
-        UPDATE_OPTION,
-        NUM_CLASSES_OPTION,
-        BUDGET_OPTION,
-        STORAGE_OPTION,
-        ROUNDING_OPTION,
-        MOMENTUM_OPTION,
-        BIAS_LR_SCALE_OPTION,
-        NO_QAS_OPTION,
-        click.option("--no-reorder", is_flag=True,
-                     help="Baseline: compute every gradient, then apply all updates (the paper's 'w/o reorder')."),
-        click.option("--kernels", type=click.Choice(["portable", "cmsis_nn"]), default="portable", show_default=True,
-                     help="Kernel backend: our portable C, or calls into CMSIS-NN (you supply it as CMSIS_NN_ROOT)."),
-        click.option("--planner", default=None, help="One arena planner (default: the best of all of them)."),
-        SEED_OPTION,
-    ]):
-        fn = decorator(fn)
-    return fn
+    return _decorated(fn, [UPDATE_OPTION, NUM_CLASSES_OPTION, *STEP_OPTIONS, *ENGINE_BUILD_OPTIONS, SEED_OPTION])
 
 
 def _build_engine(model, update, options):
@@ -387,23 +376,11 @@ def compile_cmd(model, update, options, out_dir):
 
 
 def _search_options(fn):
-    """`tte search`: the engine options of `tte compile` (the candidates' memory is what it would
+    """`tte search`: the engine options of `tte compile` (a candidate's memory is what it would
     allocate with them), but no --update: the scheme is what is searched."""
-    for decorator in reversed([
-        click.option("--num-classes", type=click.IntRange(min=2), required=True,
-                     help="Classes of the task: a new classifier that trains in full."),
-        BUDGET_OPTION,
-        STORAGE_OPTION,
-        ROUNDING_OPTION,
-        MOMENTUM_OPTION,
-        BIAS_LR_SCALE_OPTION,
-        NO_QAS_OPTION,
-        click.option("--kernels", type=click.Choice(["portable", "cmsis_nn"]), default="portable", show_default=True,
-                     help="Kernel backend the scheme is compiled for (its scratch is part of the memory)."),
-        SEED_OPTION,
-    ]):
-        fn = decorator(fn)
-    return fn
+    return _decorated(fn, [click.option("--num-classes", type=click.IntRange(min=2), required=True,
+                                        help="Classes of the task: a new classifier that trains in full."),
+                           *STEP_OPTIONS, *ENGINE_BUILD_OPTIONS, SEED_OPTION])
 
 
 @main.command("search")
