@@ -36,15 +36,16 @@ def first_fit(blocks: Sequence[Block], order: Sequence[int], neighbours: list[li
     placed: list[int | None] = [None] * len(blocks)
     for i in order[:start]:
         placed[i] = offsets[i]
+    sizes = [b.size_bytes for b in blocks]   # plain lists: this loop is most of a plan's time
     for i in order[start:]:
-        blk = blocks[i]
-        taken = sorted((placed[j], placed[j] + blocks[j].size_bytes)
-                       for j in neighbours[i] if placed[j] is not None and blocks[j].size_bytes)
+        size, align = sizes[i], blocks[i].align
+        taken = sorted([(at, at + sizes[j]) for j in neighbours[i] if (at := placed[j]) is not None and sizes[j]])
         candidate = 0
         for lo, hi in taken:
-            if candidate + blk.size_bytes <= lo:
+            if candidate + size <= lo:
                 break
-            candidate = max(candidate, align_up(hi, blk.align))
+            if hi > candidate:
+                candidate = align_up(hi, align)
         placed[i] = candidate
     return placed
 

@@ -95,7 +95,7 @@ def exact(space: SearchSpace, contrib: Contributions, memory: MemoryFn, budget: 
     known = len(memo.planned)   # plans of earlier searches, which cost this one nothing
     pending: list[tuple[Candidate, float]] = []   # in value order; the first one not planned yet
 
-    def first_fit():
+    def first_fitting():
         for (c, v), need in zip(pending, memo([c for c, _ in pending])):
             if need <= budget:
                 return Result(c, v, need, True, memo.planned)
@@ -109,13 +109,13 @@ def exact(space: SearchSpace, contrib: Contributions, memory: MemoryFn, budget: 
         pending.append((cand, value))
         if sum(c not in memo.planned for c, _ in pending) < batch:
             continue
-        found = first_fit()
+        found = first_fitting()
         if found is not None:
             return found
         if len(memo.planned) - known >= max_plans:
             return Result(None, None, None, False, memo.planned)
         pending = []
-    return first_fit() or Result(None, None, None, True, memo.planned)   # nothing fits: proven
+    return first_fitting() or Result(None, None, None, True, memo.planned)   # nothing fits: proven
 
 
 def evolve(space: SearchSpace, contrib: Contributions, memory: MemoryFn, budget: int, seed: int = 0,
