@@ -145,8 +145,9 @@ int32_t tte_add_s8_scratch_bytes(const tte_dims *input_dims, const tte_dims *fil
 
 /* ---------------------------------------------------------------------------------------
  * LUT: an element-wise activation as a table over the 256 int8 inputs (HardSwish,
- * HardSigmoid, a standalone Relu/Clip): out[i] = table[in[i] + 128].  The compiler fills the
- * table from the input and output quantization (tinyengine_compiler/ir/activations.py).
+ * HardSigmoid, Sigmoid, Tanh, LeakyRelu, a standalone Relu/Clip): out[i] = table[in[i] + 128].
+ * The compiler fills the table from the input and output quantization
+ * (tinyengine_compiler/ir/activations.py).
  *
  * @param[in]  ctx          scratch; unused (scratch_bytes is 0), may be NULL
  * @param[in]  table        int8 [256], indexed by the input value + 128
@@ -668,6 +669,7 @@ int32_t tte_grad_accumulate_f32_scratch_bytes(const tte_dims *input_dims,
  * @param[in,out] param_inout  tte_sgd_update_f32: the float32 master, updated in place
  * @param[in,out] param_s8_inout, param_s32_inout  tte_sgd_update_int: the int8 or the int32
  *                          parameter, updated in place; exactly one of the two is not NULL
+ *                          (else TTE_ERR_ARG, and nothing changes)
  * @param[out] image_output tte_sgd_update_f32 only: the int8 weights [rows, h, w, C] the
  *                          forward pass reads; the trained columns are rewritten
  *                          (tte_train_common.h's tte_master_to_s8 remakes a whole image)

@@ -279,8 +279,8 @@ def _sgd(g, n, tag, ref, inputs):
     # an int8 / int32 update takes its parameter in the int8 or the int32 slot, and rounds to
     # nearest (NULL) or with the engine's draws counter
     draws = "tte_ram.draws" if rounds_stochastically(n) else "NULL"
-    stored = ([master_name(ref(param)), ref(param)] if storage == "float32" else
-              [ref(param), "NULL", draws] if storage == "int8" else ["NULL", ref(param), draws])
+    stored = {"float32": [master_name(ref(param)), ref(param)], "int8": [ref(param), "NULL", draws],
+              "int32": ["NULL", ref(param), draws]}[storage]
     velocity = velocity_name(ref(param)) if has_momentum(n) else "NULL"
     rows = BLOCK if g.producer(grad).attrs.get("fused_update") == n.name else "NULL"
     return Call(kernel_for(g, n).symbol, ["&tte_no_scratch", f"&tte_ram.sgd[{entry}]", f"&{tag}_p_dims",

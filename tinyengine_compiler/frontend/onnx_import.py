@@ -20,9 +20,9 @@ permuted from CHW to HWC order at compile time.  The classifier takes one IR for
 Gemm/MatMul (in a float model also MatMul + Add of a constant, folded as its bias) or a 1x1
 Conv on a 1x1 map (`onnx_rules.classifier_as_fully_connected`) is a FULLY_CONNECTED.
 The element-wise activations of `ir/activations.py`'s table (HardSigmoid, HardSwish, LeakyRelu,
-...) and a Relu/Clip with nothing to fuse into are LUTs (a 256-entry table); `Mul(x,
-HardSigmoid(x))` is one LUT; any other Mul of two activations
-is a MUL (same shapes, or one value a channel).  docs/ops.md lists every op and its IR form.
+Sigmoid, Tanh) and a Relu/Clip with nothing to fuse into are LUTs (a 256-entry table);
+`Mul(x, HardSigmoid(x))` is one LUT; any other Mul of two activations is a MUL (same shapes, or
+one value a channel).  docs/ops.md lists every op and its IR form.
 Identity and Dropout are skipped.  Every refusal names the node and the reason.
 """
 

@@ -87,6 +87,18 @@ def _sigmoid(x: np.ndarray, attrs: dict) -> np.ndarray:
         return x.dtype.type(1) / (x.dtype.type(1) + np.exp(-x))
 
 
+def _sigmoid_slope(x: np.ndarray, attrs: dict) -> np.ndarray:
+    """s(x) * s(-x): the same as s * (1 - s) without the cancellation of 1 - s where s nears 1."""
+    return _sigmoid(x, attrs) * _sigmoid(-x, attrs)
+
+
+def _tanh_slope(x: np.ndarray, attrs: dict) -> np.ndarray:
+    """1 - tanh(x)^2 as 4e / (1 + e)^2, e = exp(-2|x|): no cancellation where tanh nears +-1,
+    and no overflow."""
+    e = np.exp(x.dtype.type(-2) * np.abs(x))
+    return x.dtype.type(4) * e / ((x.dtype.type(1) + e) * (x.dtype.type(1) + e))
+
+
 ACTIVATIONS: dict[str, Activation] = {
     # Relu and Clip with nothing to fuse into (the front end's clamp handler makes them)
     "clip": Activation(_clip, _clip_slope),
@@ -96,8 +108,8 @@ ACTIVATIONS: dict[str, Activation] = {
     "leakyrelu": Activation(lambda x, a: np.where(x >= 0, x, x * x.dtype.type(a["alpha"])),
                             lambda x, a: np.where(x > 0, x.dtype.type(1), x.dtype.type(a["alpha"])),
                             "LeakyRelu", (("alpha", 0.01),)),
-    "sigmoid": Activation(_sigmoid, lambda x, a: _sigmoid(x, a) * (x.dtype.type(1) - _sigmoid(x, a)), "Sigmoid"),
-    "tanh": Activation(lambda x, a: np.tanh(x), lambda x, a: x.dtype.type(1) - np.tanh(x) * np.tanh(x), "Tanh"),
+    "sigmoid": Activation(_sigmoid, _sigmoid_slope, "Sigmoid"),
+    "tanh": Activation(lambda x, a: np.tanh(x), _tanh_slope, "Tanh"),
     # Mul(x, HardSigmoid(x)), fused by the front end's Mul handler
     "mul_hardsigmoid": Activation(_x_hard_sigmoid, _x_hard_sigmoid_slope),
 }

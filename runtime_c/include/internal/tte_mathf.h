@@ -38,6 +38,13 @@ static inline uint32_t tte_f32_bits(float x)
     return u;
 }
 
+/** 1 when x is a NaN, by its bits: the engine is built with -fno-fast-math, but a comparison
+ *  x != x would be folded away by a build that is not (plain -Ofast assumes no NaNs). */
+static inline int32_t tte_f32_is_nan(float x)
+{
+    return (tte_f32_bits(x) & 0x7FFFFFFFu) > 0x7F800000u;
+}
+
 /** The float32 with the given bits. */
 static inline float tte_f32_from_bits(uint32_t u)
 {
@@ -54,7 +61,7 @@ static inline float tte_expf(float x)
     const float ln2_lo = 0x1.7f7d1cp-20f;
     float t, nf, r, p;
     int32_t n;
-    if (x != x) {
+    if (tte_f32_is_nan(x)) {
         return x;
     }
     x = x < -87.0f ? -87.0f : x;
@@ -102,7 +109,7 @@ static inline float tte_logf(float x)
     const float sqrt_half = 0x1.6a09e6p-1f;
     int32_t e;
     float m, ef, f, s, z, p;
-    if (x != x) {
+    if (tte_f32_is_nan(x)) {
         return x;
     }
     m = tte_frexpf(x, &e);

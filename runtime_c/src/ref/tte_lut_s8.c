@@ -1,7 +1,8 @@
 /*
  * Title:       tte_lut_s8.c
  * Description: LUT, an int8 element-wise activation read from a table of its 256 values
- *              (HardSwish, HardSigmoid, a Relu or Clip not fused into a conv).
+ *              (HardSwish, HardSigmoid, Sigmoid, Tanh, LeakyRelu, a Relu or Clip not fused
+ *              into a conv).
  *
  * Layout:      any; input and output hold n * h * w * c int8 values in the same order.
  * Quantization: none here: table[v + 128] is the int8 output for input v, made by the

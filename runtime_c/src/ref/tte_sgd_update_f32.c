@@ -18,6 +18,7 @@
  * gradient holds only that block of rows and only those rows change.  No scratch memory.
  */
 #include "internal/tte_checks.h"
+#include "internal/tte_mathf.h"
 #include "internal/tte_train_common.h"
 #include "tte_kernels.h"
 
@@ -30,7 +31,7 @@ static float apply_step(float old, float step)
     const float moved = old - step;
     const float lo = old < -TTE_MASTER_LIMIT ? old : -TTE_MASTER_LIMIT;
     const float hi = old > TTE_MASTER_LIMIT ? old : TTE_MASTER_LIMIT;
-    return moved != moved ? old : moved < lo ? lo : moved > hi ? hi : moved;
+    return tte_f32_is_nan(moved) ? old : moved < lo ? lo : moved > hi ? hi : moved;
 }
 
 tte_status tte_sgd_update_f32(const tte_ctx *ctx, const tte_sgd_params *p,

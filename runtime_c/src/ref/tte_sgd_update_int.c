@@ -30,7 +30,7 @@ TTE_NO_SCRATCH(tte_sgd_update_int)
 static int8_t step_s8(int8_t value, float step, uint32_t *draws)
 {
     const float r = tte_round_step(step, draws);
-    if (step != step) {
+    if (tte_f32_is_nan(step)) {
         return value; /* a NaN step changes nothing (tte_train_common.h) */
     }
     const int32_t delta = r >= 512.0f ? 512 : r <= -512.0f ? -512 : (int32_t)r;
@@ -46,7 +46,7 @@ static int8_t step_s8(int8_t value, float step, uint32_t *draws)
 static int32_t step_s32(int32_t value, float step, uint32_t *draws)
 {
     const float r = tte_round_step(step, draws);
-    if (step != step) {
+    if (tte_f32_is_nan(step)) {
         return value; /* a NaN step changes nothing (tte_train_common.h) */
     }
     const float clamped = r >= 4294967296.0f ? 4294967296.0f : r <= -4294967296.0f ? -4294967296.0f : r;
