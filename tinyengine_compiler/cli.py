@@ -380,7 +380,10 @@ def _search_options(fn):
     allocate with them), but no --update: the scheme is what is searched."""
     return _decorated(fn, [click.option("--num-classes", type=click.IntRange(min=2), required=True,
                                         help="Classes of the task: a new classifier that trains in full."),
-                           *STEP_OPTIONS, *ENGINE_BUILD_OPTIONS, SEED_OPTION])
+                           *STEP_OPTIONS, *ENGINE_BUILD_OPTIONS,
+                           click.option("--seed", type=int, default=0, show_default=True,
+                                        help="Seed of the new classifier, of every run's image order and flips, "
+                                             "and of the evolutionary search.")])
 
 
 @main.command("search")
@@ -414,23 +417,36 @@ def search_cmd(model, dataset, options, train_per_class, test_per_class, epochs,
     protocol = Protocol(train_per_class or defaults[0], test_per_class or defaults[1], epochs or defaults[2], lr,
                         options.seed)
 
-    class Bar:   # the progress protocol of search(): update(k), close()
+    class Bar:   # the progress protocol of search(): update(k), close(); a count when the total is unknown
         def __init__(self, label, total):
-            self.bar = click.progressbar(length=max(total, 1), label=label, file=sys.stderr).__enter__()
+            self.label, self.count = label, 0
+            self.bar = None if total is None else \
+                click.progressbar(length=max(total, 1), label=label, file=sys.stderr).__enter__()
 
         def update(self, k):
-            self.bar.update(k)
+            self.count += k
+            if self.bar is None:
+                click.echo(f"\r{self.label}: {self.count}", nl=False, err=True)
+            else:
+                self.bar.update(k)
 
         def close(self):
-            self.bar.__exit__(None, None, None)
+            if self.bar is None:
+                click.echo(f"\r{self.label}: {self.count}", err=True)
+            else:
+                self.bar.__exit__(None, None, None)
 
     result = search(model, dataset, options.num_classes, options.budget_bytes, protocol, out, options=options,
                     quick=quick, jobs=jobs, cache_dir=cache_dir, progress=Bar,
                     echo=lambda line: click.echo(line, err=True))
     proof = "the proven optimum" if result["proven_optimal"] else "the best the evolutionary search found"
+    lower = result["lower_budget"]
     click.echo(f"wrote {out}: {json.dumps(result['scheme'])}, planned SRAM {result['planned_sram_bytes']} B "
                f"({result['planned_sram_bytes'] / 1024:.1f} KB), summed contribution "
-               f"{result['summed_contribution']:+.1f} points, {proof} ({result['runs']} runs, {result['plans']} plans)")
+               f"{result['summed_contribution']:+.1f} points, {proof} ({result['runs']} runs, {result['plans']} plans); "
+               f"at 0.7x the budget ({lower['budget_bytes']} B): "
+               f"{json.dumps(lower['scheme']) if lower['scheme'] else 'nothing fits'}")
+    click.echo(f"compile it with: {result['compile_command']}")
 
 
 @main.command("simulate")

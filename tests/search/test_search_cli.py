@@ -5,6 +5,7 @@ memory of a candidate against `tte plan` of the scheme file written for it."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from tinyengine_compiler.cli import main
 from tinyengine_compiler.frontend import load_model
 from tinyengine_compiler.pipeline import Options
 from tinyengine_compiler.search.memory import PlannedMemory
-from tinyengine_compiler.search.runs import RunCache
+from tinyengine_compiler.search.runs import Inputs, RunCache, file_sha256
 from tinyengine_compiler.search.space import Candidate, search_space
 
 CLASSES = 3
@@ -55,12 +56,59 @@ def test_search_writes_a_scheme_that_compiles_under_its_budget_and_resumes(famil
     compiled = CliRunner().invoke(main, ["compile", model, "--update", str(out), "--num-classes", str(CLASSES),
                                          "--budget", "200KB", "-o", str(tmp_path / "engine")])
     assert compiled.exit_code == 0, compiled.output
-    # a second search runs nothing again: every run and plan comes from the cache
-    cached = sorted(p.name for p in (tmp_path / "scheme.cache").iterdir())
+    assert first.output.strip().splitlines()[-1] == \
+        f"compile it with: tte compile {model} --update {out} --num-classes {CLASSES} --budget 204800 -o OUT"
+    # a second search runs nothing again: every run and plan comes from the cache, unchanged
+    cache = tmp_path / "scheme.cache"
+    stamps = {p.name: p.stat().st_mtime_ns for p in cache.iterdir()}
     again = _search(model, image_folder, out, "--budget", "200KB")
-    assert again.exit_code == 0 and "(0 of " not in again.output
-    assert sorted(p.name for p in (tmp_path / "scheme.cache").iterdir()) == cached
+    assert again.exit_code == 0, again.output
+    phases = re.findall(r"fine-tuning runs \((\d+) of (\d+) cached\)", again.output)
+    assert len(phases) == 2 and all(a == b for a, b in phases), phases
+    assert {p.name: p.stat().st_mtime_ns for p in cache.iterdir()} == stamps
     assert json.loads(out.read_text()) == scheme
+
+
+def test_two_processes_measure_what_one_does(family_models, image_folder, tmp_path):
+    model = family_models["mobilenetv3"]["int8"]
+    one = _search(model, image_folder, tmp_path / "one.json")
+    two = _search(model, image_folder, tmp_path / "two.json", "--jobs", "2")
+    assert one.exit_code == 0 and two.exit_code == 0, two.output
+    contributions = [(tmp_path / f"{n}.md").read_text().split("## The choice")[0].split("## Contributions")[1]
+                     for n in ("one", "two")]
+    assert contributions[0] == contributions[1]
+
+
+def test_the_options_that_shape_the_engine_go_into_the_scheme(family_models, image_folder, tmp_path):
+    model = family_models["mobilenetv3"]["int8"]
+    out = tmp_path / "scheme.json"
+    result = _search(model, image_folder, out, "--storage", "float32", "--kernels", "portable", "--no-reorder")
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["weight_storage"] == "float32"
+    assert "--no-reorder" in result.output.strip().splitlines()[-1]
+    planned = int(result.output.split("planned SRAM ")[1].split(" B")[0])
+    plan = CliRunner().invoke(main, ["plan", model, "--update", str(out), "--num-classes", str(CLASSES), "--no-reorder",
+                                     "--json"])
+    assert plan.exit_code == 0 and json.loads(plan.output)["peak_sram_bytes"] == planned
+
+
+@pytest.mark.parametrize("dataset, classes, message", [
+    ("fashion-vww", 3, "--dataset fashion-vww has 2 classes; use --num-classes 2"),
+    (None, 2, "has 3 classes; use --num-classes 3 (or a folder of just the class subfolders to train)")])
+def test_a_class_count_the_data_does_not_have_is_refused(family_models, image_folder, tmp_path, dataset, classes,
+                                                         message):
+    result = CliRunner().invoke(main, ["search", family_models["mobilenetv3"]["int8"], "--dataset",
+                                       dataset or image_folder, "--num-classes", str(classes), "--quick",
+                                       "-o", str(tmp_path / "s.json")])
+    assert result.exit_code == 2 and result.output.strip().splitlines()[-1].endswith(message), result.output
+    assert not (tmp_path / "s.json").exists()
+
+
+def test_a_float_model_is_refused_in_one_line(family_models, image_folder, tmp_path):
+    result = _search(family_models["mobilenetv3"]["float"], image_folder, tmp_path / "s.json")
+    assert result.exit_code != 0
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("error: ") and "internal error" not in line
 
 
 def test_a_budget_nothing_fits_is_one_line_and_writes_nothing(family_models, image_folder, tmp_path):
@@ -88,7 +136,8 @@ def test_a_candidates_memory_is_tte_plan_of_its_scheme_file(family_models, tmp_p
     # the deepest biases and every weight layer at a middle ratio: a candidate that trains a lot
     c = Candidate(space.depths[-1], tuple(space.ratios[len(space.ratios) // 2] for _ in space.layers))
     options = Options(num_classes=CLASSES)
-    need = PlannedMemory(model, g, space, options, RunCache(str(tmp_path / "cache"), "test"))([c])[0]
+    inputs = Inputs(model, file_sha256(model))
+    need = PlannedMemory(inputs, space, options, RunCache(str(tmp_path / "cache"), {"test": 1}))([c])[0]
     (tmp_path / "c.json").write_text(json.dumps(space.scheme_json(c)))
     plan = CliRunner().invoke(main, ["plan", model, "--update", str(tmp_path / "c.json"), "--num-classes", str(CLASSES),
                                      "--json"])

@@ -58,8 +58,7 @@ def load_split(name: str, classes: list[int], train_per_class: int, test_per_cla
         tr = _take(images, labels, classes, 0, train_per_class, name)
         te = _take(images, labels, classes, train_per_class, test_per_class, name)
     else:
-        raise ConfigError(f"--dataset {name}: expected fashion-mnist, fashion-vww, digits or a folder of "
-                          "class subfolders of images")
+        raise _unknown(name)
     return _rgb(tr[0], size), tr[1], _rgb(te[0], size), te[1]
 
 
@@ -95,8 +94,28 @@ def _read_idx_pair(prefix: str, folder: str):
     return images, labels
 
 
+def class_count(name: str) -> int:
+    """How many classes data set `name` has (a folder: its class subfolders)."""
+    if name in ("fashion-mnist", "digits"):
+        return 10
+    if name == "fashion-vww":
+        return 2
+    if os.path.isdir(name):
+        return len(_class_folders(name))
+    raise _unknown(name)
+
+
+def _unknown(name: str) -> ConfigError:
+    return ConfigError(f"--dataset {name}: expected fashion-mnist, fashion-vww, digits or a folder of "
+                       "class subfolders of images")
+
+
+def _class_folders(folder: str) -> list[str]:
+    return sorted(d for d in os.listdir(folder) if os.path.isdir(os.path.join(folder, d)) and not d.startswith("."))
+
+
 def _read_folder(folder: str, classes: list[int], per_class: int):
-    subdirs = sorted(d for d in os.listdir(folder) if os.path.isdir(os.path.join(folder, d)) and not d.startswith("."))
+    subdirs = _class_folders(folder)
     images, labels = [], []
     for c in classes:
         if not 0 <= c < len(subdirs):

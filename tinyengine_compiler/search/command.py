@@ -2,21 +2,23 @@
 
 1. Fine-tuning runs on the target data (search/finetune.py, the host C engine) measure each
    part's contribution (search/contribution.py).
-2. The exact search (and, beside it, the evolutionary one) picks the candidate of largest
+2. The evolutionary search (and, on a space of at most EXACT_MAX_SPACE candidates, the exact
+   one, which proves the optimum and checks the evolutionary one) picks the candidate of largest
    summed contribution whose planned SRAM fits the budget (search/optimize.py, memory.py);
    again at 0.7x the budget, for the report.
-3. The scheme JSON, and its report (<stem>.md, <stem>.svg) beside it, are written whole.
+3. The chosen scheme is planned once more from the very JSON about to be written, and must fit.
+   Then <stem>.md, <stem>.svg and the scheme JSON are written, each whole.
 
-Every run and plan is cached in `cache` (search/runs.py), so a search resumes.  The searched
-scheme's planned SRAM is what `tte compile --update <scheme.json>` allocates with the same
-options, so it passes `tte compile --budget` with the budget it was searched for.
+Every run and plan is cached (search/runs.py), so a search resumes.  The searched scheme's
+planned SRAM is what `tte compile --update <scheme.json>` allocates with the same engine
+options (`compile_command` spells the command out).
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
+import math
 import os
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
@@ -25,20 +27,26 @@ from pathlib import Path
 
 import numpy as np
 
-from ..datasets import load_split
-from ..errors import BudgetError, ConfigError
+from ..datasets import class_count, load_split
+from ..errors import BudgetError, ConfigError, TteError
 from ..frontend import load_model
 from ..frontend.inputs import quantize_image
-from ..pipeline import Options
+from ..pipeline import Options, training_engine
+from ..scheme import parse_scheme
 from .contribution import analyse
 from .memory import PlannedMemory
 from .optimize import Result, evolve, exact
 from .report import render_markdown, render_svg
-from .runs import RunCache, finetune_run, set_worker_data
+from .runs import Inputs, RunCache, compiler_fingerprint, data_sha256, file_sha256, finetune_run, run_jobs, \
+    set_worker_inputs
 from .space import Candidate, search_space
 
-LOWER_BUDGET = 0.7        # the report's second budget, a share of the first
-EXACT_MAX_PLANS = 300     # plans the exact search may make before it gives up proving
+LOWER_BUDGET = 0.7          # the report's second budget, a share of the first
+EXACT_MAX_SPACE = 20_000    # the exact search runs on spaces of at most this many candidates ...
+EXACT_MAX_PLANS = 300       # ... and gives up proving after this many plans
+# The options that change what a fine-tuning run computes; the kernel backend, the planner and
+# the schedule order change only the memory (the C is bit-exact with the reference either way).
+RUN_OPTIONS = ("qas", "storage", "rounding", "momentum", "bias_lr_scale", "label_smoothing", "seed")
 
 
 @dataclass(frozen=True)
@@ -63,85 +71,128 @@ def load_task_data(dataset: str, classes: tuple[int, ...], train_per_class: int,
     return quant(tr_x), tr_y, quant(te_x), te_y
 
 
-def _sha256(*arrays) -> str:
-    h = hashlib.sha256()
-    for a in arrays:
-        h.update(np.ascontiguousarray(a).tobytes())
-    return h.hexdigest()
+def compile_command(model_path: str, out: str, budget: int, options: Options) -> str:
+    """The `tte compile` command whose engine the search planned (the scheme file carries the
+    storage and optimizer fields; these are the rest)."""
+    flags = [f"--update {out}", f"--num-classes {options.num_classes}", f"--budget {budget}"]
+    flags += ["--no-qas"] * (not options.qas) + ["--no-reorder"] * (not options.reorder)
+    flags += [f"--kernels {options.kernels}"] * (options.kernels != "portable")
+    flags += [f"--planner {options.planner}"] * (options.planner is not None)
+    flags += [f"--seed {options.seed}"] * (options.seed != 0)
+    return f"tte compile {model_path} {' '.join(flags)} -o OUT"
+
+
+def _check_task(dataset: str, num_classes: int, protocol: Protocol) -> None:
+    have = class_count(dataset)
+    if num_classes > have or (num_classes != have and (dataset == "fashion-vww" or os.path.isdir(dataset))):
+        raise ConfigError(f"--dataset {dataset} has {have} classes; use --num-classes {have}"
+                          + ("" if num_classes > have or dataset == "fashion-vww" else
+                             " (or a folder of just the class subfolders to train)"))
+    if not (math.isfinite(protocol.lr) and protocol.lr > 0):
+        raise ConfigError(f"--lr {protocol.lr}: a learning rate is a positive number")
 
 
 def search(model_path: str, dataset: str, num_classes: int, budget: int, protocol: Protocol, out: str, *,
            options: Options = Options(), quick: bool = False, jobs: int = 1, cache_dir: str | None = None,
            executor=None, progress=None, echo=lambda line: None) -> dict:
     """Search, write `out` (the scheme JSON) and its report; return a summary.  `progress(label,
-    total)` makes a progress bar (an object with update(k) and close()); `executor` replaces the
-    process pool of `jobs`."""
+    total)` makes a progress bar (an object with update(k) and close()); `executor` (any
+    concurrent.futures.Executor) replaces the process pool of `jobs`."""
     if not out.endswith(".json"):
         raise ConfigError(f"-o {out}: the scheme is a .json file")
-    g = load_model(model_path)
+    _check_task(dataset, num_classes, protocol)
+    model_path = os.path.abspath(model_path)
+    dataset = dataset if not os.path.isdir(dataset) else os.path.abspath(dataset)
+    g = load_model(model_path, require_int8=True)
     space = search_space(g, quick=quick)
     options = replace(options, num_classes=num_classes, budget_bytes=budget)
-    classes = tuple(range(num_classes))
-    load_data = functools.partial(load_task_data, dataset, classes, protocol.train_per_class, protocol.test_per_class)
+    load_data = functools.partial(load_task_data, dataset, tuple(range(num_classes)), protocol.train_per_class,
+                                  protocol.test_per_class)
     data = load_data(g)
-    if len(data[2]) == 0:
-        raise ConfigError("--test-per-class 0: the contributions need test images")
-    set_worker_data(model_path, g, data)
-    with open(model_path, "rb") as f:
-        model_sha = hashlib.sha256(f.read()).hexdigest()
-    cache = RunCache(cache_dir or f"{os.path.splitext(out)[0]}.cache", model_sha)
-    data_sha = _sha256(*data)
-    run_options = {k: v for k, v in asdict(options).items() if k not in ("budget_bytes", "num_classes")}
+    model_sha = file_sha256(model_path)
+    inputs = Inputs(model_path, model_sha, load_data, data_sha256(data))
+    set_worker_inputs(inputs, g, data)
+    cache = RunCache(cache_dir or f"{os.path.splitext(out)[0]}.cache",
+                     {"model": model_sha, "compiler": compiler_fingerprint()})
+    run_options = {k: v for k, v in asdict(options).items() if k in RUN_OPTIONS}
     bar = progress or (lambda label, total: _NoBar())
-    pool = executor or (ProcessPoolExecutor(jobs) if jobs > 1 else None)
     echo(f"search space: {space.size()} candidates (bias depths {list(space.depths)}; weight layers "
          f"{list(space.layers)} at ratios {list(space.ratios)})")
-    memory = PlannedMemory(model_path, g, space, options, cache, pool)
-    smallest = memory([space.smallest()])[0]
-    if smallest > budget:   # before any run: nothing of the space can fit
-        if executor is None and pool is not None:
-            pool.shutdown()
-        raise BudgetError(f"no scheme of the search space fits {budget} B; the classifier alone needs {smallest} B")
+    pool = executor or (ProcessPoolExecutor(jobs) if jobs > 1 else None)
     try:
+        memory = PlannedMemory(Inputs(model_path, model_sha), space, options, cache, pool)
+        smallest = memory([space.smallest()])[0]
+        if smallest > budget:   # before any run: nothing of the space can fit
+            raise BudgetError(f"no scheme of the search space fits {budget} B; the classifier alone needs "
+                              f"{smallest} B")
+
         def top1(cands: list[Candidate]) -> list[float]:
-            keys = [{"kind": "finetune", "data": data_sha, "protocol": asdict(protocol), "options": run_options,
-                     "scheme": space.scheme_json(c), "num_classes": num_classes} for c in cands]
-            todo = [(c, k) for c, k in zip(cands, keys) if cache.get(k) is None]
+            keys = {c: {"kind": "finetune", "data": inputs.data_sha256, "protocol": asdict(protocol),
+                        "options": run_options, "scheme": space.scheme_json(c), "num_classes": num_classes}
+                    for c in cands}
+            todo = [c for c in cands if cache.get(keys[c]) is None]
             b = bar(f"fine-tuning runs ({len(cands) - len(todo)} of {len(cands)} cached)", len(todo))
-            args = [(model_path, load_data, space.scheme(c), num_classes, asdict(protocol), run_options) for c, _ in todo]
-            for (c, k), result in zip(todo, _each(finetune_run, args, pool)):
-                cache.put(k, result)
+
+            def done(c, result):
+                cache.put(keys[c], result)
                 b.update(1)
+
+            run_jobs(finetune_run, [(c, (inputs, space.scheme(c), num_classes, asdict(protocol), run_options))
+                                    for c in todo], pool, done)
             b.close()
-            return [cache.get(k)["top1"] for k in keys]
+            return [cache.get(keys[c])["top1"] for c in cands]
 
         contrib, base, measured = analyse(space, top1)
-        choices: list[tuple[int, Result]] = []
-        planned: dict[Candidate, int] = {}
-        for b in (budget, int(budget * LOWER_BUDGET)):
-            echo(f"searching under {b} B ({len(planned)} candidates planned so far)")
-            best = exact(space, contrib, memory, b, EXACT_MAX_PLANS, batch=max(1, jobs), planned=planned)
-            evolved = evolve(space, contrib, memory, b, seed=protocol.seed, batch=max(1, jobs), planned=planned,
-                             population=12 if quick else 24, generations=10 if quick else 30)
-            chosen = best if best.complete else max((best, evolved), key=lambda r: -1e9 if r.found is None else r.value)
-            choices.append((b, chosen))
-            if best.complete and evolved.found != best.found:
-                echo(f"under {b} B the evolutionary search found {_said(space, evolved)}; the exact optimum is "
-                     f"{_said(space, best)}")
-    finally:
+        choices = _choose(space, contrib, memory, [budget, int(budget * LOWER_BUDGET)], protocol.seed, quick,
+                          max(1, jobs), bar, echo)
+    except BaseException:
         if executor is None and pool is not None:
-            pool.shutdown()
-    top = choices[0][1]   # the classifier alone fits, so the exact search finds one
-    title = f"tte search: {os.path.basename(model_path)} on {dataset}, {num_classes} classes"
+            pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    if executor is None and pool is not None:
+        pool.shutdown()
+    top = choices[0][1]   # the classifier alone fits, and the evolutionary search starts from it
     scheme = {**space.scheme_json(top.found), **_scheme_options(options)}
-    _write_all({out: json.dumps(scheme, indent=2) + "\n",
-                os.path.splitext(out)[0] + ".md": render_markdown(title, space, contrib, base, measured, choices,
-                                                                  {"describe": protocol.describe()}),
-                os.path.splitext(out)[0] + ".svg": render_svg(title, space, contrib, choices)})
+    text = json.dumps(scheme, indent=2) + "\n"
+    again = training_engine(g, parse_scheme(json.loads(text), os.path.basename(out)), options).summary
+    if again.get("peak_sram_bytes") != top.bytes or top.bytes > budget:
+        raise TteError(f"internal error: the scheme file plans to {again.get('peak_sram_bytes')} B, the search "
+                       f"planned {top.bytes} B under {budget} B")
+    command = compile_command(model_path, out, budget, options)
+    title = f"tte search: {os.path.basename(model_path)} on {dataset}, {num_classes} classes"
+    stem = os.path.splitext(out)[0]
+    _write_all({stem + ".md": render_markdown(title, space, contrib, base, measured, choices,
+                                              {"describe": protocol.describe(), "compile": command}),
+                stem + ".svg": render_svg(title, space, contrib, choices),
+                out: text})
+    lower = choices[1][1]
     return {"scheme": scheme, "planned_sram_bytes": top.bytes, "summed_contribution": top.value,
-            "proven_optimal": top.complete, "runs": len(measured), "plans": len(planned),
-            "lower_budget": {"budget_bytes": choices[1][0], "planned_sram_bytes": choices[1][1].bytes,
-                             "scheme": None if choices[1][1].found is None else space.scheme_json(choices[1][1].found)}}
+            "proven_optimal": top.complete, "runs": len(measured), "plans": len(top.planned),
+            "compile_command": command,
+            "lower_budget": {"budget_bytes": choices[1][0], "planned_sram_bytes": lower.bytes,
+                             "scheme": None if lower.found is None else space.scheme_json(lower.found)}}
+
+
+def _choose(space, contrib, memory, budgets, seed, quick, batch, bar, echo) -> list[tuple[int, Result]]:
+    """The result at each budget: the exact one where it proves the optimum, else the evolutionary."""
+    planned: dict[Candidate, int] = {}
+    choices = []
+    for b in budgets:
+        plans = bar(f"planning candidates under {b / 1024:.1f} KB", None)
+        memory.progress = plans.update
+        evolved = evolve(space, contrib, memory, b, seed=seed, batch=batch, planned=planned,
+                         population=12 if quick else 24, generations=10 if quick else 30)
+        chosen = evolved
+        if space.size() <= EXACT_MAX_SPACE:
+            proven = exact(space, contrib, memory, b, EXACT_MAX_PLANS, batch=batch, planned=planned)
+            if proven.complete:
+                chosen = proven
+                if evolved.value != proven.value:
+                    echo(f"under {b} B the evolutionary search found {_said(space, evolved)}; the optimum is "
+                         f"{_said(space, proven)}")
+        plans.close()
+        choices.append((b, chosen))
+    return choices
 
 
 def _scheme_options(options: Options) -> dict:
@@ -150,11 +201,6 @@ def _scheme_options(options: Options) -> dict:
     fields = {"weight_storage": options.storage, "rounding": options.rounding, "momentum": options.momentum,
               "bias_lr_scale": options.bias_lr_scale}
     return {k: v for k, v in fields.items() if v is not None}
-
-
-def _each(fn, args, pool):
-    """fn over args, in order, each result as soon as it and those before it are done."""
-    return (fn(a) for a in args) if pool is None else pool.map(fn, args)
 
 
 def _said(space, r: Result) -> str:
@@ -170,7 +216,8 @@ class _NoBar:
 
 
 def _write_all(files: dict[str, str]) -> None:
-    """Each file whole, none before all are ready: temporary siblings, then renames."""
+    """Each file whole, none before all are ready (temporary siblings, then renames in the
+    given order: the scheme last, so that a scheme file is never older than its report)."""
     staged = []
     try:
         for path, text in files.items():

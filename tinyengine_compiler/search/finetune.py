@@ -103,8 +103,7 @@ def finetune(g: Graph, scheme: UpdateScheme, num_classes: int, data: tuple, step
     """Train `scheme` with a new `num_classes` head (seeded by options.seed) in the host C on
     `data` = (train int8 images [N, 1, S, S, 3], train labels, test images, test labels) over
     `steps` (`schedule`), compiling into `work`; `progress(1)` after each step and each test
-    image.  Returns {"top1", "losses", "cut", "graph": the forward graph with its head,
-    "scheme": the scheme by layer name}."""
+    image.  Returns {"top1", "losses", "cut"}."""
     head, explicit = frozen_cut(g, scheme, num_classes, options.seed)
     tr_x, tr_y, te_x, te_y = data
     if head.cut is not None:
@@ -132,5 +131,4 @@ def finetune(g: Graph, scheme: UpdateScheme, num_classes: int, data: tuple, step
     for x, y in zip(te_x, te_y):
         correct += int(np.argmax(engine.infer(to_cut(x)).astype(np.int32))) == int(y)
         progress(1)
-    return {"top1": correct / max(1, len(te_y)), "losses": losses, "cut": head.cut, "graph": head.graph,
-            "scheme": explicit}
+    return {"top1": correct / max(1, len(te_y)), "losses": losses, "cut": head.cut}

@@ -18,6 +18,7 @@ def render_markdown(title: str, space: SearchSpace, contrib: Contributions, base
                     measured: dict[Candidate, float], choices: list[tuple[int, Result]], protocol: dict) -> str:
     lines = [f"# {title}", "",
              f"Fine-tuning protocol of every run: {protocol['describe']}.", "",
+             f"The memory below is that of `{protocol['compile']}`.", "",
              "## Contributions", "",
              "Top-1 gain in points. Biases of the last d numbered convs, over the classifier alone:", "",
              "| bias depth d | top-1 | contribution |", "|---:|---:|---:|"]
@@ -40,8 +41,9 @@ def render_markdown(title: str, space: SearchSpace, contrib: Contributions, base
             how = "exact (proven optimum)" if r.complete else "evolutionary search"
             lines.append(f"| {_kb(budget)} | {space.describe(r.found)} | {r.value:+.1f} | {_kb(r.bytes)} | {how} |")
     planned = choices[-1][1].planned
-    lines += ["", "## Frontier", "",
-              f"Of the {len(planned)} candidates planned, those no other beats in both SRAM and summed contribution:", "",
+    lines += ["", "## Frontier of the planned candidates", "",
+              f"The search plans only the candidates that can change its answer ({len(planned)} here). Of those, the "
+              "ones no other beats in both SRAM and summed contribution:", "",
               "| planned SRAM | summed contribution | scheme |", "|---:|---:|---|"]
     for need, value, c in frontier(planned, space, contrib):
         lines.append(f"| {_kb(need)} | {value:+.1f} | {space.describe(c)} |")

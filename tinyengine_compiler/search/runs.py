@@ -1,19 +1,20 @@
 """The independent work of a search: its fine-tuning runs and plans, cached and spread over cores.
 
-`RunCache(folder, model_sha256)`: one JSON file per answer, named by the SHA-256 of its key
-(the model's hash, then what the answer depends on: the data's hash, the protocol and the
-candidate for a run; the options and the candidate for a plan).  An answer is written whole
-(to a temporary name, then renamed) the moment it exists, so a search that is interrupted
-resumes without redoing what finished.
+`RunCache(folder, identity)`: one JSON file per answer, named by the SHA-256 of its key: the
+identity (the model file's hash and `compiler_fingerprint()`, so that a changed model or
+compiler never reuses an answer), then what the answer depends on (the data's hash, the
+protocol and the candidate for a run; the engine options and the candidate for a plan).  An
+answer is written whole (a temporary name, then a rename) the moment it exists, so an
+interrupted search resumes without redoing what finished.
 
-`map_jobs(fn, args, executor)`: fn over args, in order.  `executor` is any
-`concurrent.futures.Executor` (`tte search --jobs N` makes a process pool); a cluster's
-executor that honours the same interface serves as well, e.g. Dask's
+`run_jobs(fn, jobs, executor, done)`: fn over each job's arguments, `done(key, result)` as each
+finishes, in any order.  `executor` is any `concurrent.futures.Executor` (`tte search --jobs N`
+makes a process pool); a cluster's executor with the same interface serves as well, e.g. Dask's
 `Client.get_executor()` or loky's `get_reusable_executor()` (joblib's backend).  None runs in
-this process.
+this process.  On an error or an interrupt the jobs not started are cancelled.
 
-`finetune_run(args)` is one fine-tuning run (search/finetune.py) in a worker: it loads the
-model and the data once per process.
+A job names the model and the data by path and hash (`Inputs`); a worker loads them once and
+again whenever a job names others, so a reused executor never runs on a previous search's data.
 """
 
 from __future__ import annotations
@@ -22,20 +23,40 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
+from concurrent.futures import as_completed
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..pipeline import Options
+from .. import __version__
+from ..errors import TteError
+from ..resources import PACKAGE_DIR, runtime_c_dir, templates_dir
 
-_WORKER: dict = {}    # per process: the model and the data of the search
+_WORKER: dict = {}    # per process: {"inputs": Inputs, "g": the model, "data": the data}
+
+
+def compiler_fingerprint() -> str:
+    """A hash of the compiler's code: the package, the C runtime and the templates."""
+    h = hashlib.sha256(__version__.encode())
+    for root, pattern in ((PACKAGE_DIR, "*.py"), (runtime_c_dir(), "*.[ch]"), (templates_dir(), "*.j2")):
+        for path in sorted(Path(root).rglob(pattern)):
+            h.update(path.relative_to(root).as_posix().encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def file_sha256(path: str) -> str:
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
 
 
 class RunCache:
-    def __init__(self, folder: str, model_sha256: str):
-        self.folder, self.model = Path(folder), model_sha256
+    def __init__(self, folder: str, identity: dict):
+        self.folder, self.identity = Path(folder), identity
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def _path(self, key: dict) -> Path:
-        text = json.dumps({"model": self.model, **key}, sort_keys=True)
+        text = json.dumps({**self.identity, **key}, sort_keys=True)
         return self.folder / f"{hashlib.sha256(text.encode()).hexdigest()[:24]}.json"
 
     def get(self, key: dict) -> dict | None:
@@ -51,30 +72,68 @@ class RunCache:
         os.replace(tmp, self._path(key))
 
 
-def map_jobs(fn, args: list, executor=None) -> list:
-    if executor is None or len(args) <= 1:
-        return [fn(a) for a in args]
-    return list(executor.map(fn, args))
+def run_jobs(fn: Callable, jobs: list[tuple[object, tuple]], executor, done: Callable[[object, object], None]) -> None:
+    if executor is None:
+        for key, args in jobs:
+            done(key, fn(args))
+        return
+    futures = {executor.submit(fn, args): key for key, args in jobs}
+    try:
+        for future in as_completed(futures):
+            done(futures[future], future.result())
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
 
 
-def set_worker_data(model_path: str, g, data: tuple) -> None:
-    """Hand this process's model and data to the runs (a forked worker inherits them)."""
-    _WORKER.update(model_path=model_path, g=g, data=data)
+@dataclass(frozen=True)
+class Inputs:
+    """What a job runs on: the model (absolute path, file hash) and how to load the data (a
+    picklable function of the graph) with the hash of what it loads; no data for a plan."""
+    model_path: str
+    model_sha256: str
+    load_data: Callable | None = None
+    data_sha256: str | None = None
+
+
+def data_sha256(data: tuple) -> str:
+    import numpy as np
+
+    h = hashlib.sha256()
+    for a in data:
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+def set_worker_inputs(inputs: Inputs, g, data: tuple | None) -> None:
+    """This process's model and data (a forked worker inherits them)."""
+    _WORKER.update(inputs=inputs, g=g, data=data)
+
+
+def worker_inputs(inputs: Inputs):
+    """(the graph, the data) of `inputs`, loaded here unless this process holds them already."""
+    if _WORKER.get("inputs") != inputs:
+        from ..frontend import load_model
+
+        if file_sha256(inputs.model_path) != inputs.model_sha256:
+            raise TteError(f"{inputs.model_path} changed during the search")
+        g = load_model(inputs.model_path, require_int8=True)
+        data = None if inputs.load_data is None else inputs.load_data(g)
+        if data is not None and data_sha256(data) != inputs.data_sha256:
+            raise TteError("the data set changed during the search")
+        set_worker_inputs(inputs, g, data)
+    return _WORKER["g"], _WORKER["data"]
 
 
 def finetune_run(args) -> dict:
-    """One run: (model path, loader of the data, scheme, num_classes, protocol dict, options) ->
-    {"top1", "loss_last_tenth"}."""
+    """One run: (Inputs, scheme, num_classes, protocol dict, options dict) -> {"top1"}."""
+    from ..pipeline import Options
     from .finetune import finetune, schedule
 
-    model_path, load_data, scheme, num_classes, protocol, options = args
-    if _WORKER.get("model_path") != model_path:
-        from ..frontend import load_model
-        g = load_model(model_path)
-        set_worker_data(model_path, g, load_data(g))
-    data = _WORKER["data"]
+    inputs, scheme, num_classes, protocol, options = args
+    g, data = worker_inputs(inputs)
     steps = schedule(protocol["epochs"], len(data[0]), protocol["lr"], protocol["seed"])
     with tempfile.TemporaryDirectory(prefix="tte-search-") as tmp:
-        out = finetune(_WORKER["g"], scheme, num_classes, data, steps, Path(tmp), Options(**options))
-    tail = out["losses"][-max(1, len(out["losses"]) // 10):]
-    return {"top1": out["top1"], "loss_last_tenth": float(sum(tail) / len(tail))}
+        out = finetune(g, scheme, num_classes, data, steps, Path(tmp), Options(**options))
+    return {"top1": out["top1"]}
