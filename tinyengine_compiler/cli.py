@@ -389,8 +389,8 @@ def _search_options(fn):
 @main.command("search")
 @click.argument("model", type=click.Path(dir_okay=False, exists=True))
 @click.option("--dataset", required=True,
-              help="fashion-mnist, fashion-vww (2 classes), digits, or a folder of class subfolders of PNG, JPEG or "
-                   ".npy images (the first --num-classes folders by name).")
+              help="fashion-mnist (10 classes: the first --num-classes), fashion-vww (2), digits (10: the first "
+                   "--num-classes), or a folder of exactly --num-classes class subfolders of PNG, JPEG or .npy images.")
 @_search_options
 @click.option("--train-per-class", type=click.IntRange(min=1), default=None,
               help="Training images a class of every fine-tuning run.  [default: 50; --quick: 10]")
@@ -425,10 +425,10 @@ def search_cmd(model, dataset, options, train_per_class, test_per_class, epochs,
 
         def update(self, k):
             self.count += k
-            if self.bar is None:
-                click.echo(f"\r{self.label}: {self.count}", nl=False, err=True)
-            else:
+            if self.bar is not None:
                 self.bar.update(k)
+            elif sys.stderr.isatty():
+                click.echo(f"\r{self.label}: {self.count}", nl=False, err=True)
 
         def close(self):
             if self.bar is None:

@@ -20,6 +20,7 @@ import functools
 import json
 import math
 import os
+import shlex
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
@@ -74,16 +75,18 @@ def load_task_data(dataset: str, classes: tuple[int, ...], train_per_class: int,
 def compile_command(model_path: str, out: str, budget: int, options: Options) -> str:
     """The `tte compile` command whose engine the search planned (the scheme file carries the
     storage and optimizer fields; these are the rest)."""
-    flags = [f"--update {out}", f"--num-classes {options.num_classes}", f"--budget {budget}"]
+    flags = [f"--update {shlex.quote(out)}", f"--num-classes {options.num_classes}", f"--budget {budget}"]
     flags += ["--no-qas"] * (not options.qas) + ["--no-reorder"] * (not options.reorder)
     flags += [f"--kernels {options.kernels}"] * (options.kernels != "portable")
     flags += [f"--planner {options.planner}"] * (options.planner is not None)
     flags += [f"--seed {options.seed}"] * (options.seed != 0)
-    return f"tte compile {model_path} {' '.join(flags)} -o OUT"
+    return f"tte compile {shlex.quote(model_path)} {' '.join(flags)} -o OUT"
 
 
 def _check_task(dataset: str, num_classes: int, protocol: Protocol) -> None:
     have = class_count(dataset)
+    if have < 2:
+        raise ConfigError(f"--dataset {dataset}: a folder of at least 2 class subfolders of images, found {have}")
     if num_classes > have or (num_classes != have and (dataset == "fashion-vww" or os.path.isdir(dataset))):
         raise ConfigError(f"--dataset {dataset} has {have} classes; use --num-classes {have}"
                           + ("" if num_classes > have or dataset == "fashion-vww" else
@@ -154,7 +157,9 @@ def search(model_path: str, dataset: str, num_classes: int, budget: int, protoco
     top = choices[0][1]   # the classifier alone fits, and the evolutionary search starts from it
     scheme = {**space.scheme_json(top.found), **_scheme_options(options)}
     text = json.dumps(scheme, indent=2) + "\n"
-    again = training_engine(g, parse_scheme(json.loads(text), os.path.basename(out)), options).summary
+    # the JSON alone with the printed command's options: what a user compiles
+    printed = replace(options, storage=None, rounding=None, momentum=None, bias_lr_scale=None)
+    again = training_engine(g, parse_scheme(json.loads(text), os.path.basename(out)), printed).summary
     if again.get("peak_sram_bytes") != top.bytes or top.bytes > budget:
         raise TteError(f"internal error: the scheme file plans to {again.get('peak_sram_bytes')} B, the search "
                        f"planned {top.bytes} B under {budget} B")
@@ -185,12 +190,11 @@ def _choose(space, contrib, memory, budgets, seed, quick, batch, bar, echo) -> l
         chosen = evolved
         if space.size() <= EXACT_MAX_SPACE:
             proven = exact(space, contrib, memory, b, EXACT_MAX_PLANS, batch=batch, planned=planned)
-            if proven.complete:
-                chosen = proven
-                if evolved.value != proven.value:
-                    echo(f"under {b} B the evolutionary search found {_said(space, evolved)}; the optimum is "
-                         f"{_said(space, proven)}")
+            chosen = proven if proven.complete else evolved
         plans.close()
+        if chosen is not evolved and evolved.value != chosen.value:
+            echo(f"under {b} B the evolutionary search found {_said(space, evolved)}; the optimum is "
+                 f"{_said(space, chosen)}")
         choices.append((b, chosen))
     return choices
 

@@ -11,8 +11,9 @@ asked only when the answer can change the result, and never twice for one candid
   `batch` > 1 it plans that many at a time (on as many processes), in value order.
 * `evolve`: the paper's evolutionary search, seeded: a population of the best fitting
   candidates, children by uniform crossover and mutation; of parents and children, the ones
-  of largest value are planned in that order until the population is full of fitting ones.  A
-  candidate that trains all that one over the budget trains is skipped unplanned.
+  of largest value are planned in that order until the population is full of fitting ones.
+  (Planned SRAM is not monotone in what trains: a larger ratio can need less, as its kernel or
+  placement changes, so no candidate is judged by another's plan.)
 
 Both return a `Result`; `planned` holds every (candidate, bytes) planned, for the frontier.
 """
@@ -129,23 +130,13 @@ def evolve(space: SearchSpace, contrib: Contributions, memory: MemoryFn, budget:
     def random_candidate() -> Candidate:
         return Candidate(int(rng.choice(space.depths)), tuple(float(rng.choice(space.ratios)) for _ in space.layers))
 
-    too_big = [c for c, need in memo.planned.items() if need > budget]
-
-    def covers(c: Candidate, t: Candidate) -> bool:
-        """c trains all that t trains (a deeper or equal bias depth, every ratio at least t's)."""
-        return c.depth >= t.depth and all(a >= b for a, b in zip(c.ratios, t.ratios))
-
     def survivors(pool: list[Candidate]) -> list[Candidate]:
-        """The `population` fitting candidates of largest value, planning down the pool; one that
-        covers a candidate over the budget is taken as over it too, unplanned (training more needs
-        no less SRAM, as a rule: `auto` relies on the same)."""
-        ranked = [c for c in sorted(set(pool), key=lambda c: (-value(c), c))
-                  if c in memo.planned or not any(covers(c, t) for t in too_big)]
+        """The `population` fitting candidates of largest value, planning down the pool."""
+        ranked = sorted(set(pool), key=lambda c: (-value(c), c))
         kept: list[Candidate] = []
         for at in range(0, len(ranked), batch):
             chunk = ranked[at:at + batch]
-            for c, need in zip(chunk, memo(chunk)):
-                (kept if need <= budget else too_big).append(c)
+            kept += [c for c, need in zip(chunk, memo(chunk)) if need <= budget]
             if len(kept) >= population:
                 break
         return kept[:population]

@@ -13,8 +13,9 @@ makes a process pool); a cluster's executor with the same interface serves as we
 `Client.get_executor()` or loky's `get_reusable_executor()` (joblib's backend).  None runs in
 this process.  On an error or an interrupt the jobs not started are cancelled.
 
-A job names the model and the data by path and hash (`Inputs`); a worker loads them once and
-again whenever a job names others, so a reused executor never runs on a previous search's data.
+A job names the model and the data by path and hash (`Inputs`); a worker loads each once, and
+again only when a job names another, so a reused executor never runs on a previous search's
+data.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__
@@ -36,12 +37,14 @@ _WORKER: dict = {}    # per process: {"inputs": Inputs, "g": the model, "data": 
 
 
 def compiler_fingerprint() -> str:
-    """A hash of the compiler's code: the package, the C runtime and the templates."""
+    """A hash of the compiler: every file of the package (code, the stack table, the host
+    driver), the C runtime and the templates."""
     h = hashlib.sha256(__version__.encode())
-    for root, pattern in ((PACKAGE_DIR, "*.py"), (runtime_c_dir(), "*.[ch]"), (templates_dir(), "*.j2")):
-        for path in sorted(Path(root).rglob(pattern)):
-            h.update(path.relative_to(root).as_posix().encode())
-            h.update(path.read_bytes())
+    for root in (PACKAGE_DIR, runtime_c_dir(), templates_dir()):
+        for path in sorted(Path(root).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                h.update(path.relative_to(root).as_posix().encode())
+                h.update(path.read_bytes())
     return h.hexdigest()
 
 
@@ -78,22 +81,29 @@ def run_jobs(fn: Callable, jobs: list[tuple[object, tuple]], executor, done: Cal
             done(key, fn(args))
         return
     futures = {executor.submit(fn, args): key for key, args in jobs}
+    reported = set()
     try:
         for future in as_completed(futures):
             done(futures[future], future.result())
+            reported.add(future)
     except BaseException:
         for future in futures:
             future.cancel()
+        for future in futures:   # keep what finished before the error or the interrupt
+            if future not in reported and future.done() and not future.cancelled() and future.exception() is None:
+                done(futures[future], future.result())
         raise
 
 
 @dataclass(frozen=True)
 class Inputs:
     """What a job runs on: the model (absolute path, file hash) and how to load the data (a
-    picklable function of the graph) with the hash of what it loads; no data for a plan."""
+    picklable function of the graph) with the hash of what it loads; no data for a plan.  Two
+    Inputs are equal by the paths and hashes (the loader, a new object after pickling, is not
+    compared)."""
     model_path: str
     model_sha256: str
-    load_data: Callable | None = None
+    load_data: Callable | None = field(default=None, compare=False)
     data_sha256: str | None = None
 
 
@@ -108,21 +118,28 @@ def data_sha256(data: tuple) -> str:
 
 def set_worker_inputs(inputs: Inputs, g, data: tuple | None) -> None:
     """This process's model and data (a forked worker inherits them)."""
-    _WORKER.update(inputs=inputs, g=g, data=data)
+    _WORKER.update(model=(inputs.model_path, inputs.model_sha256), g=g)
+    if data is not None:
+        _WORKER.update(data_sha256=inputs.data_sha256, data=data)
 
 
 def worker_inputs(inputs: Inputs):
-    """(the graph, the data) of `inputs`, loaded here unless this process holds them already."""
-    if _WORKER.get("inputs") != inputs:
+    """(the graph, the data or None) of `inputs`, each loaded here unless this process holds it
+    already (the model by path and hash, the data by hash)."""
+    if _WORKER.get("model") != (inputs.model_path, inputs.model_sha256):
         from ..frontend import load_model
 
         if file_sha256(inputs.model_path) != inputs.model_sha256:
             raise TteError(f"{inputs.model_path} changed during the search")
-        g = load_model(inputs.model_path, require_int8=True)
-        data = None if inputs.load_data is None else inputs.load_data(g)
-        if data is not None and data_sha256(data) != inputs.data_sha256:
+        _WORKER.update(model=(inputs.model_path, inputs.model_sha256), data_sha256=None,
+                       g=load_model(inputs.model_path, require_int8=True))
+    if inputs.load_data is None:
+        return _WORKER["g"], None
+    if _WORKER.get("data_sha256") != inputs.data_sha256:
+        data = inputs.load_data(_WORKER["g"])
+        if data_sha256(data) != inputs.data_sha256:
             raise TteError("the data set changed during the search")
-        set_worker_inputs(inputs, g, data)
+        _WORKER.update(data_sha256=inputs.data_sha256, data=data)
     return _WORKER["g"], _WORKER["data"]
 
 
