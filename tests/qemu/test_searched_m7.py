@@ -1,6 +1,9 @@
-"""A scheme `tte search` finds for a model that is not from the paper (the MobileNetV3-like
-family model, 64 px) compiles under the budget it was searched for and trains on the emulated
-STM32F746, bit for bit with the host C, in the RAM memory.json gives."""
+"""What `tte search` writes for a model that is not from the paper (the MobileNetV3-like family
+model, 64 px) goes all the way to the emulated STM32F746: the scheme file compiles under the
+budget it was searched for, at the SRAM the search reported, and trains there bit for bit with
+the host C, in the RAM memory.json gives.  (The family model's weights are random, so every run
+is at chance and the search keeps the classifier alone; tests/search checks the choice itself
+against brute force.)"""
 
 from __future__ import annotations
 
@@ -47,7 +50,7 @@ def test_a_searched_scheme_compiles_under_its_budget_and_trains_on_m7(family_mod
     xs = np.stack([quantize_image(g, im) for im in sample_images(len(LABELS), g.tensors[g.inputs[0]].shape[1])])
     got = bench_m7(out, xs, LABELS, LR, plugin=plugin, strict_precision=True, timeout_s=120, opt="-Ofast")
     memory = json.loads((out / "memory.json").read_text())
-    assert memory["peak_sram_bytes"] <= 150 * 1024
+    assert memory["peak_sram_bytes"] == int(searched.output.split("planned SRAM ")[1].split(" B")[0])
     assert got["data_bytes"] + got["bss_bytes"] == memory["data_bss_bytes"] + HARNESS_RAM_BYTES
     host = engine_from_folder(str(out), str(tmp_path / "host"))
     assert got["losses"] == [float(host.train_step(x, y, LR)) for x, y in zip(xs, LABELS)]

@@ -43,8 +43,7 @@ from .runs import Inputs, RunCache, compiler_fingerprint, data_sha256, file_sha2
 from .space import Candidate, search_space
 
 LOWER_BUDGET = 0.7          # the report's second budget, a share of the first
-EXACT_MAX_SPACE = 20_000    # the exact search runs on spaces of at most this many candidates ...
-EXACT_MAX_PLANS = 300       # ... and gives up proving after this many plans
+EXACT_MAX_SPACE = 20_000    # the exact search runs on spaces of at most this many candidates
 # The options that change what a fine-tuning run computes; the kernel backend, the planner and
 # the schedule order change only the memory (the C is bit-exact with the reference either way).
 RUN_OPTIONS = ("qas", "storage", "rounding", "momentum", "bias_lr_scale", "label_smoothing", "seed")
@@ -189,10 +188,11 @@ def _choose(space, contrib, memory, budgets, seed, quick, batch, bar, echo) -> l
                          population=12 if quick else 24, generations=10 if quick else 30)
         chosen = evolved
         if space.size() <= EXACT_MAX_SPACE:
-            proven = exact(space, contrib, memory, b, EXACT_MAX_PLANS, batch=batch, planned=planned)
+            proven = exact(space, contrib, memory, b, batch=batch, planned=planned)
             chosen = proven if proven.complete else evolved
         plans.close()
-        if chosen is not evolved and evolved.value != chosen.value:
+        if chosen is not evolved and evolved.found != chosen.found and \
+                (evolved.value is None or evolved.value < chosen.value - 1e-9):
             echo(f"under {b} B the evolutionary search found {_said(space, evolved)}; the optimum is "
                  f"{_said(space, chosen)}")
         choices.append((b, chosen))

@@ -4,8 +4,7 @@
 search/optimize.py: for each candidate, `pipeline.training_engine(g, scheme,
 options).summary["peak_sram_bytes"]`, the figure `tte plan` prints and memory.json holds (arena,
 trained parameters, static buffers, stack).  Nothing is estimated.  Answers are kept in the run
-cache (search/runs.py), keyed by the options that shape the engine (not the budget, which
-shapes no fixed scheme's engine) and the candidate, so a resumed or repeated search plans
+cache (search/runs.py), keyed by the options that shape the engine and the candidate, so a resumed or repeated search plans
 nothing twice; candidates are planned on the executor's processes.
 """
 
@@ -32,7 +31,8 @@ class PlannedMemory:
         self.executor, self.progress = executor, progress
 
     def key(self, c: Candidate) -> dict:
-        options = {k: v for k, v in asdict(self.options).items() if k != "budget_bytes"}
+        # not the budget (no fixed scheme's engine reads it), the head's seed or label smoothing
+        options = {k: v for k, v in asdict(self.options).items() if k not in ("budget_bytes", "seed", "label_smoothing")}
         return {"kind": "planned_sram", "options": options, "depth": c.depth, "ratios": list(c.ratios),
                 "layers": list(self.space.layers), "num_convs": self.space.num_convs}
 

@@ -15,7 +15,8 @@ asked only when the answer can change the result, and never twice for one candid
   (Planned SRAM is not monotone in what trains: a larger ratio can need less, as its kernel or
   placement changes, so no candidate is judged by another's plan.)
 
-Both return a `Result`; `planned` holds every (candidate, bytes) planned, for the frontier.
+Both return a `Result` whose value is `Contributions.value` (the same sum, in the same order,
+whichever search found it); `planned` holds every (candidate, bytes) planned, for the frontier.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class _Memo:
         return [self.planned[c] for c in cands]
 
 
-def _options(space: SearchSpace, contrib: Contributions) -> list[list[tuple[float, object]]]:
+def _choices_by_dimension(space: SearchSpace, contrib: Contributions) -> list[list[tuple[float, object]]]:
     """Per dimension (the depth, then each layer), its choices as (value, choice), best first."""
     dims = [sorted(((contrib.bias[d], d) for d in space.depths), key=lambda t: (-t[0], t[1]))]
     for layer in space.layers:
@@ -74,7 +75,7 @@ def _options(space: SearchSpace, contrib: Contributions) -> list[list[tuple[floa
 
 def in_value_order(space: SearchSpace, contrib: Contributions):
     """Every candidate of `space`, in decreasing value (ties in a fixed order), made lazily."""
-    dims = _options(space, contrib)
+    dims = _choices_by_dimension(space, contrib)
 
     def total(idx):
         return sum(dims[k][i][0] for k, i in enumerate(idx))
@@ -91,7 +92,11 @@ def in_value_order(space: SearchSpace, contrib: Contributions):
                 heapq.heappush(heap, (-total(nxt), nxt, k))
 
 
-def exact(space: SearchSpace, contrib: Contributions, memory: MemoryFn, budget: int, max_plans: int = 400,
+# The plans the exact search may make without a fit before it gives up proving.
+EXACT_MAX_PLANS = 300
+
+
+def exact(space: SearchSpace, contrib: Contributions, memory: MemoryFn, budget: int, max_plans: int = EXACT_MAX_PLANS,
           batch: int = 1, planned: dict[Candidate, int] | None = None) -> Result:
     memo = _Memo(memory, planned)
     known = len(memo.planned)   # plans of earlier searches, which cost this one nothing
@@ -100,13 +105,13 @@ def exact(space: SearchSpace, contrib: Contributions, memory: MemoryFn, budget: 
     def first_fitting():
         for (c, v), need in zip(pending, memo([c for c, _ in pending])):
             if need <= budget:
-                return Result(c, v, need, True, memo.planned)
+                return Result(c, contrib.value(space, c), need, True, memo.planned)
         return None
 
     for cand, value in in_value_order(space, contrib):
         if not pending and cand in memo.planned:
             if memo.planned[cand] <= budget:
-                return Result(cand, value, memo.planned[cand], True, memo.planned)
+                return Result(cand, contrib.value(space, cand), memo.planned[cand], True, memo.planned)
             continue
         pending.append((cand, value))
         if sum(c not in memo.planned for c, _ in pending) < batch:

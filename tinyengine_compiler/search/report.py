@@ -42,8 +42,8 @@ def render_markdown(title: str, space: SearchSpace, contrib: Contributions, base
             lines.append(f"| {_kb(budget)} | {space.describe(r.found)} | {r.value:+.1f} | {_kb(r.bytes)} | {how} |")
     planned = choices[-1][1].planned
     lines += ["", "## Frontier of the planned candidates", "",
-              f"The search plans only the candidates that can change its answer ({len(planned)} here). Of those, the "
-              "ones no other beats in both SRAM and summed contribution:", "",
+              f"Of the candidates the searches planned ({len(planned)} here), the ones no other beats in both SRAM "
+              "and summed contribution:", "",
               "| planned SRAM | summed contribution | scheme |", "|---:|---:|---|"]
     for need, value, c in frontier(planned, space, contrib):
         lines.append(f"| {_kb(need)} | {value:+.1f} | {space.describe(c)} |")

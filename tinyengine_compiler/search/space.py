@@ -68,7 +68,6 @@ def search_space(g: Graph, quick: bool = False, max_layers: int = 8) -> SearchSp
     n = len(convs)
     fractions = QUICK_DEPTH_FRACTIONS if quick else DEPTH_FRACTIONS
     depths = tuple(sorted({round(n * f) for f in fractions}))
-    half = n - (n + 1) // 2
-    heads = [convs.index(h) for h in block_heads(g) if convs.index(h) >= half]
-    layers = tuple(heads[-(max_layers // 2 if quick else max_layers):]) if heads else ()
+    heads = [convs.index(h) for h in block_heads(g) if convs.index(h) >= n // 2]
+    layers = tuple(heads[len(heads) - min(len(heads), max_layers // 2 if quick else max_layers):])
     return SearchSpace(n, depths, layers, QUICK_RATIOS if quick else RATIOS)
