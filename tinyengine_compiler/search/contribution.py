@@ -20,28 +20,16 @@ from .space import Candidate, SearchSpace
 Top1Fn = Callable[[Sequence[Candidate]], list[float]]
 
 
-def bias_runs(space: SearchSpace) -> list[Candidate]:
-    zeros = (0.0,) * len(space.layers)
-    return [Candidate(d, zeros) for d in space.depths]
-
-
-def weight_runs(space: SearchSpace, base: int) -> list[Candidate]:
-    zeros = (0.0,) * len(space.layers)
-    return [Candidate(base, zeros[:k] + (r,) + zeros[k + 1:])
-            for k in range(len(space.layers)) for r in space.ratios if r]
-
-
 def analyse(space: SearchSpace, top1: Top1Fn) -> tuple[Contributions, int, dict[Candidate, float]]:
     """(the contributions, the base depth, every run's top-1)."""
-    measured: dict[Candidate, float] = {}
-    runs = bias_runs(space)
-    measured.update(zip(runs, top1(runs)))
-    alone = measured[runs[0]]
-    bias = {c.depth: 100.0 * (measured[c] - alone) for c in runs}
+    runs = [space.biases_only(d) for d in space.depths]
+    measured = dict(zip(runs, top1(runs)))
+    alone = measured[space.smallest()]
+    bias = {d: 100.0 * (measured[space.biases_only(d)] - alone) for d in space.depths}
     base = max(space.depths, key=lambda d: (bias[d], -d))
-    base_top1 = measured[Candidate(base, (0.0,) * len(space.layers))]
-    runs = weight_runs(space, base)
+    base_top1 = measured[space.biases_only(base)]
+    parts = [(layer, r) for layer in space.layers for r in space.ratios if r]
+    runs = [space.with_weight(base, layer, r) for layer, r in parts]
     measured.update(zip(runs, top1(runs)))
-    weight = {(space.layers[c.ratios.index(r)], r): 100.0 * (measured[c] - base_top1)
-              for c in runs for r in c.ratios if r}
+    weight = {part: 100.0 * (measured[c] - base_top1) for part, c in zip(parts, runs)}
     return Contributions(bias, weight), base, measured

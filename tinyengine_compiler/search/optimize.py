@@ -41,7 +41,7 @@ class Contributions:
     weight: dict[tuple[int, float], float]
 
     def value(self, space: SearchSpace, c: Candidate) -> float:
-        return self.bias[c.depth] + sum(self.weight[(layer, r)] for layer, r in zip(space.layers, c.ratios) if r)
+        return self.bias[c.depth] + sum(self.weight[part] for part in space.trained(c))
 
 
 @dataclass
@@ -100,21 +100,21 @@ def exact(space: SearchSpace, contrib: Contributions, memory: MemoryFn, budget: 
           batch: int = 1, planned: dict[Candidate, int] | None = None) -> Result:
     memo = _Memo(memory, planned)
     known = len(memo.planned)   # plans of earlier searches, which cost this one nothing
-    pending: list[tuple[Candidate, float]] = []   # in value order; the first one not planned yet
+    pending: list[Candidate] = []   # in value order; the first one not planned yet
 
     def first_fitting():
-        for (c, v), need in zip(pending, memo([c for c, _ in pending])):
+        for c, need in zip(pending, memo(pending)):
             if need <= budget:
                 return Result(c, contrib.value(space, c), need, True, memo.planned)
         return None
 
-    for cand, value in in_value_order(space, contrib):
-        if not pending and cand in memo.planned:
+    for cand, _ in in_value_order(space, contrib):
+        if not pending and cand in memo.planned:   # known already: no batch to wait for
             if memo.planned[cand] <= budget:
                 return Result(cand, contrib.value(space, cand), memo.planned[cand], True, memo.planned)
             continue
-        pending.append((cand, value))
-        if sum(c not in memo.planned for c, _ in pending) < batch:
+        pending.append(cand)
+        if sum(c not in memo.planned for c in pending) < batch:
             continue
         found = first_fitting()
         if found is not None:

@@ -23,7 +23,7 @@ def render_markdown(title: str, space: SearchSpace, contrib: Contributions, base
              "Top-1 gain in points. Biases of the last d numbered convs, over the classifier alone:", "",
              "| bias depth d | top-1 | contribution |", "|---:|---:|---:|"]
     for d in space.depths:
-        c = Candidate(d, (0.0,) * len(space.layers))
+        c = space.biases_only(d)
         lines.append(f"| {d} | {100 * measured[c]:.1f} % | {contrib.bias[d]:+.1f} |")
     lines += ["", f"Weights of each layer at each ratio of its input channels, over the biases of the last "
                   f"{base} convs (the base depth, the best of the table above):", "",

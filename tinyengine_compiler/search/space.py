@@ -41,25 +41,36 @@ class SearchSpace:
     def size(self) -> int:
         return len(self.depths) * len(self.ratios) ** len(self.layers)
 
+    def trained(self, c: Candidate) -> list[tuple[int, float]]:
+        """The (layer, ratio) of each weight layer `c` trains."""
+        return [(layer, r) for layer, r in zip(self.layers, c.ratios) if r]
+
     def scheme(self, c: Candidate, name: str = "searched") -> UpdateScheme:
         """The scheme of `c` in the paper's shorthand (docs/sparse_update.md)."""
-        weights = (("classifier", 1.0),) + tuple((layer, r) for layer, r in zip(self.layers, c.ratios) if r)
-        return UpdateScheme(name, biases=("classifier",), weights=weights, n_bias_update=c.depth,
-                            num_convs=self.num_convs)
+        return UpdateScheme(name, biases=("classifier",), weights=(("classifier", 1.0), *self.trained(c)),
+                            n_bias_update=c.depth, num_convs=self.num_convs)
 
     def scheme_json(self, c: Candidate) -> dict:
         """The JSON `tte compile --update` reads for `c`."""
-        trained = [(layer, r) for layer, r in zip(self.layers, c.ratios) if r]
+        trained = self.trained(c)
         return {"n_bias_update": c.depth, "manual_weight_idx": [layer for layer, _ in trained],
                 "weight_update_ratio": [r for _, r in trained]}
 
     def describe(self, c: Candidate) -> str:
-        weights = ", ".join(f"{layer}@{r:g}" for layer, r in zip(self.layers, c.ratios) if r) or "none"
+        weights = ", ".join(f"{layer}@{r:g}" for layer, r in self.trained(c)) or "none"
         return f"biases of the last {c.depth} convs; weights {weights}"
+
+    def biases_only(self, depth: int) -> Candidate:
+        """The biases of the last `depth` convs and the classifier; no other weight."""
+        return Candidate(depth, (0.0,) * len(self.layers))
+
+    def with_weight(self, depth: int, layer: int, ratio: float) -> Candidate:
+        """biases_only(depth) and the weight of `layer` at `ratio`."""
+        return Candidate(depth, tuple(ratio if x == layer else 0.0 for x in self.layers))
 
     def smallest(self) -> Candidate:
         """The classifier alone."""
-        return Candidate(0, (0.0,) * len(self.layers))
+        return self.biases_only(0)
 
 
 def search_space(g: Graph, quick: bool = False, max_layers: int = 8) -> SearchSpace:
