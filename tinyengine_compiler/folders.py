@@ -1,4 +1,5 @@
-"""Write a folder all or nothing: the compiler never leaves a half-written folder over a good one."""
+"""Write a folder, or a set of files, all or nothing: the compiler never leaves a half-written
+folder or file over a good one."""
 
 from __future__ import annotations
 
@@ -27,3 +28,29 @@ def replace_folder(out_dir: str | Path, fill: Callable[[Path], None]) -> None:
     finally:
         if staging.exists():
             shutil.rmtree(staging)
+
+
+def replace_files(files: list[tuple[str | Path, Callable[[str], None]]]) -> None:
+    """Make each path what its `fill(temporary path)` writes, none before all are written: each
+    fills a temporary sibling, then the renames follow in the given order (a reader that checks
+    the last file sees the others whole)."""
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, fill in files:
+            path = Path(path).resolve()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".new")
+            os.close(fd)
+            staged.append((tmp, path))
+            fill(tmp)
+        for tmp, path in staged:
+            os.replace(tmp, path)
+    finally:
+        for tmp, _ in staged:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+
+
+def replace_file(path: str | Path, fill: Callable[[str], None]) -> None:
+    """`replace_files` of one file."""
+    replace_files([(path, fill)])

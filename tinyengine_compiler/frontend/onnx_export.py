@@ -11,14 +11,12 @@ The file is written to a temporary name and renamed, never left half written.
 
 from __future__ import annotations
 
-import os
-import tempfile
-
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from ..errors import UnsupportedError
+from ..folders import replace_file
 from ..ir import DType, Graph, Node, OpKind, Tensor
 
 OPSET = 13
@@ -155,13 +153,4 @@ def to_onnx(g: Graph) -> onnx.ModelProto:
 def export_qdq(g: Graph, path: str) -> None:
     """Write `to_onnx(g)` to `path` atomically."""
     model = to_onnx(g)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".onnx.tmp", dir=folder)
-    os.close(fd)
-    try:
-        onnx.save(model, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    replace_file(path, lambda tmp: onnx.save(model, tmp))

@@ -21,7 +21,6 @@ import json
 import math
 import os
 import shlex
-import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -30,6 +29,7 @@ import numpy as np
 
 from ..datasets import class_count, load_split
 from ..errors import BudgetError, ConfigError, TteError
+from ..folders import replace_files
 from ..frontend import load_model
 from ..frontend.inputs import quantize_image
 from ..pipeline import Options, training_engine
@@ -165,10 +165,11 @@ def search(model_path: str, dataset: str, num_classes: int, budget: int, protoco
     command = compile_command(model_path, out, budget, options)
     title = f"tte search: {os.path.basename(model_path)} on {dataset}, {num_classes} classes"
     stem = os.path.splitext(out)[0]
-    _write_all({stem + ".md": render_markdown(title, space, contrib, base, measured, choices,
-                                              {"describe": protocol.describe(), "compile": command}),
-                stem + ".svg": render_svg(title, space, contrib, choices),
-                out: text})
+    texts = {stem + ".md": render_markdown(title, space, contrib, base, measured, choices,
+                                           {"describe": protocol.describe(), "compile": command}),
+             stem + ".svg": render_svg(title, space, contrib, choices),
+             out: text}   # the scheme last, so that a scheme file is never older than its report
+    replace_files([(path, functools.partial(_write_text, content)) for path, content in texts.items()])
     lower = choices[1][1]
     return {"scheme": scheme, "planned_sram_bytes": top.bytes, "summed_contribution": top.value,
             "proven_optimal": top.complete, "runs": len(measured), "plans": len(top.planned),
@@ -219,21 +220,5 @@ class _NoBar:
         pass
 
 
-def _write_all(files: dict[str, str]) -> None:
-    """Each file whole, none before all are ready (temporary siblings, then renames in the
-    given order: the scheme last, so that a scheme file is never older than its report)."""
-    staged = []
-    try:
-        for path, text in files.items():
-            folder = os.path.dirname(os.path.abspath(path))
-            os.makedirs(folder, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{Path(path).name}.", suffix=".new")
-            with os.fdopen(fd, "w") as f:
-                f.write(text)
-            staged.append((tmp, path))
-        for tmp, path in staged:
-            os.replace(tmp, path)
-    finally:
-        for tmp, _ in staged:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+def _write_text(text: str, path: str) -> None:
+    Path(path).write_text(text)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import as_completed
@@ -31,6 +30,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import TteError
+from ..folders import replace_file
 from ..resources import PACKAGE_DIR, runtime_c_dir, templates_dir
 
 _WORKER: dict = {}    # per process: {"inputs": Inputs, "g": the model, "data": the data}
@@ -69,10 +69,7 @@ class RunCache:
             return None
 
     def put(self, key: dict, value: dict) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            json.dump(value, f)
-        os.replace(tmp, self._path(key))
+        replace_file(self._path(key), lambda tmp: Path(tmp).write_text(json.dumps(value)))
 
 
 def run_jobs(fn: Callable, jobs: list[tuple[object, tuple]], executor, done: Callable[[object, object], None]) -> None:
