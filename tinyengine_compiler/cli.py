@@ -436,8 +436,7 @@ def search_cmd(model, dataset, options, train_per_class, test_per_class, epochs,
             else:
                 self.bar.__exit__(None, None, None)
 
-    result = search(model, dataset, options.num_classes, options.budget_bytes, protocol, out, options=options,
-                    quick=quick, jobs=jobs, cache_dir=cache_dir, progress=Bar,
+    result = search(model, dataset, protocol, out, options, quick=quick, jobs=jobs, cache_dir=cache_dir, progress=Bar,
                     echo=lambda line: click.echo(line, err=True))
     proof = "the proven optimum" if result["proven_optimal"] else "the best the evolutionary search found"
     lower = result["lower_budget"]

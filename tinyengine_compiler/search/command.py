@@ -94,12 +94,16 @@ def _check_task(dataset: str, num_classes: int, protocol: Protocol) -> None:
         raise ConfigError(f"--lr {protocol.lr}: a learning rate is a positive number")
 
 
-def search(model_path: str, dataset: str, num_classes: int, budget: int, protocol: Protocol, out: str, *,
-           options: Options = Options(), quick: bool = False, jobs: int = 1, cache_dir: str | None = None,
-           executor=None, progress=None, echo=lambda line: None) -> dict:
-    """Search, write `out` (the scheme JSON) and its report; return a summary.  `progress(label,
-    total)` makes a progress bar (an object with update(k) and close()); `executor` (any
-    concurrent.futures.Executor) replaces the process pool of `jobs`."""
+def search(model_path: str, dataset: str, protocol: Protocol, out: str, options: Options, *, quick: bool = False,
+           jobs: int = 1, cache_dir: str | None = None, executor=None, progress=None,
+           echo=lambda line: None) -> dict:
+    """Search under options.budget_bytes for a new options.num_classes head, write `out` (the
+    scheme JSON) and its report; return a summary.  `progress(label, total)` makes a progress bar
+    (an object with update(k) and close()); `executor` (any concurrent.futures.Executor) replaces
+    the process pool of `jobs`."""
+    num_classes, budget = options.num_classes, options.budget_bytes
+    if num_classes is None:
+        raise ConfigError("tte search trains a new head: give --num-classes")
     if not out.endswith(".json"):
         raise ConfigError(f"-o {out}: the scheme is a .json file")
     _check_task(dataset, num_classes, protocol)
@@ -107,7 +111,6 @@ def search(model_path: str, dataset: str, num_classes: int, budget: int, protoco
     dataset = dataset if not os.path.isdir(dataset) else os.path.abspath(dataset)
     g = load_model(model_path, require_int8=True)
     space = search_space(g, quick=quick)
-    options = replace(options, num_classes=num_classes, budget_bytes=budget)
     load_data = functools.partial(load_task_data, dataset, tuple(range(num_classes)), protocol.train_per_class,
                                   protocol.test_per_class)
     data = load_data(g)
