@@ -10,6 +10,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 
+def _created_mode(mode: int) -> int:
+    """`mode` less the process's umask: what open() and mkdir() give a new file or folder.
+    mkstemp and mkdtemp make them private (0600, 0700), which would hide the generated C or
+    a scheme from the rest of a user's group once renamed into place."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return mode & ~umask
+
+
 def replace_folder(out_dir: str | Path, fill: Callable[[Path], None]) -> None:
     """Make `out_dir` what `fill(folder)` writes into an empty folder, all or nothing: `fill`
     writes a sibling temporary folder, which then replaces `out_dir` by renames."""
@@ -17,6 +26,7 @@ def replace_folder(out_dir: str | Path, fill: Callable[[Path], None]) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
     try:
+        os.chmod(staging, _created_mode(0o777))
         fill(staging)
         if out.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
@@ -42,6 +52,7 @@ def replace_files(files: list[tuple[str | Path, Callable[[str], None]]]) -> None
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".new")
             os.close(fd)
             staged.append((tmp, path))
+            os.chmod(tmp, _created_mode(0o666))
             fill(tmp)
         for tmp, path in staged:
             os.replace(tmp, path)
