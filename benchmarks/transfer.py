@@ -1,6 +1,6 @@
 """Transfer learning with the paper's three int8 models: QAS and sparse update on real data,
 the int8 runs executed by the generated C.  The `transfer` section of docs/BENCHMARKS.md and
-docs/transfer.svg / transfer-vww.svg.  Run `python -m benchmarks.transfer` (about two hours on
+docs/transfer.svg / transfer-vww.svg.  Run `python -m benchmarks.transfer` (about three hours on
 2 cores; `--quick` a few minutes; `--json` prints the runs on one line).
 
 Every run fine-tunes one model (a new head for the task's classes, seeded, the same in every
@@ -21,6 +21,9 @@ conclusions compare run seeds 0, 1 and 2 and report the mean and the standard de
 * for analysis, int8 full and sparse with QAS again with float32 master weights
   (`tte compile --storage float32`): the same int8 forward, but steps smaller than half an
   int8 step accumulate instead of being rounded away.
+* fp32 full and int8 full + QAS with stochastic rounding again with a linear lr warm-up over
+  the first tenth of the steps: without it a full-size first step through the random new head
+  sometimes throws a run off for good, in fp32 as well as int8.
 
 Where backpropagation never reaches a frozen prefix of the network, the C runs only the rest:
 the prefix's int8 output for every image is computed once by the prefix's own C inference
@@ -487,7 +490,9 @@ def section(tasks: list[Task], rows: list[dict], models, runs, jobs: int) -> str
              "±2 points with the order alone).  The rows the conclusions compare run "
              f"{SEEDS} seeds, the diagnostic rows one.  SGD-M rows: momentum {MOMENTUM} with the lr "
              f"schedule times {SGDM['lr_scale']:g}, so that a step over like gradients has plain SGD's "
-             "size (at the plain lr they diverged).  Peak KB = the SRAM of the scheme's engine for the whole "
+             "size (at the plain lr they diverged).  Warm-up rows: the same schedule times a linear ramp over the "
+             f"first {100 * WARMUP['warmup']:g} % of the steps (the acceptance compares the two warm-up rows "
+             "with each other).  Peak KB = the SRAM of the scheme's engine for the whole "
              "model, memory.json `peak_sram_bytes` of `tte compile --num-classes N` with the run's "
              "`--storage`, `--rounding` and `--momentum` (arena, trained parameters and their "
              "velocities, static state, worst-case stack); fp32: a what-if figure, the same schedule "
