@@ -394,8 +394,9 @@ def _search_options(fn):
 @_search_options
 @click.option("--train-per-class", type=click.IntRange(min=1), default=None,
               help="Training images a class of every fine-tuning run.  [default: 50; --quick: 10]")
-@click.option("--test-per-class", type=click.IntRange(min=1), default=None,
-              help="Test images a class, whose top-1 is a run's result.  [default: 50; --quick: 20]")
+@click.option("--val-per-class", type=click.IntRange(min=1), default=None,
+              help="Validation images a class, whose top-1 is a run's result: held out from the training data "
+                   "(fashion-mnist and fashion-vww: never the test images).  [default: 50; --quick: 20]")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Epochs of every run.  [default: 2; --quick: 1]")
 @click.option("--lr", type=float, default=0.003, show_default=True,
               help="Peak learning rate of every run (batch 1, cosine schedule).")
@@ -409,12 +410,12 @@ def _search_options(fn):
               help="The scheme JSON (tte compile --update reads it); <stem>.md and <stem>.svg go beside it.")
 @_one_line_errors
 @_with_options
-def search_cmd(model, dataset, options, train_per_class, test_per_class, epochs, lr, jobs, quick, cache_dir, out):
+def search_cmd(model, dataset, options, train_per_class, val_per_class, epochs, lr, jobs, quick, cache_dir, out):
     """Search the sparse-update scheme of largest measured contribution under --budget."""
     from .search.command import Protocol, search
 
     defaults = (10, 20, 1) if quick else (50, 50, 2)
-    protocol = Protocol(train_per_class or defaults[0], test_per_class or defaults[1], epochs or defaults[2], lr,
+    protocol = Protocol(train_per_class or defaults[0], val_per_class or defaults[1], epochs or defaults[2], lr,
                         options.seed)
 
     class Bar:   # the progress protocol of search(): update(k), close(); a count when the total is unknown

@@ -39,7 +39,7 @@ def test_a_searched_scheme_compiles_under_its_budget_and_trains_on_m7(family_mod
     scheme = tmp_path / "scheme.json"
     searched = CliRunner().invoke(main, ["search", model, "--dataset", str(tmp_path / "images"), "--num-classes",
                                          str(CLASSES), "--budget", "150KB", "--quick", "--jobs", "1",
-                                         "--train-per-class", "3", "--test-per-class", "3", "--lr", str(LR),
+                                         "--train-per-class", "3", "--val-per-class", "3", "--lr", str(LR),
                                          "-o", str(scheme)])
     assert searched.exit_code == 0, searched.output
     out = tmp_path / "engine"

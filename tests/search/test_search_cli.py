@@ -35,7 +35,7 @@ def image_folder(tmp_path_factory):
 
 def _search(model, folder, out, *extra):
     return CliRunner().invoke(main, ["search", model, "--dataset", folder, "--num-classes", str(CLASSES), "--quick",
-                                     "--jobs", "1", "--train-per-class", "3", "--test-per-class", "3", "-o", str(out),
+                                     "--jobs", "1", "--train-per-class", "3", "--val-per-class", "3", "-o", str(out),
                                      *extra])
 
 

@@ -107,6 +107,18 @@ def test_load_split_fashion_vww():
         load_split("fashion-vww", [0, 2], 3, 2, 128)
 
 
+def test_the_validation_split_of_fashion_vww_comes_from_the_training_canvases():
+    """Held out for tte search: 2(N + M) canvases of training-file items, the first N of each
+    class train and the next M validate; no test canvas among them."""
+    tr_x, tr_y, va_x, va_y = load_split("fashion-vww", [0, 1], 3, 2, 128, validation=True)
+    pool_x, pool_y = V.make_vww(*_read_idx_pair("train", FASHION_MNIST_DIR), SNEAKER, 10, seed=1)
+    for label in (0, 1):
+        of = pool_x[pool_y == label]
+        assert np.array_equal(tr_x[tr_y == label], of[:3]) and np.array_equal(va_x[va_y == label], of[3:5])
+    test_x = load_split("fashion-vww", [0, 1], 3, 2, 128)[2]
+    assert not any(np.array_equal(v, t) for v in va_x for t in test_x)
+
+
 def test_train_sim_runs_on_fashion_vww(example_models):
     r = CliRunner().invoke(main, [
         "train-sim", example_models["mcunet-5fps"]["int8"], "--update", "last-layer", "--num-classes", "2",

@@ -95,3 +95,19 @@ def test_datasets():
     assert tr_x.shape == (10, 16, 16, 3) and tr_x.dtype == np.uint8 and te_x.shape == (4, 16, 16, 3)
     assert tr_y.tolist() == [0] * 5 + [1] * 5 and te_y.tolist() == [0, 0, 1, 1]
     assert np.array_equal(tr_x[..., 0], tr_x[..., 2]) and tr_x.max() > 200
+
+
+@pytest.mark.skipif(not os.path.isdir(FASHION_MNIST_DIR), reason=f"{FASHION_MNIST_DIR} is absent (Debian package dataset-fashion-mnist)")
+def test_the_validation_split_of_fashion_mnist_is_the_training_files_next_images():
+    import gzip
+    with gzip.open(os.path.join(FASHION_MNIST_DIR, "train-images-idx3-ubyte.gz")) as f:
+        images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28)
+    with gzip.open(os.path.join(FASHION_MNIST_DIR, "train-labels-idx1-ubyte.gz")) as f:
+        labels = np.frombuffer(f.read(), np.uint8, offset=8)
+    tr_x, tr_y, va_x, va_y = load_split("fashion-mnist", [5, 2], 3, 2, 28, validation=True)
+    assert tr_y.tolist() == [0, 0, 0, 1, 1, 1] and va_y.tolist() == [0, 0, 1, 1]
+    for k, c in enumerate((5, 2)):
+        of = images[labels == c]
+        assert np.array_equal(tr_x[3 * k:3 * k + 3, :, :, 1], of[:3])
+        assert np.array_equal(va_x[2 * k:2 * k + 2, :, :, 1], of[3:5])
+    assert not np.array_equal(va_x, load_split("fashion-mnist", [5, 2], 3, 2, 28)[2])

@@ -19,6 +19,12 @@ Grey images are repeated to 3 channels; every image is cropped to the square at 
 (the longer side loses (long - short) // 2 pixels at its start), resized to size x size with
 bilinear interpolation (half-pixel centres, edges clamped) and rounded to uint8.  Labels are the
 positions of the chosen classes in `classes` (0..k-1).
+
+With `validation=True` the second set is held out from the training data instead of the test
+data, for choosing something (tte search's scheme) without looking at the test images: the
+training file's next M images of each class (fashion-mnist), or the canvases of training-file
+items after the first N of each class (fashion-vww, 2(N + M) canvases of seed 1).  Digits and
+folders have no test file: their next M images are the same either way.
 """
 
 from __future__ import annotations
@@ -35,13 +41,22 @@ from .synthetic_vww import make_vww
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
 
 
-def load_split(name: str, classes: list[int], train_per_class: int, test_per_class: int, size: int):
-    """(train images [N, S, S, 3] uint8, train labels, test images, test labels)."""
+def load_split(name: str, classes: list[int], train_per_class: int, test_per_class: int, size: int,
+               validation: bool = False):
+    """(train images [N, S, S, 3] uint8, train labels, test (with `validation`: held-out training)
+    images, their labels)."""
     if name == "fashion-mnist":
         train = _read_idx_pair("train", FASHION_MNIST_DIR)
-        test = _read_idx_pair("t10k", FASHION_MNIST_DIR)
         tr = _take(*train, classes, 0, train_per_class, name)
-        te = _take(*test, classes, 0, test_per_class, name)
+        if validation:
+            te = _take(*train, classes, train_per_class, test_per_class, name)
+        else:
+            te = _take(*_read_idx_pair("t10k", FASHION_MNIST_DIR), classes, 0, test_per_class, name)
+    elif name == "fashion-vww" and validation:
+        x, y = _fashion_vww(classes, train_per_class + test_per_class, 0, size)[:2]
+        tr, te = _take(x, y, [0, 1], 0, train_per_class, name), _take(x, y, [0, 1], train_per_class, test_per_class, name)
+        canvases = lambda part: np.array(part, np.uint8).reshape(-1, size, size, 3)   # noqa: E731
+        return canvases(tr[0]), tr[1], canvases(te[0]), te[1]
     elif name == "fashion-vww":
         return _fashion_vww(classes, train_per_class, test_per_class, size)
     elif name == "digits":

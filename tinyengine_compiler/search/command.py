@@ -52,21 +52,23 @@ RUN_OPTIONS = ("qas", "storage", "rounding", "momentum", "bias_lr_scale", "label
 @dataclass(frozen=True)
 class Protocol:
     train_per_class: int
-    test_per_class: int
+    val_per_class: int      # held out from the training data: the search never sees test images
     epochs: int
     lr: float
     seed: int
 
     def describe(self) -> str:
-        return (f"{self.train_per_class} training and {self.test_per_class} test images a class, {self.epochs} "
-                f"epoch{'s' if self.epochs > 1 else ''}, SGD at batch 1, lr {self.lr:g} on a cosine schedule, "
+        return (f"{self.train_per_class} training and {self.val_per_class} held-out validation images a class, "
+                f"{self.epochs} epoch{'s' if self.epochs > 1 else ''}, SGD at batch 1, lr {self.lr:g} on a cosine schedule, "
                 f"image order and flips of seed {self.seed}")
 
 
-def load_task_data(dataset: str, classes: tuple[int, ...], train_per_class: int, test_per_class: int, g) -> tuple:
-    """(train int8 images [N, 1, S, S, 3], labels, test images, labels) at the model's input."""
+def load_task_data(dataset: str, classes: tuple[int, ...], train_per_class: int, test_per_class: int, g,
+                   validation: bool = False) -> tuple:
+    """(train int8 images [N, 1, S, S, 3], labels, test images, labels) at the model's input; with
+    `validation`, the second set is held out from the training data (datasets.load_split)."""
     tr_x, tr_y, te_x, te_y = load_split(dataset, list(classes), train_per_class, test_per_class,
-                                        g.tensors[g.inputs[0]].shape[1])
+                                        g.tensors[g.inputs[0]].shape[1], validation)
     quant = lambda images: np.stack([quantize_image(g, im) for im in images])   # noqa: E731
     return quant(tr_x), tr_y, quant(te_x), te_y
 
@@ -112,7 +114,7 @@ def search(model_path: str, dataset: str, protocol: Protocol, out: str, options:
     g = load_model(model_path, require_int8=True)
     space = search_space(g, quick=quick)
     load_data = functools.partial(load_task_data, dataset, tuple(range(num_classes)), protocol.train_per_class,
-                                  protocol.test_per_class)
+                                  protocol.val_per_class, validation=True)
     data = load_data(g)
     model_sha = file_sha256(model_path)
     inputs = Inputs(model_path, model_sha, load_data, data_sha256(data))
