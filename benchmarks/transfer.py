@@ -1,6 +1,6 @@
 """Transfer learning with the paper's three int8 models: QAS and sparse update on real data,
 the int8 runs executed by the generated C.  The `transfer` section of docs/BENCHMARKS.md and
-docs/transfer.svg / transfer-vww.svg.  Run `python -m benchmarks.transfer` (about three hours on
+docs/transfer.svg / transfer-vww.svg.  Run `python -m benchmarks.transfer` (about six hours on
 2 cores; `--quick` a few minutes; `--json` prints the runs on one line).
 
 Every run fine-tunes one model (a new head for the task's classes, seeded, the same in every
@@ -21,6 +21,10 @@ conclusions compare run seeds 0, 1 and 2 and report the mean and the standard de
 * for analysis, int8 full and sparse with QAS again with float32 master weights
   (`tte compile --storage float32`): the same int8 forward, but steps smaller than half an
   int8 step accumulate instead of being rounded away.
+* the searched rows: the scheme `tte search` finds under the SRAM of the paper scheme's engine
+  (and under 0.7x of it), searched on images held out from the task's training data and then
+  trained and tested like the paper scheme (out/transfer-search keeps the schemes, the search's
+  reports and its cache; docs/transfer-search-*.svg are its frontiers);
 * fp32 full and int8 full + QAS with stochastic rounding again with a linear lr warm-up over
   the first tenth of the steps: without it a full-size first step through the random new head
   sometimes throws a run off for good, in fp32 as well as int8.
@@ -51,6 +55,7 @@ import json
 import math
 import multiprocessing
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -61,11 +66,12 @@ import numpy as np
 
 from tinyengine_compiler.codegen.context import trained_bytes
 from tinyengine_compiler.errors import TteError
+from tinyengine_compiler.folders import replace_file
 from tinyengine_compiler.frontend import load_model
 from tinyengine_compiler.passes.legalize_bias import legalize_biases
 from tinyengine_compiler.pipeline import Options, for_classes, training_graph, training_schedule
 from tinyengine_compiler.scheme import load_scheme
-from tinyengine_compiler.search.command import load_task_data
+from tinyengine_compiler.search.command import LOWER_BUDGET, Protocol, StderrBar, load_task_data, search
 from tinyengine_compiler.search.finetune import finetune, flipped, frozen_cut
 from tinyengine_compiler.search.finetune import schedule as finetune_schedule
 from tinyengine_compiler.training.float_trainer import FloatTrainer
@@ -77,6 +83,7 @@ from .transfer_memory import fp32_peak_bytes, int8_peak_bytes
 MODELS_DIR = ROOT.parent / "shared" / "models"
 MODELS = ("mbv2-w0.35", "proxyless-w0.3", "mcunet-5fps")
 CACHE_DIR = ROOT / "out" / "transfer-cache"
+SEARCH_DIR = ROOT / "out" / "transfer-search"   # the searched schemes, their reports and run caches
 CACHE_VERSION = 3    # 3: the loss reads the real logits; seeds
 SVG = {"fashion-mnist": "transfer.svg", "fashion-vww": "transfer-vww.svg"}
 SPOT_STEPS = 2
@@ -106,7 +113,7 @@ QUICK = {"fashion-mnist": dict(train_per_class=6, test_per_class=20, epochs=1),
 
 @dataclass(frozen=True)
 class Run:
-    scheme: str          # a preset; "paper" is the model's paper-<model>
+    scheme: str          # a preset; "paper" is the model's paper-<model>; "searched" is tte search's
     precision: str       # "fp32" | "int8"
     qas: bool
     storage: str = "int8"   # int8 runs: trained weights int8 in place, or "float32" masters
@@ -114,11 +121,17 @@ class Run:
     momentum: float = 0.0       # SGD momentum of every trained layer (int8: tte compile --momentum)
     lr_scale: float = 1.0       # the task's lr schedule times this
     warmup: float = 0.0         # the fraction of the steps over which the lr ramps up linearly
+    budget_share: float = 1.0   # "searched": its budget, this share of the paper scheme's compiled SRAM
     # how many image orders (seeds 0, 1, ...) the study runs; not part of what a run is
     seeds: int = field(default=1, compare=False)
 
     def preset(self, model: str) -> str:
+        """The scheme's name in the results ("searched" for every searched one)."""
         return f"paper-{model}" if self.scheme == "paper" else self.scheme
+
+    def scheme_spec(self, model: str, task: Task) -> str:
+        """What load_scheme reads: the preset, or the searched scheme's JSON file."""
+        return str(searched_path(model, task, self.budget_share)) if self.scheme == "searched" else self.preset(model)
 
     def spec(self) -> dict:
         """The fields that differ from their defaults: a run's identity in the cache and the
@@ -148,6 +161,8 @@ RUNS = (Run("full", "fp32", False, seeds=SEEDS),
         Run("bias-only", "int8", True), Run("last-layer", "int8", True),
         Run("full", "int8", True, rounding="stochastic", **SGDM),
         Run("paper", "int8", True, seeds=SEEDS),
+        Run("searched", "int8", True, seeds=SEEDS),
+        Run("searched", "int8", True, budget_share=LOWER_BUDGET, seeds=SEEDS),
         Run("paper", "int8", True, **SGDM),
         Run("paper", "int8", False),
         Run("full", "int8", True, "float32"), Run("paper", "int8", True, "float32"))
@@ -166,6 +181,8 @@ PAPER_CLAIM = {
     Run("bias-only", "int8", True): "below sparse update at similar memory",
     Run("last-layer", "int8", True): "below sparse update",
     Run("paper", "int8", True): "matches full update [within 2 pt] at a fraction of its memory [<= 1/5]",
+    Run("searched", "int8", True): "(tte search at the paper scheme's SRAM) [at least the paper scheme's top-1]",
+    Run("searched", "int8", True, budget_share=LOWER_BUDGET): f"(tte search at {LOWER_BUDGET:g}x that SRAM)",
     Run("paper", "int8", False): "below sparse update with QAS",
     Run("full", "int8", True, "float32"): "(analysis: int8 forward and QAS, weights kept as float32 masters)",
     Run("paper", "int8", True, "float32"): "(analysis: as above, the paper's scheme)",
@@ -188,6 +205,36 @@ def schedule(task: Task, n_train: int, seed: int = SEED, lr_scale: float = 1.0, 
     return finetune_schedule(task.epochs, n_train, lr_scale * task.lr, seed, warmup)
 
 
+# ---- the searched schemes --------------------------------------------------------------------
+
+def searched_path(model: str, task: Task, share: float) -> Path:
+    """The scheme tte search found for `model` on `task` under `share` times the compiled SRAM of
+    the paper's scheme."""
+    return SEARCH_DIR / f"{model}-{task.name}-{share:g}x.json"
+
+
+def run_search(model: str, task: Task, quick: bool, jobs: int, quiet: bool) -> None:
+    """tte search for `model` on `task` under the SRAM of the paper scheme's engine (its row's
+    peak_sram_bytes): its default protocol at the task's lr (quick: the quick task's sizes), on
+    validation images held out from the task's training data, so the test images stay unseen.
+    Writes the scheme at that budget (with the search's report beside it) and at LOWER_BUDGET
+    times it."""
+    if task.classes != tuple(range(len(task.classes))):
+        raise TteError(f"{task.name}: tte search trains the first classes of a data set, not {task.classes}")
+    budget = int8_peak_bytes(model_path(model), f"paper-{model}", len(task.classes))
+    protocol = Protocol.default(quick, task.lr, SEED, *((task.train_per_class, task.test_per_class, task.epochs)
+                                                       if quick else ()))
+    say = (lambda line: None) if quiet else (lambda line: print(f"{model}, {task.name}: {line}", file=sys.stderr))
+    result = search(model_path(model), task.dataset, protocol, str(searched_path(model, task, 1.0)),
+                    Options(num_classes=len(task.classes), budget_bytes=budget, seed=SEED), quick=quick, jobs=jobs,
+                    cache_dir=str(SEARCH_DIR / "cache"), progress=None if quiet else StderrBar, echo=say)
+    lower = result["lower_budget"]["scheme"]
+    if lower is None:
+        raise TteError(f"{model}, {task.name}: no scheme of the search space fits {LOWER_BUDGET:g}x {budget} B")
+    replace_file(searched_path(model, task, LOWER_BUDGET),
+                 lambda path: Path(path).write_text(json.dumps(lower, indent=2) + "\n"))
+
+
 # ---- one run ---------------------------------------------------------------------------------
 
 def model_path(model: str) -> str:
@@ -196,15 +243,15 @@ def model_path(model: str) -> str:
     return str(pkl if pkl.is_file() else MODELS_DIR / f"{model}-int8.onnx")
 
 
-def _graph(model: str, run: Run):
+def _graph(model: str, task: Task, run: Run):
     """(the forward graph, biases legalized; the run's scheme with its weight storage)."""
     g = legalize_biases(load_model(model_path(model)))
-    return g, replace(load_scheme(run.preset(model)), weight_storage=run.storage, rounding=run.rounding,
+    return g, replace(load_scheme(run.scheme_spec(model, task)), weight_storage=run.storage, rounding=run.rounding,
                       momentum=run.momentum)
 
 
 def _fp32_run(model: str, task: Task, run: Run, seed: int, progress) -> dict:
-    g, scheme = _graph(model, run)
+    g, scheme = _graph(model, task, run)
     g, scheme = for_classes(g, scheme, len(task.classes), SEED)
     _, train = training_graph(g, scheme, use_qas=False)
     trainer = FloatTrainer(train, task.lr)
@@ -229,7 +276,7 @@ def _stored(trainer: Trainer, sched) -> bytes:
 
 
 def _int8_run(model: str, task: Task, run: Run, seed: int, progress, work: Path) -> dict:
-    g, scheme = _graph(model, run)
+    g, scheme = _graph(model, task, run)
     options = Options(qas=run.qas, seed=SEED)
     tr_x, tr_y = _DATA[task.name][:2]
     checked = {}
@@ -286,7 +333,11 @@ def _fields(run: Run) -> dict:
 
 def _cache_key(model: str, task: Task, run: Run, seed: int) -> str:
     model_sha = hashlib.sha256(Path(model_path(model)).read_bytes()).hexdigest()
-    text = json.dumps([CACHE_VERSION, model_sha, asdict(task), run.spec(), SEED, seed, SPOT_STEPS], sort_keys=True)
+    # a searched run is the scheme the search wrote (the others' keys stay as they were)
+    searched = [hashlib.sha256(Path(run.scheme_spec(model, task)).read_bytes()).hexdigest()] \
+        if run.scheme == "searched" else []
+    text = json.dumps([CACHE_VERSION, model_sha, asdict(task), run.spec(), SEED, seed, SPOT_STEPS] + searched,
+                      sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
@@ -295,14 +346,23 @@ def _work(task: Task, n_train: int, n_test: int, run: Run) -> int:
 
 
 def study(models, tasks: list[Task], runs, jobs: int, use_cache: bool, quiet: bool,
-          cached_only: bool = False) -> list[dict]:
+          cached_only: bool = False, quick: bool = False) -> list[dict]:
     """Every (task, model, run, seed); cached results are reused, the rest run in `jobs`
-    processes (with `cached_only`, not run: left out).  One row a (task, model, run, seed)."""
+    processes (with `cached_only`, not run: left out).  One row a (task, model, run, seed).
+    The searched runs' schemes are searched first where their files are missing (or not
+    `use_cache`); the search keeps its own cache of runs and plans."""
     import click
 
     results, todo = {}, []
+    shares = {run.budget_share for run in runs if run.scheme == "searched"}
+    for task in tasks:
+        for model in models:
+            missing = not all(searched_path(model, task, share).is_file() for share in shares)
+            if shares and (missing or not use_cache) and not cached_only:
+                run_search(model, task, quick, jobs, quiet)
     work = [(task, model, run, seed) for task in tasks for model in models for run in runs
-            for seed in range(run.seeds)]
+            for seed in range(run.seeds)
+            if run.scheme != "searched" or searched_path(model, task, run.budget_share).is_file()]
     for task, model, run, seed in work:
         path = CACHE_DIR / f"{_cache_key(model, task, run, seed)}.json"
         if use_cache and path.is_file():
@@ -340,9 +400,10 @@ def study(models, tasks: list[Task], runs, jobs: int, use_cache: bool, quiet: bo
         if (task.name, model, run, seed) not in results:
             continue
         r = dict(results[(task.name, model, run, seed)])
-        r["peak_sram_bytes"] = (fp32_peak_bytes(model_path(model), run.preset(model), len(task.classes))
+        spec = run.scheme_spec(model, task)
+        r["peak_sram_bytes"] = (fp32_peak_bytes(model_path(model), spec, len(task.classes))
                                 if run.precision == "fp32" else
-                                int8_peak_bytes(model_path(model), run.preset(model), len(task.classes),
+                                int8_peak_bytes(model_path(model), spec, len(task.classes),
                                                 run.storage, run.rounding, run.momentum))
         rows.append(r)
     return rows
@@ -351,7 +412,8 @@ def study(models, tasks: list[Task], runs, jobs: int, use_cache: bool, quiet: bo
 # ---- report ----------------------------------------------------------------------------------
 
 def _label(r: dict) -> str:
-    scheme = "sparse (paper)" if r["scheme"].startswith("paper-") else r["scheme"]
+    scheme = "sparse (paper)" if r["scheme"].startswith("paper-") else \
+        f"sparse, searched at {r['budget_share']:g}x the paper scheme's SRAM" if r["scheme"] == "searched" else r["scheme"]
     qas = "" if r["precision"] == "fp32" else (", QAS" if r["qas"] else ", no QAS")
     master = ", fp32 master" if r["precision"] == "int8" and r["storage"] == "float32" else ""
     rounding = ", stochastic rounding" if r["rounding"] == "stochastic" else ""
@@ -408,7 +470,8 @@ def table(task: Task, rows: list[dict], models, runs) -> str:
 
 def _select(rows: list[dict], task: Task, **fields) -> list[dict]:
     """The rows of `task` whose fields equal `fields` (storage defaults to the device's int8)."""
-    want = {"storage": "int8", "rounding": "nearest", "momentum": 0.0, "lr_scale": 1.0, "warmup": 0.0, **fields}
+    want = {"storage": "int8", "rounding": "nearest", "momentum": 0.0, "lr_scale": 1.0, "warmup": 0.0,
+            "budget_share": 1.0, **fields}
     return [r for r in rows if r["task"] == task.name and all(r[k] == v for k, v in want.items())]
 
 
@@ -466,6 +529,16 @@ def checks(task: Task, rows: list[dict], models) -> list[str]:
                    f"{sparse[0]['peak_sram_bytes'] / stochastic_full[0]['peak_sram_bytes']:.3f}x the peak SRAM of "
                    f"full; sparse vs int8 full with stochastic rounding ({len(sparse_all)} and "
                    f"{len(stochastic_full)} seeds): {_pt(top1(sparse_all) - top1(stochastic_full))}.")
+    for m in models:
+        paper, searched = same_seeds(pick(m, f"paper-{m}", "int8", True), pick(m, "searched", "int8", True))
+        lower = pick(m, "searched", "int8", True, budget_share=LOWER_BUDGET)
+        if not (paper and searched):
+            continue
+        kb = lambda runs: f"{runs[0]['peak_sram_bytes'] / 1024:.1f} KB"   # noqa: E731
+        out.append(f"{m}: the searched scheme vs the paper's, at its SRAM ({kb(paper)}; searched: {kb(searched)}), on "
+                   f"the {len(paper)} seed{'s' if len(paper) > 1 else ''} both ran: {_pt(top1(searched) - top1(paper))}"
+                   + (f"; searched at {LOWER_BUDGET:g}x that SRAM ({kb(lower)}): {100 * top1(lower):.1f} % top-1"
+                      if lower else "") + ".")
     return out
 
 
@@ -502,9 +575,29 @@ def section(tasks: list[Task], rows: list[dict], models, runs, jobs: int) -> str
     for task in tasks:
         lines += [f"### {task.name}", "", _describe(task, rows), "", table(task, rows, models, runs), ""]
         lines += [f"- {c}" for c in checks(task, rows, models)] + [""]
+        lines += searched_schemes(task, models)
         lines += [f"![{task.name}: top-1 against peak SRAM]({SVG[task.name]})", ""]
     lines += analysis(tasks, rows, models)
     return "\n".join(lines)
+
+
+def frontier_svg(model: str, task: Task) -> str:
+    """The docs/ name of the search's report figure: each part's contribution and the frontier."""
+    return f"transfer-search-{model}-{task.name}.svg"
+
+
+def searched_schemes(task: Task, models) -> list[str]:
+    """The schemes the searched rows trained, with the search's frontier."""
+    out = []
+    for m in models:
+        files = [searched_path(m, task, share) for share in (1.0, LOWER_BUDGET)]
+        if all(p.is_file() for p in files):
+            full, lower = (json.dumps(json.loads(p.read_text()), separators=(",", ":")) for p in files)
+            out.append(f"- {m}: `{full}`; at {LOWER_BUDGET:g}x: `{lower}`; contributions and the frontier of "
+                       f"summed contribution against planned SRAM: [{frontier_svg(m, task)}]({frontier_svg(m, task)})")
+    return ["The searched schemes: `tte search` under the SRAM of the paper scheme's engine, with its default "
+            "protocol at this task's lr, on validation images held out from the training data (the test images "
+            "above stay unseen):", ""] + out + [""] if out else []
 
 
 def analysis(tasks: list[Task], rows: list[dict], models) -> list[str]:
@@ -607,13 +700,15 @@ def main(argv=None) -> int:
     tasks = [replace(TASKS[t], **QUICK[t]) if a.quick else TASKS[t] for t in a.tasks.split(",")]
     runs = RUNS if a.seeds is None else tuple(replace(r, seeds=a.seeds) for r in RUNS)
     try:
-        rows = study(models, tasks, runs, max(1, a.jobs), not a.no_cache, quiet=a.json, cached_only=a.cached_only)
+        rows = study(models, tasks, runs, max(1, a.jobs), not a.no_cache, quiet=a.json, cached_only=a.cached_only,
+                     quick=a.quick)
     except TteError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     if a.json:
         print(json.dumps({"runs": [{k: r[k] for k in ("model", "task", "scheme", "precision", "qas", "storage",
-                                                      "rounding", "momentum", "lr_scale", "warmup", "seed",
+                                                      "rounding", "momentum", "lr_scale", "warmup",
+                                                      "budget_share", "seed",
                                                       "top1",
                                                       "peak_sram_bytes")}
                                    for r in rows]}))
@@ -625,6 +720,10 @@ def main(argv=None) -> int:
         for task in tasks:
             (ROOT / "docs" / SVG[task.name]).write_text(svg(_points(task, rows, runs),
                                                           f"{task.name}: top-1 against peak SRAM"))
+            for model in models:
+                report = searched_path(model, task, 1.0).with_suffix(".svg")
+                if report.is_file():
+                    shutil.copyfile(report, ROOT / "docs" / frontier_svg(model, task))
     print(text)
     return 0
 

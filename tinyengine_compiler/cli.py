@@ -412,32 +412,10 @@ def _search_options(fn):
 @_with_options
 def search_cmd(model, dataset, options, train_per_class, val_per_class, epochs, lr, jobs, quick, cache_dir, out):
     """Search the sparse-update scheme of largest measured contribution under --budget."""
-    from .search.command import Protocol, search
+    from .search.command import Protocol, StderrBar, search
 
-    defaults = (10, 20, 1) if quick else (50, 50, 2)
-    protocol = Protocol(train_per_class or defaults[0], val_per_class or defaults[1], epochs or defaults[2], lr,
-                        options.seed)
-
-    class Bar:   # the progress protocol of search(): update(k), close(); a count when the total is unknown
-        def __init__(self, label, total):
-            self.label, self.count = label, 0
-            self.bar = None if total is None else \
-                click.progressbar(length=max(total, 1), label=label, file=sys.stderr).__enter__()
-
-        def update(self, k):
-            self.count += k
-            if self.bar is not None:
-                self.bar.update(k)
-            elif sys.stderr.isatty():
-                click.echo(f"\r{self.label}: {self.count}", nl=False, err=True)
-
-        def close(self):
-            if self.bar is None:
-                click.echo(f"\r{self.label}: {self.count}", err=True)
-            else:
-                self.bar.__exit__(None, None, None)
-
-    result = search(model, dataset, protocol, out, options, quick=quick, jobs=jobs, cache_dir=cache_dir, progress=Bar,
+    protocol = Protocol.default(quick, lr, options.seed, train_per_class, val_per_class, epochs)
+    result = search(model, dataset, protocol, out, options, quick=quick, jobs=jobs, cache_dir=cache_dir, progress=StderrBar,
                     echo=lambda line: click.echo(line, err=True))
     proof = "the proven optimum" if result["proven_optimal"] else "the best the evolutionary search found"
     lower = result["lower_budget"]

@@ -26,7 +26,23 @@ needs_fashion = pytest.mark.skipif(not os.path.isdir(FASHION_MNIST_DIR),
 def example_dir(example_models, monkeypatch, tmp_path):
     monkeypatch.setattr(T, "MODELS_DIR", Path(example_models["mcunet-5fps"]["int8"]).parent)
     monkeypatch.setattr(T, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr(T, "SEARCH_DIR", tmp_path / "search")
     return T.MODELS_DIR
+
+
+# What the fake tte search of the smoke run "finds" at the budget and at 0.7x of it (tte search
+# itself is tested in tests/search; here, what the study hands it and does with its schemes).
+SEARCHED = {"n_bias_update": 2, "manual_weight_idx": [], "weight_update_ratio": []}
+SEARCHED_LOWER = {"n_bias_update": 0, "manual_weight_idx": [], "weight_update_ratio": []}
+
+
+def fake_search(calls):
+    def search(model, dataset, protocol, out, options, **kw):
+        calls.append(dict(model=model, dataset=dataset, protocol=protocol, options=options, **kw))
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(SEARCHED))
+        return {"lower_budget": {"scheme": SEARCHED_LOWER}}
+    return search
 
 
 @needs_fashion
@@ -50,6 +66,8 @@ def test_json_prints_one_line_with_every_run(example_dir, monkeypatch, capsys):
     stochastic = T.Run("full", "int8", True, rounding="stochastic", seeds=2)
     monkeypatch.setattr(T, "RUNS", tuple(stochastic if r == stochastic else replace(r, seeds=1) for r in T.RUNS))
     assert any(r.momentum for r in T.RUNS)
+    searches = []
+    monkeypatch.setattr(T, "search", fake_search(searches))
     assert T.main(["--quick", "--json", "--models", "mcunet-5fps", "--tasks", "fashion-mnist"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 1
@@ -61,9 +79,23 @@ def test_json_prints_one_line_with_every_run(example_dir, monkeypatch, capsys):
                                             run.rounding, run.momentum, run.warmup, seed) for run, seed in expected]
     for r in runs:
         assert set(r) == {"model", "task", "scheme", "precision", "qas", "storage", "rounding", "momentum",
-                          "lr_scale", "warmup", "seed", "top1", "peak_sram_bytes"}
+                          "lr_scale", "warmup", "budget_share", "seed", "top1", "peak_sram_bytes"}
         assert 0.0 <= r["top1"] <= 1.0 and isinstance(r["peak_sram_bytes"], int)
     assert len(list((T.CACHE_DIR).glob("*.json"))) == len(expected)
+    # one search, under the SRAM of the paper scheme's engine, on held-out images of the quick task's sizes
+    paper = next(r for r in runs if r["scheme"] == "paper-mcunet-5fps" and r["qas"] and r["storage"] == "int8"
+                 and r["rounding"] == "nearest" and not r["momentum"])
+    [call] = searches
+    assert call["options"].budget_bytes == paper["peak_sram_bytes"] and call["options"].num_classes == 10
+    assert call["dataset"] == "fashion-mnist" and call["quick"]
+    assert (call["protocol"].train_per_class, call["protocol"].val_per_class, call["protocol"].epochs) == (1, 1, 1)
+    # the searched rows train the schemes it wrote, and cost what those compile to
+    task = replace(T.TASKS["fashion-mnist"], train_per_class=1, test_per_class=1, epochs=1)
+    for share, scheme in ((1.0, SEARCHED), (0.7, SEARCHED_LOWER)):
+        path = T.searched_path("mcunet-5fps", task, share)
+        assert json.loads(path.read_text()) == scheme
+        [row] = [r for r in runs if r["scheme"] == "searched" and r["budget_share"] == share]
+        assert row["peak_sram_bytes"] == T.int8_peak_bytes(T.model_path("mcunet-5fps"), str(path), 10)
     # stochastic rounding keeps a 4-byte draw counter with the trained parameters (aligned as the C places it)
     nearest = next(r for r in runs if r["scheme"] == "full" and r["precision"] == "int8" and r["qas"]
                    and r["storage"] == "int8" and r["rounding"] == "nearest")["peak_sram_bytes"]
@@ -120,7 +152,7 @@ def test_a_missing_model_is_one_line_and_exit_2(example_dir, capsys):
 
 def _row(model, tenths, storage="int8", top1=0.1, seed=0):
     return {"task": "fashion-mnist", "model": model, "scheme": "full", "precision": "int8", "qas": True,
-            "storage": storage, "rounding": "nearest", "momentum": 0.0, "lr_scale": 1.0, "warmup": 0.0, "seed": seed,
+            "storage": storage, "rounding": "nearest", "momentum": 0.0, "lr_scale": 1.0, "warmup": 0.0, "budget_share": 1.0, "seed": seed,
             "loss_by_tenth": tenths,
             "top1": top1}
 
@@ -184,3 +216,15 @@ def test_the_acceptance_line_compares_the_warm_up_rows_with_each_other():
     assert "means over the models: -5.0 pt over 1 seeds; the most tenths of training any of its 2 runs spent " \
            "with a loss within 0.05 of ln 10: 0.  Both with the lr warm-up (10 % of the steps): -1.0 pt over 1 " \
            "seeds; the most tenths of training any of its 2 runs spent with a loss within 0.05 of ln 10: 2." in line, line
+
+
+def test_a_searched_run_is_keyed_by_the_scheme_the_search_wrote(example_dir):
+    task, run = T.TASKS["fashion-vww"], T.Run("searched", "int8", True)
+    path = T.searched_path("mcunet-5fps", task, 1.0)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(SEARCHED))
+    key = T._cache_key("mcunet-5fps", task, run, 0)
+    assert key == T._cache_key("mcunet-5fps", task, run, 0)
+    path.write_text(json.dumps(SEARCHED_LOWER))
+    assert T._cache_key("mcunet-5fps", task, run, 0) != key
+    assert T.load_scheme(run.scheme_spec("mcunet-5fps", task)).n_bias_update == 0

@@ -21,10 +21,12 @@ import json
 import math
 import os
 import shlex
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+import click
 import numpy as np
 
 from ..datasets import class_count, load_split
@@ -51,6 +53,7 @@ RUN_OPTIONS = ("qas", "storage", "rounding", "momentum", "bias_lr_scale", "label
 
 @dataclass(frozen=True)
 class Protocol:
+    """How each fine-tuning run of the search trains and is judged."""
     train_per_class: int
     val_per_class: int      # held out from the training data: the search never sees test images
     epochs: int
@@ -61,6 +64,18 @@ class Protocol:
         return (f"{self.train_per_class} training and {self.val_per_class} held-out validation images a class, "
                 f"{self.epochs} epoch{'s' if self.epochs > 1 else ''}, SGD at batch 1, lr {self.lr:g} on a cosine schedule, "
                 f"image order and flips of seed {self.seed}")
+
+    @staticmethod
+    def default(quick: bool, lr: float, seed: int, train_per_class: int | None = None,
+                val_per_class: int | None = None, epochs: int | None = None) -> "Protocol":
+        """The given sizes, the others tte search's defaults (smaller with --quick)."""
+        sizes = dict(zip(("train_per_class", "val_per_class", "epochs"), QUICK_SIZES if quick else SIZES))
+        given = dict(train_per_class=train_per_class, val_per_class=val_per_class, epochs=epochs)
+        return Protocol(**{k: given[k] or v for k, v in sizes.items()}, lr=lr, seed=seed)
+
+
+SIZES = (50, 50, 2)         # training and validation images a class, epochs
+QUICK_SIZES = (10, 20, 1)
 
 
 def load_task_data(dataset: str, classes: tuple[int, ...], train_per_class: int, test_per_class: int, g,
@@ -223,6 +238,27 @@ class _NoBar:
 
     def close(self):
         pass
+
+
+class StderrBar:
+    """search()'s `progress` on standard error: a bar, or a count when the total is unknown."""
+    def __init__(self, label: str, total: int | None):
+        self.label, self.count = label, 0
+        self.bar = None if total is None else \
+            click.progressbar(length=max(total, 1), label=label, file=sys.stderr).__enter__()
+
+    def update(self, k: int) -> None:
+        self.count += k
+        if self.bar is not None:
+            self.bar.update(k)
+        elif sys.stderr.isatty():
+            click.echo(f"\r{self.label}: {self.count}", nl=False, err=True)
+
+    def close(self) -> None:
+        if self.bar is None:
+            click.echo(f"\r{self.label}: {self.count}", err=True)
+        else:
+            self.bar.__exit__(None, None, None)
 
 
 def _write_text(text: str, path: str) -> None:
