@@ -299,7 +299,8 @@ def _int8_run(model: str, task: Task, run: Run, seed: int, progress, work: Path)
             raise TteError(f"{model} {run}: the C and the reference trainer differ in the first {SPOT_STEPS} steps")
         checked["steps"] = step + 1
 
-    out = finetune(g, scheme, len(task.classes), _DATA[task.name], schedule(task, len(tr_x), seed, run.lr_scale, run.warmup),
+    steps = schedule(task, len(tr_x), seed, run.lr_scale, run.warmup)
+    out = finetune(g, scheme, len(task.classes), _DATA[task.name], steps,
                    work, options, on_step=spot_check, progress=progress)
     # True: the first SPOT_STEPS steps agreed bit for bit; None: the run was shorter than that
     return {"top1": out["top1"], "loss_by_tenth": _tenths(out["losses"]),
@@ -412,8 +413,9 @@ def study(models, tasks: list[Task], runs, jobs: int, use_cache: bool, quiet: bo
 # ---- report ----------------------------------------------------------------------------------
 
 def _label(r: dict) -> str:
+    searched = f"sparse, searched at {r['budget_share']:g}x the paper scheme's SRAM"
     scheme = "sparse (paper)" if r["scheme"].startswith("paper-") else \
-        f"sparse, searched at {r['budget_share']:g}x the paper scheme's SRAM" if r["scheme"] == "searched" else r["scheme"]
+        searched if r["scheme"] == "searched" else r["scheme"]
     qas = "" if r["precision"] == "fp32" else (", QAS" if r["qas"] else ", no QAS")
     master = ", fp32 master" if r["precision"] == "int8" and r["storage"] == "float32" else ""
     rounding = ", stochastic rounding" if r["rounding"] == "stochastic" else ""
@@ -495,15 +497,25 @@ def checks(task: Task, rows: list[dict], models) -> list[str]:
     fp32 = mean("full", "fp32", False)
     uniform = math.log(len(task.classes))
 
+    def tenths_at(runs: list[dict], at) -> int:
+        """The most tenths of training any of `runs` spent with a mean loss that `at` holds for."""
+        return max((sum(map(at, r["loss_by_tenth"])) for r in runs), default=0)
+
     def against_fp32(warmup: float) -> str:
         """The acceptance comparison: int8 full + QAS in place with stochastic rounding against
-        fp32 full, both with this warm-up."""
+        fp32 full, both with this warm-up; and how long any run sat at chance: at ln(classes)
+        to the digit (stuck: every logit equal), or near it (fp32's runs too, for scale)."""
         per_model = [pick(m, "full", "int8", True, rounding="stochastic", warmup=warmup) for m in models]
         runs = [r for each in per_model for r in each]
-        near = max((sum(abs(v - uniform) < NEAR_UNIFORM for v in r["loss_by_tenth"]) for r in runs), default=0)
-        return (f"{_pt(mean('full', 'int8', True, rounding='stochastic', warmup=warmup) - mean('full', 'fp32', False, warmup=warmup))}"
+        fp32_runs = [r for m in models for r in pick(m, "full", "fp32", False, warmup=warmup)]
+        near = lambda v: abs(v - uniform) < NEAR_UNIFORM   # noqa: E731
+        gap = mean("full", "int8", True, rounding="stochastic", warmup=warmup) - \
+            mean("full", "fp32", False, warmup=warmup)
+        return (f"{_pt(gap)}"
                 f" over {min(map(len, per_model))} seeds; the most tenths of training any of its {len(runs)} runs "
-                f"spent with a loss within {NEAR_UNIFORM} of ln {len(task.classes)}: {near}")
+                f"spent with a loss of ln {len(task.classes)} to the digit: "
+                f"{tenths_at(runs, lambda v: v == round(uniform, 4))}, within {NEAR_UNIFORM} of it: "
+                f"{tenths_at(runs, near)} (fp32's {len(fp32_runs)} runs: {tenths_at(fp32_runs, near)})")
 
     out = [f"int8 full + QAS in place with stochastic rounding vs fp32 full, means over the models: "
            f"{against_fp32(0.0)}.  Both with the lr warm-up ({100 * WARMUP['warmup']:g} % of the steps): "

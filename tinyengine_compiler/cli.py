@@ -415,7 +415,8 @@ def search_cmd(model, dataset, options, train_per_class, val_per_class, epochs, 
     from .search.command import Protocol, StderrBar, search
 
     protocol = Protocol.default(quick, lr, options.seed, train_per_class, val_per_class, epochs)
-    result = search(model, dataset, protocol, out, options, quick=quick, jobs=jobs, cache_dir=cache_dir, progress=StderrBar,
+    result = search(model, dataset, protocol, out, options, quick=quick, jobs=jobs, cache_dir=cache_dir,
+                    progress=StderrBar,
                     echo=lambda line: click.echo(line, err=True))
     proof = "the proven optimum" if result["proven_optimal"] else "the best the evolutionary search found"
     lower = result["lower_budget"]

@@ -152,7 +152,8 @@ def test_a_missing_model_is_one_line_and_exit_2(example_dir, capsys):
 
 def _row(model, tenths, storage="int8", top1=0.1, seed=0):
     return {"task": "fashion-mnist", "model": model, "scheme": "full", "precision": "int8", "qas": True,
-            "storage": storage, "rounding": "nearest", "momentum": 0.0, "lr_scale": 1.0, "warmup": 0.0, "budget_share": 1.0, "seed": seed,
+            "storage": storage, "rounding": "nearest", "momentum": 0.0, "lr_scale": 1.0, "warmup": 0.0,
+            "budget_share": 1.0, "seed": seed,
             "loss_by_tenth": tenths,
             "top1": top1}
 
@@ -204,18 +205,20 @@ def test_a_partial_study_says_which_seeds_and_runs_are_missing():
 
 def test_the_acceptance_line_compares_the_warm_up_rows_with_each_other():
     """Stochastic rounding against fp32, each pair on its own schedule: without the warm-up the
-    int8 runs are 5 points down, with it 1 point; a warm-up run whose loss sat near ln 10 for
-    two tenths is counted."""
+    int8 runs are 5 points down, with it 1 point; a warm-up run whose loss sat at ln 10 for a
+    tenth and near it for another is counted."""
     def row(model, precision, rounding, warmup, top1, tenths=(1.0,) * 10):
         return {**_row(model, list(tenths), top1=top1), "precision": precision, "qas": precision == "int8",
                 "rounding": rounding, "warmup": warmup}
     rows = [row(m, "fp32", "nearest", w, 0.80) for m in "ab" for w in (0.0, 0.1)]
     rows += [row(m, "int8", "stochastic", 0.0, 0.75) for m in "ab"]
-    rows += [row("a", "int8", "stochastic", 0.1, 0.79, [2.3] * 2 + [1.0] * 8), row("b", "int8", "stochastic", 0.1, 0.79)]
+    rows += [row("a", "int8", "stochastic", 0.1, 0.79, [2.3026, 2.3] + [1.0] * 8),
+             row("b", "int8", "stochastic", 0.1, 0.79)]
     line = T.checks(T.TASKS["fashion-mnist"], rows, ["a", "b"])[0]
     assert "means over the models: -5.0 pt over 1 seeds; the most tenths of training any of its 2 runs spent " \
-           "with a loss within 0.05 of ln 10: 0.  Both with the lr warm-up (10 % of the steps): -1.0 pt over 1 " \
-           "seeds; the most tenths of training any of its 2 runs spent with a loss within 0.05 of ln 10: 2." in line, line
+           "with a loss of ln 10 to the digit: 0, within 0.05 of it: 0 (fp32's 2 runs: 0).  Both with the lr " \
+           "warm-up (10 % of the steps): -1.0 pt over 1 seeds; the most tenths of training any of its 2 runs spent " \
+           "with a loss of ln 10 to the digit: 1, within 0.05 of it: 2 (fp32's 2 runs: 0)." in line, line
 
 
 def test_a_searched_run_is_keyed_by_the_scheme_the_search_wrote(example_dir):

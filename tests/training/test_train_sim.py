@@ -97,7 +97,8 @@ def test_datasets():
     assert np.array_equal(tr_x[..., 0], tr_x[..., 2]) and tr_x.max() > 200
 
 
-@pytest.mark.skipif(not os.path.isdir(FASHION_MNIST_DIR), reason=f"{FASHION_MNIST_DIR} is absent (Debian package dataset-fashion-mnist)")
+@pytest.mark.skipif(not os.path.isdir(FASHION_MNIST_DIR),
+                    reason=f"{FASHION_MNIST_DIR} is absent (Debian package dataset-fashion-mnist)")
 def test_the_validation_split_of_fashion_mnist_is_the_training_files_next_images():
     import gzip
     with gzip.open(os.path.join(FASHION_MNIST_DIR, "train-images-idx3-ubyte.gz")) as f:

@@ -54,7 +54,8 @@ def load_split(name: str, classes: list[int], train_per_class: int, test_per_cla
             te = _take(*_read_idx_pair("t10k", FASHION_MNIST_DIR), classes, 0, test_per_class, name)
     elif name == "fashion-vww" and validation:
         x, y = _fashion_vww(classes, train_per_class + test_per_class, 0, size)[:2]
-        tr, te = _take(x, y, [0, 1], 0, train_per_class, name), _take(x, y, [0, 1], train_per_class, test_per_class, name)
+        tr = _take(x, y, [0, 1], 0, train_per_class, name)
+        te = _take(x, y, [0, 1], train_per_class, test_per_class, name)
         canvases = lambda part: np.array(part, np.uint8).reshape(-1, size, size, 3)   # noqa: E731
         return canvases(tr[0]), tr[1], canvases(te[0]), te[1]
     elif name == "fashion-vww":

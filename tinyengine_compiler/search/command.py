@@ -62,8 +62,8 @@ class Protocol:
 
     def describe(self) -> str:
         return (f"{self.train_per_class} training and {self.val_per_class} held-out validation images a class, "
-                f"{self.epochs} epoch{'s' if self.epochs > 1 else ''}, SGD at batch 1, lr {self.lr:g} on a cosine schedule, "
-                f"image order and flips of seed {self.seed}")
+                f"{self.epochs} epoch{'s' if self.epochs > 1 else ''}, SGD at batch 1, lr {self.lr:g} on a cosine "
+                f"schedule, image order and flips of seed {self.seed}")
 
     @staticmethod
     def default(quick: bool, lr: float, seed: int, train_per_class: int | None = None,
