@@ -395,8 +395,9 @@ def _search_options(fn):
 @click.option("--train-per-class", type=click.IntRange(min=1), default=None,
               help="Training images a class of every fine-tuning run.  [default: 50; --quick: 10]")
 @click.option("--val-per-class", type=click.IntRange(min=1), default=None,
-              help="Validation images a class, whose top-1 is a run's result: held out from the training data "
-                   "(fashion-mnist and fashion-vww: never the test images).  [default: 50; --quick: 20]")
+              help="Validation images a class, whose top-1 is a run's result: the training data's next ones "
+                   "after the training images (fashion-mnist and fashion-vww: never a test image).  "
+                   "[default: 50; --quick: 20]")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Epochs of every run.  [default: 2; --quick: 1]")
 @click.option("--lr", type=float, default=0.003, show_default=True,
               help="Peak learning rate of every run (batch 1, cosine schedule).")

@@ -4,19 +4,19 @@ folder or file over a good one."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 
-def _created_mode(mode: int) -> int:
-    """`mode` less the process's umask: what open() and mkdir() give a new file or folder.
-    mkstemp and mkdtemp make them private (0600, 0700), which would hide the generated C or
-    a scheme from the rest of a user's group once renamed into place."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return mode & ~umask
+def _new_sibling(path: Path, suffix: str) -> Path:
+    """A new unused name beside `path`.  The staging files and folders are made with the modes
+    of a plain write (0666 / 0777 less the umask and the folder's default ACL), not mkstemp's
+    and mkdtemp's private 0600 / 0700, which would hide the generated C or a scheme from the
+    user's group once renamed into place."""
+    return path.parent / f".{path.name}.{secrets.token_hex(8)}{suffix}"
 
 
 def replace_folder(out_dir: str | Path, fill: Callable[[Path], None]) -> None:
@@ -24,9 +24,9 @@ def replace_folder(out_dir: str | Path, fill: Callable[[Path], None]) -> None:
     writes a sibling temporary folder, which then replaces `out_dir` by renames."""
     out = Path(out_dir).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    staging = _new_sibling(out, ".new")
+    os.mkdir(staging, 0o777)
     try:
-        os.chmod(staging, _created_mode(0o777))
         fill(staging)
         if out.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
@@ -49,10 +49,9 @@ def replace_files(files: list[tuple[str | Path, Callable[[str], None]]]) -> None
         for path, fill in files:
             path = Path(path).resolve()
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".new")
-            os.close(fd)
+            tmp = str(_new_sibling(path, ".new"))
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
             staged.append((tmp, path))
-            os.chmod(tmp, _created_mode(0o666))
             fill(tmp)
         for tmp, path in staged:
             os.replace(tmp, path)

@@ -36,12 +36,12 @@ SEARCHED = {"n_bias_update": 2, "manual_weight_idx": [], "weight_update_ratio": 
 SEARCHED_LOWER = {"n_bias_update": 0, "manual_weight_idx": [], "weight_update_ratio": []}
 
 
-def fake_search(calls):
+def fake_search(calls, lower=SEARCHED_LOWER):
     def search(model, dataset, protocol, out, options, **kw):
         calls.append(dict(model=model, dataset=dataset, protocol=protocol, options=options, **kw))
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(json.dumps(SEARCHED))
-        return {"lower_budget": {"scheme": SEARCHED_LOWER}}
+        return {"lower_budget": {"scheme": lower}}
     return search
 
 
@@ -51,7 +51,7 @@ def test_fifty_steps_of_the_sparse_scheme_in_c_learn_and_match_the_reference(exa
     # its noise (most updates are below half an int8 step), so "falling" would be luck
     task = T.Task("smoke", "fashion-mnist", (0, 1, 2, 3, 4), 10, 4, 1, 0.03)
     T._DATA[task.name] = T.load_task(task, load_model(T.model_path("mcunet-5fps")))
-    r = T.run_one(("mcunet-5fps", task, T.Run("paper", "int8", True), 0, None))
+    r = T.run_one(("mcunet-5fps", "paper-mcunet-5fps", task, T.Run("paper", "int8", True), 0, None))
     assert r["c_equals_reference"] is True
     assert r["cut"] is not None, "the frozen prefix should have been cut off"
     tenths = r["loss_by_tenth"]
@@ -92,7 +92,7 @@ def test_json_prints_one_line_with_every_run(example_dir, monkeypatch, capsys):
     # the searched rows train the schemes it wrote, and cost what those compile to
     task = replace(T.TASKS["fashion-mnist"], train_per_class=1, test_per_class=1, epochs=1)
     for share, scheme in ((1.0, SEARCHED), (0.7, SEARCHED_LOWER)):
-        path = T.searched_path("mcunet-5fps", task, share)
+        path = T.searched_path(T.search_folder("mcunet-5fps", task, quick=True), share)
         assert json.loads(path.read_text()) == scheme
         [row] = [r for r in runs if r["scheme"] == "searched" and r["budget_share"] == share]
         assert row["peak_sram_bytes"] == T.int8_peak_bytes(T.model_path("mcunet-5fps"), str(path), 10)
@@ -127,7 +127,7 @@ def test_the_warm_up_ramps_the_first_steps_and_changes_nothing_else():
     np.testing.assert_allclose([s[2] for s in plain], cosine, rtol=1e-12)
     np.testing.assert_allclose([s[2] for s in warm], [c * min(1.0, (t + 1) / 5) for t, c in enumerate(cosine)],
                                rtol=1e-12)
-    assert warm[0][2] == plain[0][2] / 5 and warm[4:] == plain[4:]
+    assert warm[0][2] == pytest.approx(plain[0][2] / 5, rel=1e-15) and warm[4:] == plain[4:]
     with pytest.raises(ValueError, match="warmup"):
         list(T.schedule(task, 10, 0, warmup=1.5))
 
@@ -135,8 +135,9 @@ def test_the_warm_up_ramps_the_first_steps_and_changes_nothing_else():
 def test_a_seed_is_part_of_the_cache_key_and_a_defaulted_field_is_not(example_dir):
     task = T.TASKS["fashion-mnist"]
     run = T.Run("paper", "int8", True)
-    assert T._cache_key("mcunet-5fps", task, run, 0) != T._cache_key("mcunet-5fps", task, run, 1)
-    assert T._cache_key("mcunet-5fps", task, run, 0) == T._cache_key("mcunet-5fps", task, replace(run, seeds=3), 0)
+    key = lambda run, seed: T._cache_key("mcunet-5fps", "paper-mcunet-5fps", task, run, seed)   # noqa: E731
+    assert key(run, 0) != key(run, 1)
+    assert key(run, 0) == key(replace(run, seeds=3), 0)
     assert run.spec() == {"scheme": "paper", "precision": "int8", "qas": True}
     assert T.Run("full", "int8", True, rounding="stochastic").spec()["rounding"] == "stochastic"
     # the warm-up rows are new runs; the rows without it keep the keys of the runs they cached
@@ -221,13 +222,32 @@ def test_the_acceptance_line_compares_the_warm_up_rows_with_each_other():
            "with a loss of ln 10 to the digit: 1, within 0.05 of it: 2 (fp32's 2 runs: 0)." in line, line
 
 
-def test_a_searched_run_is_keyed_by_the_scheme_the_search_wrote(example_dir):
+def test_a_searched_run_is_keyed_by_the_scheme_the_search_wrote(example_dir, tmp_path):
     task, run = T.TASKS["fashion-vww"], T.Run("searched", "int8", True)
-    path = T.searched_path("mcunet-5fps", task, 1.0)
-    path.parent.mkdir(parents=True)
+    path = tmp_path / "1x.json"
     path.write_text(json.dumps(SEARCHED))
-    key = T._cache_key("mcunet-5fps", task, run, 0)
-    assert key == T._cache_key("mcunet-5fps", task, run, 0)
+    key = T._cache_key("mcunet-5fps", str(path), task, run, 0)
+    assert key == T._cache_key("mcunet-5fps", str(path), task, run, 0)
     path.write_text(json.dumps(SEARCHED_LOWER))
-    assert T._cache_key("mcunet-5fps", task, run, 0) != key
-    assert T.load_scheme(run.scheme_spec("mcunet-5fps", task)).n_bias_update == 0
+    assert T._cache_key("mcunet-5fps", str(path), task, run, 0) != key
+
+
+@needs_fashion
+def test_the_study_searches_once_for_its_inputs_and_leaves_out_what_the_search_did_not_find(example_dir,
+                                                                                             monkeypatch):
+    """--cached-only searches nothing; a study searches once, and a second one reuses it; a task
+    with other sizes is another search; a share the search found nothing for has no rows."""
+    task = T.Task("fashion-mnist", "fashion-mnist", tuple(range(10)), 1, 1, 1, 0.003)
+    runs = (T.Run("searched", "int8", True), T.Run("searched", "int8", True, budget_share=0.7))
+    calls = []
+    monkeypatch.setattr(T, "search", fake_search(calls, lower=None))
+    assert T.study(["mcunet-5fps"], [task], runs, 1, True, True, cached_only=True, quick=True) == []
+    assert calls == []
+    rows = T.study(["mcunet-5fps"], [task], runs, 1, True, True, quick=True)
+    assert len(calls) == 1 and [r["budget_share"] for r in rows] == [1.0]
+    assert json.loads(Path(rows[0]["scheme_file"]).read_text()) == SEARCHED
+    assert T.study(["mcunet-5fps"], [task], runs, 1, True, True, quick=True) == rows and len(calls) == 1
+    T.study(["mcunet-5fps"], [replace(task, test_per_class=2)], runs, 1, True, True, cached_only=True, quick=True)
+    assert len(calls) == 1
+    T.study(["mcunet-5fps"], [replace(task, test_per_class=2)], runs, 1, True, True, quick=True)
+    assert len(calls) == 2 and calls[1]["protocol"].val_per_class == 2

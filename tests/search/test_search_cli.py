@@ -143,3 +143,19 @@ def test_a_candidates_memory_is_tte_plan_of_its_scheme_file(family_models, tmp_p
                                      "--json"])
     assert plan.exit_code == 0, plan.output
     assert json.loads(plan.output)["peak_sram_bytes"] == need
+
+
+def test_the_search_measures_on_images_held_out_from_the_training_data(family_models, tmp_path, monkeypatch):
+    """Never the test split: search() asks the data set for a validation split."""
+    from tinyengine_compiler.search import command
+
+    asked = []
+
+    def load_split(name, classes, train_per_class, test_per_class, size, validation=False):
+        asked.append((name, train_per_class, test_per_class, validation))
+        raise RuntimeError("enough")
+    monkeypatch.setattr(command, "load_split", load_split)
+    with pytest.raises(RuntimeError, match="enough"):
+        command.search(family_models["mobilenetv3"]["int8"], "fashion-mnist", command.Protocol(4, 5, 1, 0.01, 0),
+                       str(tmp_path / "s.json"), Options(num_classes=10, budget_bytes=1 << 20))
+    assert asked == [("fashion-mnist", 4, 5, True)]

@@ -53,13 +53,14 @@ def load_split(name: str, classes: list[int], train_per_class: int, test_per_cla
         else:
             te = _take(*_read_idx_pair("t10k", FASHION_MNIST_DIR), classes, 0, test_per_class, name)
     elif name == "fashion-vww" and validation:
-        x, y = _fashion_vww(classes, train_per_class + test_per_class, 0, size)[:2]
+        x, y = _vww_canvases("train", classes, train_per_class + test_per_class, size)
         tr = _take(x, y, [0, 1], 0, train_per_class, name)
         te = _take(x, y, [0, 1], train_per_class, test_per_class, name)
         canvases = lambda part: np.array(part, np.uint8).reshape(-1, size, size, 3)   # noqa: E731
         return canvases(tr[0]), tr[1], canvases(te[0]), te[1]
     elif name == "fashion-vww":
-        return _fashion_vww(classes, train_per_class, test_per_class, size)
+        return (*_vww_canvases("train", classes, train_per_class, size),
+                *_vww_canvases("t10k", classes, test_per_class, size))
     elif name == "digits":
         try:
             from sklearn.datasets import load_digits
@@ -84,16 +85,13 @@ VWW_TARGET = 7
 VWW_SEEDS = {"train": 1, "t10k": 2}
 
 
-def _fashion_vww(classes: list[int], train_per_class: int, test_per_class: int, size: int):
-
+def _vww_canvases(split: str, classes: list[int], per_class: int, size: int):
+    """(canvases [2 per_class, size, size, 3] of the split's items, labels as positions in classes)."""
     if sorted(classes) != [0, 1]:
         raise ConfigError(f"--dataset fashion-vww has the classes 0 (absent) and 1 (present); got {classes}")
-    out = []
-    for split, per_class in (("train", train_per_class), ("t10k", test_per_class)):
-        x, y = make_vww(*_read_idx_pair(split, FASHION_MNIST_DIR), VWW_TARGET, 2 * per_class, VWW_SEEDS[split],
-                        canvas=size)
-        out += [x, np.array([classes.index(int(v)) for v in y], dtype=np.int64)]
-    return tuple(out)
+    x, y = make_vww(*_read_idx_pair(split, FASHION_MNIST_DIR), VWW_TARGET, 2 * per_class, VWW_SEEDS[split],
+                    canvas=size)
+    return x, np.array([classes.index(int(v)) for v in y], dtype=np.int64)
 
 
 def _read_idx_pair(prefix: str, folder: str):

@@ -55,7 +55,7 @@ RUN_OPTIONS = ("qas", "storage", "rounding", "momentum", "bias_lr_scale", "label
 class Protocol:
     """How each fine-tuning run of the search trains and is judged."""
     train_per_class: int
-    val_per_class: int      # held out from the training data: the search never sees test images
+    val_per_class: int      # after the training images, from the training data: never a test image
     epochs: int
     lr: float
     seed: int
@@ -71,7 +71,7 @@ class Protocol:
         """The given sizes, the others tte search's defaults (smaller with --quick)."""
         sizes = dict(zip(("train_per_class", "val_per_class", "epochs"), QUICK_SIZES if quick else SIZES))
         given = dict(train_per_class=train_per_class, val_per_class=val_per_class, epochs=epochs)
-        return Protocol(**{k: given[k] or v for k, v in sizes.items()}, lr=lr, seed=seed)
+        return Protocol(**{k: v if given[k] is None else given[k] for k, v in sizes.items()}, lr=lr, seed=seed)
 
 
 SIZES = (50, 50, 2)         # training and validation images a class, epochs
@@ -81,7 +81,7 @@ QUICK_SIZES = (10, 20, 1)
 def load_task_data(dataset: str, classes: tuple[int, ...], train_per_class: int, test_per_class: int, g,
                    validation: bool = False) -> tuple:
     """(train int8 images [N, 1, S, S, 3], labels, test images, labels) at the model's input; with
-    `validation`, the second set is held out from the training data (datasets.load_split)."""
+    `validation`, the second set is held out from the training images (datasets.load_split)."""
     tr_x, tr_y, te_x, te_y = load_split(dataset, list(classes), train_per_class, test_per_class,
                                         g.tensors[g.inputs[0]].shape[1], validation)
     quant = lambda images: np.stack([quantize_image(g, im) for im in images])   # noqa: E731

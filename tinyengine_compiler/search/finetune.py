@@ -79,12 +79,15 @@ def schedule(epochs: int, n_train: int, lr: float, seed: int,
              warmup: float = 0.0) -> Iterator[tuple[int, bool, float]]:
     """(image index, flip, lr) for every step: a seeded shuffle per epoch, a coin per step for a
     horizontal flip, and lr * (1 + cos(pi t / T)) / 2, times (t + 1) / W over the first
-    W = warmup * T steps (a linear warm-up; none at 0).  The same images and flips for every run
-    with this seed, whatever the learning rates."""
+    W = floor(warmup * T) steps (a linear warm-up; none when W < 2).  The same images and flips
+    for every run with this seed, whatever the learning rates."""
     if not 0.0 <= warmup <= 1.0:
         raise ValueError(f"warmup {warmup}: a fraction of the steps, 0 to 1")
+    return _steps(epochs, n_train, lr, seed, max(1, int(warmup * epochs * n_train)))
+
+
+def _steps(epochs: int, n_train: int, lr: float, seed: int, ramp: int) -> Iterator[tuple[int, bool, float]]:
     total, t = epochs * n_train, 0
-    ramp = max(1, int(warmup * total))
     for epoch in range(epochs):
         rng = np.random.default_rng([seed, epoch])
         order, flips = rng.permutation(n_train), rng.random(n_train) < 0.5
