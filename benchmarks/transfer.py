@@ -206,7 +206,8 @@ def schedule(task: Task, n_train: int, seed: int = SEED, lr_scale: float = 1.0, 
 # ---- the searched schemes --------------------------------------------------------------------
 
 SHARES = (1.0, LOWER_BUDGET)   # a search's budgets, as shares of the paper scheme's SRAM
-MANIFEST = "searched.json"     # written last: the search finished
+MANIFEST = "searched.json"     # written last: the search finished, and at which shares a scheme fits
+SEARCH_VERSION = 1             # bump when tte search's method changes what it finds
 
 
 def search_protocol(task: Task, quick: bool) -> Protocol:
@@ -216,11 +217,13 @@ def search_protocol(task: Task, quick: bool) -> Protocol:
 
 
 def search_folder(model: str, task: Task, quick: bool) -> Path:
-    """Where the search for `model` on `task` keeps its schemes and report: named by everything
-    they depend on (the model file, the task, the protocol, the budget the paper scheme's engine
-    plans to), so a search made for other inputs is never taken for this one."""
+    """Where the search for `model` on `task` keeps its schemes and report: named by its inputs
+    (the model file, the task, the protocol, the budget the paper scheme's engine plans to) and
+    SEARCH_VERSION, so a search made for other inputs is never taken for this one.  Other changes
+    to the compiler do not start a new search, as they do not rerun the cached transfer runs."""
     inputs = [hashlib.sha256(Path(model_path(model)).read_bytes()).hexdigest(), asdict(task),
-              asdict(search_protocol(task, quick)), quick, paper_sram_bytes(model, task), SHARES]
+              asdict(search_protocol(task, quick)), quick, paper_sram_bytes(model, task), SHARES,
+              SEARCH_VERSION]
     key = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:12]
     return SEARCH_DIR / f"{model}-{task.name}-{key}"
 
@@ -242,6 +245,8 @@ def run_search(model: str, task: Task, quick: bool, jobs: int, quiet: bool) -> N
     if task.classes != tuple(range(len(task.classes))):
         raise TteError(f"{task.name}: tte search trains the first classes of a data set, not {task.classes}")
     folder, budget = search_folder(model, task, quick), paper_sram_bytes(model, task)
+    for path in [folder / MANIFEST] + [searched_path(folder, share) for share in SHARES]:
+        path.unlink(missing_ok=True)   # nothing of an earlier search passes for this one's
     say = (lambda line: None) if quiet else (lambda line: print(f"{model}, {task.name}: {line}", file=sys.stderr))
     result = search(model_path(model), task.dataset, search_protocol(task, quick), str(searched_path(folder, 1.0)),
                     Options(num_classes=len(task.classes), budget_bytes=budget, seed=SEED), quick=quick, jobs=jobs,
@@ -250,7 +255,9 @@ def run_search(model: str, task: Task, quick: bool, jobs: int, quiet: bool) -> N
     if lower is None:
         say(f"no scheme of the search space fits {LOWER_BUDGET:g}x {budget} B: its rows are left out")
     files = [(searched_path(folder, LOWER_BUDGET), json.dumps(lower, indent=2) + "\n")] * (lower is not None)
-    files.append((folder / MANIFEST, json.dumps({"budget_bytes": budget, "result": result}, indent=2) + "\n"))
+    found = [f"{share:g}" for share in SHARES if share == 1.0 or lower is not None]
+    files.append((folder / MANIFEST, json.dumps({"budget_bytes": budget, "found": found, "result": result},
+                                                indent=2) + "\n"))
     replace_files([(path, functools.partial(_write, text)) for path, text in files])
 
 
@@ -258,14 +265,23 @@ def _write(text: str, path: str) -> None:
     Path(path).write_text(text)
 
 
+def searched(model: str, task: Task, quick: bool) -> dict[float, Path | None] | None:
+    """The finished search's scheme file at each of SHARES (None: nothing fits there), or None
+    while the search has not finished."""
+    folder = search_folder(model, task, quick)
+    if not (folder / MANIFEST).is_file():
+        return None
+    found = json.loads((folder / MANIFEST).read_text())["found"]
+    return {share: searched_path(folder, share) if f"{share:g}" in found else None for share in SHARES}
+
+
 def scheme_spec(model: str, task: Task, run: Run, quick: bool) -> str | None:
     """What load_scheme reads for `run`: its preset, or the searched scheme's file (None while
-    that search has not run, or found nothing at the run's share)."""
+    that search has not finished, or where it found nothing)."""
     if run.scheme != "searched":
         return run.preset(model)
-    folder = search_folder(model, task, quick)
-    path = searched_path(folder, run.budget_share)
-    return str(path) if (folder / MANIFEST).is_file() and path.is_file() else None
+    files = searched(model, task, quick)
+    return None if files is None or files[run.budget_share] is None else str(files[run.budget_share])
 
 
 # ---- one run ---------------------------------------------------------------------------------
@@ -594,9 +610,17 @@ def checks(task: Task, rows: list[dict], models) -> list[str]:
     return out
 
 
-def section(tasks: list[Task], rows: list[dict], models, runs, jobs: int) -> str:
+def planned_runs(tasks: list[Task], models, runs, quick: bool) -> int:
+    """Every seed of every row, but for a searched share its finished search found nothing at."""
+    def absent(task, model, run) -> bool:
+        files = searched(model, task, quick) if run.scheme == "searched" else None
+        return files is not None and files[run.budget_share] is None
+    return sum(run.seeds for task in tasks for model in models for run in runs if not absent(task, model, run))
+
+
+def section(tasks: list[Task], rows: list[dict], models, runs, jobs: int, quick: bool = False) -> str:
     busy = sum(r["cpu_seconds"] for r in rows)
-    planned = len(tasks) * len(models) * sum(run.seeds for run in runs)
+    planned = planned_runs(tasks, models, runs, quick)
     measured = "" if len(rows) == planned else (
         f"**{len(rows)} of the {planned} planned runs are measured so far** (`--cached-only` reported what "
         "the cache held; the seeds column says how many of each row's seeds every model ran; rerun the "
@@ -654,7 +678,8 @@ def searched_schemes(task: Task, rows: list[dict], models) -> list[str]:
                                 for share, path in sorted(files.items(), reverse=True))
             out.append(f"- {m}: {schemes}; contributions and the frontier of summed contribution against planned "
                        f"SRAM: [{frontier_svg(m, task)}]({frontier_svg(m, task)})")
-    return ["The searched schemes: `tte search` under the SRAM of the paper scheme's engine (1x) and 0.7x of it, "
+    return ["The searched schemes: `tte search` under the SRAM of the paper scheme's engine (1x) and 0.7x of it "
+            "(where a scheme fits), "
             "with its default protocol at this task's lr, on validation images held out from its own training "
             "images (both from the training file: the test images above stay unseen):", ""] + out + [""] if out else []
 
@@ -718,7 +743,8 @@ def stuck_runs(tasks: list[Task], rows: list[dict]) -> list[str]:
                     or r["storage"] != "int8":
                 continue
             twin = _select(rows, task, model=r["model"], scheme=r["scheme"], qas=True, storage="float32",
-                           seed=r["seed"], warmup=r["warmup"], budget_share=r["budget_share"])
+                           seed=r["seed"], warmup=r["warmup"], budget_share=r["budget_share"],
+                           lr_scale=r["lr_scale"], momentum=r["momentum"])
             where = (f"for the last {flat} tenths it is ln {len(task.classes)} = {uniform:.4f} to the digit: every "
                      "logit is equal on every image, and the loss never changes again" if flat >= 2 else
                      f"for the last {near} tenths it is within {NEAR_UNIFORM} of ln {len(task.classes)} = "
@@ -780,7 +806,7 @@ def main(argv=None) -> int:
                                                       "peak_sram_bytes")}
                                    for r in rows]}))
         return 0
-    text = section(tasks, rows, models, runs, a.jobs)
+    text = section(tasks, rows, models, runs, a.jobs, a.quick)
     if not a.quick:
         from .transfer_plot import svg
         write_section("transfer", text)
@@ -789,7 +815,7 @@ def main(argv=None) -> int:
                                                           f"{task.name}: top-1 against peak SRAM"))
             for model in models:
                 report = searched_files(task, rows, model).get(1.0)
-                if report is not None:
+                if report is not None and report.with_suffix(".svg").is_file():
                     shutil.copyfile(report.with_suffix(".svg"), ROOT / "docs" / frontier_svg(model, task))
     print(text)
     return 0

@@ -251,3 +251,21 @@ def test_the_study_searches_once_for_its_inputs_and_leaves_out_what_the_search_d
     assert len(calls) == 1
     T.study(["mcunet-5fps"], [replace(task, test_per_class=2)], runs, 1, True, True, quick=True)
     assert len(calls) == 2 and calls[1]["protocol"].val_per_class == 2
+
+
+@needs_fashion
+def test_a_search_again_keeps_nothing_of_the_one_before(example_dir, monkeypatch):
+    """--no-cache searches again: a share it no longer finds has no rows (the earlier search's
+    file is gone), and a folder without its manifest (an interrupted search) is searched again."""
+    task = T.Task("fashion-mnist", "fashion-mnist", tuple(range(10)), 1, 1, 1, 0.003)
+    runs = (T.Run("searched", "int8", True, budget_share=0.7),)
+    calls = []
+    monkeypatch.setattr(T, "search", fake_search(calls))
+    assert len(T.study(["mcunet-5fps"], [task], runs, 1, True, True, quick=True)) == 1
+    monkeypatch.setattr(T, "search", fake_search(calls, lower=None))
+    assert T.study(["mcunet-5fps"], [task], runs, 1, False, True, quick=True) == [] and len(calls) == 2
+    assert T.planned_runs([task], ["mcunet-5fps"], runs, quick=True) == 0
+    (T.search_folder("mcunet-5fps", task, quick=True) / T.MANIFEST).unlink()
+    assert T.searched("mcunet-5fps", task, quick=True) is None
+    T.study(["mcunet-5fps"], [task], runs, 1, True, True, quick=True)
+    assert len(calls) == 3

@@ -159,3 +159,16 @@ def test_the_search_measures_on_images_held_out_from_the_training_data(family_mo
         command.search(family_models["mobilenetv3"]["int8"], "fashion-mnist", command.Protocol(4, 5, 1, 0.01, 0),
                        str(tmp_path / "s.json"), Options(num_classes=10, budget_bytes=1 << 20))
     assert asked == [("fashion-mnist", 4, 5, True)]
+
+
+@pytest.mark.parametrize("protocol, message", [
+    ((3, 3, 1, float("nan"), 0), "--lr nan: a learning rate is a positive number"),
+    ((3, 0, 1, 0.01, 0), "--val-per-class 0: at least 1"),
+    ((0, 3, 1, 0.01, 0), "--train-per-class 0: at least 1")])
+def test_a_protocol_that_measures_nothing_is_refused(family_models, image_folder, tmp_path, protocol, message):
+    from tinyengine_compiler.errors import ConfigError
+    from tinyengine_compiler.search import command
+
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        command.search(family_models["mobilenetv3"]["int8"], image_folder, command.Protocol(*protocol),
+                       str(tmp_path / "s.json"), Options(num_classes=CLASSES, budget_bytes=1 << 20))

@@ -119,6 +119,18 @@ def test_the_validation_split_of_fashion_vww_comes_from_the_training_canvases():
     assert not any(np.array_equal(v, t) for v in va_x for t in test_x)
 
 
+def test_the_validation_split_of_fashion_vww_never_reads_the_test_file(monkeypatch):
+    from tinyengine_compiler import datasets
+
+    read = datasets._read_idx_pair
+
+    def training_file_only(prefix, folder):
+        assert prefix == "train", f"read the {prefix} file"
+        return read(prefix, folder)
+    monkeypatch.setattr(datasets, "_read_idx_pair", training_file_only)
+    assert load_split("fashion-vww", [0, 1], 1, 1, 128, validation=True)[2].shape == (2, 128, 128, 3)
+
+
 def test_train_sim_runs_on_fashion_vww(example_models):
     r = CliRunner().invoke(main, [
         "train-sim", example_models["mcunet-5fps"]["int8"], "--update", "last-layer", "--num-classes", "2",

@@ -109,6 +109,9 @@ def _check_task(dataset: str, num_classes: int, protocol: Protocol) -> None:
                              " (or a folder of just the class subfolders to train)"))
     if not (math.isfinite(protocol.lr) and protocol.lr > 0):
         raise ConfigError(f"--lr {protocol.lr}: a learning rate is a positive number")
+    for name in ("train_per_class", "val_per_class", "epochs"):
+        if getattr(protocol, name) < 1:
+            raise ConfigError(f"--{name.replace('_', '-')} {getattr(protocol, name)}: at least 1")
 
 
 def search(model_path: str, dataset: str, protocol: Protocol, out: str, options: Options, *, quick: bool = False,

@@ -83,7 +83,7 @@ def schedule(epochs: int, n_train: int, lr: float, seed: int,
     for every run with this seed, whatever the learning rates."""
     if not 0.0 <= warmup <= 1.0:
         raise ValueError(f"warmup {warmup}: a fraction of the steps, 0 to 1")
-    return _steps(epochs, n_train, lr, seed, max(1, int(warmup * epochs * n_train)))
+    return _steps(epochs, n_train, lr, seed, max(1, int(warmup * (epochs * n_train))))
 
 
 def _steps(epochs: int, n_train: int, lr: float, seed: int, ramp: int) -> Iterator[tuple[int, bool, float]]:
