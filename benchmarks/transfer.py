@@ -27,8 +27,8 @@ conclusions compare run seeds 0, 1 and 2 and report the mean and the standard de
   keeps the schemes, the search's reports and its cache; docs/transfer-search-*.svg are its
   frontiers);
 * fp32 full and int8 full + QAS with stochastic rounding again with a linear lr warm-up over
-  the first tenth of the steps: without it a full-size first step through the random new head
-  sometimes throws a run off for good, in fp32 as well as int8.
+  the first tenth of the steps: whether the runs that diverge (fp32 as well as int8, on some
+  seeds) do so because of full-size first steps through the random new head.
 
 Where backpropagation never reaches a frozen prefix of the network, the C runs only the rest:
 the prefix's int8 output for every image is computed once by the prefix's own C inference
@@ -147,9 +147,9 @@ SEEDS = 3
 # at the plain lr they diverged (10x the step).
 MOMENTUM = 0.9
 SGDM = dict(momentum=MOMENTUM, lr_scale=round(1 - MOMENTUM, 6))
-# The warm-up rows: the first tenth of the steps ramps the lr up linearly.  Without it, a step
-# at the full lr through the new random head sometimes throws a run off for good (fp32 as well
-# as int8: which runs, depends on the seed).
+# The warm-up rows: the first tenth of the steps ramps the lr up linearly, to see whether the
+# runs that diverge (fp32 as well as int8, on some seeds) do so because of full-size first
+# steps through the new random head.
 WARMUP = dict(warmup=0.1)
 RUNS = (Run("full", "fp32", False, seeds=SEEDS),
         Run("full", "int8", True, rounding="stochastic", seeds=SEEDS),
@@ -709,6 +709,7 @@ def analysis(tasks: list[Task], rows: list[dict], models) -> list[str]:
         out.append(f"  {task.name}: mean training loss of the int8 full runs from the first to the last tenth "
                    f"of training {first:.3f} -> {last:.3f} without QAS, {q_first:.3f} -> {q_last:.3f} with it.")
     out += stuck_runs(tasks, rows)
+    out += diverged_runs(tasks, rows)
     out += ["- Batch 1, a few epochs and one learning rate for every run (no per-run tuning; the SGD-M rows "
             "scale it by 1 - momentum), so the absolute accuracies are below what longer training reaches; "
             "every run of a seed sees the same images, order and flips.", ""]
@@ -720,6 +721,29 @@ def chance_losses(classes: int):
     no gradient), and whether it is within NEAR_UNIFORM of it (at or about chance)."""
     uniform = math.log(classes)
     return (lambda v: v == round(uniform, 4)), (lambda v: abs(v - uniform) < NEAR_UNIFORM)
+
+
+DIVERGED = 2.0   # a tenth's mean loss above this many times ln(classes): the run diverged
+
+
+def diverged_runs(tasks: list[Task], rows: list[dict]) -> list[str]:
+    """The runs, fp32 or int8, with a tenth of training whose mean loss is above DIVERGED times
+    ln(classes) (a step too large for the curvature threw the weights off), and when."""
+    out = []
+    for task in tasks:
+        limit = DIVERGED * math.log(len(task.classes))
+        for r in sorted(_select(rows, task, storage=None, rounding=None, momentum=None, lr_scale=None, warmup=None,
+                                budget_share=None), key=lambda r: (r["model"], _label(r), r["seed"])):
+            high = [k for k, v in enumerate(r["loss_by_tenth"]) if v > limit]
+            if high:
+                out.append(f"  {r['model']}, {task.name}, {_label(r)}, seed {r['seed']}: tenth {high[0] + 1} "
+                           f"at {r['loss_by_tenth'][high[0]]:.1f} (highest {max(r['loss_by_tenth']):.1f}), top-1 "
+                           f"{100 * r['top1']:.1f} %.")
+    if not out:
+        return []
+    return [f"- **Runs that diverged** (a tenth of training with a mean loss above {DIVERGED:g} ln(classes)): a "
+            "step too large for the loss's curvature threw the weights off, in fp32 as in int8, on some seeds.  In "
+            f"the warm-up rows the lr peaks at the end of tenth {math.ceil(10 * WARMUP['warmup'])}:"] + out
 
 
 def _tail(tenths: list[float], at) -> int:

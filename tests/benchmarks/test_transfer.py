@@ -269,3 +269,12 @@ def test_a_search_again_keeps_nothing_of_the_one_before(example_dir, monkeypatch
     assert T.searched("mcunet-5fps", task, quick=True) is None
     T.study(["mcunet-5fps"], [task], runs, 1, True, True, quick=True)
     assert len(calls) == 3
+
+
+def test_a_run_whose_loss_rises_far_above_ln_classes_is_reported_diverged():
+    fine = [2.1, 1.9] + [1.0] * 8
+    blown = [1.95, 55.2, 51.3] + [3.0] * 7      # above 2 ln 10 = 4.6 from the second tenth
+    rows = [{**_row("a", fine), "precision": "fp32", "qas": False}, {**_row("b", blown), "seed": 1}]
+    lines = T.diverged_runs([T.TASKS["fashion-mnist"]], rows)
+    assert len(lines) == 2 and lines[0].startswith("- **Runs that diverged**")
+    assert lines[1] == "  b, fashion-mnist, int8 full, QAS, seed 1: tenth 2 at 55.2 (highest 55.2), top-1 10.0 %."
