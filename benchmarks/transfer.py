@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import functools
 import hashlib
 import json
 import math
@@ -68,7 +67,7 @@ import numpy as np
 
 from tinyengine_compiler.codegen.context import trained_bytes
 from tinyengine_compiler.errors import TteError
-from tinyengine_compiler.folders import replace_files
+from tinyengine_compiler.folders import replace_texts
 from tinyengine_compiler.frontend import load_model
 from tinyengine_compiler.passes.legalize_bias import legalize_biases
 from tinyengine_compiler.pipeline import Options, for_classes, training_graph, training_schedule
@@ -254,15 +253,10 @@ def run_search(model: str, task: Task, quick: bool, jobs: int, quiet: bool) -> N
     lower = result["lower_budget"]["scheme"]
     if lower is None:
         say(f"no scheme of the search space fits {LOWER_BUDGET:g}x {budget} B: its rows are left out")
-    files = [(searched_path(folder, LOWER_BUDGET), json.dumps(lower, indent=2) + "\n")] * (lower is not None)
+    texts = {searched_path(folder, LOWER_BUDGET): json.dumps(lower, indent=2) + "\n"} if lower is not None else {}
     found = [f"{share:g}" for share in SHARES if share == 1.0 or lower is not None]
-    files.append((folder / MANIFEST, json.dumps({"budget_bytes": budget, "found": found, "result": result},
-                                                indent=2) + "\n"))
-    replace_files([(path, functools.partial(_write, text)) for path, text in files])
-
-
-def _write(text: str, path: str) -> None:
-    Path(path).write_text(text)
+    texts[folder / MANIFEST] = json.dumps({"budget_bytes": budget, "found": found, "result": result}, indent=2) + "\n"
+    replace_texts(texts)   # the manifest last
 
 
 def searched(model: str, task: Task, quick: bool) -> dict[float, Path | None] | None:

@@ -64,3 +64,8 @@ def replace_files(files: list[tuple[str | Path, Callable[[str], None]]]) -> None
 def replace_file(path: str | Path, fill: Callable[[str], None]) -> None:
     """`replace_files` of one file."""
     replace_files([(path, fill)])
+
+
+def replace_texts(texts: dict[str | Path, str]) -> None:
+    """`replace_files` of {path: its text}, renamed in the dict's order."""
+    replace_files([(path, lambda tmp, text=text: Path(tmp).write_text(text)) for path, text in texts.items()])

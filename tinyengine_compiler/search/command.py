@@ -24,14 +24,13 @@ import shlex
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
 
 import click
 import numpy as np
 
 from ..datasets import class_count, load_split
 from ..errors import BudgetError, ConfigError, TteError
-from ..folders import replace_files
+from ..folders import replace_texts
 from ..frontend import load_model
 from ..frontend.inputs import quantize_image
 from ..pipeline import Options, training_engine
@@ -192,7 +191,7 @@ def search(model_path: str, dataset: str, protocol: Protocol, out: str, options:
                                            {"describe": protocol.describe(), "compile": command}),
              stem + ".svg": render_svg(title, space, contrib, choices),
              out: text}   # the scheme last, so that a scheme file is never older than its report
-    replace_files([(path, functools.partial(_write_text, content)) for path, content in texts.items()])
+    replace_texts(texts)
     lower = choices[1][1]
     return {"scheme": scheme, "planned_sram_bytes": top.bytes, "summed_contribution": top.value,
             "proven_optimal": top.complete, "runs": len(measured), "plans": len(top.planned),
@@ -263,6 +262,3 @@ class StderrBar:
         else:
             self.bar.__exit__(None, None, None)
 
-
-def _write_text(text: str, path: str) -> None:
-    Path(path).write_text(text)

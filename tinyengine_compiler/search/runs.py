@@ -30,7 +30,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import TteError
-from ..folders import replace_file
+from ..folders import replace_texts
 from ..resources import PACKAGE_DIR, runtime_c_dir, templates_dir
 
 _WORKER: dict = {}    # per process: {"inputs": Inputs, "g": the model, "data": the data}
@@ -69,7 +69,7 @@ class RunCache:
             return None
 
     def put(self, key: dict, value: dict) -> None:
-        replace_file(self._path(key), lambda tmp: Path(tmp).write_text(json.dumps(value)))
+        replace_texts({self._path(key): json.dumps(value)})
 
 
 def run_jobs(fn: Callable, jobs: list[tuple[object, tuple]], executor, done: Callable[[object, object], None]) -> None:
