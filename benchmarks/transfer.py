@@ -122,6 +122,7 @@ class Run:
     momentum: float = 0.0       # SGD momentum of every trained layer (int8: tte compile --momentum)
     lr_scale: float = 1.0       # the task's lr schedule times this
     warmup: float = 0.0         # the fraction of the steps over which the lr ramps up linearly
+    step_clip: float = 0.0      # weight rows' step clip (tte compile --step-clip; fp32: the same rule)
     budget_share: float = 1.0   # "searched": its budget, this share of the paper scheme's compiled SRAM
     # how many image orders (seeds 0, 1, ...) the study runs; not part of what a run is
     seeds: int = field(default=1, compare=False)
@@ -150,10 +151,15 @@ SGDM = dict(momentum=MOMENTUM, lr_scale=round(1 - MOMENTUM, 6))
 # runs that diverge (fp32 as well as int8, on some seeds) do so because of full-size first
 # steps through the new random head.
 WARMUP = dict(warmup=0.1)
+# The step-clip rows: the divergence guard (tte compile --step-clip) on today's schedule, fp32
+# under the same rule, to see whether clipping the one oversized step keeps every run learning.
+CLIP = dict(step_clip=0.1)
 RUNS = (Run("full", "fp32", False, seeds=SEEDS),
         Run("full", "int8", True, rounding="stochastic", seeds=SEEDS),
         Run("full", "fp32", False, seeds=SEEDS, **WARMUP),
         Run("full", "int8", True, rounding="stochastic", seeds=SEEDS, **WARMUP),
+        Run("full", "fp32", False, seeds=SEEDS, **CLIP),
+        Run("full", "int8", True, rounding="stochastic", seeds=SEEDS, **CLIP),
         Run("full", "int8", True), Run("full", "int8", False),
         Run("bias-only", "int8", True), Run("last-layer", "int8", True),
         Run("full", "int8", True, rounding="stochastic", **SGDM),
@@ -289,7 +295,8 @@ def model_path(model: str) -> str:
 def _graph(model: str, spec: str, run: Run):
     """(the forward graph, biases legalized; the scheme `spec` with the run's weight storage)."""
     g = legalize_biases(load_model(model_path(model)))
-    return g, replace(load_scheme(spec), weight_storage=run.storage, rounding=run.rounding, momentum=run.momentum)
+    return g, replace(load_scheme(spec), weight_storage=run.storage, rounding=run.rounding, momentum=run.momentum,
+                      step_clip=run.step_clip)
 
 
 def _fp32_run(model: str, spec: str, task: Task, run: Run, seed: int, progress) -> dict:
@@ -455,7 +462,7 @@ def study(models, tasks: list[Task], runs, jobs: int, use_cache: bool, quiet: bo
         r["peak_sram_bytes"] = (fp32_peak_bytes(model_path(model), spec, len(task.classes))
                                 if run.precision == "fp32" else
                                 int8_peak_bytes(model_path(model), spec, len(task.classes),
-                                                run.storage, run.rounding, run.momentum))
+                                                run.storage, run.rounding, run.momentum, run.step_clip))
         rows.append(r)
     return rows
 
@@ -471,7 +478,8 @@ def _label(r: dict) -> str:
     rounding = ", stochastic rounding" if r["rounding"] == "stochastic" else ""
     momentum = f", SGD-M {r['momentum']} at {r['lr_scale']:g} x lr" if r["momentum"] else ""
     warmup = f", lr warm-up {100 * r['warmup']:g} %" if r["warmup"] else ""
-    return f"{r['precision']} {scheme}{qas}{master}{rounding}{momentum}{warmup}"
+    clip = f", step clip {r['step_clip']:g}" if r["step_clip"] else ""
+    return f"{r['precision']} {scheme}{qas}{master}{rounding}{momentum}{warmup}{clip}"
 
 
 def _describe(task: Task, rows: list[dict]) -> str:
@@ -524,7 +532,7 @@ def _select(rows: list[dict], task: Task, **fields) -> list[dict]:
     """The rows of `task` whose fields equal `fields` (None: any value), the others at their
     defaults (storage the device's int8)."""
     want = {"storage": "int8", "rounding": "nearest", "momentum": 0.0, "lr_scale": 1.0, "warmup": 0.0,
-            "budget_share": 1.0, **fields}
+            "step_clip": 0.0, "budget_share": 1.0, **fields}
     return [r for r in rows if r["task"] == task.name and all(v is None or r[k] == v for k, v in want.items())]
 
 

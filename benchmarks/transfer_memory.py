@@ -25,10 +25,10 @@ from tinyengine_compiler.scheme import load_scheme
 
 @lru_cache(maxsize=None)
 def int8_peak_bytes(model_path: str, preset: str, num_classes: int, storage: str = "int8",
-                    rounding: str = "nearest", momentum: float = 0.0) -> int:
+                    rounding: str = "nearest", momentum: float = 0.0, step_clip: float = 0.0) -> int:
     engine = training_engine(load_model(model_path), load_scheme(preset),
                              Options(num_classes=num_classes, storage=storage, rounding=rounding,
-                                     momentum=momentum))
+                                     momentum=momentum, step_clip=step_clip))
     return int(engine.summary["peak_sram_bytes"])
 
 

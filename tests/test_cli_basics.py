@@ -63,7 +63,7 @@ def test_example_firmware_writes_a_new_folder_and_never_over_one(tmp_path):
 # each option of the one pipeline, its Options field, and how the CLI's text maps to the field
 _PIPELINE_OPTIONS = {"budget": ("budget_bytes", lambda v: parse_bytes(v)), "storage": ("storage", None),
                      "rounding": ("rounding", None), "momentum": ("momentum", None),
-                     "bias_lr_scale": ("bias_lr_scale", None),
+                     "bias_lr_scale": ("bias_lr_scale", None), "step_clip": ("step_clip", None),
                      "seed": ("seed", None), "kernels": ("kernels", None), "planner": ("planner", None),
                      "num_classes": ("num_classes", None), "no_qas": ("qas", lambda v: not v),
                      "no_reorder": ("reorder", lambda v: not v), "label_smoothing": ("label_smoothing", None)}

@@ -168,6 +168,12 @@ MOMENTUM_OPTION = click.option(
 BIAS_LR_SCALE_OPTION = click.option(
     "--bias-lr-scale", type=float, default=None,
     help="Biases step at lr times this (weights at lr).  Default: the scheme's, 1.")
+STEP_CLIP_OPTION = click.option(
+    "--step-clip", type=float, default=None,
+    help="Guard against divergence: a weight update whose largest step on an output channel exceeds this "
+         "times that channel's largest |weight| (in int8 steps, at least 1) is scaled down to it, the "
+         "direction kept; biases are not clipped.  0.1 is what the transfer study uses.  Default: the "
+         "scheme's, 0 (off).")
 
 
 def _with_options(fn):
@@ -176,7 +182,7 @@ def _with_options(fn):
     # CLI parameter -> (Options field, its value from the CLI's)
     fields = {"num_classes": ("num_classes", None), "budget": ("budget_bytes", "bytes"), "storage": ("storage", None),
               "rounding": ("rounding", None), "momentum": ("momentum", None), "bias_lr_scale": ("bias_lr_scale", None),
-              "no_qas": ("qas", "not"), "no_reorder": ("reorder", "not"),
+              "step_clip": ("step_clip", None), "no_qas": ("qas", "not"), "no_reorder": ("reorder", "not"),
               "kernels": ("kernels", None), "planner": ("planner", None), "seed": ("seed", None),
               "label_smoothing": ("label_smoothing", None)}
 
@@ -192,7 +198,8 @@ def _with_options(fn):
 
 
 # What every training command takes after the scheme and the classes.
-STEP_OPTIONS = (BUDGET_OPTION, STORAGE_OPTION, ROUNDING_OPTION, MOMENTUM_OPTION, BIAS_LR_SCALE_OPTION, NO_QAS_OPTION)
+STEP_OPTIONS = (BUDGET_OPTION, STORAGE_OPTION, ROUNDING_OPTION, MOMENTUM_OPTION, BIAS_LR_SCALE_OPTION, STEP_CLIP_OPTION,
+                NO_QAS_OPTION)
 # What the engines of `plan`, `compile`, `bench-m7` and `search` are built with besides.
 ENGINE_BUILD_OPTIONS = (
     click.option("--no-reorder", is_flag=True,

@@ -43,7 +43,7 @@ from .planners.base import Buffer, Plan, check_no_overlap
 from .report.memory import memory_summary
 from .report.plan import engine_notes, flash_bytes, layer_rows
 from .scheme import (ALL, DEFAULT_BUDGET_BYTES, ROUNDINGS, WEIGHT_STORAGES, UpdateScheme, auto_candidates,
-                     check_bias_lr_scale, check_momentum, resolve)
+                     check_bias_lr_scale, check_momentum, check_step_clip, resolve)
 
 KERNEL_BACKENDS = ("portable", "cmsis_nn")
 
@@ -58,6 +58,8 @@ class Options:
     rounding: str | None = None        # in-place int8 / int32 steps: nearest or stochastic; None: the scheme's
     momentum: float | None = None      # SGD momentum of every trained layer; None: the scheme's (0, plain SGD)
     bias_lr_scale: float | None = None  # a bias steps at lr * this; None: the scheme's (1)
+    step_clip: float | None = None     # a weight row's step at most this times its largest |weight|;
+                                       # None: the scheme's (0, off)
     qas: bool = True                   # quantization-aware scaling of the gradients
     reorder: bool = True               # apply each gradient as soon as it exists (False: the paper's baseline)
     label_smoothing: float = 0.0
@@ -76,6 +78,8 @@ class Options:
             check_momentum(self.momentum, "--momentum")
         if self.bias_lr_scale is not None:
             check_bias_lr_scale(self.bias_lr_scale, "--bias-lr-scale")
+        if self.step_clip is not None:
+            check_step_clip(self.step_clip, "--step-clip")
         if self.planner is not None and self.planner not in PLANNERS:
             raise ConfigError(f"--planner {self.planner}: unknown; choose one of {', '.join(PLANNERS)}")
         if self.kernels not in KERNEL_BACKENDS:
@@ -113,14 +117,15 @@ def training_graph(g: Graph, scheme: UpdateScheme, *, use_qas: bool = True,
               for i, kept in ((1, u.channels is not None), (2, u.bias)) if kept]
     full = autodiff(g, label_smoothing=label_smoothing, trained=params)
     pruned = sparse_update(full, trained, weight_storage=scheme.weight_storage, rounding=scheme.rounding,
-                           bias_lr_scale=scheme.bias_lr_scale)
+                           bias_lr_scale=scheme.bias_lr_scale, step_clip=scheme.step_clip)
     return full, (qas(pruned) if use_qas else pruned)
 
 
 def with_options(scheme: UpdateScheme, options: Options) -> UpdateScheme:
     """`scheme` with the storage and optimizer fields that `options` sets (--momentum: every
     trained layer's)."""
-    given = {"weight_storage": options.storage, "rounding": options.rounding, "bias_lr_scale": options.bias_lr_scale}
+    given = {"weight_storage": options.storage, "rounding": options.rounding, "bias_lr_scale": options.bias_lr_scale,
+             "step_clip": options.step_clip}
     if options.momentum is not None:
         given.update(momentum=options.momentum, momentum_layers=ALL)
     return replace(scheme, **{k: v for k, v in given.items() if v is not None})

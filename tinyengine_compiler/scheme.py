@@ -64,6 +64,8 @@ class UpdateScheme:
     momentum: float = 0.0                                         # SGD momentum (0: plain SGD) ...
     momentum_layers: tuple[LayerRef, ...] | str = ALL             # ... of these trained layers' parameters
     bias_lr_scale: float = 1.0                                    # a bias steps at lr * bias_lr_scale
+    step_clip: float = 0.0                                        # a weight row's step at most this times
+                                                                  # its largest |weight| (int8 steps); 0: off
     num_convs: int | None = None                                  # the model a paper preset is for
     fit_to_budget: bool = False                                   # `auto`: one of auto_candidates, chosen
                                                                   # by the pipeline under the budget
@@ -98,7 +100,8 @@ PRESETS = {
 }
 
 _KEYS = {"bias", "weight", "n_bias_update", "manual_weight_idx", "weight_update_ratio",
-         "channel_selection", "weight_storage", "rounding", "momentum", "momentum_layers", "bias_lr_scale"}
+         "channel_selection", "weight_storage", "rounding", "momentum", "momentum_layers", "bias_lr_scale",
+         "step_clip"}
 
 
 def load_scheme(spec: str) -> UpdateScheme:
@@ -153,7 +156,8 @@ def parse_scheme(d: dict, name: str = "scheme") -> UpdateScheme:
     return UpdateScheme(name, biases, weights, n_bias, d.get("channel_selection", "norm"),
                         d.get("weight_storage", "int8"), d.get("rounding", "nearest"),
                         check_momentum(d.get("momentum", 0.0), name), momentum_layers,
-                        check_bias_lr_scale(d.get("bias_lr_scale", 1.0), name))
+                        check_bias_lr_scale(d.get("bias_lr_scale", 1.0), name),
+                        check_step_clip(d.get("step_clip", 0.0), name))
 
 
 def _float32(v) -> float | None:
@@ -184,6 +188,15 @@ def check_bias_lr_scale(v, where: str) -> float:
     if f is None or not f > 0.0:
         raise ConfigError(f"{where}: bias_lr_scale must be a positive number, finite in float32, got {v!r}")
     return float(v)
+
+
+def check_step_clip(v, where: str) -> float:
+    """A step clip (docs/sparse_update.md): 0 (off) or a positive number, finite in float32, as
+    that value."""
+    f = _float32(v)
+    if f is None or f < 0.0:
+        raise ConfigError(f"{where}: step_clip must be 0 (off) or a positive number, finite in float32, got {v!r}")
+    return float(v) if f else 0.0
 
 
 def _ref(name: str, r) -> LayerRef:

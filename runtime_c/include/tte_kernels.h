@@ -641,6 +641,9 @@ int32_t tte_grad_accumulate_f32_scratch_bytes(const tte_dims *input_dims,
  *   step = lr * (grad[r, m, j] * grad_scale[k])   (k by p->scale_mode: 0, r or col)
  *   with momentum (velocity_inout not NULL): v = p->momentum * v[r, m, j] + grad * grad_scale[k],
  *     step = lr * v, and v is stored; a v that is not finite is not stored and the step is NaN
+ *   with p->step_clip > 0, per row r: S = the largest |step| of the row (NaN steps ignored),
+ *     B = step_clip * max(largest |P[r, m, col]| over the trained columns, 1) in the stored
+ *     domain (int8 steps); when S > B every step of the row is step * (B / S)
  *   tte_sgd_update_f32 (float32 master weights):  P[r, m, col] = P[r, m, col] - step, and
  *     its int8 image (what the forward reads) image[r, m, col] = saturate_int8(roundf(P))
  *   tte_sgd_update_int (int8 weights or int32 biases):
@@ -656,7 +659,7 @@ int32_t tte_grad_accumulate_f32_scratch_bytes(const tte_dims *input_dims,
  * rows is updated, and grad holds just its rows.
  *
  * @param[in]  ctx          scratch; unused, may be NULL
- * @param[in]  p            learning rate, tte_scale_mode and momentum
+ * @param[in]  p            learning rate, tte_scale_mode, momentum and step clip
  * @param[in]  param_dims   {rows, h, w, C} of the stored parameter: OHWI and 1HWC weights as
  *                          they are, FC [out, in] as {out, 1, 1, in}, a bias [C] as
  *                          {C, 1, 1, 1} (TTE_SCALE_PER_ROW) or {1, 1, 1, C}

@@ -224,12 +224,14 @@ typedef struct {
     int32_t count; /**< >= 1, begin + count <= rows */
 } tte_rows;
 
-/** SGD_UPDATE: learning rate, the axis of the per-channel grad_scale, and the momentum (used
- *  by a call given a velocity). */
+/** SGD_UPDATE: learning rate, the axis of the per-channel grad_scale, the momentum (used by a
+ *  call given a velocity) and the step clip. */
 typedef struct {
     float lr;           /**< learning rate */
     int32_t scale_mode; /**< a tte_scale_mode */
     float momentum;     /**< v = momentum * v + g_bar, in [0, 1) */
+    float step_clip;    /**< >= 0; 0: off.  A row whose largest |step| exceeds step_clip * max(largest |P|, 1)
+                             has its steps scaled down to that bound (tte_kernels.h, SGD_UPDATE) */
 } tte_sgd_params;
 
 #ifdef __cplusplus

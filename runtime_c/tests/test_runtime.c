@@ -213,7 +213,7 @@ static void test_sgd_int8_saturates_and_ignores_nan(void)
     /* lr 1, one scale of 1: P - round(grad), saturated to int8.
      *   -128 - 1 -> -128 (saturated);  0 - round(0.5) = -1 (ties away from zero);
      *   127 - (-1000) -> 127;  a NaN step leaves 5 as it is */
-    const tte_sgd_params p = {1.0f, TTE_SCALE_PER_TENSOR, 0.0f};
+    const tte_sgd_params p = {1.0f, TTE_SCALE_PER_TENSOR, 0.0f, 0.0f};
     const tte_dims d = {1, 1, 1, 4};
     const float scale[1] = {1.0f};
     float grad[4] = {1.0f, 0.5f, -1000.0f, 0.0f};
@@ -231,7 +231,7 @@ static void test_sgd_int32_keeps_to_the_bias_limit(void)
      *   -2^31 (already beyond -L, a dead channel's bias) - 5: stays at -2^31, never wraps;
      *   0 - 1e20 (the step clamped to 2^32): stops at -L;
      *   100 - 0.5 -> 99 (round(0.5) = 1) */
-    const tte_sgd_params p = {1.0f, TTE_SCALE_PER_TENSOR, 0.0f};
+    const tte_sgd_params p = {1.0f, TTE_SCALE_PER_TENSOR, 0.0f, 0.0f};
     const tte_dims d = {1, 1, 1, 4};
     const float scale[1] = {1.0f}, grad[4] = {-10.0f, 5.0f, 1e20f, 0.5f};
     int32_t param[4] = {TTE_BIAS_LIMIT - 1, INT32_MIN, 0, 100};
@@ -245,7 +245,7 @@ static void test_sgd_int32_keeps_to_the_bias_limit(void)
 static void test_sgd_int_takes_exactly_one_parameter(void)
 {
     /* neither or both of the int8 and int32 parameters: refused, and neither moves */
-    const tte_sgd_params p = {1.0f, TTE_SCALE_PER_TENSOR, 0.0f};
+    const tte_sgd_params p = {1.0f, TTE_SCALE_PER_TENSOR, 0.0f, 0.0f};
     const tte_dims d = {1, 1, 1, 1};
     const float scale[1] = {1.0f}, grad[1] = {3.0f};
     int8_t weight[1] = {7};
@@ -260,7 +260,7 @@ static void test_sgd_updates_only_the_trained_columns(void)
 {
     /* a [2, 3] weight whose columns 0 and 2 train (channels {0, 2}); per-row scales 1 and 2,
      * lr 1: row 0 moves by round(grad), row 1 by round(2 * grad); column 1 keeps its value */
-    const tte_sgd_params p = {1.0f, TTE_SCALE_PER_ROW, 0.0f};
+    const tte_sgd_params p = {1.0f, TTE_SCALE_PER_ROW, 0.0f, 0.0f};
     const tte_dims pd = {2, 1, 1, 3}, gd = {2, 1, 1, 2};
     const float scale[2] = {1.0f, 2.0f}, grad[4] = {1.0f, -2.0f, 1.5f, 0.25f};
     const int32_t channels[2] = {0, 2};
@@ -303,7 +303,7 @@ static void test_stochastic_rounding_takes_one_draw_an_element_and_is_unbiased(v
 {
     /* whole steps need no luck: 3 - 2 = 1, -4 - (-1) = -3 whatever the draws; a NaN step leaves
      * its element, but takes its draw all the same */
-    const tte_sgd_params p = {1.0f, TTE_SCALE_PER_TENSOR, 0.0f};
+    const tte_sgd_params p = {1.0f, TTE_SCALE_PER_TENSOR, 0.0f, 0.0f};
     const tte_dims d = {1, 1, 1, 3};
     const float scale[1] = {1.0f};
     float grad[3] = {2.0f, -1.0f, 0.0f};

@@ -19,7 +19,7 @@ from tinyengine_compiler.ir.ops import BACKWARD_OPS
 import tinyengine_compiler.reference.backward  # noqa: F401  (registers the reference ops)
 from tinyengine_compiler.registry import REGISTRY
 from tinyengine_compiler.reference.backward import mathf
-from tinyengine_compiler.reference.backward.sgd_update import round_half_away, sgd_update
+from tinyengine_compiler.reference.backward.sgd_update import clipped_step, round_half_away, sgd_update
 
 from .tte_ctypes import (SCALE_PER_COLUMN, SCALE_PER_ROW, SCALE_PER_TENSOR, TTE_ERR_ARG, TTE_OK, Rows,
                          BACKWARD_SIGNATURES, ClampGradParams, ConvGradParams, FcGradParams, PoolParams,
@@ -465,13 +465,16 @@ def _param_args(storage, param, image, counter) -> list:
 
 
 def _check_sgd(runtime, param, qp, grad, grad_scale, lr, storage, channels, c_dims, mode, draws=None,
-               momentum=0.0, velocity=None):
+               momentum=0.0, velocity=None, step_clip=0.0):
     """One update through the reference and the C; c_dims is the parameter as {rows, h, w, C}.
     With `draws` (an int8 / int32 storage), stochastic rounding from that counter: the C must
     also leave the counter one further for each gradient element, whole or by blocks.  With
     `momentum`, from `velocity` (float32, the gradient's shape): the C must leave the same
-    velocity bits, whole or by blocks.  Returns the reference's (parameter, velocity) after it."""
+    velocity bits, whole or by blocks.  With `step_clip`, rows over it are scaled.  Returns the
+    reference's (parameter, velocity) after it."""
     attrs = {"storage": storage, "channels": channels}
+    if step_clip:
+        attrs["step_clip"] = step_clip
     if draws is not None:
         attrs["rounding"] = "stochastic"
     if momentum:
@@ -489,14 +492,14 @@ def _check_sgd(runtime, param, qp, grad, grad_scale, lr, storage, channels, c_di
     chans = None if channels is None else np.array(channels, np.int32)
     # a float32 master also rewrites its int8 image's trained columns; the others keep a marker
     image = np.full(buf.shape, 55, np.int8)
-    st = runtime.call(symbol, SgdParams(lr, mode, momentum), c_dims, (*c_dims[:3], n), f32c(grad), f32c(grad_scale),
+    st = runtime.call(symbol, SgdParams(lr, mode, momentum, step_clip), c_dims, (*c_dims[:3], n), f32c(grad), f32c(grad_scale),
                       chans, None, *_param_args(storage, buf, image, counter), c_velocity)
     assert st == TTE_OK
     # the same update one block of rows at a time (a fused update): the same bytes
     blocked, blocked_image = np.array(param, dtype, copy=True, order="C"), np.full(buf.shape, 55, np.int8)
     grad_rows = np.asarray(grad, np.float32).reshape(c_dims[0], -1)
     for begin, count in _blocks(c_dims[0]):
-        assert runtime.call(symbol, SgdParams(lr, mode, momentum), c_dims, (*c_dims[:3], n),
+        assert runtime.call(symbol, SgdParams(lr, mode, momentum, step_clip), c_dims, (*c_dims[:3], n),
                             f32c(grad_rows[begin:begin + count]), f32c(grad_scale), chans, Rows(begin, count),
                             *_param_args(storage, blocked, blocked_image, blocked_counter), blocked_velocity) == TTE_OK
     np.testing.assert_array_equal(blocked.view(np.uint8), buf.view(np.uint8), err_msg=f"{symbol} by blocks")
@@ -635,6 +638,49 @@ def test_sgd_update_with_momentum_over_steps(runtime, storage, shape, axis, chan
         if step == 1:
             np.testing.assert_array_equal(velocity.reshape(-1)[:2], before.reshape(-1)[:2])
     assert np.count_nonzero(velocity) > velocity.size // 2
+
+
+@pytest.mark.parametrize("storage, shape, axis, channels, draws, momentum", [
+    ("int8", (6, 3, 3, 5), 0, None, None, 0.0), ("int8", (6, 3, 3, 5), 0, (0, 2, 3), 99, 0.9),
+    ("float32", (6, 3, 3, 5), 0, (1, 4), None, 0.9), ("int8", (1, 3, 3, 10), 3, None, 7, 0.0),
+    ("float32", (1, 3, 3, 10), 3, (1, 4, 9), None, 0.0), ("int8", (5, 1, 1, 16), 0, None, None, 0.0)])
+def test_sgd_update_step_clip(runtime, storage, shape, axis, channels, draws, momentum):
+    """The step clip over three steps: the C equals the reference bit for bit, whole and by
+    blocks, with rows over the bound and rows under it, a NaN and an infinite gradient element,
+    momentum and stochastic rounding; the clip changed something."""
+    rng = np.random.default_rng(len(shape) + axis + (draws or 0) + int(10 * momentum))
+    param = _stored(rng, shape, storage)
+    param.reshape(shape[0], -1)[0] = 0      # a row of zeros: its bound is step_clip * 1
+    scale = rng.uniform(0.5, 2.0, shape[axis]).astype(np.float32)
+    grad_shape = shape if channels is None else (*shape[:-1], len(channels))
+    mode = SCALE_PER_COLUMN if axis == 3 else SCALE_PER_ROW
+    velocity = np.zeros(grad_shape, np.float32) if momentum else None
+    unclipped = np.array(param, copy=True)
+    for step in range(3):
+        grad = _grad(rng, grad_shape) * np.float32(3.0)
+        grad.reshape(grad_shape[0], -1)[-1] *= np.float32(0.001)   # a row well under the bound
+        if step == 1:
+            grad.reshape(-1)[:2] = [np.nan, np.inf]
+        param, velocity = _check_sgd(runtime, param, QParams.make(scale, 0, axis=axis), grad, scale, 0.7, storage,
+                                     channels, shape, mode, draws=draws, momentum=momentum, velocity=velocity,
+                                     step_clip=0.25)
+        unclipped = _check_sgd(runtime, unclipped, QParams.make(scale, 0, axis=axis), grad, scale, 0.7, storage,
+                               channels, shape, mode, draws=draws)[0]
+    assert not np.array_equal(param, unclipped)
+
+
+def test_step_clip_scales_as_its_definition_says():
+    """clipped_step against figures worked by hand: a row over its bound keeps its direction at
+    the bound, one under it is untouched, a row of zeros is bounded by step_clip * 1, a NaN step
+    is ignored by the row's largest step and stays NaN, an infinite one zeroes its row's finite
+    steps and turns NaN itself."""
+    step = np.array([[3.0, -1.0], [0.5, -0.25], [0.2, 0.1], [np.nan, 0.4], [np.inf, 0.5]], np.float32)
+    old = np.array([[10, -2], [-20, 0], [0, 0], [3, 1], [50, 50]], np.int8)
+    got = clipped_step(step, old, 0.1)
+    want = np.array([[1.0, -1.0 / 3.0], [0.5, -0.25], [0.1, 0.05], [np.nan, 0.3], [np.nan, 0.0]], np.float32)
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    assert got.dtype == np.float32
 
 
 def test_momentum_accumulates_as_its_definition_says():

@@ -144,6 +144,31 @@ def test_momentum_on_some_layers_only_keeps_velocities_for_those(example_models,
     assert len(with_momentum) == 1 and with_momentum == {sched.producer(sched.outputs[0]).name}
 
 
+@pytest.mark.parametrize("storage, rounding, scheme, momentum", [("int8", "nearest", "full", 0.0),
+                                                                 ("int8", "stochastic", "sparse_49kb", 0.9),
+                                                                 ("float32", "nearest", "sparse_49kb", 0.0)])
+def test_step_clip_equals_the_reference_trainer(example_models, tmp_path, storage, rounding, scheme, momentum):
+    """A step clip tight enough to scale some rows and not others: every loss, parameter,
+    velocity and logit of the C equal the reference's over ten steps, with fused updates or
+    not; the clip changes what training does, and reaches weights only."""
+    g = load_model(example_models["mcunet-5fps"]["int8"])
+    chosen = _scheme(scheme, storage, rounding, momentum=momentum, step_clip=0.02)
+    _ten_steps_then_twenty_inferences(g, chosen, tmp_path / "clip", lr=0.01)
+    _, _, sched, _ = _engine(g, chosen, tmp_path / "attrs")
+    updates = [n for n in sched.nodes if n.op == OpKind.SGD_UPDATE]
+    assert {n.attrs.get("step_clip") for n in updates} == {0.02, None}
+    assert all(n.attrs.get("step_clip") is None for n in updates if n.attrs["param"] == "bias")
+    trained = {}
+    for clip in (0.0, 0.02):
+        _, _, sched, _ = _engine(g, _scheme(scheme, storage, rounding, momentum=momentum, step_clip=clip),
+                                 tmp_path / f"moved-{clip}")
+        trainer = Trainer(sched, 0.01)
+        for i, image in enumerate(sample_images(3)):
+            trainer.step(quantize_image(g, image), i)
+        trained[clip] = trainer.stored
+    assert any(not np.array_equal(trained[0.0][p], trained[0.02][p]) for p in trained[0.0])
+
+
 def test_float32_masters_round_trip_through_set_trainable(example_models, tmp_path):
     """tte_set_trainable loads masters and remakes the int8 images the forward reads."""
     g = load_model(example_models["mcunet-5fps"]["int8"])

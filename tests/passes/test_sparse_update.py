@@ -155,6 +155,10 @@ def test_norm_channel_selection_picks_the_largest_columns():
     ({"weight": "all", "momentum_layers": "c1"}, '"momentum_layers" must be a list'),
     ({"weight": "all", "bias_lr_scale": 0}, "bias_lr_scale must be a positive number, finite in float32, got 0"),
     ({"weight": "all", "bias_lr_scale": 1e39}, "finite in float32, got 1e"),
+    ({"weight": "all", "step_clip": -0.1}, r"step_clip must be 0 \(off\) or a positive number, finite in float32, "
+                                          "got -0.1"),
+    ({"weight": "all", "step_clip": "0.1"}, "step_clip must be 0"),
+    ({"weight": "all", "step_clip": 1e39}, "step_clip must be 0 .* finite in float32, got 1e"),
     ({"weight": "all", "momentum": 0.99999999}, r"momentum must be a number in \[0, 1\) in float32"),
     ({"weight": {"c1": 1}, "momentum": 0.9, "momentum_layers": ["c0"]}, "momentum_layers names layers that do not "
                                                                        "train: c0"),
@@ -181,7 +185,16 @@ def test_momentum_and_bias_rate_reach_the_updates_of_the_layers_they_name():
     assert all("lr_scale" not in n.attrs for n in updates if n.attrs["param"] == "weight")
     plain = [n for n in sparse_update(autodiff(g), resolve(parse_scheme({"weight": "all", "bias": "all"}), g)).nodes
              if n.op == OpKind.SGD_UPDATE]
-    assert not any("momentum" in n.attrs or "lr_scale" in n.attrs for n in plain)
+    assert not any("momentum" in n.attrs or "lr_scale" in n.attrs or "step_clip" in n.attrs for n in plain)
+
+
+def test_step_clip_reaches_the_weight_updates_only():
+    g = residual_net().g
+    scheme = parse_scheme({"weight": "all", "bias": "all", "step_clip": 0.1})
+    updates = [n for n in sparse_update(autodiff(g), resolve(scheme, g), step_clip=scheme.step_clip).nodes
+               if n.op == OpKind.SGD_UPDATE]
+    assert {n.attrs["param"] for n in updates} == {"weight", "bias"}
+    assert all(n.attrs.get("step_clip") == (0.1 if n.attrs["param"] == "weight" else None) for n in updates)
 
 
 def test_tte_graph_json_and_errors(paper_models_dir, tmp_path):

@@ -39,19 +39,21 @@ CASES = [("mcunet-5fps", "paper-mcunet-5fps", "int8", "-Ofast"), ("mbv2-w0.35", 
          ("mcunet-5fps", "sparse_49kb", "float32", "-O2"),   # the same with float32 master weights
          ("mcunet-5fps", "sparse_49kb", "float32", "-Ofast"),
          ("mcunet-5fps", "sparse_49kb", "int8-stochastic", "-Ofast"),   # int8 in place, stochastic rounding
-         ("mcunet-5fps", "sparse_49kb", "int8-stochastic-sgdm", "-Ofast")]   # and momentum, biases at half the rate
+         # and momentum, biases at half the rate, a step clip that scales rows (tte compile --step-clip)
+         ("mcunet-5fps", "sparse_49kb", "int8-stochastic-sgdm-clip", "-Ofast")]
 DEVICE_BUDGET = 256 * 1024
 
 
 def _compiled(paper_models_dir, tmp_path, model, scheme, storage="int8"):
     """The engine of `scheme` with trained weights stored `storage`: int8, float32, or
-    int8-stochastic (int8 in place, its steps rounded stochastically), int8-stochastic-sgdm (and
-    SGD with momentum 0.9, biases at half the rate)."""
+    int8-stochastic (int8 in place, its steps rounded stochastically), int8-stochastic-sgdm-clip
+    (and SGD with momentum 0.9, biases at half the rate, a step clip of 0.02)."""
     g = load_model(f"{paper_models_dir}/{model}.pkl")
     storage, *more = storage.split("-")
     scheme = replace(load_scheme(scheme), weight_storage=storage,
                      rounding="stochastic" if "stochastic" in more else "nearest",
-                     **(dict(momentum=0.9, bias_lr_scale=0.5) if "sgdm" in more else {}))
+                     **(dict(momentum=0.9, bias_lr_scale=0.5) if "sgdm" in more else {}),
+                     **(dict(step_clip=0.02) if "clip" in more else {}))
     compiled = compile_training(g, scheme, str(tmp_path / "out"), Options(num_classes=10))
     ctx, sched = compiled.context, compiled.graph
     xs = np.stack([quantize_image(g, im) for im in sample_images(len(LABELS))])

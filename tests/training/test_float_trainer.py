@@ -90,3 +90,41 @@ def test_momentum_and_the_bias_rate_follow_their_definition(example_models):
         p, rate = upd.inputs[0], 0.1 * (0.5 if upd.attrs["param"] == "bias" else 1.0)
         np.testing.assert_allclose(moves[0][p], rate * grads[0][p], rtol=1e-5, atol=1e-9)
         np.testing.assert_allclose(moves[1][p], rate * (0.5 * grads[0][p] + grads[1][p]), rtol=1e-4, atol=1e-8)
+
+
+def test_step_clip_bounds_each_weight_row_in_int8_steps(example_models):
+    """With a step clip, one step on the classifier moves each weight row by the plain step where
+    its largest |step| / scale is under clip * max(largest |weight| / scale, 1), else by the
+    plain step scaled to that bound; the bias moves as without the clip.  The clip is the
+    median of the rows' ratios, so that rows fall on both sides of it."""
+    from dataclasses import replace
+
+    g, scheme = for_classes(load_model(example_models["mcunet-5fps"]["int8"]), PRESETS["last-layer"], 10)
+    _, plain_graph = training_graph(g, scheme, use_qas=False)
+    x = quantize_image(g, sample_images(1)[0])
+    plain = FloatTrainer(plain_graph, lr=0.01)
+    start = {k: v.copy() for k, v in plain.params.items()}
+    plain.step(x, LABEL)
+    (weight,) = [n.inputs[0] for n in plain_graph.nodes if n.op == OpKind.SGD_UPDATE and n.attrs["param"] == "weight"]
+    rows, ndim = start[weight].shape[0], start[weight].ndim
+    scale = np.asarray(plain_graph.tensors[weight].qparams.scale, np.float64).reshape(-1, *[1] * (ndim - 1))
+
+    def largest(v):
+        return (np.abs(v) / scale).reshape(rows, -1).max(axis=1)
+
+    plain_move = {k: start[k] - plain.params[k] for k in start}
+    ratio = largest(plain_move[weight]) / np.maximum(largest(start[weight]), 1.0)
+    clip = float(np.median(ratio))
+    _, clipped_graph = training_graph(g, replace(scheme, step_clip=clip), use_qas=False)
+    clipped = FloatTrainer(clipped_graph, lr=0.01)
+    clipped.step(x, LABEL)
+    over = ratio > clip
+    assert over.any() and (~over).any()
+    for p in start:
+        move = start[p] - clipped.params[p]
+        if p != weight:
+            np.testing.assert_array_equal(move, plain_move[p])
+            continue
+        np.testing.assert_allclose(move[~over], plain_move[p][~over], rtol=1e-6, atol=1e-12)
+        np.testing.assert_allclose(move[over], plain_move[p][over] * (clip / ratio[over]).reshape(-1, *[1] * (ndim - 1)),
+                                   rtol=1e-4, atol=1e-9)

@@ -4,7 +4,7 @@ Same contract as `calls.forward_call`: static parameter objects plus arguments, 
 `ref(name)` giving each tensor's C expression; each builder registers itself as its op's `build`
 (registry.py) and also takes what the plan keeps for it (`BackwardInputs`: the saved state's
 buffers, the split weights).  An update reads `tte_ram.sgd[i]`, its entry of `sgd_entries`:
-the SGD parameters (learning rate times the update's lr_scale, scale mode, momentum) that
+the SGD parameters (learning rate times the update's lr_scale, scale mode, momentum, step clip) that
 `tte_train_step` sets at run time; an update with momentum also its velocity
 `velocity_name(param)`.
 
@@ -247,12 +247,13 @@ def _scale_mode(g: Graph, n: Node) -> int:
             SCALE_PER_COLUMN if p.qparams.axis == len(p.shape) - 1 and len(p.shape) == 4 else SCALE_PER_ROW)
 
 
-def sgd_entry(g: Graph, n: Node) -> tuple[int, float, float]:
-    """The SGD parameters SGD_UPDATE `n` steps with: (scale mode, lr scale, momentum)."""
-    return _scale_mode(g, n), float(n.attrs.get("lr_scale", 1.0)), float(n.attrs.get("momentum", 0.0))
+def sgd_entry(g: Graph, n: Node) -> tuple[int, float, float, float]:
+    """The SGD parameters SGD_UPDATE `n` steps with: (scale mode, lr scale, momentum, step clip)."""
+    return (_scale_mode(g, n), float(n.attrs.get("lr_scale", 1.0)), float(n.attrs.get("momentum", 0.0)),
+            float(n.attrs.get("step_clip", 0.0)))
 
 
-def sgd_entries(g: Graph) -> list[tuple[int, float, float]]:
+def sgd_entries(g: Graph) -> list[tuple[int, float, float, float]]:
     """The distinct SGD parameters of `g`'s updates, in a fixed order: the entries of tte_ram.sgd."""
     return sorted({sgd_entry(g, n) for n in g.nodes if n.op == OpKind.SGD_UPDATE})
 

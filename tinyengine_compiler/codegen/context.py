@@ -411,7 +411,8 @@ def build_context(g: Graph, offsets: dict[str, int], arena_bytes: int, *, source
                                + (struct.calcsize(DRAWS_FORMAT) if stochastic else 0),
             "trainable_sram_bytes": sum(t["sram_bytes"] for t in trainables) + sum(v["bytes"] for v in velocities),
             "sgd_entries": [{"index": i, "mode": mode, "lr_scale": c_float(scale) if scale != 1.0 else None,
-                             "momentum": c_float(mu)} for i, (mode, scale, mu) in enumerate(entries)],
+                             "momentum": c_float(mu), "step_clip": c_float(clip)}
+                            for i, (mode, scale, mu, clip) in enumerate(entries)],
 
             "label_offset": offsets["label"],
             "loss_offset": offsets["loss"],

@@ -108,7 +108,8 @@ STRUCTS = {s.name: s for s in (
     _struct("tte_split_filter", "frozen", "trained", "channels", "n",
             types={"frozen": "const int8_t *", "trained": "const int8_t *", "channels": "const int32_t *"}),
     _struct("tte_rows", "begin", "count"),
-    _struct("tte_sgd_params", "lr", "scale_mode", "momentum", types={"lr": "float", "momentum": "float"}),
+    _struct("tte_sgd_params", "lr", "scale_mode", "momentum", "step_clip",
+            types={"lr": "float", "momentum": "float", "step_clip": "float"}),
 )}
 
 

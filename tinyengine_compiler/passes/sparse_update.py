@@ -10,7 +10,9 @@ Guarantees: a verified graph where
     update stored as int8 or int32 carries `rounding` (nearest or stochastic, the step's); an
     update whose layer has momentum carries `momentum` (its SGD keeps a float32 velocity per
     trained element); a bias update carries `lr_scale` = bias_lr_scale when that is not 1
-    (it steps at lr * lr_scale);
+    (it steps at lr * lr_scale); a weight update carries `step_clip` when that is not 0 (each
+    row's step is scaled down to at most step_clip times the row's largest |weight|,
+    reference/backward/sgd_update.py);
   * a partial weight update (fewer channels than the weight has input channels) carries
     `channels` on both its SGD_UPDATE and the weight-gradient node, whose output keeps only
     those input channels (so backward reads only those channels of the saved activation);
@@ -41,7 +43,7 @@ STORAGE_BYTES = {"float32": 4, "int8": 1, "int32": 4}
 
 
 def sparse_update(g: Graph, trained: Mapping[str, LayerUpdate], *, weight_storage: str = "int8",
-                  rounding: str = "nearest", bias_lr_scale: float = 1.0) -> Graph:
+                  rounding: str = "nearest", bias_lr_scale: float = 1.0, step_clip: float = 0.0) -> Graph:
     g = g.copy()
     kept_updates = []
     for node in g.nodes:
@@ -62,6 +64,8 @@ def sparse_update(g: Graph, trained: Mapping[str, LayerUpdate], *, weight_storag
             node.attrs["momentum"] = trained[node.attrs["layer"]].momentum
         if node.attrs["param"] == "bias" and bias_lr_scale != 1.0:
             node.attrs["lr_scale"] = bias_lr_scale
+        if node.attrs["param"] == "weight" and step_clip:
+            node.attrs["step_clip"] = step_clip
     g.nodes = _live(g, kept_updates)
     used = set(g.inputs) | set(g.outputs) | {t for n in g.nodes for t in n.inputs + n.outputs}
     g.tensors = {name: t for name, t in g.tensors.items() if name in used}

@@ -47,7 +47,7 @@ LOWER_BUDGET = 0.7          # the report's second budget, a share of the first
 EXACT_MAX_SPACE = 20_000    # the exact search runs on spaces of at most this many candidates
 # The options that change what a fine-tuning run computes; the kernel backend, the planner and
 # the schedule order change only the memory (the C is bit-exact with the reference either way).
-RUN_OPTIONS = ("qas", "storage", "rounding", "momentum", "bias_lr_scale", "label_smoothing", "seed")
+RUN_OPTIONS = ("qas", "storage", "rounding", "momentum", "bias_lr_scale", "step_clip", "label_smoothing", "seed")
 
 
 @dataclass(frozen=True)
@@ -179,7 +179,7 @@ def search(model_path: str, dataset: str, protocol: Protocol, out: str, options:
     scheme = {**space.scheme_json(top.found), **_scheme_options(options)}
     text = json.dumps(scheme, indent=2) + "\n"
     # the JSON alone with the printed command's options: what a user compiles
-    printed = replace(options, storage=None, rounding=None, momentum=None, bias_lr_scale=None)
+    printed = replace(options, storage=None, rounding=None, momentum=None, bias_lr_scale=None, step_clip=None)
     again = training_engine(g, parse_scheme(json.loads(text), os.path.basename(out)), printed).summary
     if again.get("peak_sram_bytes") != top.bytes or top.bytes > budget:
         raise TteError(f"internal error: the scheme file plans to {again.get('peak_sram_bytes')} B, the search "
@@ -226,7 +226,7 @@ def _scheme_options(options: Options) -> dict:
     """The scheme-file fields that the options set (docs/sparse_update.md), so that the scheme
     alone compiles what was searched."""
     fields = {"weight_storage": options.storage, "rounding": options.rounding, "momentum": options.momentum,
-              "bias_lr_scale": options.bias_lr_scale}
+              "bias_lr_scale": options.bias_lr_scale, "step_clip": options.step_clip}
     return {k: v for k, v in fields.items() if v is not None}
 
 

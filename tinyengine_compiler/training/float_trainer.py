@@ -9,7 +9,10 @@ graph's kernels run on those real values (`trainer.run_backward(..., float32)`),
 gradient of that forward (checked against float64 finite differences in
 tests/training/test_model_gradients.py); the step is P <- P - lr * dL/dP on the real
 parameters, trained columns only, lr times the update's lr_scale (biases' bias_lr_scale); with
-the update's momentum mu, P <- P - lr * v after v <- mu * v + dL/dP, as the engine's SGD-M.
+the update's momentum mu, P <- P - lr * v after v <- mu * v + dL/dP, as the engine's SGD-M;
+with the update's step_clip, the engine's rule on the same quantities: a row's step and weights
+measured in int8 steps of the weight (real / scale), so that a row moves at most step_clip times
+its largest |weight| in a step, as the int8 engine's does.
 
 Takes a training graph built *without* QAS (`training_graph(g, scheme, use_qas=False)`): of
 the SGD_UPDATE nodes it reads the parameter, gradient and columns, the lr_scale and the
@@ -23,7 +26,7 @@ import numpy as np
 
 from ..ir import Graph, OpKind
 from ..reference.backward._common import real
-from ..reference.backward.sgd_update import step_lr
+from ..reference.backward.sgd_update import clipped_step, step_lr
 from ..reference.real_forward import real_values, run_real
 from .trainer import run_backward
 
@@ -55,11 +58,22 @@ class FloatTrainer:
             lr = step_lr(node, self.lr)
             if param in self.velocity:
                 grad = self.velocity[param] = np.float32(node.attrs["momentum"]) * self.velocity[param] + grad
-            cols = node.attrs.get("channels")
+            cols = slice(None) if node.attrs.get("channels") is None else list(node.attrs["channels"])
             p = self.params[param].copy()
-            if cols is None:
-                p -= lr * grad.reshape(p.shape)
-            else:
-                p[..., list(cols)] -= lr * grad
+            step = lr * grad.reshape(p[..., cols].shape)
+            if node.attrs.get("step_clip"):
+                step = self._clipped(param, step, p[..., cols], cols, node.attrs["step_clip"])
+            p[..., cols] -= step
             self.params[param] = p
         return float(values["loss"][0])
+
+    def _clipped(self, param: str, step: np.ndarray, weights: np.ndarray, cols, clip: float) -> np.ndarray:
+        """`step` under the step clip, measured in int8 steps of `param` (its per-channel scale)."""
+        qp = self.g.tensors[param].qparams
+        shape = [1] * step.ndim
+        scale = np.asarray(qp.scale, np.float32)
+        if len(scale) > 1:
+            shape[qp.axis] = -1
+            scale = scale[cols] if qp.axis == step.ndim - 1 else scale
+        scale = scale.reshape(shape)
+        return clipped_step(step / scale, weights / scale, clip) * scale

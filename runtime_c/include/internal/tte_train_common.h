@@ -6,12 +6,13 @@
  * strictly increasing indices below `limit`.
  * tte_rows_range: the rows [*begin, *end) a call covers: all `total` rows when rows is NULL,
  * else the block, which must lie inside them (0 when it does not).
- * tte_sgd_args_ok: the arguments of a tte_sgd_update_* call agree (dims, scale mode, channels,
- *   rows), and the rows [*begin, *end) it covers.
- * tte_sgd_step: the step of one gradient element, lr * (grad * grad_scale[k]) with k chosen by
- * the update's scale mode (docs/numerics.md: two float32 roundings, in that order); with a
- * velocity v, lr * v after v = momentum * v + grad * grad_scale[k].
- * TTE_SGD_FOR_EACH: the element loop of every tte_sgd_update_* kernel.
+ * tte_sgd_args_ok: the arguments of a tte_sgd_update_* call agree (dims, scale mode, step clip,
+ *   channels, rows), and the rows [*begin, *end) it covers.
+ * tte_sgd_direction / tte_sgd_step: the step of one gradient element, lr * (grad *
+ * grad_scale[k]) with k chosen by the update's scale mode (docs/numerics.md: two float32
+ * roundings, in that order); with a velocity v, lr * v after v = momentum * v + grad *
+ * grad_scale[k] (tte_sgd_step stores v; tte_sgd_direction, for the step clip's first pass, does not).
+ * TTE_SGD_FOR_EACH: the element loop of every tte_sgd_update_* kernel, with the step clip.
  * tte_uniform_draw / tte_round_step: the rounding of an int8 / int32 update's step, to nearest
  * or stochastic.
  * tte_s8_of_master / tte_master_to_s8: the int8 weight the forward pass reads for a float32
@@ -68,9 +69,31 @@ static inline int32_t tte_sgd_args_ok(const tte_sgd_params *p, const tte_dims *p
                                       int32_t *begin, int32_t *end)
 {
     return grad_dims->n == param_dims->n && grad_dims->h == param_dims->h && grad_dims->w == param_dims->w &&
-           param_dims->n >= 0 && param_dims->h * param_dims->w >= 0 && p->scale_mode >= TTE_SCALE_PER_TENSOR &&
+           param_dims->n >= 0 && param_dims->h * param_dims->w >= 0 && p->step_clip >= 0.0f &&
+           p->scale_mode >= TTE_SCALE_PER_TENSOR &&
            p->scale_mode <= TTE_SCALE_PER_COLUMN && tte_channels_ok(channels, grad_dims->c, param_dims->c) &&
            tte_rows_range(rows, param_dims->n, begin, end);
+}
+
+/* The direction of one gradient element's step, g_bar = grad * grad_scale[k] with k chosen by
+ * the update's scale mode, or with a velocity v: momentum * v + g_bar, NaN when that is not
+ * finite; the velocity is read, not stored. */
+static inline float tte_sgd_direction(const tte_sgd_params *p, const float *grad_scale, int32_t row, int32_t col,
+                                      float g, const float *velocity)
+{
+    const int32_t k = p->scale_mode == TTE_SCALE_PER_ROW      ? row
+                      : p->scale_mode == TTE_SCALE_PER_COLUMN ? col
+                                                              : 0;
+    const float g_bar = g * grad_scale[k];
+    float v;
+    if (velocity == NULL) {
+        return g_bar;
+    }
+    v = p->momentum * *velocity + g_bar;
+    if ((tte_f32_bits(v) & 0x7F800000u) == 0x7F800000u) { /* NaN or +-Inf, by its bits under any -O */
+        return tte_f32_from_bits(0x7FC00000u);            /* a quiet NaN */
+    }
+    return v;
 }
 
 /* With a velocity (momentum), a velocity that would not be finite is not stored and the step
@@ -79,20 +102,17 @@ static inline int32_t tte_sgd_args_ok(const tte_sgd_params *p, const tte_dims *p
 static inline float tte_sgd_step(const tte_sgd_params *p, const float *grad_scale, int32_t row, int32_t col,
                                  float g, float *velocity)
 {
-    const int32_t k = p->scale_mode == TTE_SCALE_PER_ROW      ? row
-                      : p->scale_mode == TTE_SCALE_PER_COLUMN ? col
-                                                              : 0;
-    const float g_bar = g * grad_scale[k];
-    float v;
-    if (velocity == NULL) {
-        return p->lr * g_bar;
+    const float d = tte_sgd_direction(p, grad_scale, row, col, g, velocity);
+    if (velocity != NULL && !tte_f32_is_nan(d)) {
+        *velocity = d;
     }
-    v = p->momentum * *velocity + g_bar;
-    if ((tte_f32_bits(v) & 0x7F800000u) == 0x7F800000u) { /* NaN or +-Inf, by its bits under any -O */
-        return tte_f32_from_bits(0x7FC00000u);            /* a quiet NaN */
-    }
-    *velocity = v;
-    return p->lr * v;
+    return p->lr * d;
+}
+
+/* |x| of a parameter value as float32 (an int32 converted first, as the reference does). */
+static inline float tte_abs_f32(float x)
+{
+    return x < 0.0f ? -x : x;
 }
 
 /* The element loop of every tte_sgd_update_* kernel, after its argument checks: for rows
@@ -100,20 +120,42 @@ static inline float tte_sgd_step(const tte_sgd_params *p, const float *grad_scal
  * channels is NULL), in that order, runs APPLY(at, step): `at` is the element's offset in the
  * parameter [rows, h, w, C], `step` its tte_sgd_step from the gradient [end - begin, h, w, n]
  * and, when velocity is not NULL, the element's velocity (velocity [rows, h, w, n], all rows).
- * A macro rather than a function taking a callback, so that each kernel's own APPLY, on its own
- * parameter type, is inlined into the loop. */
-#define TTE_SGD_FOR_EACH(p, param_dims, grad_dims, grad, grad_scale, channels, velocity, begin, end, APPLY) \
+ * With p->step_clip > 0 a first pass over each row finds its largest |step| (NaN ignored: a
+ * NaN is never greater) and its largest |P| (MAGNITUDE(at): |P[at]| as float32), and the steps
+ * of a row over the bound are scaled (tte_kernels.h, SGD_UPDATE).  A macro rather than a
+ * function taking callbacks, so that each kernel's own APPLY and MAGNITUDE, on its own
+ * parameter type, are inlined into the loop. */
+#define TTE_SGD_FOR_EACH(p, param_dims, grad_dims, grad, grad_scale, channels, velocity, begin, end, APPLY, \
+                         MAGNITUDE)                                                                   \
     do {                                                                                          \
         const int32_t mid_ = (param_dims)->h * (param_dims)->w, cols_ = (param_dims)->c;             \
         const int32_t n_ = (grad_dims)->c;                                                        \
         int32_t r_, m_, j_;                                                                       \
         for (r_ = (begin); r_ < (end); r_++) {                                                    \
+            float clip_ = 1.0f;                                                                   \
+            if ((p)->step_clip > 0.0f) {                                                          \
+                float largest_ = 0.0f, weight_ = 0.0f, bound_;                                    \
+                for (m_ = 0; m_ < mid_; m_++) {                                                   \
+                    const float *g_ = (grad) + ((r_ - (begin)) * mid_ + m_) * n_;                 \
+                    for (j_ = 0; j_ < n_; j_++) {                                                 \
+                        const int32_t col_ = (channels) == NULL ? j_ : (channels)[j_];            \
+                        const float *v_ = (velocity) == NULL ? NULL : (velocity) + (r_ * mid_ + m_) * n_ + j_; \
+                        const float s_ = tte_abs_f32((p)->lr * tte_sgd_direction((p), (grad_scale), r_, col_, g_[j_], v_)); \
+                        const float w_ = MAGNITUDE((r_ * mid_ + m_) * cols_ + col_);              \
+                        largest_ = s_ > largest_ ? s_ : largest_;                                 \
+                        weight_ = w_ > weight_ ? w_ : weight_;                                    \
+                    }                                                                             \
+                }                                                                                 \
+                bound_ = (p)->step_clip * (weight_ > 1.0f ? weight_ : 1.0f);                       \
+                clip_ = largest_ > bound_ ? bound_ / largest_ : 1.0f;                             \
+            }                                                                                     \
             for (m_ = 0; m_ < mid_; m_++) {                                                       \
                 const float *g_ = (grad) + ((r_ - (begin)) * mid_ + m_) * n_;                     \
                 for (j_ = 0; j_ < n_; j_++) {                                                     \
                     const int32_t col_ = (channels) == NULL ? j_ : (channels)[j_];                \
                     float *v_ = (velocity) == NULL ? NULL : (velocity) + (r_ * mid_ + m_) * n_ + j_;  \
-                    APPLY((r_ * mid_ + m_) * cols_ + col_, tte_sgd_step((p), (grad_scale), r_, col_, g_[j_], v_)); \
+                    const float step_ = tte_sgd_step((p), (grad_scale), r_, col_, g_[j_], v_);    \
+                    APPLY((r_ * mid_ + m_) * cols_ + col_, clip_ == 1.0f ? step_ : step_ * clip_); \
                 }                                                                                 \
             }                                                                                     \
         }                                                                                         \

@@ -8,7 +8,8 @@
  *              tensor, row or column (tte_scale_mode); channels int32 [n].
  * Quantization: the gradient is real dL/dP; grad_scale carries it into the stored (int8)
  *   domain, with the QAS factor folded in.  step = lr * (grad * grad_scale[k]) in float32
- *   (with a velocity v: v = momentum * v + grad * grad_scale[k], step = lr * v);
+ *   (with a velocity v: v = momentum * v + grad * grad_scale[k], step = lr * v), after the
+ *   step clip when p->step_clip > 0 (tte_kernels.h);
  *   new P = P - step, one rounding, moved outward not past +-TTE_MASTER_LIMIT (a NaN result
  *   leaves P; tte_train_common.h); then image = saturate_int8(roundf(new P)),
  *   ties away from zero: what the forward reads (reference/backward/sgd_update.py and
@@ -48,7 +49,10 @@ tte_status tte_sgd_update_f32(const tte_ctx *ctx, const tte_sgd_params *p,
     }
 #define APPLY_STEP(at, step) \
     (param_inout[at] = apply_step(param_inout[at], (step)), image_output[at] = tte_s8_of_master(param_inout[at]))
-    TTE_SGD_FOR_EACH(p, param_dims, grad_dims, grad, grad_scale, channels, velocity_inout, begin, end, APPLY_STEP);
+#define ABS_MASTER(at) tte_abs_f32(param_inout[at])
+    TTE_SGD_FOR_EACH(p, param_dims, grad_dims, grad, grad_scale, channels, velocity_inout, begin, end, APPLY_STEP,
+                     ABS_MASTER);
 #undef APPLY_STEP
+#undef ABS_MASTER
     return TTE_OK;
 }

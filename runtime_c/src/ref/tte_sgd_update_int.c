@@ -9,7 +9,8 @@
  * Quantization: the gradient is real dL/dP; grad_scale carries it into the stored domain, with
  *   the QAS factor folded in.  step = lr * (grad * grad_scale[k]) in float32 (with a velocity v:
  *   v = momentum * v + grad * grad_scale[k], step = lr * v); r = tte_round_step(step), to nearest
- *   or stochastically with a draws counter (tte_train_common.h); then
+ *   or stochastically with a draws counter (tte_train_common.h), after the step clip when
+ *   p->step_clip > 0 (tte_kernels.h); then
  *   int8:  new P = saturate_int8(P - r)
  *   int32: new P = clamp(P - clamp(r, -2^32, 2^32), min(P, -L), max(P, L)), L = TTE_BIAS_LIMIT
  *   and a NaN step leaves P (reference/backward/sgd_update.py).
@@ -75,12 +76,18 @@ tte_status tte_sgd_update_int(const tte_ctx *ctx, const tte_sgd_params *p, const
     /* one loop per type, chosen once a call, so that each step function is inlined */
 #define STEP_S8(at, step) (param_s8_inout[at] = step_s8(param_s8_inout[at], (step), draws_inout))
 #define STEP_S32(at, step) (param_s32_inout[at] = step_s32(param_s32_inout[at], (step), draws_inout))
+#define ABS_S8(at) tte_abs_f32((float)param_s8_inout[at])
+#define ABS_S32(at) tte_abs_f32((float)param_s32_inout[at])
     if (param_s8_inout != NULL) {
-        TTE_SGD_FOR_EACH(p, param_dims, grad_dims, grad, grad_scale, channels, velocity_inout, begin, end, STEP_S8);
+        TTE_SGD_FOR_EACH(p, param_dims, grad_dims, grad, grad_scale, channels, velocity_inout, begin, end, STEP_S8,
+                         ABS_S8);
     } else {
-        TTE_SGD_FOR_EACH(p, param_dims, grad_dims, grad, grad_scale, channels, velocity_inout, begin, end, STEP_S32);
+        TTE_SGD_FOR_EACH(p, param_dims, grad_dims, grad, grad_scale, channels, velocity_inout, begin, end, STEP_S32,
+                         ABS_S32);
     }
 #undef STEP_S8
 #undef STEP_S32
+#undef ABS_S8
+#undef ABS_S32
     return TTE_OK;
 }

@@ -19,6 +19,15 @@ int32 bias moves outward not past +-MASTER_LIMIT / +-BIAS_LIMIT, or past where i
 and a NaN step leaves the parameter as it is (runtime_c/include/internal/tte_train_common.h, whose
 limits these are).
 
+With the node's `step_clip` c (weights only; absent: off), each row of the step (axis 0: an
+output channel of a conv or FC weight, the whole kernel of a depthwise one) whose largest
+|step| S exceeds the bound B = c * max(largest |P| over the same elements, 1) is scaled to it:
+step = step * (B / S), in float32 (c * max(...), then B / S, then the product: one rounding
+each).  S ignores NaN steps; an infinite S scales its finite steps to 0 and its infinite ones to
+NaN, which leave their elements.  P and the step are in the stored domain (int8 steps), so the
+bound is in int8 steps too: a guard against the one oversized step that throws a run out of
+its basin, which leaves ordinary steps alone (docs/numerics.md).
+
 lr is the step's rate times the node's `lr_scale` (a bias's bias_lr_scale; 1 when absent), one
 float32 multiply as tte_train_step makes it.  With `momentum`, the velocity v (one float32 per
 gradient element, 0 at the start) is advanced in place; a velocity that would not be finite is
@@ -43,9 +52,11 @@ def _bounded(old: np.ndarray, new: np.ndarray, limit) -> np.ndarray:
 
 
 def round_half_away(v: np.ndarray) -> np.ndarray:
-    """C's roundf: to nearest, ties away from zero, exact (no v + 0.5 rounding step)."""
+    """C's roundf: to nearest, ties away from zero, exact (no v + 0.5 rounding step); an
+    infinite v stays itself."""
     whole = np.trunc(v)
-    return whole + np.where(np.abs(v - whole) >= 0.5, np.sign(v), 0).astype(v.dtype)
+    with np.errstate(invalid="ignore"):   # inf - inf: NaN, never >= 0.5
+        return whole + np.where(np.abs(v - whole) >= 0.5, np.sign(v), 0).astype(v.dtype)
 
 
 def uniform_draws(start: int, n: int) -> np.ndarray:
@@ -104,6 +115,21 @@ def _direction(node: Node, g_bar: np.ndarray, velocity: np.ndarray | None) -> np
     return np.where(finite, v, np.float32(np.nan)).astype(np.float32)
 
 
+def clipped_step(step: np.ndarray, old: np.ndarray, clip: float) -> np.ndarray:
+    """`step` with each row (axis 0) whose largest |step| exceeds clip * max(largest |old|, 1)
+    scaled down to that bound (the module docstring); both in the stored domain, shaped alike."""
+    rows = step.shape[0]
+    with np.errstate(invalid="ignore"):
+        largest = np.where(np.isnan(step), np.float32(0), np.abs(step)).reshape(rows, -1).max(axis=1)
+    weight = np.abs(old.astype(np.float32)).reshape(rows, -1).max(axis=1)
+    bound = np.float32(clip) * np.maximum(weight, np.float32(1))
+    over = largest > bound
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        factor = np.where(over, bound / np.where(over, largest, np.float32(1)), np.float32(1)).astype(np.float32)
+        scaled = step * factor.reshape((rows,) + (1,) * (step.ndim - 1))
+    return np.where(over.reshape((rows,) + (1,) * (step.ndim - 1)), scaled, step).astype(np.float32)
+
+
 @implements(OpKind.SGD_UPDATE, "reference")
 def sgd_update(g: Graph, node: Node, param: np.ndarray, grad: np.ndarray, grad_scale: np.ndarray,
                lr: float, draws: int | None = None, velocity: np.ndarray | None = None) -> np.ndarray:
@@ -122,8 +148,10 @@ def sgd_update(g: Graph, node: Node, param: np.ndarray, grad: np.ndarray, grad_s
         step = step_lr(node, lr) * _direction(node, g_bar, velocity)
     out = np.array(param, copy=True)
     storage = node.attrs["storage"]
-    nan = np.isnan(step)
     old = out[..., cols]
+    if node.attrs.get("step_clip"):
+        step = clipped_step(step, old, node.attrs["step_clip"])
+    nan = np.isnan(step)
     if storage == "float32":
         old = old.astype(np.float32)
         moved = old - step
