@@ -177,6 +177,9 @@ PAPER_CLAIM = {
     Run("full", "fp32", False, **WARMUP): "(the float reference, with the lr warm-up)",
     Run("full", "int8", True, rounding="stochastic", **WARMUP):
         "matches fp32 with the same warm-up [within 1.5 pt on average]",
+    Run("full", "fp32", False, **CLIP): "(the float reference, with the step clip)",
+    Run("full", "int8", True, rounding="stochastic", **CLIP):
+        "matches fp32 [within 1.5 pt on average], no run diverging",
     Run("full", "int8", True): "(rounding to nearest: steps below half an int8 step are lost)",
     Run("full", "int8", True, rounding="stochastic", **SGDM): "(SGD with momentum, as the paper's Table 1)",
     Run("paper", "int8", True, **SGDM): "(the paper's scheme with SGD-M)",
@@ -559,16 +562,16 @@ def checks(task: Task, rows: list[dict], models) -> list[str]:
         """The most tenths of training any of `runs` spent with a mean loss that `at` holds for."""
         return max((sum(map(at, r["loss_by_tenth"])) for r in runs), default=0)
 
-    def against_fp32(warmup: float) -> str:
-        """The acceptance comparison: int8 full + QAS in place with stochastic rounding against
-        fp32 full, both with this warm-up; and how long any run sat at chance: at ln(classes)
-        to the digit (stuck: every logit equal), or near it (fp32's runs too, for scale)."""
-        per_model = [pick(m, "full", "int8", True, rounding="stochastic", warmup=warmup) for m in models]
+    def against_fp32(fp32_guard: dict, **guard) -> str:
+        """The acceptance comparison: int8 full + QAS in place with stochastic rounding, with
+        `guard` (a warm-up or a step clip, or nothing), against fp32 full with `fp32_guard`; and
+        how long any run sat at chance: at ln(classes) to the digit (stuck: every logit equal),
+        or near it (fp32's runs too, for scale)."""
+        per_model = [pick(m, "full", "int8", True, rounding="stochastic", **guard) for m in models]
         runs = [r for each in per_model for r in each]
-        fp32_runs = [r for m in models for r in pick(m, "full", "fp32", False, warmup=warmup)]
+        fp32_runs = [r for m in models for r in pick(m, "full", "fp32", False, **fp32_guard)]
         stuck, near = chance_losses(len(task.classes))
-        gap = mean("full", "int8", True, rounding="stochastic", warmup=warmup) - \
-            mean("full", "fp32", False, warmup=warmup)
+        gap = mean("full", "int8", True, rounding="stochastic", **guard) - mean("full", "fp32", False, **fp32_guard)
         return (f"{_pt(gap)}"
                 f" over {min(map(len, per_model))} seeds; the most tenths of training any of its {len(runs)} runs "
                 f"spent with a loss of ln {len(task.classes)} to the digit: "
@@ -576,8 +579,10 @@ def checks(task: Task, rows: list[dict], models) -> list[str]:
                 f"{tenths_at(runs, near)} (fp32's {len(fp32_runs)} runs: {tenths_at(fp32_runs, near)})")
 
     out = [f"int8 full + QAS in place with stochastic rounding vs fp32 full, means over the models: "
-           f"{against_fp32(0.0)}.  Both with the lr warm-up ({100 * WARMUP['warmup']:g} % of the steps): "
-           f"{against_fp32(WARMUP['warmup'])}.",
+           f"{against_fp32({})}.  Both with the lr warm-up ({100 * WARMUP['warmup']:g} % of the steps): "
+           f"{against_fp32(WARMUP, **WARMUP)}.  Both with the step clip {CLIP['step_clip']:g} "
+           f"(`--step-clip`, today's schedule): {against_fp32(CLIP, **CLIP)}; the clipped int8 row against "
+           f"fp32 without it: {_pt(mean('full', 'int8', True, rounding='stochastic', **CLIP) - fp32)}.",
            f"With SGD-M {MOMENTUM} too: {_pt(mean('full', 'int8', True, rounding='stochastic', **SGDM) - fp32)}.  "
            f"Rounding to nearest instead: {_pt(mean('full', 'int8', True) - fp32)}; without QAS: "
            f"{_pt(mean('full', 'int8', False) - fp32)}; with QAS and float32 master weights: "
@@ -643,9 +648,11 @@ def section(tasks: list[Task], rows: list[dict], models, runs, jobs: int, quick:
              f"schedule times {SGDM['lr_scale']:g}, so that a step over like gradients has plain SGD's "
              "size (at the plain lr they diverged).  Warm-up rows: the same schedule times a linear ramp over the "
              f"first {100 * WARMUP['warmup']:g} % of the steps (the acceptance compares the two warm-up rows "
-             "with each other).  Peak KB = the SRAM of the scheme's engine for the whole "
+             "with each other).  Step-clip rows: today's schedule with the divergence guard "
+             f"`--step-clip {CLIP['step_clip']:g}` (a weight row's step at most {CLIP['step_clip']:g} times its "
+             "largest |weight|, in int8 steps; fp32 under the same rule).  Peak KB = the SRAM of the scheme's engine for the whole "
              "model, memory.json `peak_sram_bytes` of `tte compile --num-classes N` with the run's "
-             "`--storage`, `--rounding` and `--momentum` (arena, trained parameters and their "
+             "`--storage`, `--rounding`, `--momentum` and `--step-clip` (arena, trained parameters and their "
              "velocities, static state, worst-case stack); fp32: a what-if figure, the same schedule "
              "with every tensor float32.  Top-1 in %.  The acceptance row for int8 full training is "
              "the one with stochastic rounding (the on-device default, rounding to nearest, loses the "
@@ -735,7 +742,7 @@ def diverged_runs(tasks: list[Task], rows: list[dict]) -> list[str]:
     for task in tasks:
         limit = DIVERGED * math.log(len(task.classes))
         for r in sorted(_select(rows, task, storage=None, rounding=None, momentum=None, lr_scale=None, warmup=None,
-                                budget_share=None), key=lambda r: (r["model"], _label(r), r["seed"])):
+                                step_clip=None, budget_share=None), key=lambda r: (r["model"], _label(r), r["seed"])):
             high = [k for k, v in enumerate(r["loss_by_tenth"]) if v > limit]
             if high:
                 out.append(f"  {r['model']}, {task.name}, {_label(r)}, seed {r['seed']}: tenth {high[0] + 1} "
@@ -769,8 +776,8 @@ def stuck_runs(tasks: list[Task], rows: list[dict]) -> list[str]:
                     or r["storage"] != "int8":
                 continue
             twin = _select(rows, task, model=r["model"], scheme=r["scheme"], qas=True, storage="float32",
-                           seed=r["seed"], warmup=r["warmup"], budget_share=r["budget_share"],
-                           lr_scale=r["lr_scale"], momentum=r["momentum"])
+                           seed=r["seed"], warmup=r["warmup"], step_clip=r["step_clip"],
+                           budget_share=r["budget_share"], lr_scale=r["lr_scale"], momentum=r["momentum"])
             where = (f"for the last {flat} tenths it is ln {len(task.classes)} = {uniform:.4f} to the digit: every "
                      "logit is equal on every image, and the loss never changes again" if flat >= 2 else
                      f"for the last {near} tenths it is within {NEAR_UNIFORM} of ln {len(task.classes)} = "
@@ -827,7 +834,7 @@ def main(argv=None) -> int:
     if a.json:
         print(json.dumps({"runs": [{k: r[k] for k in ("model", "task", "scheme", "precision", "qas", "storage",
                                                       "rounding", "momentum", "lr_scale", "warmup",
-                                                      "budget_share", "seed",
+                                                      "step_clip", "budget_share", "seed",
                                                       "top1",
                                                       "peak_sram_bytes")}
                                    for r in rows]}))

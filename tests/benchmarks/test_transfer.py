@@ -75,11 +75,12 @@ def test_json_prints_one_line_with_every_run(example_dir, monkeypatch, capsys):
     expected = [(run, seed) for run in T.RUNS for seed in range(run.seeds)]
     assert len(runs) == len(T.RUNS) + 1
     assert [(r["scheme"], r["precision"], r["qas"], r["storage"], r["rounding"], r["momentum"], r["warmup"],
-             r["seed"]) for r in runs] == [(run.preset("mcunet-5fps"), run.precision, run.qas, run.storage,
-                                            run.rounding, run.momentum, run.warmup, seed) for run, seed in expected]
+             r["step_clip"], r["seed"]) for r in runs] == [(run.preset("mcunet-5fps"), run.precision, run.qas,
+                                                            run.storage, run.rounding, run.momentum, run.warmup,
+                                                            run.step_clip, seed) for run, seed in expected]
     for r in runs:
         assert set(r) == {"model", "task", "scheme", "precision", "qas", "storage", "rounding", "momentum",
-                          "lr_scale", "warmup", "budget_share", "seed", "top1", "peak_sram_bytes"}
+                          "lr_scale", "warmup", "step_clip", "budget_share", "seed", "top1", "peak_sram_bytes"}
         assert 0.0 <= r["top1"] <= 1.0 and isinstance(r["peak_sram_bytes"], int)
     assert len(list((T.CACHE_DIR).glob("*.json"))) == len(expected)
     # one search, under the SRAM of the paper scheme's engine, on held-out images of the quick task's sizes
@@ -143,6 +144,8 @@ def test_a_seed_is_part_of_the_cache_key_and_a_defaulted_field_is_not(example_di
     # the warm-up rows are new runs; the rows without it keep the keys of the runs they cached
     assert T.Run("full", "fp32", False, warmup=0.1).spec()["warmup"] == 0.1
     assert "warmup" not in T.Run("full", "fp32", False).spec()
+    assert T.Run("full", "fp32", False, step_clip=0.1).spec()["step_clip"] == 0.1
+    assert "step_clip" not in T.Run("full", "fp32", False).spec()
 
 
 def test_a_missing_model_is_one_line_and_exit_2(example_dir, capsys):
@@ -154,7 +157,7 @@ def test_a_missing_model_is_one_line_and_exit_2(example_dir, capsys):
 def _row(model, tenths, storage="int8", top1=0.1, seed=0):
     return {"task": "fashion-mnist", "model": model, "scheme": "full", "precision": "int8", "qas": True,
             "storage": storage, "rounding": "nearest", "momentum": 0.0, "lr_scale": 1.0, "warmup": 0.0,
-            "budget_share": 1.0, "seed": seed,
+            "step_clip": 0.0, "budget_share": 1.0, "seed": seed,
             "loss_by_tenth": tenths,
             "top1": top1}
 
@@ -204,22 +207,29 @@ def test_a_partial_study_says_which_seeds_and_runs_are_missing():
     assert "not measured yet" in T.checks(T.TASKS["fashion-mnist"], rows, ["a", "b"])[0]
 
 
-def test_the_acceptance_line_compares_the_warm_up_rows_with_each_other():
-    """Stochastic rounding against fp32, each pair on its own schedule: without the warm-up the
-    int8 runs are 5 points down, with it 1 point; a warm-up run whose loss sat at ln 10 for a
-    tenth and near it for another is counted."""
-    def row(model, precision, rounding, warmup, top1, tenths=(1.0,) * 10):
+def test_the_acceptance_line_compares_each_pair_on_its_own_guard():
+    """Stochastic rounding against fp32, each pair on its own schedule and guard: without either
+    the int8 runs are 5 points down, with the warm-up 1 point, with the step clip 0.5 points
+    (and 3 points up on the unclipped fp32); a warm-up run whose loss sat at ln 10 for a tenth
+    and near it for another is counted."""
+    def row(model, precision, rounding, top1, tenths=(1.0,) * 10, warmup=0.0, step_clip=0.0):
         return {**_row(model, list(tenths), top1=top1), "precision": precision, "qas": precision == "int8",
-                "rounding": rounding, "warmup": warmup}
-    rows = [row(m, "fp32", "nearest", w, 0.80) for m in "ab" for w in (0.0, 0.1)]
-    rows += [row(m, "int8", "stochastic", 0.0, 0.75) for m in "ab"]
-    rows += [row("a", "int8", "stochastic", 0.1, 0.79, [2.3026, 2.3] + [1.0] * 8),
-             row("b", "int8", "stochastic", 0.1, 0.79)]
+                "rounding": rounding, "warmup": warmup, "step_clip": step_clip}
+    rows = [row(m, "fp32", "nearest", 0.80) for m in "ab"] + [row(m, "fp32", "nearest", 0.80, warmup=0.1)
+                                                              for m in "ab"]
+    rows += [row(m, "fp32", "nearest", 0.835, step_clip=0.1) for m in "ab"]
+    rows += [row(m, "int8", "stochastic", 0.75) for m in "ab"]
+    rows += [row("a", "int8", "stochastic", 0.79, [2.3026, 2.3] + [1.0] * 8, warmup=0.1),
+             row("b", "int8", "stochastic", 0.79, warmup=0.1)]
+    rows += [row(m, "int8", "stochastic", 0.83, step_clip=0.1) for m in "ab"]
     line = T.checks(T.TASKS["fashion-mnist"], rows, ["a", "b"])[0]
     assert "means over the models: -5.0 pt over 1 seeds; the most tenths of training any of its 2 runs spent " \
            "with a loss of ln 10 to the digit: 0, within 0.05 of it: 0 (fp32's 2 runs: 0).  Both with the lr " \
            "warm-up (10 % of the steps): -1.0 pt over 1 seeds; the most tenths of training any of its 2 runs spent " \
-           "with a loss of ln 10 to the digit: 1, within 0.05 of it: 2 (fp32's 2 runs: 0)." in line, line
+           "with a loss of ln 10 to the digit: 1, within 0.05 of it: 2 (fp32's 2 runs: 0).  Both with the step " \
+           "clip 0.1 (`--step-clip`, today's schedule): -0.5 pt over 1 seeds; the most tenths of training any of " \
+           "its 2 runs spent with a loss of ln 10 to the digit: 0, within 0.05 of it: 0 (fp32's 2 runs: 0); the " \
+           "clipped int8 row against fp32 without it: +3.0 pt." in line, line
 
 
 def test_a_searched_run_is_keyed_by_the_scheme_the_search_wrote(example_dir, tmp_path):
