@@ -170,10 +170,10 @@ BIAS_LR_SCALE_OPTION = click.option(
     help="Biases step at lr times this (weights at lr).  Default: the scheme's, 1.")
 STEP_CLIP_OPTION = click.option(
     "--step-clip", type=float, default=None,
-    help="Guard against divergence: a weight update whose largest step on an output channel exceeds this "
-         "times that channel's largest |weight| (in int8 steps, at least 1) is scaled down to it, the "
-         "direction kept; biases are not clipped.  0.1 is what the transfer study uses.  Default: the "
-         "scheme's, 0 (off).")
+    help="Guard against divergence: where a weight update's largest step on an output channel (a depthwise "
+         "conv: on the whole kernel) exceeds this times that row's largest |weight| (in int8 steps, at least "
+         "1), the row's steps (and velocities) are scaled down to it, the direction kept; biases are not "
+         "clipped.  Default: the scheme's, 0 (off).")
 
 
 def _with_options(fn):

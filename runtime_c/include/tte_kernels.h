@@ -643,7 +643,8 @@ int32_t tte_grad_accumulate_f32_scratch_bytes(const tte_dims *input_dims,
  *     step = lr * v, and v is stored; a v that is not finite is not stored and the step is NaN
  *   with p->step_clip > 0, per row r: S = the largest |step| of the row (NaN steps ignored),
  *     B = step_clip * max(largest |P[r, m, col]| over the trained columns, 1) in the stored
- *     domain (int8 steps); when S > B every step of the row is step * (B / S)
+ *     domain (int8 steps); when S > B every step of the row is step * (B / S), and every velocity
+ *     the row stored is v * (B / S)
  *   tte_sgd_update_f32 (float32 master weights):  P[r, m, col] = P[r, m, col] - step, and
  *     its int8 image (what the forward reads) image[r, m, col] = saturate_int8(roundf(P))
  *   tte_sgd_update_int (int8 weights or int32 biases):

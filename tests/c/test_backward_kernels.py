@@ -643,11 +643,13 @@ def test_sgd_update_with_momentum_over_steps(runtime, storage, shape, axis, chan
 @pytest.mark.parametrize("storage, shape, axis, channels, draws, momentum", [
     ("int8", (6, 3, 3, 5), 0, None, None, 0.0), ("int8", (6, 3, 3, 5), 0, (0, 2, 3), 99, 0.9),
     ("float32", (6, 3, 3, 5), 0, (1, 4), None, 0.9), ("int8", (1, 3, 3, 10), 3, None, 7, 0.0),
-    ("float32", (1, 3, 3, 10), 3, (1, 4, 9), None, 0.0), ("int8", (5, 1, 1, 16), 0, None, None, 0.0)])
+    ("float32", (1, 3, 3, 10), 3, (1, 4, 9), None, 0.9), ("int8", (5, 1, 1, 16), 0, None, None, 0.0)])
 def test_sgd_update_step_clip(runtime, storage, shape, axis, channels, draws, momentum):
-    """The step clip over three steps: the C equals the reference bit for bit, whole and by
-    blocks, with rows over the bound and rows under it, a NaN and an infinite gradient element,
-    momentum and stochastic rounding; the clip changed something."""
+    """The step clip over four steps: the C equals the reference bit for bit, whole and by
+    blocks, parameters and velocities, with momentum and stochastic rounding.  Step 0 clips
+    every row at a finite factor (a large gradient), except, where there are several rows, the
+    last (a tiny one); step 1 adds a NaN and an infinite gradient element; the clip changed the
+    result."""
     rng = np.random.default_rng(len(shape) + axis + (draws or 0) + int(10 * momentum))
     param = _stored(rng, shape, storage)
     param.reshape(shape[0], -1)[0] = 0      # a row of zeros: its bound is step_clip * 1
@@ -656,11 +658,19 @@ def test_sgd_update_step_clip(runtime, storage, shape, axis, channels, draws, mo
     mode = SCALE_PER_COLUMN if axis == 3 else SCALE_PER_ROW
     velocity = np.zeros(grad_shape, np.float32) if momentum else None
     unclipped = np.array(param, copy=True)
-    for step in range(3):
-        grad = _grad(rng, grad_shape) * np.float32(3.0)
-        grad.reshape(grad_shape[0], -1)[-1] *= np.float32(0.001)   # a row well under the bound
+    for step in range(4):
+        grad = _grad(rng, grad_shape) * np.float32(3.0 if step else 300.0)
+        if shape[0] > 1:
+            grad.reshape(grad_shape[0], -1)[-1] *= np.float32(0.0001)   # a row well under the bound
         if step == 1:
             grad.reshape(-1)[:2] = [np.nan, np.inf]
+        if step == 0:   # the rows over their bound: all but the tiny one, by the definition worked in float64
+            cols = slice(None) if channels is None else list(channels)
+            per = scale[cols].reshape(1, 1, 1, -1) if axis == 3 else scale.reshape(-1, 1, 1, 1)
+            largest = np.abs(0.7 * grad.astype(np.float64) * per).reshape(shape[0], -1).max(axis=1)
+            weights = np.abs(np.asarray(param, np.float64)[..., cols]).reshape(shape[0], -1).max(axis=1)
+            over = largest > 0.25 * np.maximum(weights, 1.0)
+            assert over[:max(1, shape[0] - 1)].all() and (shape[0] == 1 or not over[-1]), over
         param, velocity = _check_sgd(runtime, param, QParams.make(scale, 0, axis=axis), grad, scale, 0.7, storage,
                                      channels, shape, mode, draws=draws, momentum=momentum, velocity=velocity,
                                      step_clip=0.25)
@@ -670,17 +680,40 @@ def test_sgd_update_step_clip(runtime, storage, shape, axis, channels, draws, mo
 
 
 def test_step_clip_scales_as_its_definition_says():
-    """clipped_step against figures worked by hand: a row over its bound keeps its direction at
+    """clipped_step against figures worked by hand in float32, in the documented order (B = c *
+    max(W, 1), then B / S, then step * (B / S)): a row over its bound keeps its direction at
     the bound, one under it is untouched, a row of zeros is bounded by step_clip * 1, a NaN step
     is ignored by the row's largest step and stays NaN, an infinite one zeroes its row's finite
     steps and turns NaN itself."""
+    f = np.float32
     step = np.array([[3.0, -1.0], [0.5, -0.25], [0.2, 0.1], [np.nan, 0.4], [np.inf, 0.5]], np.float32)
     old = np.array([[10, -2], [-20, 0], [0, 0], [3, 1], [50, 50]], np.int8)
-    got = clipped_step(step, old, 0.1)
-    want = np.array([[1.0, -1.0 / 3.0], [0.5, -0.25], [0.1, 0.05], [np.nan, 0.3], [np.nan, 0.0]], np.float32)
-    np.testing.assert_allclose(got, want, rtol=1e-6)
-    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
-    assert got.dtype == np.float32
+    got, factor = clipped_step(step, old, 0.1)
+    b0, b2, b3 = f(0.1) * f(10), f(0.1) * f(1), f(0.1) * f(3)
+    want = np.array([[f(3.0) * (b0 / f(3.0)), f(-1.0) * (b0 / f(3.0))], [0.5, -0.25],
+                     [f(0.2) * (b2 / f(0.2)), f(0.1) * (b2 / f(0.2))], [np.nan, f(0.4) * (b3 / f(0.4))],
+                     [np.nan, 0.0]], np.float32)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(factor[:, 0], [b0 / f(3.0), 1, b2 / f(0.2), b3 / f(0.4), 0])
+    assert got.dtype == np.float32 and factor.dtype == np.float32
+
+
+def test_step_clip_scales_the_velocity_of_a_clipped_row():
+    """With momentum, a clipped row's stored velocity is scaled as its step (v * B / S), an
+    unclipped row's is v itself: worked by hand."""
+    f = np.float32
+    param = np.array([[10, 0], [100, 0]], np.int8)
+    g, node = _graph(OpKind.SGD_UPDATE, [("p", param, QParams.make(np.ones(2, np.float32), 0, axis=0)),
+                                         ("g", np.zeros((2, 2), np.float32), None),
+                                         ("s", np.ones(2, np.float32), None)],
+                     {"storage": "int8", "channels": None, "momentum": 0.5, "step_clip": 0.1,
+                      "rounding": "nearest"})
+    velocity = np.array([[2.0, 0.0], [0.0, 0.0]], np.float32)
+    grad = np.array([[4.0, 1.0], [2.0, -2.0]], np.float32)
+    new = sgd_update(g, node, param, grad, np.ones(2, np.float32), 1.0, None, velocity)
+    # row 0: v = (5, 1), S = 5 > B = 1: factor 0.2, step (1, 0.2), v (1, 0.2); row 1: v = (2, -2), B = 10
+    np.testing.assert_array_equal(velocity, np.array([[f(5) * (f(1) / f(5)), f(1) * (f(1) / f(5))], [2, -2]]))
+    np.testing.assert_array_equal(new, np.array([[9, 0], [98, 2]], np.int8))
 
 
 def test_momentum_accumulates_as_its_definition_says():

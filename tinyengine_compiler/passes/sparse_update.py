@@ -37,13 +37,14 @@ from ..grads.loss import LOSS
 from ..ir import Graph, OpKind
 from ..ir.ops import BACKWARD_OPS
 from ..ir.verify import verify
-from ..scheme import LayerUpdate
+from ..scheme import LayerUpdate, check_step_clip
 
 STORAGE_BYTES = {"float32": 4, "int8": 1, "int32": 4}
 
 
 def sparse_update(g: Graph, trained: Mapping[str, LayerUpdate], *, weight_storage: str = "int8",
                   rounding: str = "nearest", bias_lr_scale: float = 1.0, step_clip: float = 0.0) -> Graph:
+    check_step_clip(step_clip, "step_clip")   # a scheme made in code is checked as a JSON one is
     g = g.copy()
     kept_updates = []
     for node in g.nodes:

@@ -12,7 +12,8 @@ parameters, trained columns only, lr times the update's lr_scale (biases' bias_l
 the update's momentum mu, P <- P - lr * v after v <- mu * v + dL/dP, as the engine's SGD-M;
 with the update's step_clip, the engine's rule on the same quantities: a row's step and weights
 measured in int8 steps of the weight (real / scale), so that a row moves at most step_clip times
-its largest |weight| in a step, as the int8 engine's does.
+its largest |weight| in a step, as the int8 engine's does (a clipped row's velocity scaled
+alike).
 
 Takes a training graph built *without* QAS (`training_graph(g, scheme, use_qas=False)`): of
 the SGD_UPDATE nodes it reads the parameter, gradient and columns, the lr_scale and the
@@ -62,13 +63,17 @@ class FloatTrainer:
             p = self.params[param].copy()
             step = lr * grad.reshape(p[..., cols].shape)
             if node.attrs.get("step_clip"):
-                step = self._clipped(param, step, p[..., cols], cols, node.attrs["step_clip"])
+                step, factor = self._clipped(param, step, p[..., cols], cols, node.attrs["step_clip"])
+                if param in self.velocity:   # a clipped row's velocity scaled as its step, as the engine's
+                    self.velocity[param] = (self.velocity[param].reshape(step.shape) * factor).reshape(
+                        self.velocity[param].shape)
             p[..., cols] -= step
             self.params[param] = p
         return float(values["loss"][0])
 
-    def _clipped(self, param: str, step: np.ndarray, weights: np.ndarray, cols, clip: float) -> np.ndarray:
-        """`step` under the step clip, measured in int8 steps of `param` (its per-channel scale)."""
+    def _clipped(self, param: str, step: np.ndarray, weights: np.ndarray, cols, clip: float):
+        """(`step` under the step clip, measured in int8 steps of `param` (its per-channel scale),
+        the factor each element was scaled by)."""
         qp = self.g.tensors[param].qparams
         shape = [1] * step.ndim
         scale = np.asarray(qp.scale, np.float32)
@@ -76,4 +81,5 @@ class FloatTrainer:
             shape[qp.axis] = -1
             scale = scale[cols] if qp.axis == step.ndim - 1 else scale
         scale = scale.reshape(shape)
-        return clipped_step(step / scale, weights / scale, clip) * scale
+        scaled, factor = clipped_step(step / scale, weights / scale, clip)
+        return scaled * scale, factor

@@ -69,7 +69,8 @@ static inline int32_t tte_sgd_args_ok(const tte_sgd_params *p, const tte_dims *p
                                       int32_t *begin, int32_t *end)
 {
     return grad_dims->n == param_dims->n && grad_dims->h == param_dims->h && grad_dims->w == param_dims->w &&
-           param_dims->n >= 0 && param_dims->h * param_dims->w >= 0 && p->step_clip >= 0.0f &&
+           param_dims->n >= 0 && param_dims->h * param_dims->w >= 0 &&
+           !tte_f32_is_nan(p->step_clip) && p->step_clip >= 0.0f &&
            p->scale_mode >= TTE_SCALE_PER_TENSOR &&
            p->scale_mode <= TTE_SCALE_PER_COLUMN && tte_channels_ok(channels, grad_dims->c, param_dims->c) &&
            tte_rows_range(rows, param_dims->n, begin, end);
@@ -120,9 +121,10 @@ static inline float tte_abs_f32(float x)
  * channels is NULL), in that order, runs APPLY(at, step): `at` is the element's offset in the
  * parameter [rows, h, w, C], `step` its tte_sgd_step from the gradient [end - begin, h, w, n]
  * and, when velocity is not NULL, the element's velocity (velocity [rows, h, w, n], all rows).
- * With p->step_clip > 0 a first pass over each row finds its largest |step| (NaN ignored: a
- * NaN is never greater) and its largest |P| (MAGNITUDE(at): |P[at]| as float32), and the steps
- * of a row over the bound are scaled (tte_kernels.h, SGD_UPDATE).  A macro rather than a
+ * With p->step_clip > 0 a first pass over each row finds its largest |step| (NaN ignored, by
+ * its bits) and its largest |P| (MAGNITUDE(at): |P[at]| as float32), and the steps of a row
+ * over the bound are scaled, and the velocities that row stored with them (tte_kernels.h,
+ * SGD_UPDATE).  A macro rather than a
  * function taking callbacks, so that each kernel's own APPLY and MAGNITUDE, on its own
  * parameter type, are inlined into the loop. */
 #define TTE_SGD_FOR_EACH(p, param_dims, grad_dims, grad, grad_scale, channels, velocity, begin, end, APPLY, \
@@ -142,7 +144,7 @@ static inline float tte_abs_f32(float x)
                         const float *v_ = (velocity) == NULL ? NULL : (velocity) + (r_ * mid_ + m_) * n_ + j_; \
                         const float s_ = tte_abs_f32((p)->lr * tte_sgd_direction((p), (grad_scale), r_, col_, g_[j_], v_)); \
                         const float w_ = MAGNITUDE((r_ * mid_ + m_) * cols_ + col_);              \
-                        largest_ = s_ > largest_ ? s_ : largest_;                                 \
+                        largest_ = !tte_f32_is_nan(s_) && s_ > largest_ ? s_ : largest_;          \
                         weight_ = w_ > weight_ ? w_ : weight_;                                    \
                     }                                                                             \
                 }                                                                                 \
@@ -155,6 +157,9 @@ static inline float tte_abs_f32(float x)
                     const int32_t col_ = (channels) == NULL ? j_ : (channels)[j_];                \
                     float *v_ = (velocity) == NULL ? NULL : (velocity) + (r_ * mid_ + m_) * n_ + j_;  \
                     const float step_ = tte_sgd_step((p), (grad_scale), r_, col_, g_[j_], v_);    \
+                    if (clip_ != 1.0f && v_ != NULL && !tte_f32_is_nan(step_)) {                  \
+                        *v_ = *v_ * clip_; /* the velocity it stored, scaled as the step */        \
+                    }                                                                             \
                     APPLY((r_ * mid_ + m_) * cols_ + col_, clip_ == 1.0f ? step_ : step_ * clip_); \
                 }                                                                                 \
             }                                                                                     \

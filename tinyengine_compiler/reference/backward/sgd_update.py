@@ -23,10 +23,11 @@ With the node's `step_clip` c (weights only; absent: off), each row of the step 
 output channel of a conv or FC weight, the whole kernel of a depthwise one) whose largest
 |step| S exceeds the bound B = c * max(largest |P| over the same elements, 1) is scaled to it:
 step = step * (B / S), in float32 (c * max(...), then B / S, then the product: one rounding
-each).  S ignores NaN steps; an infinite S scales its finite steps to 0 and its infinite ones to
+each); with momentum, the velocities the row stored this step become v * (B / S) too, so that a
+clipped spike does not live on in them.  S ignores NaN steps; an infinite S scales its finite steps to 0 and its infinite ones to
 NaN, which leave their elements.  P and the step are in the stored domain (int8 steps), so the
-bound is in int8 steps too: a guard against the one oversized step that throws a run out of
-its basin, which leaves ordinary steps alone (docs/numerics.md).
+bound is in int8 steps too: a guard against the oversized step that throws a run out of its
+basin (docs/numerics.md, docs/sparse_update.md).
 
 lr is the step's rate times the node's `lr_scale` (a bias's bias_lr_scale; 1 when absent), one
 float32 multiply as tte_train_step makes it.  With `momentum`, the velocity v (one float32 per
@@ -115,19 +116,21 @@ def _direction(node: Node, g_bar: np.ndarray, velocity: np.ndarray | None) -> np
     return np.where(finite, v, np.float32(np.nan)).astype(np.float32)
 
 
-def clipped_step(step: np.ndarray, old: np.ndarray, clip: float) -> np.ndarray:
-    """`step` with each row (axis 0) whose largest |step| exceeds clip * max(largest |old|, 1)
-    scaled down to that bound (the module docstring); both in the stored domain, shaped alike."""
+def clipped_step(step: np.ndarray, old: np.ndarray, clip: float) -> tuple[np.ndarray, np.ndarray]:
+    """(`step` with each row (axis 0) whose largest |step| exceeds clip * max(largest |old|, 1)
+    scaled down to that bound, the factor each element was scaled by: B / S, or 1): the module
+    docstring; both in the stored domain, shaped alike."""
     rows = step.shape[0]
-    with np.errstate(invalid="ignore"):
+    row_shape = (rows,) + (1,) * (step.ndim - 1)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         largest = np.where(np.isnan(step), np.float32(0), np.abs(step)).reshape(rows, -1).max(axis=1)
-    weight = np.abs(old.astype(np.float32)).reshape(rows, -1).max(axis=1)
-    bound = np.float32(clip) * np.maximum(weight, np.float32(1))
-    over = largest > bound
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        weight = np.abs(old.astype(np.float32)).reshape(rows, -1).max(axis=1)
+        bound = np.float32(clip) * np.maximum(weight, np.float32(1))
+        over = largest > bound
         factor = np.where(over, bound / np.where(over, largest, np.float32(1)), np.float32(1)).astype(np.float32)
-        scaled = step * factor.reshape((rows,) + (1,) * (step.ndim - 1))
-    return np.where(over.reshape((rows,) + (1,) * (step.ndim - 1)), scaled, step).astype(np.float32)
+        factor = np.broadcast_to(factor.reshape(row_shape), step.shape)
+        scaled = np.where(over.reshape(row_shape), step * factor, step).astype(np.float32)
+    return scaled, factor
 
 
 @implements(OpKind.SGD_UPDATE, "reference")
@@ -150,7 +153,11 @@ def sgd_update(g: Graph, node: Node, param: np.ndarray, grad: np.ndarray, grad_s
     storage = node.attrs["storage"]
     old = out[..., cols]
     if node.attrs.get("step_clip"):
-        step = clipped_step(step, old, node.attrs["step_clip"])
+        stored = ~np.isnan(step)   # with momentum, where _direction stored a (finite) velocity
+        step, factor = clipped_step(step, old, node.attrs["step_clip"])
+        if has_momentum(node):
+            scaled = stored & (factor != np.float32(1))
+            velocity[scaled] = (velocity * factor)[scaled]
     nan = np.isnan(step)
     if storage == "float32":
         old = old.astype(np.float32)
