@@ -39,15 +39,17 @@ CASES = [("mcunet-5fps", "paper-mcunet-5fps", "int8", "-Ofast"), ("mbv2-w0.35", 
          ("mcunet-5fps", "sparse_49kb", "float32", "-O2"),   # the same with float32 master weights
          ("mcunet-5fps", "sparse_49kb", "float32", "-Ofast"),
          ("mcunet-5fps", "sparse_49kb", "int8-stochastic", "-Ofast"),   # int8 in place, stochastic rounding
-         # and momentum, biases at half the rate, a step clip that scales rows (tte compile --step-clip)
+         ("mcunet-5fps", "sparse_49kb", "int8-stochastic-sgdm", "-Ofast"),   # and momentum, biases at half the rate
+         # and a step clip that scales rows and their velocities (tte compile --step-clip)
          ("mcunet-5fps", "sparse_49kb", "int8-stochastic-sgdm-clip", "-Ofast")]
 DEVICE_BUDGET = 256 * 1024
 
 
 def _compiled(paper_models_dir, tmp_path, model, scheme, storage="int8"):
     """The engine of `scheme` with trained weights stored `storage`: int8, float32, or
-    int8-stochastic (int8 in place, its steps rounded stochastically), int8-stochastic-sgdm-clip
-    (and SGD with momentum 0.9, biases at half the rate, a step clip of 0.02)."""
+    int8-stochastic (int8 in place, its steps rounded stochastically), int8-stochastic-sgdm (and
+    SGD with momentum 0.9, biases at half the rate), int8-stochastic-sgdm-clip (and a step clip of
+    0.02)."""
     g = load_model(f"{paper_models_dir}/{model}.pkl")
     storage, *more = storage.split("-")
     scheme = replace(load_scheme(scheme), weight_storage=storage,
