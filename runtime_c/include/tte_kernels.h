@@ -642,7 +642,7 @@ int32_t tte_grad_accumulate_f32_scratch_bytes(const tte_dims *input_dims,
  *   with momentum (velocity_inout not NULL): v = p->momentum * v[r, m, j] + grad * grad_scale[k],
  *     step = lr * v, and v is stored; a v that is not finite is not stored and the step is NaN
  *   with p->step_clip > 0, per row r: S = the largest |step| of the row (NaN steps ignored),
- *     B = step_clip * max(largest |P[r, m, col]| over the trained columns, 1) in the stored
+ *     B = step_clip * max(largest |P[r, m, col]| over the trained columns, NaN ignored, 1) in the stored
  *     domain (int8 steps); when S > B every step of the row is step * (B / S), and every velocity
  *     the row stored is v * (B / S)
  *   tte_sgd_update_f32 (float32 master weights):  P[r, m, col] = P[r, m, col] - step, and

@@ -231,7 +231,8 @@ typedef struct {
     int32_t scale_mode; /**< a tte_scale_mode */
     float momentum;     /**< v = momentum * v + g_bar, in [0, 1) */
     float step_clip;    /**< >= 0; 0: off.  A row whose largest |step| exceeds step_clip * max(largest |P|, 1)
-                             has its steps scaled down to that bound (tte_kernels.h, SGD_UPDATE) */
+                             has its steps (and the velocities it stored) scaled down to that bound (tte_kernels.h,
+                             SGD_UPDATE) */
 } tte_sgd_params;
 
 #ifdef __cplusplus

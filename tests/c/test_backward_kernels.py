@@ -657,7 +657,7 @@ def test_sgd_update_step_clip(runtime, storage, shape, axis, channels, draws, mo
     grad_shape = shape if channels is None else (*shape[:-1], len(channels))
     mode = SCALE_PER_COLUMN if axis == 3 else SCALE_PER_ROW
     velocity = np.zeros(grad_shape, np.float32) if momentum else None
-    unclipped = np.array(param, copy=True)
+    unclipped, unclipped_velocity = np.array(param, copy=True), None if velocity is None else velocity.copy()
     for step in range(4):
         grad = _grad(rng, grad_shape) * np.float32(3.0 if step else 300.0)
         if shape[0] > 1:
@@ -674,8 +674,9 @@ def test_sgd_update_step_clip(runtime, storage, shape, axis, channels, draws, mo
         param, velocity = _check_sgd(runtime, param, QParams.make(scale, 0, axis=axis), grad, scale, 0.7, storage,
                                      channels, shape, mode, draws=draws, momentum=momentum, velocity=velocity,
                                      step_clip=0.25)
-        unclipped = _check_sgd(runtime, unclipped, QParams.make(scale, 0, axis=axis), grad, scale, 0.7, storage,
-                               channels, shape, mode, draws=draws)[0]
+        unclipped, unclipped_velocity = _check_sgd(runtime, unclipped, QParams.make(scale, 0, axis=axis), grad, scale,
+                                                   0.7, storage, channels, shape, mode, draws=draws, momentum=momentum,
+                                                   velocity=unclipped_velocity)
     assert not np.array_equal(param, unclipped)
 
 
@@ -696,6 +697,11 @@ def test_step_clip_scales_as_its_definition_says():
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(factor[:, 0], [b0 / f(3.0), 1, b2 / f(0.2), b3 / f(0.4), 0])
     assert got.dtype == np.float32 and factor.dtype == np.float32
+    # a NaN float32 master is ignored by the row's largest |weight|, as the C's comparison ignores it
+    master_step, _ = clipped_step(np.array([[0.0, 0.5, 0.2]], np.float32), np.array([[np.nan, 0.5, 3.0]], np.float32),
+                                  0.1)
+    b = f(0.1) * f(3.0)
+    np.testing.assert_array_equal(master_step, np.array([[0.0, f(0.5) * (b / f(0.5)), f(0.2) * (b / f(0.5))]]))
 
 
 def test_step_clip_scales_the_velocity_of_a_clipped_row():

@@ -11,7 +11,7 @@ Guarantees: a verified graph where
     update whose layer has momentum carries `momentum` (its SGD keeps a float32 velocity per
     trained element); a bias update carries `lr_scale` = bias_lr_scale when that is not 1
     (it steps at lr * lr_scale); a weight update carries `step_clip` when that is not 0 (each
-    row's step is scaled down to at most step_clip times the row's largest |weight|,
+    row's step is scaled down to at most step_clip times max(the row's largest |weight|, 1),
     reference/backward/sgd_update.py);
   * a partial weight update (fewer channels than the weight has input channels) carries
     `channels` on both its SGD_UPDATE and the weight-gradient node, whose output keeps only

@@ -21,7 +21,7 @@ limits these are).
 
 With the node's `step_clip` c (weights only; absent: off), each row of the step (axis 0: an
 output channel of a conv or FC weight, the whole kernel of a depthwise one) whose largest
-|step| S exceeds the bound B = c * max(largest |P| over the same elements, 1) is scaled to it:
+|step| S exceeds the bound B = c * max(largest |P| over the same elements, 1) (NaN ignored in both) is scaled to it:
 step = step * (B / S), in float32 (c * max(...), then B / S, then the product: one rounding
 each); with momentum, the velocities the row stored this step become v * (B / S) too, so that a
 clipped spike does not live on in them.  S ignores NaN steps; an infinite S scales its finite steps to 0 and its infinite ones to
@@ -124,7 +124,8 @@ def clipped_step(step: np.ndarray, old: np.ndarray, clip: float) -> tuple[np.nda
     row_shape = (rows,) + (1,) * (step.ndim - 1)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         largest = np.where(np.isnan(step), np.float32(0), np.abs(step)).reshape(rows, -1).max(axis=1)
-        weight = np.abs(old.astype(np.float32)).reshape(rows, -1).max(axis=1)
+        magnitude = np.abs(old.astype(np.float32))   # a NaN master is ignored, as the C's comparison does
+        weight = np.where(np.isnan(magnitude), np.float32(0), magnitude).reshape(rows, -1).max(axis=1)
         bound = np.float32(clip) * np.maximum(weight, np.float32(1))
         over = largest > bound
         factor = np.where(over, bound / np.where(over, largest, np.float32(1)), np.float32(1)).astype(np.float32)
