@@ -492,8 +492,8 @@ def _check_sgd(runtime, param, qp, grad, grad_scale, lr, storage, channels, c_di
     chans = None if channels is None else np.array(channels, np.int32)
     # a float32 master also rewrites its int8 image's trained columns; the others keep a marker
     image = np.full(buf.shape, 55, np.int8)
-    st = runtime.call(symbol, SgdParams(lr, mode, momentum, step_clip), c_dims, (*c_dims[:3], n), f32c(grad), f32c(grad_scale),
-                      chans, None, *_param_args(storage, buf, image, counter), c_velocity)
+    st = runtime.call(symbol, SgdParams(lr, mode, momentum, step_clip), c_dims, (*c_dims[:3], n), f32c(grad),
+                      f32c(grad_scale), chans, None, *_param_args(storage, buf, image, counter), c_velocity)
     assert st == TTE_OK
     # the same update one block of rows at a time (a fused update): the same bytes
     blocked, blocked_image = np.array(param, dtype, copy=True, order="C"), np.full(buf.shape, 55, np.int8)

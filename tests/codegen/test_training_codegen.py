@@ -150,8 +150,8 @@ def test_step_clip_equals_the_reference_trainer(example_models, tmp_path):
     """A step clip tight enough to scale rows, on TinyEngine's demo scheme with momentum and
     stochastic rounding: every loss, parameter, velocity, the draws counter and every logit of
     the C equal the reference's over ten steps (tests/c covers float32 masters, rounding to
-    nearest and row blocks kernel by kernel); the clip reaches the weight updates only, and changes what
-    training does."""
+    nearest and row blocks kernel by kernel); the clip reaches the weight updates only, and
+    changes what training does."""
     g = load_model(example_models["mcunet-5fps"]["int8"])
     chosen = _scheme("sparse_49kb", "int8", "stochastic", momentum=0.9, step_clip=0.02)
     _ten_steps_then_twenty_inferences(g, chosen, tmp_path / "clip", lr=0.01)

@@ -126,5 +126,5 @@ def test_step_clip_bounds_each_weight_row_in_int8_steps(example_models):
             np.testing.assert_array_equal(move, plain_move[p])
             continue
         np.testing.assert_allclose(move[~over], plain_move[p][~over], rtol=1e-6, atol=1e-12)
-        np.testing.assert_allclose(move[over], plain_move[p][over] * (clip / ratio[over]).reshape(-1, *[1] * (ndim - 1)),
-                                   rtol=1e-4, atol=1e-9)
+        ratio_over = (clip / ratio[over]).reshape(-1, *[1] * (ndim - 1))
+        np.testing.assert_allclose(move[over], plain_move[p][over] * ratio_over, rtol=1e-4, atol=1e-9)

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..ir import Graph, OpKind
 from ..reference.backward._common import real
-from ..reference.backward.sgd_update import clipped_step, step_lr
+from ..reference.backward.sgd_update import clipped_step, per_channel, step_lr
 from ..reference.real_forward import real_values, run_real
 from .trainer import run_backward
 
@@ -75,11 +75,6 @@ class FloatTrainer:
         """(`step` under the step clip, measured in int8 steps of `param` (its per-channel scale),
         the factor each element was scaled by)."""
         qp = self.g.tensors[param].qparams
-        shape = [1] * step.ndim
-        scale = np.asarray(qp.scale, np.float32)
-        if len(scale) > 1:
-            shape[qp.axis] = -1
-            scale = scale[cols] if qp.axis == step.ndim - 1 else scale
-        scale = scale.reshape(shape)
+        scale = per_channel(qp.scale, qp.axis, step.ndim, cols)
         scaled, factor = clipped_step(step / scale, weights / scale, clip)
         return scaled * scale, factor

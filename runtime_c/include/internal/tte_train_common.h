@@ -142,7 +142,8 @@ static inline float tte_abs_f32(float x)
                     for (j_ = 0; j_ < n_; j_++) {                                                 \
                         const int32_t col_ = (channels) == NULL ? j_ : (channels)[j_];            \
                         const float *v_ = (velocity) == NULL ? NULL : (velocity) + (r_ * mid_ + m_) * n_ + j_; \
-                        const float s_ = tte_abs_f32((p)->lr * tte_sgd_direction((p), (grad_scale), r_, col_, g_[j_], v_)); \
+                        const float d_ = tte_sgd_direction((p), (grad_scale), r_, col_, g_[j_], v_); \
+                        const float s_ = tte_abs_f32((p)->lr * d_);                               \
                         const float w_ = MAGNITUDE((r_ * mid_ + m_) * cols_ + col_);              \
                         largest_ = !tte_f32_is_nan(s_) && s_ > largest_ ? s_ : largest_;          \
                         weight_ = w_ > weight_ ? w_ : weight_;                                    \

@@ -21,13 +21,13 @@ limits these are).
 
 With the node's `step_clip` c (weights only; absent: off), each row of the step (axis 0: an
 output channel of a conv or FC weight, the whole kernel of a depthwise one) whose largest
-|step| S exceeds the bound B = c * max(largest |P| over the same elements, 1) (NaN ignored in both) is scaled to it:
-step = step * (B / S), in float32 (c * max(...), then B / S, then the product: one rounding
-each); with momentum, the velocities the row stored this step become v * (B / S) too, so that a
-clipped spike does not live on in them.  S ignores NaN steps; an infinite S scales its finite steps to 0 and its infinite ones to
-NaN, which leave their elements.  P and the step are in the stored domain (int8 steps), so the
-bound is in int8 steps too: a guard against the oversized step that throws a run out of its
-basin (docs/numerics.md, docs/sparse_update.md).
+|step| S exceeds the bound B = c * max(largest |P| over the same elements, 1) (NaN ignored in
+both) is scaled to it: step = step * (B / S), in float32 (c * max(...), then B / S, then the
+product: one rounding each); with momentum, the velocities the row stored this step become
+v * (B / S) too, so that a clipped spike does not live on in them.  An infinite S scales its
+row's finite steps to 0 and its infinite ones to NaN, which leave their elements.  P and the
+step are in the stored domain (int8 steps), so the bound is in int8 steps too: a guard against
+the oversized step that throws a run out of its basin (docs/numerics.md, docs/sparse_update.md).
 
 lr is the step's rate times the node's `lr_scale` (a bias's bias_lr_scale; 1 when absent), one
 float32 multiply as tte_train_step makes it.  With `momentum`, the velocity v (one float32 per
@@ -116,6 +116,18 @@ def _direction(node: Node, g_bar: np.ndarray, velocity: np.ndarray | None) -> np
     return np.where(finite, v, np.float32(np.nan)).astype(np.float32)
 
 
+def per_channel(values: np.ndarray, axis: int | None, ndim: int, cols) -> np.ndarray:
+    """Per-channel float32 `values` (one, or one a channel along `axis`) shaped to broadcast over
+    an update's `ndim`-dimensional gradient of the trained columns `cols`: along a last axis
+    (depthwise 1HWC) the channels are the columns, so only the trained ones are kept."""
+    values = np.asarray(values, np.float32)
+    if len(values) == 1:
+        return values.reshape([1] * ndim)
+    shape = [1] * ndim
+    shape[axis] = -1
+    return (values[cols] if axis == ndim - 1 else values).reshape(shape)
+
+
 def clipped_step(step: np.ndarray, old: np.ndarray, clip: float) -> tuple[np.ndarray, np.ndarray]:
     """(`step` with each row (axis 0) whose largest |step| exceeds clip * max(largest |old|, 1)
     scaled down to that bound, the factor each element was scaled by: B / S, or 1): the module
@@ -142,12 +154,7 @@ def sgd_update(g: Graph, node: Node, param: np.ndarray, grad: np.ndarray, grad_s
     with momentum, is advanced in place."""
     qp = g.tensors[node.inputs[0]].qparams
     cols = slice(None) if node.attrs.get("channels") is None else list(node.attrs["channels"])
-    shape = [1] * grad.ndim
-    if len(grad_scale) > 1:
-        shape[qp.axis] = -1
-        if qp.axis == grad.ndim - 1:  # depthwise 1HWC: the scales run along the trained columns
-            grad_scale = grad_scale[cols]
-    g_bar = grad.astype(np.float32) * grad_scale.astype(np.float32).reshape(shape)
+    g_bar = grad.astype(np.float32) * per_channel(grad_scale, qp.axis, grad.ndim, cols)
     with np.errstate(over="ignore", invalid="ignore"):
         step = step_lr(node, lr) * _direction(node, g_bar, velocity)
     out = np.array(param, copy=True)
